@@ -1,0 +1,1 @@
+"""Acquisition pipelines: sources, stages, the HDF5 run writer and reader."""

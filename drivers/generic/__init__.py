@@ -1,0 +1,3 @@
+"""generic drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""keithley drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""lakeshore drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""oceaninsight drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""pfeiffer drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""rigol drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""tektronix drivers."""
+
+DRIVERS: tuple[type, ...] = ()

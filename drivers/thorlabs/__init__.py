@@ -1,0 +1,3 @@
+"""thorlabs drivers."""
+
+DRIVERS: tuple[type, ...] = ()

@@ -1,0 +1,3 @@
+"""yokogawa drivers."""
+
+DRIVERS: tuple[type, ...] = ()

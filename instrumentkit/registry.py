@@ -1,0 +1,123 @@
+"""Drivers found through the `instrumentkit.drivers` entry-point group, matched on `*IDN?`.
+
+An entry point names a module with a `DRIVERS` tuple, or a driver class itself, so a
+third-party package adds drivers by declaring one entry point in its own metadata.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import warnings
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from typing_extensions import Unpack
+
+from instrumentkit.connect import ConnectionOptions, open_transport
+from instrumentkit.errors import DriverNotFound, InstrumentError
+from instrumentkit.instrument import Instrument
+from instrumentkit.session import Session
+
+__all__ = ["driver_by_name", "drivers", "identify", "match_driver", "open"]
+
+GROUP = "instrumentkit.drivers"
+
+
+@functools.cache
+def drivers() -> tuple[type[Instrument], ...]:
+    """Every registered driver class, in entry-point order."""
+    found: list[type[Instrument]] = []
+    for entry in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        try:
+            loaded = entry.load()
+        except Exception as error:  # a broken plug-in must not hide the others
+            warnings.warn(f"driver entry point {entry.name!r} failed to load: {error}", stacklevel=2)
+            continue
+        candidates: Any = loaded.DRIVERS if isinstance(loaded, ModuleType) else (loaded,)
+        for cls in candidates:
+            if isinstance(cls, type) and issubclass(cls, Instrument) and cls not in found:
+                found.append(cls)
+    return tuple(found)
+
+
+def driver_by_name(name: str) -> type[Instrument]:
+    """A registered driver by class name (case-insensitive)."""
+    by_name = {cls.__name__.casefold(): cls for cls in drivers()}
+    try:
+        return by_name[name.casefold()]
+    except KeyError:
+        close = difflib.get_close_matches(name, [cls.__name__ for cls in drivers()], n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise DriverNotFound(f"no driver named {name!r}{hint}") from None
+
+
+def match_driver(idn: str) -> type[Instrument] | None:
+    """The first driver one of whose `idn_patterns` matches the reply."""
+    for cls in drivers():
+        if any(re.search(p, idn, re.IGNORECASE) for p in cls.idn_patterns):
+            return cls
+    return None
+
+
+def _close_matches(idn: str) -> list[str]:
+    model = ",".join(idn.split(",")[:2]).casefold()
+    names = {f"{cls.__name__} ({', '.join(cls.idn_patterns)})": cls for cls in drivers()}
+    scored = sorted(
+        names,
+        key=lambda label: -max(
+            (difflib.SequenceMatcher(None, model, p.casefold()).ratio() for p in names[label].idn_patterns),
+            default=0.0,
+        ),
+    )
+    return scored[:3]
+
+
+def identify(resource: str, **options: Unpack[ConnectionOptions]) -> tuple[str, type[Instrument] | None]:
+    """Ask `resource` for `*IDN?`; return the reply and the driver that serves it."""
+    transport = open_transport(resource, **options)
+    try:
+        idn = Session(transport).query("*IDN?")
+    finally:
+        transport.close()
+    return idn, match_driver(idn)
+
+
+def open(
+    resource: str,
+    *,
+    driver: str | type[Instrument] | None = None,
+    name: str | None = None,
+    **options: Unpack[ConnectionOptions],
+) -> Instrument:
+    """Open an instrument, picking its driver from its `*IDN?` reply unless `driver` is given.
+
+    Instruments that do not answer `*IDN?` (serial gauges, spectrometers with binary
+    protocols) are opened by naming their driver.
+    """
+    if driver is not None:
+        cls = driver_by_name(driver) if isinstance(driver, str) else driver
+        return cls.open(resource, name=name, **options)
+    transport = open_transport(resource, **options)
+    try:
+        idn = Session(transport, name=name).query("*IDN?")
+    except InstrumentError as error:
+        transport.close()
+        raise DriverNotFound(
+            f"cannot identify the instrument: {error.detail}. Name its driver with "
+            "driver=... if it does not answer *IDN?",
+            instrument=name or str(resource),
+            command="*IDN?",
+        ) from error
+    cls = match_driver(idn)
+    if cls is None:
+        transport.close()
+        raise DriverNotFound(
+            f"no registered driver serves {idn!r}; closest: {'; '.join(_close_matches(idn)) or 'none'}",
+            instrument=name or str(resource),
+        )
+    if "timeout" not in options:
+        transport.timeout = cls.default_timeout
+    return cls(transport, name=name)

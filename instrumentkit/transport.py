@@ -1,0 +1,68 @@
+"""The byte-level contract every connection meets: bytes in, bytes out.
+
+Transports raise the built-in `TimeoutError` and `ConnectionError`; the session that
+owns a transport turns them into instrumentkit errors naming the instrument and the
+command, which a transport cannot know.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Transport", "TransportBase"]
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A connection to one instrument."""
+
+    resource: str
+    """The address it was opened on, for messages (`TCPIP::...`, `/dev/ttyUSB0`)."""
+
+    timeout: float
+    """Seconds a read may wait for its bytes before raising `TimeoutError`."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def read_until(self, terminator: bytes) -> bytes:
+        """Bytes up to, not including, `terminator` (or up to the message end)."""
+        ...
+
+    def read_into(self, buffer: memoryview) -> None:
+        """Fill `buffer` exactly, waiting up to `timeout` for the bytes."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class TransportBase:
+    """Shared conveniences: `read_exact` and the context manager."""
+
+    resource: str = ""
+    timeout: float = 5.0
+
+    def read_into(self, buffer: memoryview) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read_exact(self, count: int) -> bytes:
+        buffer = bytearray(count)
+        self.read_into(memoryview(buffer))
+        return bytes(buffer)
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def __enter__(self) -> TransportBase:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.resource!r})"

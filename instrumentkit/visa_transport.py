@@ -1,0 +1,149 @@
+"""A transport over pyvisa: pyvisa-py by default, a vendor VISA when installed, pyvisa-sim on demand.
+
+Reads go straight to the VISA library (`visalib.read`), skipping pyvisa's high-level
+wrappers, and binary reads switch the termination character off: with it on, a reply
+stops at every terminator byte that happens to sit inside the binary payload.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pyvisa
+from pyvisa import constants
+from pyvisa.errors import VisaIOError
+from pyvisa.resources import MessageBasedResource
+
+from instrumentkit.transport import TransportBase
+
+__all__ = ["VisaTransport", "resource_manager"]
+
+_CHUNK = 1 << 20
+_MANAGERS: dict[str, pyvisa.ResourceManager] = {}
+_MANAGERS_LOCK = threading.Lock()
+_TIMEOUT_CODES = {constants.StatusCode.error_timeout}
+_LOST_CODES = {
+    constants.StatusCode.error_connection_lost,
+    constants.StatusCode.error_invalid_object,
+    constants.StatusCode.error_closing_failed,
+    constants.StatusCode.error_io,
+}
+
+
+def resource_manager(backend: str = "") -> pyvisa.ResourceManager:
+    """One ResourceManager per backend per process (opening one costs ~0.3 s)."""
+    with _MANAGERS_LOCK:
+        manager = _MANAGERS.get(backend)
+        if manager is None:
+            manager = pyvisa.ResourceManager(backend)
+            _MANAGERS[backend] = manager
+        return manager
+
+
+def _as_builtin(error: VisaIOError, what: str) -> OSError:
+    if error.error_code in _TIMEOUT_CODES:
+        return TimeoutError(what)
+    if error.error_code in _LOST_CODES:
+        return ConnectionError(f"{what}: {error.description}")
+    return OSError(f"{what}: {error.description}")
+
+
+class VisaTransport(TransportBase):
+    """Bytes over a pyvisa message-based resource."""
+
+    def __init__(
+        self,
+        resource: str | MessageBasedResource,
+        *,
+        backend: str = "",
+        timeout: float = 5.0,
+        **resource_options: Any,
+    ) -> None:
+        if isinstance(resource, str):
+            try:
+                opened = resource_manager(backend).open_resource(resource, **resource_options)
+            except VisaIOError as error:
+                raise ConnectionError(f"cannot open {resource}: {error.description}") from error
+            if not isinstance(opened, MessageBasedResource):
+                opened.close()
+                raise ConnectionError(f"{resource} is not a message-based resource")
+            self._owns_resource = True
+        else:
+            opened = resource
+            self._owns_resource = False
+        self.visa = opened
+        self.resource = str(opened.resource_name)
+        self._lib = opened.visalib
+        self._session = opened.session
+        # Terminators are handled here, not by pyvisa: it must neither append nor strip.
+        opened.write_termination = ""
+        self._termchar: int | None = -1
+        self._set_termchar(None)
+        self.timeout = timeout
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = seconds
+        self.visa.timeout = seconds * 1000.0
+
+    def _set_termchar(self, byte: int | None) -> None:
+        if byte == self._termchar:
+            return
+        if byte is None:
+            self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar_enabled, False)
+        else:
+            self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar, byte)
+            self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar_enabled, True)
+        self._termchar = byte
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._lib.write(self._session, data)
+        except VisaIOError as error:
+            raise _as_builtin(error, "write failed") from error
+
+    def read_until(self, terminator: bytes) -> bytes:
+        self._set_termchar(terminator[-1] if terminator else None)
+        parts: list[bytes] = []
+        lib, session = self._lib, self._session
+        try:
+            while True:
+                chunk, status = lib.read(session, _CHUNK)
+                parts.append(chunk)
+                if status == constants.StatusCode.success_max_count_read:
+                    continue
+                if len(terminator) > 1 and not chunk.endswith(terminator) and (
+                    status == constants.StatusCode.success_termination_character_read
+                ):
+                    continue  # the last byte of a multi-byte terminator, alone
+                break
+        except VisaIOError as error:
+            raise _as_builtin(error, "read failed") from error
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if terminator and data.endswith(terminator):
+            return data[: -len(terminator)]
+        return data
+
+    def read_into(self, buffer: memoryview) -> None:
+        self._set_termchar(None)
+        lib, session = self._lib, self._session
+        position, total = 0, len(buffer)
+        try:
+            while position < total:
+                chunk, _ = lib.read(session, min(total - position, _CHUNK))
+                buffer[position : position + len(chunk)] = chunk
+                position += len(chunk)
+        except VisaIOError as error:
+            raise _as_builtin(error, f"read failed after {position} of {total} bytes") from error
+
+    def close(self) -> None:
+        if self._owns_resource:
+            try:
+                self.visa.close()
+            except VisaIOError:
+                pass
