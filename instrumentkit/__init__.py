@@ -1,8 +1,8 @@
 """instrumentkit: control lab instruments over VISA and serial, stream their data into HDF5.
 
-    import instrumentkit as ik
-    with ik.open("TCPIP::192.168.1.20::INSTR") as dmm:
-        print(dmm.idn, dmm.voltage)
+import instrumentkit as ik
+with ik.open("TCPIP::192.168.1.20::INSTR") as dmm:
+    print(dmm.idn, dmm.voltage)
 """
 
 from instrumentkit._version import __version__

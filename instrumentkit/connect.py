@@ -51,7 +51,11 @@ def _visa_serial_options(options: dict[str, Any]) -> dict[str, Any]:
         "M": constants.Parity.mark,
         "S": constants.Parity.space,
     }
-    stop = {1: constants.StopBits.one, 1.5: constants.StopBits.one_and_a_half, 2: constants.StopBits.two}
+    stop = {
+        1: constants.StopBits.one,
+        1.5: constants.StopBits.one_and_a_half,
+        2: constants.StopBits.two,
+    }
     translated: dict[str, Any] = {}
     if "baudrate" in options:
         translated["baud_rate"] = options["baudrate"]
@@ -86,6 +90,9 @@ def open_transport(resource: Any, **options: Any) -> Transport:
             return SocketTransport(host, int(port), timeout=timeout, resource=resource)
         if backend is None and ("://" in resource or _SERIAL_PORT.match(resource)):
             from instrumentkit.serial_transport import SerialTransport
+
+            if resource.startswith("iksim://"):
+                import instrumentkit.sim  # noqa: F401  registers the simulated lab's URL scheme
 
             return SerialTransport(resource, timeout=timeout, **serial_options)
         from instrumentkit.visa_transport import VisaTransport

@@ -52,7 +52,9 @@ class Reading:
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2:
-            raise ValueError(f"Reading.values must be 2-D (samples, channels), got {self.values.shape}")
+            raise ValueError(
+                f"Reading.values must be 2-D (samples, channels), got {self.values.shape}"
+            )
         samples, n_channels = self.values.shape
         if self.timestamps_ns.shape != (samples,):
             raise ValueError("Reading.timestamps_ns must have one entry per sample")
@@ -93,7 +95,9 @@ class Reading:
         """Dtype, per-sample shape and units of each array (for the writer)."""
         info = {
             "timestamps_ns": ArrayInfo("<i8", (), "ns"),
-            "values": ArrayInfo(self.values.dtype.str, (self.values.shape[1],), ",".join(self.units)),
+            "values": ArrayInfo(
+                self.values.dtype.str, (self.values.shape[1],), ",".join(self.units)
+            ),
         }
         if self.status is not None:
             info["status"] = ArrayInfo(self.status.dtype.str, (self.status.shape[1],), "")

@@ -105,8 +105,12 @@ class Instrument(Component):
     """pyvisa-sim YAML beside the driver module, e.g. "sim/34461a.yaml"."""
     sim_resource: ClassVar[str] = ""
     """The resource of this driver's device in its sim file."""
+    sim_model: ClassVar[str | None] = None
+    """The simulated lab's model of this instrument (`instrumentkit.sim.models()` name)."""
     connection_defaults: ClassVar[ConnectionOptions] = {}
     """Options the instrument needs by default (baud rate, framing, timeout)."""
+    interfaces: ClassVar[tuple[type, ...]] = ()
+    """The interfaces (Oscilloscope, Spectrometer, Sensor) the driver claims to satisfy."""
 
     def __init__(
         self, connection: Transport | Session, *, name: str | None = None, log_io: bool = False

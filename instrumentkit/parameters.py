@@ -51,7 +51,7 @@ class Parameter(Generic[T]):
         format: Callable[[Any], str] = str,
         validate: Validator | None = None,
         values: Mapping[Any, str] | type[enum.Enum] | None = None,
-        units: str = "",
+        units: str | None = None,
         doc: str = "",
         check_errors: bool | None = None,
         in_snapshot: bool = True,
@@ -137,10 +137,10 @@ class Parameter(Generic[T]):
         try:
             value = self.read(obj)
         except InstrumentError as error:
-            return {"error": str(error), "units": self.units}
+            return {"error": str(error), "units": self.units or ""}
         if isinstance(value, enum.Enum):
             value = value.name.lower()
-        return {"value": value, "units": self.units}
+        return {"value": value, "units": self.units or ""}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, units={self.units!r})"

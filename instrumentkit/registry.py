@@ -34,7 +34,9 @@ def drivers() -> tuple[type[Instrument], ...]:
         try:
             loaded = entry.load()
         except Exception as error:  # a broken plug-in must not hide the others
-            warnings.warn(f"driver entry point {entry.name!r} failed to load: {error}", stacklevel=2)
+            warnings.warn(
+                f"driver entry point {entry.name!r} failed to load: {error}", stacklevel=2
+            )
             continue
         candidates: Any = loaded.DRIVERS if isinstance(loaded, ModuleType) else (loaded,)
         for cls in candidates:
@@ -67,15 +69,22 @@ def _close_matches(idn: str) -> list[str]:
     names = {f"{cls.__name__} ({', '.join(cls.idn_patterns)})": cls for cls in drivers()}
     scored = sorted(
         names,
-        key=lambda label: -max(
-            (difflib.SequenceMatcher(None, model, p.casefold()).ratio() for p in names[label].idn_patterns),
-            default=0.0,
+        key=lambda label: (
+            -max(
+                (
+                    difflib.SequenceMatcher(None, model, p.casefold()).ratio()
+                    for p in names[label].idn_patterns
+                ),
+                default=0.0,
+            )
         ),
     )
     return scored[:3]
 
 
-def identify(resource: str, **options: Unpack[ConnectionOptions]) -> tuple[str, type[Instrument] | None]:
+def identify(
+    resource: str, **options: Unpack[ConnectionOptions]
+) -> tuple[str, type[Instrument] | None]:
     """Ask `resource` for `*IDN?`; return the reply and the driver that serves it."""
     transport = open_transport(resource, **options)
     try:

@@ -102,7 +102,9 @@ class Session:
                 timeout=self.transport.timeout,
             )
         if isinstance(error, ConnectionError):
-            return ConnectionFailed(f"connection lost: {error}", instrument=self.name, command=command)
+            return ConnectionFailed(
+                f"connection lost: {error}", instrument=self.name, command=command
+            )
         return ConnectionFailed(f"I/O error: {error}", instrument=self.name, command=command)
 
     # -- raw bytes

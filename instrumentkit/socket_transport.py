@@ -80,7 +80,9 @@ class SocketTransport(TransportBase):
             except TimeoutError:
                 raise TimeoutError(f"{position} of {total} bytes arrived") from None
             except OSError as error:
-                raise ConnectionError(f"read failed after {position} of {total} bytes: {error}") from error
+                raise ConnectionError(
+                    f"read failed after {position} of {total} bytes: {error}"
+                ) from error
             if received == 0:
                 raise ConnectionError(
                     f"connection closed by the instrument after {position} of {total} bytes"

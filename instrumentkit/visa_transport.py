@@ -95,10 +95,14 @@ class VisaTransport(TransportBase):
         if byte == self._termchar:
             return
         if byte is None:
-            self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar_enabled, False)
+            self._lib.set_attribute(
+                self._session, constants.ResourceAttribute.termchar_enabled, False
+            )
         else:
             self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar, byte)
-            self._lib.set_attribute(self._session, constants.ResourceAttribute.termchar_enabled, True)
+            self._lib.set_attribute(
+                self._session, constants.ResourceAttribute.termchar_enabled, True
+            )
         self._termchar = byte
 
     def write(self, data: bytes) -> None:
@@ -117,8 +121,10 @@ class VisaTransport(TransportBase):
                 parts.append(chunk)
                 if status == constants.StatusCode.success_max_count_read:
                     continue
-                if len(terminator) > 1 and not chunk.endswith(terminator) and (
-                    status == constants.StatusCode.success_termination_character_read
+                if (
+                    len(terminator) > 1
+                    and not chunk.endswith(terminator)
+                    and (status == constants.StatusCode.success_termination_character_read)
                 ):
                     continue  # the last byte of a multi-byte terminator, alone
                 break

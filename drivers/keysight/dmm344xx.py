@@ -14,6 +14,7 @@ import numpy as np
 
 from instrumentkit.data import Reading, now_ns
 from instrumentkit.errors import ProtocolError
+from instrumentkit.interfaces import Sensor
 from instrumentkit.parameters import ON_OFF, Measurement, Setting
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import OneOf, Range
@@ -55,6 +56,7 @@ class Keysight34461A(SCPIInstrument):
     """Keysight 34461A 6½-digit multimeter."""
 
     idn_patterns = (r"^(Keysight|Agilent) Technologies,34461A,",)
+    interfaces = (Sensor,)
     sim_file = "sim/34461a.yaml"
     sim_resource = "TCPIP0::127.0.0.1::inst0::INSTR"
 
@@ -92,6 +94,7 @@ class Keysight34461A(SCPIInstrument):
         "SAMP:COUN {value}",
         parse=lambda reply: int(float(reply)),
         validate=Range(1, _MAX_SAMPLES, integer=True),
+        units="",
         doc="Set how many readings one trigger takes.",
     )
     trigger_source = Setting(

@@ -1,0 +1,121 @@
+"""One check every driver passes: conventions, sim file, identity, snapshot, interfaces."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from instrumentkit.errors import InstrumentError
+from instrumentkit.instrument import Component, Instrument
+
+__all__ = ["ConformanceFailure", "check_driver", "static_problems"]
+
+DOC_VERBS = frozenset(
+    [
+        "Control",
+        "Measure",
+        "Get",
+        "Set",
+        "Read",
+        "Select",
+        "Enable",
+        "Choose",
+        "Configure",
+        "Query",
+        "Return",
+    ]
+)
+
+
+class ConformanceFailure(AssertionError):
+    """A driver breaks one or more of the project's conventions."""
+
+
+def _component_classes(driver: type[Instrument]) -> list[type[Component]]:
+    classes: list[type[Component]] = [driver]
+    for group in driver.channel_groups().values():
+        classes.append(group.channel_class)
+    return classes
+
+
+def static_problems(driver: type[Instrument]) -> list[str]:
+    """Convention problems visible without opening the driver."""
+    problems = []
+    name = driver.__name__
+    if not driver.idn_patterns and driver.sim_model is None:
+        problems.append(f"{name}: no idn_patterns, so ik.open cannot pick it")
+    for pattern in driver.idn_patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            problems.append(f"{name}: idn pattern {pattern!r} is invalid: {error}")
+    if driver.sim_file is None and driver.sim_model is None:
+        problems.append(f"{name}: neither a pyvisa-sim file nor a simulated-lab model")
+    if not (driver.__doc__ or "").strip():
+        problems.append(f"{name}: class has no docstring")
+    for component in _component_classes(driver):
+        for pname, parameter in component.parameters().items():
+            where = f"{component.__name__}.{pname}"
+            doc = (parameter.__doc__ or "").strip()
+            if not doc:
+                problems.append(f"{where}: no doc")
+            elif doc.split()[0] not in DOC_VERBS:
+                problems.append(f"{where}: doc should start with one of {sorted(DOC_VERBS)}")
+            numeric = parameter.values is None and parameter.parse is float
+            if numeric and parameter.units is None:
+                problems.append(f"{where}: a numeric parameter declares no units (use '' if none)")
+    return problems
+
+
+def _open_for_check(driver: type[Instrument]) -> Instrument:
+    if driver.sim_file is not None:
+        return driver.open_sim(fresh=True)
+    from instrumentkit.sim import open_model  # the simulated lab, only when needed
+
+    return open_model(driver)  # type: ignore[no-any-return]
+
+
+def check_driver(driver: type[Instrument], instrument: Instrument | None = None) -> None:
+    """Raise ConformanceFailure listing every problem of `driver`.
+
+    Opens the driver on its pyvisa-sim file (or its simulated-lab model) unless an
+    open `instrument` is given, then checks its identity, snapshot and interfaces.
+    """
+    problems = static_problems(driver)
+    owned = instrument is None
+    try:
+        opened = instrument or _open_for_check(driver)
+    except (InstrumentError, OSError, ImportError) as error:
+        problems.append(f"{driver.__name__}: cannot be opened on its simulation: {error}")
+        raise ConformanceFailure("\n".join(problems)) from error
+    try:
+        problems += _runtime_problems(driver, opened)
+    finally:
+        if owned:
+            opened.close()
+    if problems:
+        raise ConformanceFailure("\n".join(problems))
+
+
+def _runtime_problems(driver: type[Instrument], opened: Instrument) -> list[str]:
+    problems: list[str] = []
+    name = driver.__name__
+    if driver.idn_patterns:
+        idn = opened.session.query("*IDN?")
+        if not any(re.search(p, idn, re.IGNORECASE) for p in driver.idn_patterns):
+            problems.append(
+                f"{name}: simulated *IDN? {idn!r} matches none of {driver.idn_patterns}"
+            )
+    snapshot: dict[str, Any] = opened.snapshot()
+    try:
+        json.dumps(snapshot)
+    except TypeError as error:
+        problems.append(f"{name}: snapshot is not JSON-serialisable: {error}")
+    for pname, entry in snapshot.items():
+        if isinstance(entry, dict) and "error" in entry:
+            problems.append(f"{name}.{pname}: snapshot read failed: {entry['error']}")
+    for interface in driver.interfaces:
+        if not isinstance(opened, interface):
+            problems.append(f"{name}: claims {interface.__name__} but does not satisfy it")
+    return problems
