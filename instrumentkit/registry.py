@@ -124,7 +124,8 @@ def open(
     if cls is None:
         transport.close()
         raise DriverNotFound(
-            f"no registered driver serves {idn!r}; closest: {'; '.join(_close_matches(idn)) or 'none'}",
+            f"no registered driver serves {idn!r}; "
+            f"closest: {'; '.join(_close_matches(idn)) or 'none'}",
             instrument=name or str(resource),
         )
     if "timeout" not in options:

@@ -1,4 +1,4 @@
-"""A transport over pyvisa: pyvisa-py by default, a vendor VISA when installed, pyvisa-sim on demand.
+"""A transport over pyvisa: pyvisa-py by default, a vendor VISA if installed, pyvisa-sim on demand.
 
 Reads go straight to the VISA library (`visalib.read`), skipping pyvisa's high-level
 wrappers, and binary reads switch the termination character off: with it on, a reply
@@ -7,6 +7,7 @@ stops at every terminator byte that happens to sit inside the binary payload.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -149,7 +150,5 @@ class VisaTransport(TransportBase):
 
     def close(self) -> None:
         if self._owns_resource:
-            try:
+            with contextlib.suppress(VisaIOError):
                 self.visa.close()
-            except VisaIOError:
-                pass
