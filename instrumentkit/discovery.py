@@ -1,0 +1,60 @@
+"""Find the instruments attached to this computer: serial ports and VISA resources.
+
+Network discovery (VXI-11 broadcast, mDNS for HiSLIP) sends packets to every LAN the
+computer is on, so it runs only when asked for with `network=True`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+__all__ = ["FoundResource", "find_resources"]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundResource:
+    resource: str
+    kind: str
+    description: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _serial_ports() -> list[FoundResource]:
+    from serial.tools import list_ports
+
+    return [
+        FoundResource(port.device, "serial", port.description or "")
+        for port in sorted(list_ports.comports(), key=lambda p: p.device)
+    ]
+
+
+def _visa_resources(network: bool) -> list[FoundResource]:
+    from pyvisa import constants
+
+    from instrumentkit.visa_transport import resource_manager
+
+    manager = resource_manager("")
+    library = manager.visalib
+    found: list[str] = []
+    if type(library).__module__.startswith("pyvisa_py"):
+        from pyvisa_py.sessions import Session
+
+        for (interface, _), session_class in Session.iter_valid_session_classes():
+            if interface == constants.InterfaceType.tcpip and not network:
+                continue
+            if interface == constants.InterfaceType.asrl:
+                continue  # listed as serial ports already
+            try:
+                found += session_class.list_resources()
+            except Exception:  # a bus whose backend is missing (no libusb, no gpib)
+                continue
+    else:
+        found += [r for r in manager.list_resources("?*") if network or not r.startswith("TCPIP")]
+    return [FoundResource(r, "visa", "") for r in sorted(set(found))]
+
+
+def find_resources(*, network: bool = False) -> list[FoundResource]:
+    """Serial ports and VISA resources visible from here (LAN only with `network`)."""
+    return _serial_ports() + _visa_resources(network)
