@@ -21,7 +21,7 @@ from instrumentkit.errors import (
 from instrumentkit.instrument import Channel, ChannelGroup, Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
 from instrumentkit.parameters import ON_OFF, Measurement, Setting
-from instrumentkit.registry import drivers, identify, open
+from instrumentkit.registry import identify, open, registered_drivers
 from instrumentkit.scpi import Identity, SCPIInstrument
 from instrumentkit.session import Session
 from instrumentkit.validators import OneOf, Range
@@ -54,8 +54,8 @@ __all__ = [
     "ValidationError",
     "Waveform",
     "__version__",
-    "drivers",
     "identify",
     "open",
     "open_transport",
+    "registered_drivers",
 ]

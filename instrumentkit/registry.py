@@ -21,13 +21,13 @@ from instrumentkit.errors import DriverNotFound, InstrumentError
 from instrumentkit.instrument import Instrument
 from instrumentkit.session import Session
 
-__all__ = ["driver_by_name", "drivers", "identify", "match_driver", "open"]
+__all__ = ["driver_by_name", "identify", "match_driver", "open", "registered_drivers"]
 
 GROUP = "instrumentkit.drivers"
 
 
 @functools.cache
-def drivers() -> tuple[type[Instrument], ...]:
+def registered_drivers() -> tuple[type[Instrument], ...]:
     """Every registered driver class, in entry-point order."""
     found: list[type[Instrument]] = []
     for entry in sorted(entry_points(group=GROUP), key=lambda e: e.name):
@@ -47,18 +47,18 @@ def drivers() -> tuple[type[Instrument], ...]:
 
 def driver_by_name(name: str) -> type[Instrument]:
     """A registered driver by class name (case-insensitive)."""
-    by_name = {cls.__name__.casefold(): cls for cls in drivers()}
+    by_name = {cls.__name__.casefold(): cls for cls in registered_drivers()}
     try:
         return by_name[name.casefold()]
     except KeyError:
-        close = difflib.get_close_matches(name, [cls.__name__ for cls in drivers()], n=3)
+        close = difflib.get_close_matches(name, [cls.__name__ for cls in registered_drivers()], n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise DriverNotFound(f"no driver named {name!r}{hint}") from None
 
 
 def match_driver(idn: str) -> type[Instrument] | None:
     """The first driver one of whose `idn_patterns` matches the reply."""
-    for cls in drivers():
+    for cls in registered_drivers():
         if any(re.search(p, idn, re.IGNORECASE) for p in cls.idn_patterns):
             return cls
     return None
@@ -66,7 +66,7 @@ def match_driver(idn: str) -> type[Instrument] | None:
 
 def _close_matches(idn: str) -> list[str]:
     model = ",".join(idn.split(",")[:2]).casefold()
-    names = {f"{cls.__name__} ({', '.join(cls.idn_patterns)})": cls for cls in drivers()}
+    names = {f"{cls.__name__} ({', '.join(cls.idn_patterns)})": cls for cls in registered_drivers()}
     scored = sorted(
         names,
         key=lambda label: (

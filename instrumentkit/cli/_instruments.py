@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from instrumentkit.discovery import find_resources
-from instrumentkit.registry import drivers, identify
+from instrumentkit.registry import identify, registered_drivers
 
 
 def _console() -> Console:
@@ -66,7 +66,7 @@ def drivers_command(as_json: bool) -> None:
             "pyvisa_sim": cls.sim_file or "",
             "sim_model": cls.sim_model or "",
         }
-        for cls in drivers()
+        for cls in registered_drivers()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

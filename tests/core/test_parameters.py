@@ -1,0 +1,178 @@
+"""Parameters: exact bytes for get/set, validation before any write, value maps, channels."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+
+from instrumentkit import (
+    ON_OFF,
+    Channel,
+    ChannelGroup,
+    InstrumentReportedError,
+    Measurement,
+    OneOf,
+    ProtocolError,
+    Range,
+    SCPIInstrument,
+    Setting,
+    ValidationError,
+)
+from instrumentkit.testing import ProtocolMismatch, expected_protocol
+
+
+class Coupling(str, enum.Enum):
+    AC = "AC"
+    DC = "DC"
+    GROUND = "GND"
+
+
+class SupplyChannel(Channel):
+    voltage = Setting(
+        "SOUR{ch}:VOLT?", "SOUR{ch}:VOLT {value}", validate=Range(0, 30), units="V", doc="Set V."
+    )
+    output = Setting("OUTP{ch}?", "OUTP{ch} {value}", values=ON_OFF, doc="Enable the output.")
+
+
+class Supply(SCPIInstrument):
+    """A two-channel supply used to test parameters."""
+
+    channels = ChannelGroup(SupplyChannel, (1, 2))
+    coupling = Setting("COUP?", "COUP {value}", values=Coupling, doc="Control coupling.")
+    mode = Setting("MODE?", "MODE {value}", values={"fast": "FAST", "slow": "SLOW"}, doc="Set.")
+    nplc = Setting("NPLC?", "NPLC {value}", validate=OneOf(1, 10), units="PLC", doc="Set NPLC.")
+    current = Measurement("MEAS:CURR?", units="A", doc="Measure the current.")
+    count = Setting(
+        "COUN?", "COUN {value}", parse=int, validate=Range(1, 100, integer=True), doc="Set."
+    )
+    level = Setting(
+        "LEV?", "LEV {value}", validate=Range(-5, 5), units="V", check_errors=True, doc="Set."
+    )
+
+
+def test_set_then_get_exact_bytes():
+    with expected_protocol(Supply, [("NPLC 10", None), ("NPLC?", "+1.00000000E+01")]) as dev:
+        dev.nplc = 10
+        assert dev.nplc == 10.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("nplc", 5),
+        ("count", 0),
+        ("count", 2.5),
+        ("count", "3"),
+        ("mode", "medium"),
+        ("coupling", "XY"),
+        ("level", float("nan")),
+        ("level", True),
+    ],
+)
+def test_invalid_values_are_refused_before_any_write(name, value):
+    # An empty protocol: any write at all fails the test with ProtocolMismatch.
+    with expected_protocol(Supply, []) as dev, pytest.raises(ValidationError) as caught:
+        setattr(dev, name, value)
+    assert name in str(caught.value)
+    assert "refused before sending" in str(caught.value)
+
+
+def test_channel_commands_fill_ch():
+    pairs = [
+        ("SOUR2:VOLT 12.5", None),
+        ("SOUR2:VOLT?", "12.5"),
+        ("OUTP1 ON", None),
+        ("OUTP1?", "1"),
+    ]
+    with expected_protocol(Supply, pairs) as dev:
+        dev.channels[2].voltage = 12.5
+        assert dev.channels[2].voltage == 12.5
+        dev.channels[1].output = True
+        assert dev.channels[1].output is True
+
+
+def test_unknown_channel_lists_valid_ones():
+    with expected_protocol(Supply, []) as dev, pytest.raises(KeyError, match=r"\[1, 2\]"):
+        dev.channels[3]
+
+
+def test_enum_values_accept_member_name_or_token_and_read_back():
+    pairs = [("COUP GND", None), ("COUP DC", None), ("COUP?", "GND")]
+    with expected_protocol(Supply, pairs) as dev:
+        dev.coupling = "ground"
+        dev.coupling = Coupling.DC
+        assert dev.coupling is Coupling.GROUND
+
+
+def test_unexpected_reply_to_mapped_setting_is_protocol_error():
+    with (
+        expected_protocol(Supply, [("MODE?", "TURBO")]) as dev,
+        pytest.raises(ProtocolError, match="none of"),
+    ):
+        _ = dev.mode
+
+
+def test_unparseable_reply_is_protocol_error_naming_command():
+    with (
+        expected_protocol(Supply, [("MEAS:CURR?", "overload")]) as dev,
+        pytest.raises(ProtocolError, match=r"command 'MEAS:CURR\?'.*overload"),
+    ):
+        _ = dev.current
+
+
+def test_measurement_cannot_be_set():
+    with expected_protocol(Supply, []) as dev, pytest.raises(AttributeError):
+        dev.current = 1.0
+
+
+def test_check_errors_after_set_raises_instrument_error():
+    pairs = [
+        ("LEV 4.5", None),
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        ("SYST:ERR?", '+0,"No error"'),
+    ]
+    with expected_protocol(Supply, pairs) as dev, pytest.raises(InstrumentReportedError) as caught:
+        dev.level = 4.5
+    assert caught.value.code == -222
+    assert caught.value.command == "LEV 4.5"
+
+
+def test_snapshot_lists_every_parameter_and_channel():
+    pairs = [
+        ("COUP?", "AC"),
+        ("MODE?", "FAST"),
+        ("NPLC?", "1"),
+        ("MEAS:CURR?", "0.5"),
+        ("COUN?", "7"),
+        ("LEV?", "-1.5"),
+        ("SOUR1:VOLT?", "1"),
+        ("OUTP1?", "0"),
+        ("SOUR2:VOLT?", "2"),
+        ("OUTP2?", "1"),
+    ]
+    with expected_protocol(Supply, pairs) as dev:
+        snap = dev.snapshot()
+    assert snap["coupling"] == {"value": "ac", "units": ""}
+    assert snap["current"] == {"value": 0.5, "units": "A"}
+    assert snap["count"]["value"] == 7
+    assert snap["channels"]["2"]["voltage"] == {"value": 2.0, "units": "V"}
+    assert snap["channels"]["1"]["output"]["value"] is False
+
+
+def test_expected_protocol_catches_wrong_unused_and_unread():
+    with (
+        pytest.raises(ProtocolMismatch, match="expected b'NPLC 1\\\\n'"),
+        expected_protocol(Supply, [("NPLC 1", None)]) as dev,
+    ):
+        dev.nplc = 10
+    with (
+        pytest.raises(ProtocolMismatch, match="not used"),
+        expected_protocol(Supply, [("NPLC 1", None), ("NPLC?", "1")]) as dev,
+    ):
+        dev.nplc = 1
+    with (
+        pytest.raises(ProtocolMismatch, match="unread"),
+        expected_protocol(Supply, [("NPLC 1", "garbage")]) as dev,
+    ):
+        dev.nplc = 1
