@@ -1,0 +1,201 @@
+"""The device model base: bytes from the host in, timed reply packets out.
+
+A transport end (the TCP server, the `iksim://` serial port) calls `host_write()` with
+what the host sent and takes replies from `device.output` once the device's clock has
+reached their release time. Line-based protocols override `handle()`; anything else
+(single-byte commands, ENQ/ACK, binary frames) overrides `receive()` and calls `send()`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from instrumentkit.sim._clock import Clock, SystemClock
+from instrumentkit.sim._faults import Faults
+
+__all__ = ["Device", "Output", "Packet"]
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """Reply bytes, the clock time they may leave, and whether the line drops after them."""
+
+    data: bytes
+    release: float
+    disconnect: bool = False
+
+
+class Output:
+    """The device's outgoing queue, in release order."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._packets: deque[Packet] = deque()
+        self._changed = threading.Condition()
+
+    def put(self, packet: Packet) -> None:
+        with self._changed:
+            self._packets.append(packet)
+            self._changed.notify_all()
+
+    def clear(self) -> None:
+        with self._changed:
+            self._packets.clear()
+
+    def __len__(self) -> int:
+        return len(self._packets)
+
+    def released(self) -> Packet | None:
+        """The next packet if it is already due, without waiting or moving the clock."""
+        with self._changed:
+            if self._packets and self._clock.now() >= self._packets[0].release:
+                return self._packets.popleft()
+        return None
+
+    def take(self, timeout: float | None) -> Packet | None:
+        """The next packet once due, waiting up to `timeout` real seconds (None: forever)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            if not self._changed.wait_for(lambda: bool(self._packets), timeout):
+                return None
+            head = self._packets[0]
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._clock.wait_until(head.release, remaining):
+            return None
+        with self._changed:
+            if self._packets and self._packets[0] is head:
+                return self._packets.popleft()
+        return None
+
+
+class Device:
+    """A simulated instrument.
+
+    `clock` decides when replies leave (a `ManualClock` in tests), `seed` makes `self.rng`
+    reproducible (None: random), `latency` delays every reply by that many seconds.
+    """
+
+    message_end: bytes = b"\n"
+    """What ends a host message (a trailing `\\r` before it is dropped as well)."""
+    reply_end: bytes = b"\n"
+    """What `reply()` appends to each reply."""
+
+    def __init__(
+        self, *, clock: Clock | None = None, seed: int | None = None, latency: float = 0.0
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.rng = np.random.default_rng(seed)
+        self.latency = latency
+        self.output = Output(self.clock)
+        self.faults = Faults(self)
+        self.lock = threading.RLock()
+        self.command: str | None = None
+        """The host message being handled, for fault matching and error messages."""
+        self.line_settings: dict[str, object] | None = None
+        """Serial settings the host opened the port with (baudrate, parity, ...), if serial."""
+        self._inbox = bytearray()
+        self._last_release = -math.inf
+        self._not_before = -math.inf
+
+    # -- called by transport ends
+    def host_write(self, data: bytes) -> None:
+        """Bytes the host wrote; handled under the device lock."""
+        with self.lock:
+            self.receive(data)
+
+    def host_connected(self) -> None:
+        """A host opened the line: forget half-received input and unread replies."""
+        with self.lock:
+            self._inbox.clear()
+            self.output.clear()
+            self._last_release = -math.inf
+
+    def host_disconnected(self) -> None:
+        """The host closed the line (or the device dropped it)."""
+        with self.lock:
+            self._inbox.clear()
+
+    # -- for models to override or call
+    def receive(self, data: bytes) -> None:
+        """Split the host's bytes into messages at `message_end` and `handle()` each."""
+        inbox = self._inbox
+        inbox += data
+        end = self.message_end
+        while (index := inbox.find(end)) >= 0:
+            message = bytes(inbox[:index])
+            del inbox[: index + len(end)]
+            if message.endswith(b"\r") and end != b"\r":
+                message = message[:-1]
+            self.command = message.decode("latin-1")
+            self.faults.command_arrived(self.command)
+            self.handle(message)
+
+    def handle(self, message: bytes) -> None:
+        """Act on one host message (without its terminator)."""
+        raise NotImplementedError(f"{type(self).__name__} must override handle() or receive()")
+
+    def reply(self, data: str | bytes, *, delay: float = 0.0, at: float | None = None) -> None:
+        """Send `data` followed by `reply_end`."""
+        payload = data.encode("latin-1") if isinstance(data, str) else bytes(data)
+        self.send(payload + self.reply_end, delay=delay, at=at)
+
+    def send(
+        self,
+        data: bytes,
+        *,
+        delay: float = 0.0,
+        at: float | None = None,
+        command: str | None = None,
+    ) -> None:
+        """Queue raw bytes for the host, `latency + delay` seconds from now (or at `at`).
+
+        Replies leave in order: one is never released before the one queued ahead of it.
+        Reply faults armed for `command` (default: the message being handled) apply here.
+        """
+        release = self.clock.now() + self.latency + delay
+        if at is not None:
+            release = max(release, at)
+        release = max(release, self._last_release, self._not_before)
+        disconnect = False
+        fault = self.faults.reply_fault(command if command is not None else self.command)
+        if fault is not None:
+            if fault.kind == "no_reply":
+                return
+            if fault.kind == "slow":
+                release += fault.delay
+            elif fault.kind == "garble":
+                data = _garbled(data, self.reply_end)
+            elif fault.kind in ("truncate", "drop"):
+                data = data[: int(len(data) * fault.keep)]
+                disconnect = fault.kind == "drop"
+        self._last_release = release
+        self.output.put(Packet(data, release, disconnect))
+
+    def hold_replies_until(self, moment: float) -> None:
+        """No reply leaves before `moment` on the clock (what `*WAI` does)."""
+        self._not_before = max(self._not_before, moment)
+
+    def command_matches(self, pattern: str, command: str) -> bool:
+        """Whether a fault's `on` pattern names `command`: a case-insensitive prefix here."""
+        return command.strip().upper().startswith(pattern.strip().upper())
+
+    @property
+    def reports_errors(self) -> bool:
+        """Whether `report_error` does something (the `error` fault needs it)."""
+        return type(self).report_error is not Device.report_error
+
+    def report_error(self, code: int, message: str) -> None:
+        """Record an instrument error; devices with an error queue override this."""
+        raise NotImplementedError(f"{type(self).__name__} has no error queue")
+
+
+def _garbled(data: bytes, end: bytes) -> bytes:
+    body, tail = (data[: -len(end)], end) if end and data.endswith(end) else (data, b"")
+    flipped = (np.frombuffer(body, dtype=np.uint8) ^ np.uint8(0x80)).tobytes()
+    return flipped + tail

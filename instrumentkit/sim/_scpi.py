@@ -1,0 +1,288 @@
+"""`ScpiDevice`: a SCPI instrument model from a command table, with the IEEE 488.2 basics built in.
+
+class Dmm(ScpiDevice):
+    idn = "Acme,DMM1,0001,1.0"
+    range = Setting("[:SENSe]:VOLTage[:DC]:RANGe", 10.0, limits=(0.1, 1000.0))
+
+    @command("READ?")
+    def read(self) -> str:
+        return f"{self.rng.normal(1.0, 1e-4):+.9E}"
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from instrumentkit.sim._device import Device
+from instrumentkit.sim._scpi_syntax import HeaderPattern, normalized, split_message, split_params
+from instrumentkit.sim._settings import STANDARD_ERRORS, ScpiError, Setting
+
+__all__ = ["Reply", "ScpiDevice", "command"]
+
+log = logging.getLogger("instrumentkit.sim")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's reply that leaves late: `delay` seconds from now, or at clock time `at`."""
+
+    data: str | bytes
+    delay: float = 0.0
+    at: float | None = None
+
+
+def command(*patterns: str) -> Callable[[F], F]:
+    """Mark a method as the handler of SCPI `patterns` (a trailing `?` makes it a query).
+
+    The method receives the parameters as strings and the numeric suffixes by name
+    (`CHANnel<n>:DATA?` -> `n=2`); it returns the reply (str, bytes, `Reply`) or None.
+    """
+
+    def mark(method: F) -> F:
+        method.__dict__.setdefault("_scpi_patterns", []).extend(patterns)
+        return method
+
+    return mark
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    pattern: HeaderPattern
+    target: str | Setting[Any] | Handler
+    """A method name, a Setting, or a callable added with `add_command`."""
+
+
+_ESR_BITS = ((-100, 32), (-200, 16), (-300, 8), (-400, 4))
+
+
+class ScpiDevice(Device):
+    """A SCPI device: command table, settings, error queue, `*IDN?`, `*RST`, `*OPC?`, ..."""
+
+    idn = "instrumentkit,Simulated SCPI device,0,0.1"
+    max_errors = 20
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.__dict__["_setting_values"] = {}
+        self.errors: deque[tuple[int, str]] = deque()
+        self.esr = 0
+        self.busy_until = -math.inf
+        self._extra: list[_Entry] = []
+        self._found: dict[tuple[str, bool], tuple[_Entry, dict[str, int]] | None] = {}
+        self.reset()
+
+    # -- the table
+    @classmethod
+    def _class_entries(cls) -> list[_Entry]:
+        if "_entries" not in cls.__dict__:
+            by_text: dict[str, _Entry] = {}
+            for klass in reversed(cls.__mro__):
+                for name, member in vars(klass).items():
+                    if isinstance(member, Setting):
+                        for pattern in (member.set_pattern, member.query_pattern):
+                            by_text[pattern.text.upper()] = _Entry(pattern, member)
+                    for text in getattr(member, "_scpi_patterns", ()):
+                        by_text[text.upper()] = _Entry(HeaderPattern.compile(text), name)
+            # Subclass patterns were added last: try them first.
+            cls._entries = list(reversed(by_text.values()))
+        return cls._entries  # type: ignore[no-any-return]
+
+    @classmethod
+    def settings(cls) -> dict[str, Setting[Any]]:
+        """Every declared Setting by attribute name."""
+        found: dict[str, Setting[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            found.update({n: m for n, m in vars(klass).items() if isinstance(m, Setting)})
+        return found
+
+    def add_command(self, pattern: str, handler: Handler) -> None:
+        """Add a handler to this instance's table (ahead of the class's own)."""
+        self._extra.insert(0, _Entry(HeaderPattern.compile(pattern), handler))
+        self._found.clear()
+
+    def _lookup(self, header: str, query: bool) -> tuple[_Entry, dict[str, int]] | None:
+        key = (header.upper(), query)
+        if key not in self._found:
+            self._found[key] = None
+            for entry in (*self._extra, *self._class_entries()):
+                suffixes = entry.pattern.match(header, query)
+                if suffixes is not None:
+                    self._found[key] = (entry, suffixes)
+                    break
+        return self._found[key]
+
+    def command_matches(self, pattern: str, command: str) -> bool:
+        """Whether a unit of `command` is the table entry `pattern` names (any spelling).
+
+        `on=":WAV:DATA?"` matches `:WAVeform:DATA?` and `:wav:data?`; a pattern without
+        `?` matches both the setting and its query.
+        """
+        wanted_query = pattern.rstrip().endswith("?")
+        bare_pattern = pattern.strip().rstrip("?")
+        queries = (True,) if wanted_query else (False, True)
+        targets = [self._lookup(bare_pattern, q) for q in queries]
+        entries = [t[0].target for t in targets if t is not None]
+        compiled = HeaderPattern.compile(bare_pattern)
+        for header, _ in split_message(command):
+            query = header.endswith("?")
+            bare = header.rstrip("?")
+            if wanted_query and not query:
+                continue
+            found = self._lookup(bare, query)
+            if found is not None and found[0].target in entries:
+                return True
+            if compiled.regex.fullmatch(normalized(bare)):
+                return True
+        return False
+
+    # -- messages
+    def handle(self, message: bytes) -> None:
+        replies: list[bytes] = []
+        delay = 0.0
+        at: float | None = None
+        path = ""
+        for header, params in split_message(message.decode("latin-1")):
+            query = header.endswith("?")
+            bare = header.rstrip("?")
+            relative = bool(path) and not bare.startswith((":", "*"))
+            found = self._lookup(f"{path}:{bare}", query) if relative else None
+            if found is None:
+                found = self._lookup(bare, query)
+            elif relative:
+                bare = f"{path}:{bare}"
+            if found is None:
+                self.report_error(-113, STANDARD_ERRORS[-113])
+                break
+            if not bare.startswith("*"):
+                path = normalized(bare).rsplit(":", 1)[0]
+            entry, suffixes = found
+            try:
+                result = self._run(entry, split_params(params), suffixes, query)
+            except ScpiError as error:
+                self.report_error(error.code, error.message)
+                break
+            except Exception as error:  # a model bug must not kill the server thread
+                log.exception("%s failed on %r", type(self).__name__, header)
+                self.report_error(-300, f"Device-specific error; {type(error).__name__}")
+                break
+            if isinstance(result, Reply):
+                delay = max(delay, result.delay)
+                at = result.at if at is None or result.at is None else max(at, result.at)
+                result = result.data
+            if result is not None:
+                replies.append(result.encode("latin-1") if isinstance(result, str) else result)
+        if replies:
+            self.send(b";".join(replies) + self.reply_end, delay=delay, at=at)
+
+    def _run(self, entry: _Entry, params: list[str], suffixes: dict[str, int], query: bool) -> Any:
+        target = entry.target
+        if isinstance(target, Setting):
+            return self._run_setting(target, params, suffixes, query)
+        handler = getattr(self, target) if isinstance(target, str) else target
+        return handler(*params, **suffixes)
+
+    def _run_setting(
+        self, setting: Setting[Any], params: list[str], suffixes: dict[str, int], query: bool
+    ) -> str | None:
+        values = self._setting_values
+        key: int | None = None
+        if setting.channels is not None:
+            key = next(iter(suffixes.values()))
+            if key not in setting.channels:
+                raise ScpiError(-114)
+        if query:
+            if params:
+                raise ScpiError(-108)
+            value = values[setting.name] if key is None else values[setting.name][key]
+            return setting.format(value)
+        if not params:
+            raise ScpiError(-109)
+        if len(params) > 1:
+            raise ScpiError(-108)
+        value = setting.parse(params[0])
+        if key is None:
+            values[setting.name] = value
+        else:
+            values[setting.name][key] = value
+        return None
+
+    # -- state
+    def reset(self) -> None:
+        """Restore every Setting's default and finish pending operations (`*RST`)."""
+        self.__dict__["_setting_values"] = {n: s.initial() for n, s in self.settings().items()}
+        self.busy_until = -math.inf
+
+    def start_operation(self, seconds: float) -> float:
+        """Begin an operation taking `seconds` (after any pending one); its end on the clock."""
+        self.busy_until = max(self.busy_until, self.clock.now()) + seconds
+        return self.busy_until
+
+    @property
+    def operation_complete(self) -> bool:
+        return self.clock.now() >= self.busy_until
+
+    def report_error(self, code: int, message: str) -> None:
+        """Queue an error as the instrument would, and set its event status bit."""
+        if len(self.errors) >= self.max_errors:
+            self.errors[-1] = (-350, STANDARD_ERRORS[-350])
+        else:
+            self.errors.append((code, message))
+        for floor, bit in _ESR_BITS:
+            if floor - 99 <= code <= floor:
+                self.esr |= bit
+
+    # -- IEEE 488.2 common commands and the SCPI error queue
+    @command("*IDN?")
+    def _idn(self) -> str:
+        return self.idn
+
+    @command("*RST")
+    def _rst(self) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self) -> None:
+        self.errors.clear()
+        self.esr = 0
+
+    @command("*OPC?")
+    def _opc_query(self) -> Reply:
+        return Reply("1", at=self.busy_until)
+
+    @command("*OPC")
+    def _opc(self) -> None:
+        self.esr |= 1
+
+    @command("*WAI")
+    def _wai(self) -> None:
+        self.hold_replies_until(self.busy_until)
+
+    @command("*ESR?")
+    def _esr(self) -> str:
+        value, self.esr = self.esr, 0
+        return str(value)
+
+    @command("*STB?")
+    def _stb(self) -> str:
+        return str((4 if self.errors else 0) | (32 if self.esr else 0))
+
+    @command("*TST?")
+    def _tst(self) -> str:
+        return "0"
+
+    @command("SYSTem:ERRor[:NEXT]?")
+    def _next_error(self) -> str:
+        code, message = self.errors.popleft() if self.errors else (0, "No error")
+        return f'{code:+d},"{message}"'
+
+    @command("SYSTem:ERRor:COUNt?")
+    def _error_count(self) -> str:
+        return str(len(self.errors))

@@ -1,0 +1,184 @@
+"""A loopback TCP server for simulated devices: raw SCPI sockets, one port per device.
+
+Like an LXI instrument's port 5025: pyvisa-py opens it as `TCPIP::127.0.0.1::<port>::SOCKET`,
+instrumentkit's SocketTransport as well. One client at a time per device (the next waits
+in the listen backlog), as many clients one after another as you like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+
+from instrumentkit.sim._device import Device
+
+__all__ = ["DeviceServer", "LabServer", "serve"]
+
+_POLL = 0.05
+_RECV = 1 << 16
+
+
+class DeviceServer:
+    """One device on one listening socket, served by a thread (plus a reply thread per client)."""
+
+    def __init__(
+        self, name: str, device: Device, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.name = name
+        self.device = device
+        self._listener = socket.create_server((host, port), backlog=8)
+        bound_host, self.port = self._listener.getsockname()[:2]
+        self.host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        self.resource = f"TCPIP::{self.host}::{self.port}::SOCKET"
+        self._stop = threading.Event()
+        self._client: socket.socket | None = None
+        self._thread = threading.Thread(target=self._accept_loop, name=f"iksim-{name}", daemon=True)
+        self._thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                readable, _, _ = select.select([self._listener], [], [], _POLL)
+                if not readable:
+                    continue
+                client, _ = self._listener.accept()
+            except OSError:
+                break
+            self._client = client
+            try:
+                self._serve_client(client)
+            finally:
+                self._client = None
+                client.close()
+
+    def _serve_client(self, client: socket.socket) -> None:
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.device.host_connected()
+        done = threading.Event()
+        writer = threading.Thread(
+            target=self._send_replies,
+            args=(client, done),
+            name=f"iksim-{self.name}-tx",
+            daemon=True,
+        )
+        writer.start()
+        try:
+            while not done.is_set() and not self._stop.is_set():
+                readable, _, _ = select.select([client], [], [], _POLL)
+                if not readable:
+                    continue
+                data = client.recv(_RECV)
+                if not data:
+                    break
+                self.device.host_write(data)
+        except OSError:
+            pass
+        finally:
+            done.set()
+            writer.join()
+            self.device.host_disconnected()
+
+    def _send_replies(self, client: socket.socket, done: threading.Event) -> None:
+        output = self.device.output
+        while not done.is_set() and not self._stop.is_set():
+            packet = output.take(_POLL)
+            if packet is None:
+                continue
+            try:
+                client.sendall(memoryview(packet.data))
+                if packet.disconnect:
+                    client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            if packet.disconnect:
+                done.set()
+
+    def close(self) -> None:
+        """Stop serving: hang up on the client, close the port, join the threads."""
+        self._stop.set()
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+        self._thread.join()
+        self._listener.close()
+
+
+class LabServer:
+    """Several devices served at once, one port each; a context manager.
+
+    `ports` pins ports by device name (0 or missing: an ephemeral port).
+    """
+
+    def __init__(
+        self,
+        devices: Mapping[str, Device],
+        *,
+        host: str = "127.0.0.1",
+        ports: Mapping[str, int] | None = None,
+    ) -> None:
+        self.devices = dict(devices)
+        self.host = host
+        self._ports = dict(ports or {})
+        self._servers: dict[str, DeviceServer] = {}
+
+    def start(self) -> LabServer:
+        try:
+            for name, device in self.devices.items():
+                if name not in self._servers:
+                    port = self._ports.get(name, 0)
+                    self._servers[name] = DeviceServer(name, device, host=self.host, port=port)
+        except OSError:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.close()
+        self._servers.clear()
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """Device name -> `TCPIP::127.0.0.1::<port>::SOCKET`."""
+        return {name: server.resource for name, server in self._servers.items()}
+
+    def resource(self, name: str) -> str:
+        return self._servers[name].resource
+
+    def port(self, name: str) -> int:
+        return self._servers[name].port
+
+    def device(self, name: str) -> Device:
+        return self.devices[name]
+
+
+def serve(
+    devices: Mapping[str, Device] | Device,
+    *,
+    host: str = "127.0.0.1",
+    ports: Mapping[str, int] | None = None,
+) -> LabServer:
+    """Start serving `devices` (a single device is named "device"); use it as a context manager.
+
+    with serve({"dmm": Dmm(seed=1)}) as lab:
+        session = Session(open_transport(lab.resource("dmm")))
+    """
+    if isinstance(devices, Device):
+        devices = {"device": devices}
+    return LabServer(devices, host=host, ports=ports).start()
