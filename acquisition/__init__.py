@@ -1,1 +1,17 @@
-"""Acquisition pipelines: sources, stages, the HDF5 run writer and reader."""
+"""Acquisition pipelines: sources, stages, the HDF5 run writer and reader.
+
+from instrumentkit.acquisition import RunWriter, open_run
+"""
+
+from ._kinds import ArrayStream, ReadingStream, SpectrumStream, WaveformStream
+from ._streams import Stream
+from ._writer import RunWriter
+
+__all__ = [
+    "ArrayStream",
+    "ReadingStream",
+    "RunWriter",
+    "SpectrumStream",
+    "Stream",
+    "WaveformStream",
+]

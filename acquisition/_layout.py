@@ -1,0 +1,100 @@
+"""Names, sizes and small helpers of the run-file layout, shared by the writer and the reader.
+
+The layout itself is specified in docs/run-file.md; change both together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import h5py
+import numpy as np
+
+ENTRY = "entry"
+INSTRUMENTS = "instrument"
+DATA = "data"
+
+StreamKind = Literal["readings", "waveforms", "spectra", "arrays"]
+STREAM_KINDS: tuple[StreamKind, ...] = ("readings", "waveforms", "spectra", "arrays")
+
+Status = Literal["created", "running", "completed", "aborted"]
+STATUSES: tuple[Status, ...] = ("created", "running", "completed", "aborted")
+
+# Fields written after SWMR starts cannot be created then, so they are reserved up front as
+# fixed-length UTF-8 strings of these byte sizes (HDF5 SWMR cannot write variable-length data).
+STATUS_BYTES = 16
+END_TIME_BYTES = 64
+REASON_BYTES = 4096
+SETTINGS_END_MIN_BYTES = 64 * 1024
+
+# Buffer and chunk sizes: one `ds[a:b] = x` costs ~150 us whatever its size, so buffers are
+# large; chunks stay within the default 1 MiB chunk cache.
+BUFFER_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+
+TIME = "time"
+MONOTONIC = "monotonic"
+
+
+def iso_now() -> str:
+    """The current local time in ISO 8601 with its UTC offset (NeXus NX_DATE_TIME)."""
+    return datetime.now().astimezone().isoformat(timespec="microseconds")
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a settings snapshot; NumPy scalars, arrays, enums and paths are converted."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, (Path, datetime)):
+        return str(value)
+    # A snapshot documents the run: keep an unusual value as its text rather than fail.
+    return repr(value)
+
+
+def text_dtype(capacity: int | None = None) -> Any:
+    """UTF-8 string type: variable length, or fixed length of `capacity` bytes."""
+    return h5py.string_dtype("utf-8", capacity)
+
+
+def fit_utf8(text: str, capacity: int) -> bytes:
+    """Encode `text` in at most `capacity` bytes, cutting only between characters."""
+    data = text.encode("utf-8")
+    if len(data) <= capacity:
+        return data
+    return data[:capacity].decode("utf-8", errors="ignore").encode("utf-8")
+
+
+def chunk_shape(row_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Chunks of about CHUNK_BYTES: whole rows when a row fits, else slices of one row."""
+    row_bytes = itemsize * math.prod(row_shape)
+    if row_bytes <= CHUNK_BYTES:
+        return (max(1, CHUNK_BYTES // max(row_bytes, 1)), *row_shape)
+    # A row larger than a chunk (a long waveform): split its last axes until it fits.
+    shape = list(row_shape)
+    for axis in range(len(shape) - 1, -1, -1):
+        rest = itemsize * math.prod(shape) // shape[axis]
+        shape[axis] = max(1, min(shape[axis], CHUNK_BYTES // max(rest, 1)))
+        if itemsize * math.prod(shape) <= CHUNK_BYTES:
+            break
+    return (1, *shape)
+
+
+def safe_name(name: str) -> str:
+    """An HDF5 link name for a user-given name ('/' separates groups, '.' is the group itself)."""
+    cleaned = name.replace("/", "_").strip()
+    if cleaned in ("", ".", ".."):
+        raise ValueError(f"{name!r} cannot be used as a name in the run file")
+    return cleaned

@@ -1,0 +1,503 @@
+"""RunWriter: one HDF5 run file, declared first, then streamed to under SWMR.
+
+Usage (the layout is specified in docs/run-file.md)::
+
+    from instrumentkit.acquisition import RunWriter
+
+    with RunWriter("run.h5", flush_interval=1.0, config_text=yaml_text) as writer:
+        writer.add_instrument("dmm", idn=dmm.idn, driver="keysight.Keysight34461A",
+                              settings=dmm.snapshot())
+        volts = writer.add_readings("dmm", channels=["voltage"], units=["V"])
+        scope = writer.add_stream("scope", first_waveform)      # declared from a record
+        writer.start()                                          # SWMR on: nothing new after
+        volts.append(reading)                                   # one Reading, any samples
+        scope.append(first_waveform)
+        writer.close("completed", settings_end={"dmm": dmm.snapshot()})
+
+Phases: *declaring* (constructor, `add_instrument`, `add_readings` / `add_waveforms` /
+`add_spectra` / `add_arrays` / `add_stream`), then `start()` switches SWMR on, then
+*streaming* (`stream.append*`, `flush`, `maybe_flush`), then `close()`. Everything written
+at the end (end_time, status, reason, end settings) is reserved at declaration as
+fixed-length strings, because SWMR readers break when objects are created after the switch.
+
+Appends are buffered; buffers go to HDF5 in large slices when full. `flush()` writes every
+buffer and flushes the file (and fsyncs it with `fsync=True`); appends and `maybe_flush()`
+flush by themselves every `flush_interval` seconds. A process killed at any moment leaves a
+file that opens with `h5py.File(path, "r", swmr=True)` and holds every row up to the last
+flush. Leaving a `with` block through an exception closes the run as "aborted" with the
+exception as the reason, then re-raises.
+
+Thread-safety: none. A writer and its streams belong to one thread (the pipeline's writer
+thread or the lab script); hand data to that thread through a queue.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import h5py
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from instrumentkit._version import __version__
+from instrumentkit.data import Reading, Spectrum, Waveform
+from instrumentkit.errors import ConfigError
+
+from . import _layout as layout
+from ._kinds import ArrayStream, ReadingStream, SpectrumStream, WaveformStream
+from ._streams import Stream
+
+Compression = Literal["gzip", "blosc"] | None
+
+
+class RunWriter:
+    """Write one run file; see the module docstring for the phases and guarantees."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        flush_interval: float | None = 1.0,
+        fsync: bool = False,
+        compression: Compression = None,
+        config_text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.flush_interval = flush_interval
+        self.fsync = fsync
+        self._filters = _filters(compression)
+        _check_output(self.path, overwrite)
+        try:
+            self._file = h5py.File(self.path, "w", libver="latest")
+        except OSError as error:
+            raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
+        self.entry_identifier = str(uuid.uuid4())
+        self.status: layout.Status = "created"
+        self._streams: dict[str, Stream] = {}
+        self._instruments: dict[str, h5py.Group] = {}
+        self._next_flush = float("inf")
+        try:
+            self._entry = self._declare_entry(config_text or "", metadata or {})
+        except BaseException:
+            self._file.close()
+            raise
+
+    # -- declaration ----------------------------------------------------------------------
+    def _declare_entry(self, config_text: str, metadata: Mapping[str, Any]) -> h5py.Group:
+        root = self._file
+        root.attrs["default"] = layout.ENTRY
+        root.attrs["creator"] = "instrumentkit"
+        root.attrs["creator_version"] = __version__
+        root.attrs["HDF5_Version"] = h5py.version.hdf5_version
+        root.attrs["h5py_version"] = h5py.version.version
+        root.attrs["file_name"] = self.path.name
+        entry = root.create_group(layout.ENTRY)
+        entry.attrs["NX_class"] = "NXentry"
+        _text(entry, "entry_identifier", self.entry_identifier)
+        program = _text(entry, "program_name", "instrumentkit")
+        program.attrs["version"] = __version__
+        program.attrs["python_version"] = platform.python_version()
+        program.attrs["numpy_version"] = np.__version__
+        program.attrs["h5py_version"] = h5py.version.version
+        program.attrs["hdf5_version"] = h5py.version.hdf5_version
+        _text(entry, "run_config", config_text).attrs["long_name"] = "run configuration as given"
+        _text(entry, "metadata", layout.to_json(dict(metadata))).attrs["type"] = "application/json"
+        _reserve(entry, "start_time", layout.END_TIME_BYTES)
+        _reserve(entry, "end_time", layout.END_TIME_BYTES)
+        _reserve(entry, "status", layout.STATUS_BYTES, "created")
+        _reserve(entry, "reason", layout.REASON_BYTES)
+        entry.create_group(layout.INSTRUMENTS).attrs["NX_class"] = "NXcollection"
+        entry.create_group(layout.DATA).attrs["NX_class"] = "NXcollection"
+        return entry
+
+    def _require_declaring(self, what: str) -> None:
+        if self.status != "created":
+            raise RuntimeError(
+                f"{self.path}: cannot {what} after start(); HDF5 SWMR readers break when "
+                "objects are created while streaming, so declare everything first"
+            )
+
+    def add_instrument(
+        self,
+        name: str,
+        *,
+        idn: str,
+        driver: str,
+        settings: Mapping[str, Any],
+        resource: str | None = None,
+        settings_capacity: int | None = None,
+    ) -> None:
+        """Record an instrument: IDN, driver, resource and its settings snapshot at start.
+
+        Room for the end snapshot is reserved now (`settings_capacity` bytes, default the
+        larger of 64 KiB and four times the start snapshot).
+        """
+        self._require_declaring("add an instrument")
+        key = layout.safe_name(name)
+        if key in self._instruments:
+            raise ValueError(f"{self.path}: instrument {name!r} is already declared")
+        group = self._entry[layout.INSTRUMENTS].create_group(key)
+        group.attrs["NX_class"] = "NXinstrument"
+        _text(group, "name", name)
+        _text(group, "idn", idn)
+        _text(group, "driver", driver)
+        _text(group, "resource", resource or "")
+        start = layout.to_json(dict(settings))
+        _text(group, "settings_start", start).attrs["type"] = "application/json"
+        capacity = settings_capacity or max(layout.SETTINGS_END_MIN_BYTES, 4 * len(start.encode()))
+        _reserve(group, "settings_end", capacity).attrs["type"] = "application/json"
+        self._instruments[key] = group
+
+    def _stream_group(self, name: str, kind: str, instrument: str | None) -> h5py.Group:
+        self._require_declaring("add a stream")
+        key = layout.safe_name(name)
+        if key in self._streams:
+            raise ValueError(f"{self.path}: stream {name!r} is already declared")
+        group = self._entry[layout.DATA].create_group(key)
+        group.attrs["kind"] = kind
+        group.attrs["instrument"] = instrument or ""
+        group.attrs["long_name"] = name
+        return group
+
+    def _added(self, stream: Stream) -> Any:
+        self._streams[stream.name] = stream
+        return stream
+
+    def add_readings(
+        self,
+        name: str,
+        channels: str | list[str] | tuple[str, ...],
+        units: str | list[str] | tuple[str, ...],
+        *,
+        status: bool = False,
+        dtype: DTypeLike = np.float64,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> ReadingStream:
+        """Declare a stream of scalar readings: one dataset per channel, one row per sample."""
+        names = (channels,) if isinstance(channels, str) else tuple(channels)
+        unit_list = (units,) * len(names) if isinstance(units, str) else tuple(units)
+        if len(unit_list) != len(names):
+            raise ValueError(f"stream {name!r}: one unit per channel, got {unit_list} for {names}")
+        group = self._stream_group(name, "readings", instrument)
+        return self._added(
+            ReadingStream.create(
+                group,
+                names,
+                unit_list,
+                status=status,
+                dtype=dtype,
+                monotonic=monotonic,
+                filters=self._filters,
+                on_append=self._tick,
+            )
+        )
+
+    def add_waveforms(
+        self,
+        name: str,
+        record_length: int,
+        *,
+        units: str = "V",
+        x_units: str = "s",
+        channel: str = "",
+        dtype: DTypeLike = np.float64,
+        raw_dtype: DTypeLike | None = None,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> WaveformStream:
+        """Declare a stream of fixed-length waveforms (optionally with raw digitizer codes)."""
+        group = self._stream_group(name, "waveforms", instrument)
+        return self._added(
+            WaveformStream.create(
+                group,
+                record_length,
+                units=units,
+                x_units=x_units,
+                channel=channel,
+                dtype=dtype,
+                raw_dtype=raw_dtype,
+                monotonic=monotonic,
+                filters=self._filters,
+                on_append=self._tick,
+            )
+        )
+
+    def add_spectra(
+        self,
+        name: str,
+        wavelengths: ArrayLike,
+        *,
+        units: str = "counts",
+        wavelength_units: str = "nm",
+        dtype: DTypeLike = np.float64,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> SpectrumStream:
+        """Declare a stream of spectra on one wavelength axis (stored as a dimension scale)."""
+        group = self._stream_group(name, "spectra", instrument)
+        return self._added(
+            SpectrumStream.create(
+                group,
+                wavelengths,
+                units=units,
+                wavelength_units=wavelength_units,
+                dtype=dtype,
+                monotonic=monotonic,
+                filters=self._filters,
+                on_append=self._tick,
+            )
+        )
+
+    def add_arrays(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: DTypeLike = np.float64,
+        *,
+        units: str = "",
+        long_name: str | None = None,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> ArrayStream:
+        """Declare a stream of fixed-shape arrays of any dtype (structured dtypes included)."""
+        group = self._stream_group(name, "arrays", instrument)
+        return self._added(
+            ArrayStream.create(
+                group,
+                shape,
+                dtype,
+                units=units,
+                long_name=long_name or name,
+                monotonic=monotonic,
+                filters=self._filters,
+                on_append=self._tick,
+            )
+        )
+
+    def add_stream(
+        self,
+        name: str,
+        like: Reading | Waveform | Spectrum | np.ndarray,
+        *,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> Any:
+        """Declare a stream shaped like `like`, usually the first record of a source.
+
+        Returns a ReadingStream, WaveformStream, SpectrumStream or ArrayStream.
+        """
+        common: dict[str, Any] = {"monotonic": monotonic, "instrument": instrument}
+        if isinstance(like, Reading):
+            info = like.describe()
+            return self.add_readings(
+                name,
+                like.channels,
+                like.units,
+                status=like.status is not None,
+                dtype=info["values"].dtype,
+                **common,
+            )
+        if isinstance(like, Waveform):
+            return self.add_waveforms(
+                name,
+                len(like),
+                units=like.units,
+                x_units=like.x_units,
+                channel=like.channel,
+                dtype=like.y.dtype,
+                raw_dtype=None if like.raw is None else like.raw.dtype,
+                **common,
+            )
+        if isinstance(like, Spectrum):
+            return self.add_spectra(
+                name,
+                like.wavelengths,
+                units=like.units,
+                wavelength_units=like.wavelength_units,
+                dtype=like.intensities.dtype,
+                **common,
+            )
+        if isinstance(like, np.ndarray):
+            return self.add_arrays(name, like.shape, like.dtype, **common)
+        raise TypeError(f"cannot declare stream {name!r} from a {type(like).__name__}")
+
+    # -- streaming ------------------------------------------------------------------------
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """Declared streams by name."""
+        return dict(self._streams)
+
+    def start(self) -> None:
+        """Write the start time and switch SWMR on; from now on nothing new can be declared."""
+        self._require_declaring("start twice")
+        self._entry["start_time"][()] = layout.iso_now().encode()
+        self._entry["status"][()] = b"running"
+        self.status = "running"
+        self._file.swmr_mode = True
+        self._flush_file()
+
+    def _tick(self) -> None:
+        if time.monotonic() >= self._next_flush:
+            self.flush()
+
+    def maybe_flush(self) -> bool:
+        """Flush if `flush_interval` has passed since the last flush; True if it flushed."""
+        if time.monotonic() >= self._next_flush:
+            self.flush()
+            return True
+        return False
+
+    def flush(self) -> None:
+        """Write every buffered row and flush the file (fsync too when asked)."""
+        if self.status != "running":
+            raise RuntimeError(f"{self.path}: flush() needs a started, open run ({self.status})")
+        try:
+            for stream in self._streams.values():
+                stream.write_buffer()
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"writing run file {self.path} failed ({error}); rows up to the "
+                "last flush are safe in the file",
+            ) from error
+        self._flush_file()
+
+    def _flush_file(self) -> None:
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.id.get_vfd_handle())
+        if self.flush_interval is not None:
+            self._next_flush = time.monotonic() + self.flush_interval
+
+    # -- the end --------------------------------------------------------------------------
+    def record_settings_end(self, instrument: str, settings: Mapping[str, Any]) -> None:
+        """Store an instrument's settings snapshot at the end of the run."""
+        key = layout.safe_name(instrument)
+        if key not in self._instruments:
+            raise KeyError(f"{self.path}: no instrument {instrument!r} was declared")
+        dataset = self._instruments[key]["settings_end"]
+        text = layout.to_json(dict(settings))
+        capacity = dataset.dtype.itemsize
+        if len(text.encode()) > capacity:
+            text = layout.to_json(
+                {
+                    "error": f"end snapshot of {len(text.encode())} bytes exceeds "
+                    f"the {capacity} bytes reserved (settings_capacity=)"
+                }
+            )
+        dataset[()] = layout.fit_utf8(text, capacity)
+
+    def close(
+        self,
+        status: Literal["completed", "aborted"] = "completed",
+        reason: str | None = None,
+        *,
+        settings_end: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Write what is buffered, the end snapshots, end time, status and reason; close."""
+        if self.status in ("completed", "aborted"):
+            return
+        if status not in ("completed", "aborted"):
+            raise ValueError(f"status must be 'completed' or 'aborted', not {status!r}")
+        failure: BaseException | None = None
+        try:
+            if self.status == "created":  # closed before start: a valid, empty run
+                self._entry["start_time"][()] = layout.iso_now().encode()
+            for stream in self._streams.values():
+                try:
+                    stream.close()
+                except OSError as error:  # e.g. disk full: still mark the run as aborted
+                    failure = failure or error
+            for name, settings in (settings_end or {}).items():
+                self.record_settings_end(name, settings)
+            if failure is not None and status == "completed":
+                status, reason = "aborted", f"writing the last rows failed: {failure}"
+            self._entry["end_time"][()] = layout.iso_now().encode()
+            self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
+            self._entry["status"][()] = status.encode()
+            self.status = status
+            self._file.flush()
+            if self.fsync:
+                os.fsync(self._file.id.get_vfd_handle())
+        finally:
+            self.status = status
+            self._file.close()
+        if failure is not None:
+            raise OSError(f"run file {self.path}: closing lost unflushed rows: {failure}")
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is None:
+            self.close("completed")
+        else:
+            self.close("aborted", f"{type(error).__name__}: {error}")
+
+    def __repr__(self) -> str:
+        return f"<RunWriter {str(self.path)!r} {self.status}, streams {list(self._streams)}>"
+
+
+def _text(group: h5py.Group, name: str, text: str) -> h5py.Dataset:
+    """A scalar variable-length UTF-8 string dataset (written once, before SWMR)."""
+    return group.create_dataset(name, data=text, dtype=layout.text_dtype())
+
+
+def _reserve(group: h5py.Group, name: str, capacity: int, initial: str = "") -> h5py.Dataset:
+    """A fixed-length UTF-8 string dataset to be written after SWMR starts.
+
+    Writing the initial value now allocates its storage before the switch.
+    """
+    dataset = group.create_dataset(name, shape=(), dtype=layout.text_dtype(capacity))
+    dataset[()] = initial.encode()
+    return dataset
+
+
+def _filters(compression: Compression) -> dict[str, Any]:
+    if compression is None:
+        return {}
+    if compression == "gzip":
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    if compression == "blosc":
+        try:
+            import hdf5plugin
+        except ImportError as error:
+            raise ConfigError(
+                "blosc compression needs the hdf5plugin package: pip install "
+                "'instrumentkit[blosc]' (or use compression='gzip')",
+                field="compression",
+            ) from error
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    raise ConfigError(
+        f"unknown compression {compression!r}; use None, 'gzip' or 'blosc'", field="compression"
+    )
+
+
+def _check_output(path: Path, overwrite: bool) -> None:
+    """Fail before anything is created: existing file, missing or unwritable directory."""
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"run file {path} already exists; choose another name or pass overwrite=True"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"run file {path} is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"output directory {folder} is not writable (run file {path.name})")
