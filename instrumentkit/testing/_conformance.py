@@ -71,9 +71,9 @@ def static_problems(driver: type[Instrument]) -> list[str]:
 def _open_for_check(driver: type[Instrument]) -> Instrument:
     if driver.sim_file is not None:
         return driver.open_sim(fresh=True)
-    from instrumentkit.sim import open_model  # the simulated lab, only when needed
-
-    return open_model(driver)  # type: ignore[no-any-return]
+    # A serial-style link to a fresh instance of the driver's simulated-lab model: it
+    # carries any byte protocol, SCPI or not.
+    return driver.open(f"iksim://model/{driver.sim_model}")
 
 
 def check_driver(driver: type[Instrument], instrument: Instrument | None = None) -> None:
