@@ -146,15 +146,20 @@ class Instrument(Component):
 
     @classmethod
     def open_sim(cls, *, name: str | None = None, fresh: bool = True) -> Self:
-        """Open this driver on the pyvisa-sim YAML shipped beside it.
+        """Open this driver on its simulation: the pyvisa-sim YAML shipped beside it or,
+        for drivers pyvisa-sim cannot model (binary protocols), a fresh instance of its
+        simulated-lab model over an `iksim://` link.
 
-        `fresh` gives the simulated device its initial state again (pyvisa-sim keeps
+        `fresh` gives the pyvisa-sim device its initial state again (pyvisa-sim keeps
         one state per YAML file for the whole process).
         """
+        label = name or f"{cls.__name__}(sim)"
+        if cls.sim_file is None and cls.sim_model is not None:
+            return cls.open(f"iksim://model/{cls.sim_model}", name=label)
         from instrumentkit.simfiles import sim_backend  # pyvisa-sim only when asked for
 
         backend = sim_backend(cls, fresh=fresh)
-        return cls.open(cls.sim_resource, name=name or f"{cls.__name__}(sim)", backend=backend)
+        return cls.open(cls.sim_resource, name=label, backend=backend)
 
     @property
     def driver(self) -> str:

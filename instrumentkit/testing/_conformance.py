@@ -68,14 +68,6 @@ def static_problems(driver: type[Instrument]) -> list[str]:
     return problems
 
 
-def _open_for_check(driver: type[Instrument]) -> Instrument:
-    if driver.sim_file is not None:
-        return driver.open_sim(fresh=True)
-    # A serial-style link to a fresh instance of the driver's simulated-lab model: it
-    # carries any byte protocol, SCPI or not.
-    return driver.open(f"iksim://model/{driver.sim_model}")
-
-
 def check_driver(driver: type[Instrument], instrument: Instrument | None = None) -> None:
     """Raise ConformanceFailure listing every problem of `driver`.
 
@@ -85,7 +77,7 @@ def check_driver(driver: type[Instrument], instrument: Instrument | None = None)
     problems = static_problems(driver)
     owned = instrument is None
     try:
-        opened = instrument or _open_for_check(driver)
+        opened = instrument or driver.open_sim(fresh=True)
     except (InstrumentError, OSError, ImportError) as error:
         problems.append(f"{driver.__name__}: cannot be opened on its simulation: {error}")
         raise ConformanceFailure("\n".join(problems)) from error
