@@ -26,7 +26,23 @@ from instrumentkit.scpi import Identity, SCPIInstrument
 from instrumentkit.session import Session
 from instrumentkit.validators import OneOf, Range
 
+# The lab-script side of acquisition, reached lazily so `import instrumentkit` loads
+# neither the acquisition layer nor h5py until a script asks for them (decision 0001).
+_LAZY = {"Run": "instrumentkit.acquisition", "open_run": "instrumentkit.acquisition"}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'instrumentkit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)
+
+
 __all__ = [
+    "Run",
+    "open_run",
     "ON_OFF",
     "Channel",
     "ChannelGroup",

@@ -75,13 +75,19 @@ class SerialTransport(TransportBase):
         except (serial.SerialException, OSError) as error:
             raise ConnectionError(f"read failed: {error}") from error
 
+    def _waiting(self) -> int:
+        try:
+            return int(self.port.in_waiting)
+        except (serial.SerialException, OSError) as error:
+            raise ConnectionError(f"port lost: {error}") from error
+
     def read_until(self, terminator: bytes) -> bytes:
         deadline = time.monotonic() + self.timeout
         pending = self._pending
         searched = 0
         while (index := pending.find(terminator, searched)) < 0:
             searched = max(0, len(pending) - len(terminator) + 1)
-            pending += self._receive(max(1, self.port.in_waiting), deadline)
+            pending += self._receive(max(1, self._waiting()), deadline)
         message = bytes(pending[:index])
         del pending[: index + len(terminator)]
         return message

@@ -145,3 +145,14 @@ def test_non_ascii_reply_is_a_protocol_error():
     session, _ = session_for([("*IDN?", b"\xff\xfe\n")])
     with pytest.raises(ProtocolError, match="not ascii text"):
         session.query("*IDN?")
+
+
+def test_io_log_records_both_directions(caplog):
+    session, _ = session_for([("*IDN?", "ACME,1,2,3")])
+    session.log_io = True
+    with caplog.at_level("DEBUG", logger="instrumentkit.io"):
+        session.query("*IDN?")
+    assert [r.getMessage() for r in caplog.records] == [
+        "bench-dmm << b'*IDN?\\n'",
+        "bench-dmm >> b'ACME,1,2,3'",
+    ]
