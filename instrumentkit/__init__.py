@@ -41,8 +41,6 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "Run",
-    "open_run",
     "ON_OFF",
     "Channel",
     "ChannelGroup",
@@ -60,6 +58,7 @@ __all__ = [
     "ProtocolError",
     "Range",
     "Reading",
+    "Run",
     "SCPIInstrument",
     "Sensor",
     "Session",
@@ -72,6 +71,7 @@ __all__ = [
     "__version__",
     "identify",
     "open",
+    "open_run",
     "open_transport",
     "registered_drivers",
 ]
