@@ -1,3 +1,8 @@
-"""lakeshore drivers."""
+"""Lake Shore Cryotronics instruments."""
 
-DRIVERS: tuple[type, ...] = ()
+from instrumentkit.drivers.lakeshore.model33x import LakeShore335, LakeShore336
+
+DRIVERS = (LakeShore335, LakeShore336)
+SIM_MODELS: dict[str, type] = {}
+
+__all__ = ["DRIVERS", "SIM_MODELS", "LakeShore335", "LakeShore336"]
