@@ -1,7 +1,7 @@
 """The device model base: bytes from the host in, timed reply packets out.
 
 A transport end (the TCP server, the `iksim://` serial port) calls `host_write()` with
-what the host sent and takes replies from `device.output` once the device's clock has
+what the host sent and takes replies from `device.outbox` once the device's clock has
 reached their release time. Line-based protocols override `handle()`; anything else
 (single-byte commands, ENQ/ACK, binary frames) overrides `receive()` and calls `send()`.
 """
@@ -92,10 +92,10 @@ class Device:
         self.clock: Clock = clock or SystemClock()
         self.rng = np.random.default_rng(seed)
         self.latency = latency
-        self.output = Output(self.clock)
+        self.outbox = Output(self.clock)
         self.faults = Faults(self)
         self.lock = threading.RLock()
-        self.command: str | None = None
+        self.current_message: str | None = None
         """The host message being handled, for fault matching and error messages."""
         self.line_settings: dict[str, object] | None = None
         """Serial settings the host opened the port with (baudrate, parity, ...), if serial."""
@@ -113,7 +113,7 @@ class Device:
         """A host opened the line: forget half-received input and unread replies."""
         with self.lock:
             self._inbox.clear()
-            self.output.clear()
+            self.outbox.clear()
             self._last_release = -math.inf
 
     def host_disconnected(self) -> None:
@@ -132,18 +132,25 @@ class Device:
             del inbox[: index + len(end)]
             if message.endswith(b"\r") and end != b"\r":
                 message = message[:-1]
-            self.command = message.decode("latin-1")
-            self.faults.command_arrived(self.command)
+            self.current_message = message.decode("latin-1")
+            self.faults.command_arrived(self.current_message)
             self.handle(message)
 
     def handle(self, message: bytes) -> None:
         """Act on one host message (without its terminator)."""
         raise NotImplementedError(f"{type(self).__name__} must override handle() or receive()")
 
-    def reply(self, data: str | bytes, *, delay: float = 0.0, at: float | None = None) -> None:
-        """Send `data` followed by `reply_end`."""
+    def reply(
+        self,
+        data: str | bytes,
+        *,
+        delay: float = 0.0,
+        at: float | None = None,
+        command: str | None = None,
+    ) -> None:
+        """Send `data` followed by `reply_end` (see `send`)."""
         payload = data.encode("latin-1") if isinstance(data, str) else bytes(data)
-        self.send(payload + self.reply_end, delay=delay, at=at)
+        self.send(payload + self.reply_end, delay=delay, at=at, command=command)
 
     def send(
         self,
@@ -163,7 +170,7 @@ class Device:
             release = max(release, at)
         release = max(release, self._last_release, self._not_before)
         disconnect = False
-        fault = self.faults.reply_fault(command if command is not None else self.command)
+        fault = self.faults.reply_fault(command if command is not None else self.current_message)
         if fault is not None:
             if fault.kind == "no_reply":
                 return
@@ -175,7 +182,7 @@ class Device:
                 data = data[: int(len(data) * fault.keep)]
                 disconnect = fault.kind == "drop"
         self._last_release = release
-        self.output.put(Packet(data, release, disconnect))
+        self.outbox.put(Packet(data, release, disconnect))
 
     def hold_replies_until(self, moment: float) -> None:
         """No reply leaves before `moment` on the clock (what `*WAI` does)."""

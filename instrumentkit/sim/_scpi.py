@@ -61,6 +61,11 @@ class _Entry:
 
 
 _ESR_BITS = ((-100, 32), (-200, 16), (-300, 8), (-400, 4))
+# Instance attributes of the kit; a Setting of the same name would hijack them.
+_RESERVED = frozenset(
+    "clock rng latency outbox faults lock current_message line_settings errors esr "
+    "busy_until max_errors idn".split()
+)
 
 
 class ScpiDevice(Device):
@@ -69,9 +74,17 @@ class ScpiDevice(Device):
     idn = "instrumentkit,Simulated SCPI device,0,0.1"
     max_errors = 20
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        clashes = sorted(
+            n for n, m in vars(cls).items() if isinstance(m, Setting) and n in _RESERVED
+        )
+        if clashes:
+            raise TypeError(f"{cls.__name__}: Setting names {clashes} are used by the kit; rename")
+
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
         self.__dict__["_setting_values"] = {}
+        super().__init__(**options)
         self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
         self.busy_until = -math.inf

@@ -83,9 +83,9 @@ class DeviceServer:
             self.device.host_disconnected()
 
     def _send_replies(self, client: socket.socket, done: threading.Event) -> None:
-        output = self.device.output
+        outbox = self.device.outbox
         while not done.is_set() and not self._stop.is_set():
-            packet = output.take(_POLL)
+            packet = outbox.take(_POLL)
             if packet is None:
                 continue
             try:

@@ -108,7 +108,7 @@ class Serial(SerialBase):
 
     def _collect_released(self) -> None:
         assert self.device is not None
-        while not self._lost and (packet := self.device.output.released()) is not None:
+        while not self._lost and (packet := self.device.outbox.released()) is not None:
             self._arrived(packet)
 
     def _check_open(self) -> Device:
@@ -131,7 +131,7 @@ class Serial(SerialBase):
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
-            packet = device.output.take(remaining)
+            packet = device.outbox.take(remaining)
             if packet is not None:
                 self._arrived(packet)
         if not self._rx and self._lost:
