@@ -231,11 +231,9 @@ def test_dark_correction_single_and_batch():
 
 def test_dark_correction_without_dark_or_after_a_change_is_refused_before_sending():
     pairs = [*connect(), (b"S", frame(np.zeros(2048, np.uint16))), (b"I\x00\xc8", ACK)]
-    with (
-        expected_protocol(OceanInsightUSB2000Plus, pairs) as spec,
-        pytest.raises(ValidationError, match="capture_dark"),
-    ):
-        spec.acquire(dark_corrected=True)
+    with expected_protocol(OceanInsightUSB2000Plus, pairs) as spec:
+        with pytest.raises(ValidationError, match="capture_dark"):
+            spec.acquire(dark_corrected=True)
         spec.capture_dark()
         spec.integration_time = 200
         with pytest.raises(ValidationError, match="integration_time_ms was 100, is 200"):
