@@ -3,7 +3,8 @@
 from instrumentkit.acquisition import RunWriter, open_run
 """
 
-from ._kinds import ArrayStream, ReadingStream, SpectrumStream, WaveformStream
+from ._readings import ReadingStream
+from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._streams import Stream
 from ._writer import RunWriter
 

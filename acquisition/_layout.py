@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -15,9 +16,13 @@ from typing import Any, Literal
 import h5py
 import numpy as np
 
+from instrumentkit.errors import ConfigError
+
 ENTRY = "entry"
 INSTRUMENTS = "instrument"
 DATA = "data"
+
+Compression = Literal["gzip", "blosc"] | None
 
 StreamKind = Literal["readings", "waveforms", "spectra", "arrays"]
 STREAM_KINDS: tuple[StreamKind, ...] = ("readings", "waveforms", "spectra", "arrays")
@@ -98,3 +103,53 @@ def safe_name(name: str) -> str:
     if cleaned in ("", ".", ".."):
         raise ValueError(f"{name!r} cannot be used as a name in the run file")
     return cleaned
+
+
+def write_text(group: h5py.Group, name: str, text: str) -> h5py.Dataset:
+    """A scalar variable-length UTF-8 string dataset (written once, before SWMR)."""
+    return group.create_dataset(name, data=text, dtype=text_dtype())
+
+
+def reserve_text(group: h5py.Group, name: str, capacity: int, initial: str = "") -> h5py.Dataset:
+    """A fixed-length UTF-8 string dataset to be written after SWMR starts.
+
+    Writing the initial value now allocates its storage before the switch.
+    """
+    dataset = group.create_dataset(name, shape=(), dtype=text_dtype(capacity))
+    dataset[()] = initial.encode()
+    return dataset
+
+
+def filters_for(compression: Compression) -> dict[str, Any]:
+    if compression is None:
+        return {}
+    if compression == "gzip":
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    if compression == "blosc":
+        try:
+            import hdf5plugin
+        except ImportError as error:
+            raise ConfigError(
+                "blosc compression needs the hdf5plugin package: pip install "
+                "'instrumentkit[blosc]' (or use compression='gzip')",
+                field="compression",
+            ) from error
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    raise ConfigError(
+        f"unknown compression {compression!r}; use None, 'gzip' or 'blosc'", field="compression"
+    )
+
+
+def check_output(path: Path, overwrite: bool) -> None:
+    """Fail before anything is created: existing file, missing or unwritable directory."""
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"run file {path} already exists; choose another name or pass overwrite=True"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"run file {path} is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"output directory {folder} is not writable (run file {path.name})")

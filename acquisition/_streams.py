@@ -1,14 +1,15 @@
 """Buffered append-only datasets of one stream (/entry/data/<stream>).
 
-A stream is a set of datasets ("columns") that grow together along axis 0, one row per
-sample (readings) or per record (waveforms, spectra, arrays). Appends copy into
-preallocated NumPy buffers; a full buffer, a flush or a block larger than the buffer goes
-to HDF5 as one slice per column, after extending each dataset to its exact new length.
-Extents therefore always count valid rows, for a live SWMR reader and after a crash.
+A stream is a set of datasets that grow together along axis 0, one row per sample
+(readings) or per record (waveforms, spectra, arrays). Appends copy into preallocated
+NumPy buffers; a full buffer, a flush or a block larger than the buffer goes to HDF5 as
+one slice per dataset, after extending the dataset to its exact new length. Extents
+therefore always count valid rows, for a live SWMR reader and after a crash.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -17,12 +18,12 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._layout import BUFFER_BYTES, MONOTONIC, TIME, StreamKind, chunk_shape
+from ._layout import BUFFER_BYTES, MONOTONIC, TIME, StreamKind, chunk_shape, safe_name
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnSpec:
-    """A dataset of a stream: per-row shape, dtype, units, long name, NeXus role."""
+    """A row dataset of a stream: per-row shape, dtype, units, long name, fill value."""
 
     name: str
     row_shape: tuple[int, ...]
@@ -32,31 +33,86 @@ class ColumnSpec:
     fill: Any = 0
 
 
-class _Column:
-    """One dataset and its NumPy buffer of `capacity` rows."""
+class _Buffer:
+    """A NumPy buffer of rows and the datasets it is written to.
 
-    __slots__ = ("buffer", "dataset", "spec")
+    A plain buffer feeds one dataset. A grouped buffer (a reading's channels) holds one
+    column per dataset, so a multi-channel sample is copied in one assignment.
+    """
 
-    def __init__(self, spec: ColumnSpec, dataset: h5py.Dataset, capacity: int) -> None:
-        self.spec = spec
-        self.dataset = dataset
-        self.buffer = np.empty((capacity, *spec.row_shape), dtype=spec.dtype)
+    __slots__ = ("array", "targets")
+
+    def __init__(self, array: NDArray[Any], targets: list[tuple[h5py.Dataset, int | None]]):
+        self.array = array
+        self.targets = targets
 
 
-def create_column(group: h5py.Group, spec: ColumnSpec, filters: dict[str, Any]) -> h5py.Dataset:
-    """Create the empty, chunked, resizable dataset of a column, with units and long name."""
-    dataset = group.create_dataset(
-        spec.name,
-        shape=(0, *spec.row_shape),
-        maxshape=(None, *spec.row_shape),
-        chunks=chunk_shape(spec.row_shape, spec.dtype.itemsize),
-        dtype=spec.dtype,
-        fillvalue=spec.fill,
-        **filters,
-    )
-    dataset.attrs["units"] = spec.units
-    dataset.attrs["long_name"] = spec.long_name
-    return dataset
+def declare(
+    group: h5py.Group,
+    specs: list[ColumnSpec],
+    filters: dict[str, Any],
+    *,
+    signals: list[str],
+    axes: list[str],
+    fixed_axes: dict[str, tuple[NDArray[Any], str, str]] | None = None,
+) -> dict[str, h5py.Dataset]:
+    """Create a stream's datasets with units, long names, dimension scales and NXdata attrs.
+
+    Row datasets are chunked and resizable along axis 0; `time` (and `monotonic`) are
+    dimension scales of axis 0 of every other row dataset. `fixed_axes` maps an axis name
+    to (values, units, long name): a dataset that does not grow (wavelengths, sample index),
+    attached as the scale of axis 1 of the row datasets that long.
+    """
+    datasets: dict[str, h5py.Dataset] = {}
+    for spec in specs:
+        dataset = group.create_dataset(
+            spec.name,
+            shape=(0, *spec.row_shape),
+            maxshape=(None, *spec.row_shape),
+            chunks=chunk_shape(spec.row_shape, spec.dtype.itemsize),
+            dtype=spec.dtype,
+            fillvalue=spec.fill,
+            **filters,
+        )
+        dataset.attrs["units"] = spec.units
+        dataset.attrs["long_name"] = spec.long_name
+        datasets[spec.name] = dataset
+    scales = [datasets[name] for name in (TIME, MONOTONIC) if name in datasets]
+    for scale in scales:
+        scale.make_scale(scale.name.rsplit("/", 1)[-1])
+    for spec in specs:
+        if spec.name not in (TIME, MONOTONIC):
+            datasets[spec.name].dims[0].label = TIME
+            for scale in scales:
+                datasets[spec.name].dims[0].attach_scale(scale)
+    for axis_name, (values, units, long_name) in (fixed_axes or {}).items():
+        axis = group.create_dataset(axis_name, data=values)
+        axis.attrs["units"] = units
+        axis.attrs["long_name"] = long_name
+        axis.make_scale(axis_name)
+        for spec in specs:
+            if spec.row_shape[:1] == values.shape:
+                datasets[spec.name].dims[1].label = axis_name
+                datasets[spec.name].dims[1].attach_scale(axis)
+    group.attrs["NX_class"] = "NXdata"
+    group.attrs["signal"] = signals[0]
+    if len(signals) > 1:
+        group.attrs["auxiliary_signals"] = signals[1:]
+    group.attrs["axes"] = axes
+    for index, axis_name in enumerate(axes):
+        if axis_name != ".":
+            group.attrs[f"{axis_name}_indices"] = index
+    return datasets
+
+
+def time_columns(monotonic: bool) -> list[ColumnSpec]:
+    """The wall-clock time column (and the monotonic one) every stream starts with."""
+    specs = [ColumnSpec(TIME, (), np.dtype(np.int64), "ns", "wall-clock time, ns since 1970 UTC")]
+    if monotonic:
+        specs.append(
+            ColumnSpec(MONOTONIC, (), np.dtype(np.float64), "s", "monotonic clock", fill=np.nan)
+        )
+    return specs
 
 
 class Stream:
@@ -70,26 +126,37 @@ class Stream:
 
     def __init__(
         self,
-        name: str,
         group: h5py.Group,
-        columns: list[tuple[ColumnSpec, h5py.Dataset]],
+        datasets: dict[str, h5py.Dataset],
         *,
-        monotonic: bool,
         on_append: Callable[[], None],
-        buffer_rows: int | None = None,
+        grouped: dict[str, list[str]] | None = None,
     ) -> None:
-        self.name = name
+        self.name: str = group.attrs["long_name"]
         self.group = group
-        self.has_monotonic = monotonic
-        row_bytes = sum(s.dtype.itemsize * int(np.prod(s.row_shape)) for s, _ in columns)
-        self.capacity = buffer_rows or max(1, BUFFER_BYTES // max(row_bytes, 1))
-        self._columns = {spec.name: _Column(spec, ds, self.capacity) for spec, ds in columns}
+        self.has_monotonic = MONOTONIC in datasets
+        self._datasets = datasets
+        members = {m: key for key, names in (grouped or {}).items() for m in names}
+        layout: dict[str, list[tuple[h5py.Dataset, int | None]]] = {}
+        for name, dataset in datasets.items():
+            key = members.get(name, name)
+            layout.setdefault(key, []).append((dataset, None if key == name else 0))
+        row_bytes = sum(ds.dtype.itemsize * math.prod(ds.shape[1:]) for ds in datasets.values())
+        self.capacity = max(1, BUFFER_BYTES // max(row_bytes, 1))
+        self._buffers: dict[str, _Buffer] = {}
+        for key, targets in layout.items():
+            first = targets[0][0]
+            if key in (grouped or {}):
+                targets = [(ds, index) for index, (ds, _) in enumerate(targets)]
+                shape: tuple[int, ...] = (self.capacity, len(targets))
+            else:
+                shape = (self.capacity, *first.shape[1:])
+            self._buffers[key] = _Buffer(np.empty(shape, dtype=first.dtype), targets)
         self._on_append = on_append
         self._fill = 0  # rows in the buffers
         self._written = 0  # rows in the datasets
-        self._closed = False
+        self._refusal: str | None = "the run has not started; call RunWriter.start() first"
 
-    # -- public ---------------------------------------------------------------------------
     @property
     def rows(self) -> int:
         """Rows appended so far (written to the file or still buffered)."""
@@ -102,8 +169,8 @@ class Stream:
 
     @property
     def datasets(self) -> dict[str, h5py.Dataset]:
-        """The stream's row datasets by name (read them only after a flush)."""
-        return {name: column.dataset for name, column in self._columns.items()}
+        """The stream's row datasets by name."""
+        return dict(self._datasets)
 
     def __len__(self) -> int:
         return self.rows
@@ -111,14 +178,19 @@ class Stream:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {self.rows} rows>"
 
-    # -- for subclasses -------------------------------------------------------------------
-    def _push(self, n: int, arrays: dict[str, Any]) -> None:
-        """Append `n` rows given as one array (or a broadcastable value) per column.
+    # -- appending (subclasses validate, then call these) ---------------------------------
+    def _slot(self) -> int:
+        """Index of a free buffer row for a one-row append (writes a full buffer first)."""
+        if self._refusal:
+            raise RuntimeError(f"stream {self.name!r}: {self._refusal}")
+        if self._fill == self.capacity:
+            self.write_buffer()
+        return self._fill
 
-        Callers validate shapes first, so a bad block leaves the buffers untouched.
-        """
-        if self._closed:
-            raise RuntimeError(f"stream {self.name!r} is closed; the run has ended")
+    def _push(self, n: int, arrays: dict[str, Any]) -> None:
+        """Append `n` rows given as one array (or one scalar for all rows) per buffer."""
+        if self._refusal:
+            raise RuntimeError(f"stream {self.name!r}: {self._refusal}")
         if n == 0:
             return
         if self._fill + n > self.capacity:
@@ -127,8 +199,8 @@ class Stream:
             self._write_rows(n, arrays)
         else:
             start, stop = self._fill, self._fill + n
-            for name, column in self._columns.items():
-                column.buffer[start:stop] = arrays[name]
+            for key, buffer in self._buffers.items():
+                buffer.array[start:stop] = arrays[key]
             self._fill = stop
         self._on_append()
 
@@ -136,8 +208,8 @@ class Stream:
         if not self.has_monotonic:
             if monotonic is not None:
                 raise ValueError(
-                    f"stream {self.name!r} was declared without monotonic=True; "
-                    "declare it with monotonic=True to store monotonic timestamps"
+                    f"stream {self.name!r} was declared without monotonic=True, "
+                    "so it cannot store monotonic timestamps"
                 )
             return {}
         if monotonic is None:
@@ -156,43 +228,41 @@ class Stream:
 
     # -- writing --------------------------------------------------------------------------
     def write_buffer(self) -> None:
-        """Write the buffered rows to the datasets (no file flush)."""
+        """Hand the buffered rows to HDF5 (no file flush)."""
         if self._fill:
-            n, self._fill = self._fill, 0
-            self._write_rows(n, {name: c.buffer[:n] for name, c in self._columns.items()})
+            n = self._fill
+            self._write_rows(n, {key: b.array[:n] for key, b in self._buffers.items()})
+            self._fill = 0
 
     def _write_rows(self, n: int, arrays: dict[str, Any]) -> None:
         start, stop = self._written, self._written + n
-        for name, column in self._columns.items():
-            dataset = column.dataset
-            dataset.resize(stop, axis=0)
-            block = arrays[name]
-            if np.ndim(block) == 0:  # one value for every row
-                block = np.full((n, *column.spec.row_shape), block, dtype=column.spec.dtype)
-            dataset[start:stop] = block
+        for key, buffer in self._buffers.items():
+            block = arrays[key]
+            for dataset, column in buffer.targets:
+                rows = block if column is None else block[:, column]
+                if np.ndim(rows) == 0:  # one value for every row
+                    rows = np.full((n, *dataset.shape[1:]), rows, dtype=dataset.dtype)
+                dataset.resize(stop, axis=0)
+                dataset[start:stop] = rows
         self._written = stop
+
+    def open(self) -> None:
+        """Accept appends (called by RunWriter.start())."""
+        self._refusal = None
 
     def close(self) -> None:
         """Write what is buffered; later appends raise. Called by RunWriter.close()."""
-        if not self._closed:
-            self.write_buffer()
-            self._closed = True
+        self._refusal = "the run has ended"
+        self.write_buffer()
 
 
-def time_columns(monotonic: bool) -> list[ColumnSpec]:
-    """The wall-clock time column (and the monotonic one) every stream starts with."""
-    specs = [
-        ColumnSpec(TIME, (), np.dtype(np.int64), "ns", "wall-clock time, ns since 1970-01-01 UTC")
-    ]
-    if monotonic:
-        specs.append(
-            ColumnSpec(
-                MONOTONIC,
-                (),
-                np.dtype(np.float64),
-                "s",
-                "monotonic clock (arbitrary origin)",
-                fill=np.nan,
-            )
+def channel_names(stream: str, channels: tuple[str, ...]) -> list[str]:
+    """Dataset names for a reading's channels: distinct, and not a reserved name."""
+    names = [safe_name(c) for c in channels]
+    reserved = {TIME, MONOTONIC, "status"}
+    if len(set(names)) != len(names) or reserved & set(names):
+        raise ValueError(
+            f"stream {stream!r}: channel names {list(channels)} must be distinct and none "
+            f"of {sorted(reserved)}"
         )
-    return specs
+    return names

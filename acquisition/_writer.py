@@ -37,10 +37,11 @@ import os
 import platform
 import time
 import uuid
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import h5py
 import numpy as np
@@ -48,13 +49,13 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from instrumentkit._version import __version__
 from instrumentkit.data import Reading, Spectrum, Waveform
-from instrumentkit.errors import ConfigError
 
 from . import _layout as layout
-from ._kinds import ArrayStream, ReadingStream, SpectrumStream, WaveformStream
+from ._readings import ReadingStream
+from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._streams import Stream
 
-Compression = Literal["gzip", "blosc"] | None
+StreamT = TypeVar("StreamT", bound=Stream)
 
 
 class RunWriter:
@@ -67,15 +68,15 @@ class RunWriter:
         overwrite: bool = False,
         flush_interval: float | None = 1.0,
         fsync: bool = False,
-        compression: Compression = None,
+        compression: layout.Compression = None,
         config_text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self.fsync = fsync
-        self._filters = _filters(compression)
-        _check_output(self.path, overwrite)
+        self._filters = layout.filters_for(compression)
+        layout.check_output(self.path, overwrite)
         try:
             self._file = h5py.File(self.path, "w", libver="latest")
         except OSError as error:
@@ -102,19 +103,23 @@ class RunWriter:
         root.attrs["file_name"] = self.path.name
         entry = root.create_group(layout.ENTRY)
         entry.attrs["NX_class"] = "NXentry"
-        _text(entry, "entry_identifier", self.entry_identifier)
-        program = _text(entry, "program_name", "instrumentkit")
+        layout.write_text(entry, "entry_identifier", self.entry_identifier)
+        program = layout.write_text(entry, "program_name", "instrumentkit")
         program.attrs["version"] = __version__
         program.attrs["python_version"] = platform.python_version()
         program.attrs["numpy_version"] = np.__version__
         program.attrs["h5py_version"] = h5py.version.version
         program.attrs["hdf5_version"] = h5py.version.hdf5_version
-        _text(entry, "run_config", config_text).attrs["long_name"] = "run configuration as given"
-        _text(entry, "metadata", layout.to_json(dict(metadata))).attrs["type"] = "application/json"
-        _reserve(entry, "start_time", layout.END_TIME_BYTES)
-        _reserve(entry, "end_time", layout.END_TIME_BYTES)
-        _reserve(entry, "status", layout.STATUS_BYTES, "created")
-        _reserve(entry, "reason", layout.REASON_BYTES)
+        layout.write_text(entry, "run_config", config_text).attrs["long_name"] = (
+            "run configuration as given"
+        )
+        layout.write_text(entry, "metadata", layout.to_json(dict(metadata))).attrs["type"] = (
+            "application/json"
+        )
+        layout.reserve_text(entry, "start_time", layout.END_TIME_BYTES)
+        layout.reserve_text(entry, "end_time", layout.END_TIME_BYTES)
+        layout.reserve_text(entry, "status", layout.STATUS_BYTES, "created")
+        layout.reserve_text(entry, "reason", layout.REASON_BYTES)
         entry.create_group(layout.INSTRUMENTS).attrs["NX_class"] = "NXcollection"
         entry.create_group(layout.DATA).attrs["NX_class"] = "NXcollection"
         return entry
@@ -147,60 +152,59 @@ class RunWriter:
             raise ValueError(f"{self.path}: instrument {name!r} is already declared")
         group = self._entry[layout.INSTRUMENTS].create_group(key)
         group.attrs["NX_class"] = "NXinstrument"
-        _text(group, "name", name)
-        _text(group, "idn", idn)
-        _text(group, "driver", driver)
-        _text(group, "resource", resource or "")
+        layout.write_text(group, "name", name)
+        layout.write_text(group, "idn", idn)
+        layout.write_text(group, "driver", driver)
+        layout.write_text(group, "resource", resource or "")
         start = layout.to_json(dict(settings))
-        _text(group, "settings_start", start).attrs["type"] = "application/json"
+        layout.write_text(group, "settings_start", start).attrs["type"] = "application/json"
         capacity = settings_capacity or max(layout.SETTINGS_END_MIN_BYTES, 4 * len(start.encode()))
-        _reserve(group, "settings_end", capacity).attrs["type"] = "application/json"
+        layout.reserve_text(group, "settings_end", capacity).attrs["type"] = "application/json"
         self._instruments[key] = group
 
-    def _stream_group(self, name: str, kind: str, instrument: str | None) -> h5py.Group:
+    def _new_stream(
+        self, name: str, instrument: str | None, build: Callable[[h5py.Group], StreamT]
+    ) -> StreamT:
+        """Create the stream's group, let `build` declare its datasets, register it."""
         self._require_declaring("add a stream")
         key = layout.safe_name(name)
         if key in self._streams:
             raise ValueError(f"{self.path}: stream {name!r} is already declared")
-        group = self._entry[layout.DATA].create_group(key)
-        group.attrs["kind"] = kind
+        data = self._entry[layout.DATA]
+        group = data.create_group(key)
         group.attrs["instrument"] = instrument or ""
         group.attrs["long_name"] = name
-        return group
-
-    def _added(self, stream: Stream) -> Any:
-        self._streams[stream.name] = stream
+        try:
+            stream = build(group)
+        except BaseException:
+            del data[key]  # before SWMR a half-declared group can still go
+            raise
+        group.attrs["kind"] = stream.kind
+        self._streams[key] = stream
         return stream
 
     def add_readings(
         self,
         name: str,
-        channels: str | list[str] | tuple[str, ...],
-        units: str | list[str] | tuple[str, ...],
+        channels: str | Sequence[str],
+        units: str | Sequence[str],
         *,
         status: bool = False,
         dtype: DTypeLike = np.float64,
         monotonic: bool = False,
         instrument: str | None = None,
     ) -> ReadingStream:
-        """Declare a stream of scalar readings: one dataset per channel, one row per sample."""
+        """Declare a stream of scalar readings: one dataset per channel, one row per sample.
+
+        `units` is one unit for all channels or one per channel; `status=True` keeps the
+        readings' status codes.
+        """
         names = (channels,) if isinstance(channels, str) else tuple(channels)
         unit_list = (units,) * len(names) if isinstance(units, str) else tuple(units)
-        if len(unit_list) != len(names):
-            raise ValueError(f"stream {name!r}: one unit per channel, got {unit_list} for {names}")
-        group = self._stream_group(name, "readings", instrument)
-        return self._added(
-            ReadingStream.create(
-                group,
-                names,
-                unit_list,
-                status=status,
-                dtype=dtype,
-                monotonic=monotonic,
-                filters=self._filters,
-                on_append=self._tick,
-            )
-        )
+        return self._new_stream(name, instrument, lambda group: ReadingStream(
+            group, names, unit_list, status=status, dtype=dtype, monotonic=monotonic,
+            filters=self._filters, on_append=self._tick,
+        ))  # fmt: skip
 
     def add_waveforms(
         self,
@@ -215,22 +219,12 @@ class RunWriter:
         monotonic: bool = False,
         instrument: str | None = None,
     ) -> WaveformStream:
-        """Declare a stream of fixed-length waveforms (optionally with raw digitizer codes)."""
-        group = self._stream_group(name, "waveforms", instrument)
-        return self._added(
-            WaveformStream.create(
-                group,
-                record_length,
-                units=units,
-                x_units=x_units,
-                channel=channel,
-                dtype=dtype,
-                raw_dtype=raw_dtype,
-                monotonic=monotonic,
-                filters=self._filters,
-                on_append=self._tick,
-            )
-        )
+        """Declare a stream of fixed-length waveforms (with raw codes if `raw_dtype` given)."""
+        return self._new_stream(name, instrument, lambda group: WaveformStream(
+            group, record_length, units=units, x_units=x_units, channel=channel, dtype=dtype,
+            raw_dtype=raw_dtype, monotonic=monotonic, filters=self._filters,
+            on_append=self._tick,
+        ))  # fmt: skip
 
     def add_spectra(
         self,
@@ -244,19 +238,10 @@ class RunWriter:
         instrument: str | None = None,
     ) -> SpectrumStream:
         """Declare a stream of spectra on one wavelength axis (stored as a dimension scale)."""
-        group = self._stream_group(name, "spectra", instrument)
-        return self._added(
-            SpectrumStream.create(
-                group,
-                wavelengths,
-                units=units,
-                wavelength_units=wavelength_units,
-                dtype=dtype,
-                monotonic=monotonic,
-                filters=self._filters,
-                on_append=self._tick,
-            )
-        )
+        return self._new_stream(name, instrument, lambda group: SpectrumStream(
+            group, wavelengths, units=units, wavelength_units=wavelength_units, dtype=dtype,
+            monotonic=monotonic, filters=self._filters, on_append=self._tick,
+        ))  # fmt: skip
 
     def add_arrays(
         self,
@@ -270,19 +255,10 @@ class RunWriter:
         instrument: str | None = None,
     ) -> ArrayStream:
         """Declare a stream of fixed-shape arrays of any dtype (structured dtypes included)."""
-        group = self._stream_group(name, "arrays", instrument)
-        return self._added(
-            ArrayStream.create(
-                group,
-                shape,
-                dtype,
-                units=units,
-                long_name=long_name or name,
-                monotonic=monotonic,
-                filters=self._filters,
-                on_append=self._tick,
-            )
-        )
+        return self._new_stream(name, instrument, lambda group: ArrayStream(
+            group, shape, dtype, units=units, long_name=long_name or name,
+            monotonic=monotonic, filters=self._filters, on_append=self._tick,
+        ))  # fmt: skip
 
     def add_stream(
         self,
@@ -345,6 +321,8 @@ class RunWriter:
         self.status = "running"
         self._file.swmr_mode = True
         self._flush_file()
+        for stream in self._streams.values():
+            stream.open()
 
     def _tick(self) -> None:
         if time.monotonic() >= self._next_flush:
@@ -420,8 +398,13 @@ class RunWriter:
                     failure = failure or error
             for name, settings in (settings_end or {}).items():
                 self.record_settings_end(name, settings)
-            if failure is not None and status == "completed":
-                status, reason = "aborted", f"writing the last rows failed: {failure}"
+            if failure is not None:
+                lost = f"writing the last buffered rows failed: {failure}"
+                reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
+                if status == "completed":
+                    status = "aborted"
+                else:
+                    failure = None  # already aborting: the reason records it
             self._entry["end_time"][()] = layout.iso_now().encode()
             self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
             self._entry["status"][()] = status.encode()
@@ -433,7 +416,10 @@ class RunWriter:
             self.status = status
             self._file.close()
         if failure is not None:
-            raise OSError(f"run file {self.path}: closing lost unflushed rows: {failure}")
+            raise OSError(
+                f"run file {self.path}: rows buffered since the last flush were lost "
+                f"({failure}); the file is marked aborted"
+            ) from failure
 
     def __enter__(self) -> RunWriter:
         return self
@@ -446,58 +432,15 @@ class RunWriter:
     ) -> None:
         if error is None:
             self.close("completed")
-        else:
+            return
+        try:
             self.close("aborted", f"{type(error).__name__}: {error}")
+        except Exception as secondary:  # never hide the error that ended the run
+            warnings.warn(
+                f"run file {self.path} could not be closed cleanly: {secondary}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         return f"<RunWriter {str(self.path)!r} {self.status}, streams {list(self._streams)}>"
-
-
-def _text(group: h5py.Group, name: str, text: str) -> h5py.Dataset:
-    """A scalar variable-length UTF-8 string dataset (written once, before SWMR)."""
-    return group.create_dataset(name, data=text, dtype=layout.text_dtype())
-
-
-def _reserve(group: h5py.Group, name: str, capacity: int, initial: str = "") -> h5py.Dataset:
-    """A fixed-length UTF-8 string dataset to be written after SWMR starts.
-
-    Writing the initial value now allocates its storage before the switch.
-    """
-    dataset = group.create_dataset(name, shape=(), dtype=layout.text_dtype(capacity))
-    dataset[()] = initial.encode()
-    return dataset
-
-
-def _filters(compression: Compression) -> dict[str, Any]:
-    if compression is None:
-        return {}
-    if compression == "gzip":
-        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
-    if compression == "blosc":
-        try:
-            import hdf5plugin
-        except ImportError as error:
-            raise ConfigError(
-                "blosc compression needs the hdf5plugin package: pip install "
-                "'instrumentkit[blosc]' (or use compression='gzip')",
-                field="compression",
-            ) from error
-        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
-    raise ConfigError(
-        f"unknown compression {compression!r}; use None, 'gzip' or 'blosc'", field="compression"
-    )
-
-
-def _check_output(path: Path, overwrite: bool) -> None:
-    """Fail before anything is created: existing file, missing or unwritable directory."""
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"run file {path} already exists; choose another name or pass overwrite=True"
-        )
-    if path.is_dir():
-        raise IsADirectoryError(f"run file {path} is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"output directory {folder} is not writable (run file {path.name})")
