@@ -63,9 +63,11 @@ class _Entry:
 _ESR_BITS = ((-100, 32), (-200, 16), (-300, 8), (-400, 4))
 # Instance attributes of the kit; a Setting of the same name would hijack them.
 _RESERVED = frozenset(
-    "clock rng latency outbox faults lock current_message line_settings errors esr "
-    "busy_until max_errors idn".split()
-)
+    (
+        "clock", "rng", "latency", "outbox", "faults", "lock", "current_message",
+        "line_settings", "errors", "esr", "busy_until", "max_errors", "idn",
+    )
+)  # fmt: skip
 
 
 class ScpiDevice(Device):

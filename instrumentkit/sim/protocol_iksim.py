@@ -3,11 +3,12 @@
     iksim://<name>                         the device attached with instrumentkit.sim.attach()
     iksim://model/<model>?seed=1&latency=0.002   a fresh instance of a registered model
 
-Options for either form: `byte_time=1` spends each reply's transmission time at the port's
-baud rate (10 bits per byte at 8N1). pyserial finds this module because importing
-`instrumentkit.sim` appends that package to `serial.protocol_handler_packages`. The
-device model is `port.device`; the port settings it was opened with are in
-`device.line_settings`.
+Options for either form: `byte_time=1` spends each reply's transmission time at the
+port's baud rate (10 bits per byte at 8N1) on the device's clock. Model URLs also take
+`clock=manual` (a ManualClock: delays cost no real time) and the model's own parameters.
+pyserial finds this module because importing `instrumentkit.sim` appends that package to
+`serial.protocol_handler_packages`. The device model is `port.device`; the port settings
+it was opened with are in `device.line_settings`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from instrumentkit.sim._clock import ManualClock
 from instrumentkit.sim._device import Device, Packet
 from instrumentkit.sim._registry import attached, create
 
@@ -44,6 +46,7 @@ class Serial(SerialBase):
         self.byte_time = False
         self._rx = bytearray()
         self._lost = False
+        self._line_free_at = 0.0
         super().__init__(*args, **kwargs)
 
     # -- opening
@@ -74,6 +77,8 @@ class Serial(SerialBase):
         self.byte_time = bool(options.pop("byte_time", False))
         try:
             if parts.netloc == "model":
+                if options.get("clock") == "manual":
+                    options["clock"] = ManualClock()
                 return create(parts.path.strip("/"), **options)
             if options:
                 raise SerialException(f"{url}: options {sorted(options)} only apply to models")
@@ -98,8 +103,11 @@ class Serial(SerialBase):
     # -- bytes
     def _arrived(self, packet: Packet) -> None:
         if self.byte_time and packet.data:
+            assert self.device is not None
             bits = 1 + self._bytesize + _PARITY_BITS.get(self._parity, 0) + self._stopbits
-            time.sleep(len(packet.data) * bits / self._baudrate)
+            start = max(self._line_free_at, packet.release)
+            self._line_free_at = start + len(packet.data) * bits / self._baudrate
+            self.device.clock.wait_until(self._line_free_at, None)
         self._rx += packet.data
         if packet.disconnect:
             self._lost = True
