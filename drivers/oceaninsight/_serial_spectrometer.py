@@ -234,6 +234,10 @@ class OceanSerialSpectrometer(Instrument):
         self._send(wire.command("k", int(bool(enabled))), "k (checksum mode)")
         self._checksum = bool(enabled)
 
+    def set_lamp(self, on: bool) -> None:
+        """Set the lamp-enable line (`J`), which switches a light source wired to it."""
+        self._send(wire.command("J", int(bool(on))), "J (lamp enable)")
+
     # -- spectra
     def wavelengths(self) -> NDArray[np.float64]:
         """Get the wavelength of every pixel in nm, from the stored calibration polynomial."""
@@ -242,7 +246,8 @@ class OceanSerialSpectrometer(Instrument):
     def _scan_timeout(self) -> float:
         settings = getattr(self.session.transport, "settings", None)
         baudrate = settings.get("baudrate") if isinstance(settings, dict) else None
-        frame_bytes = wire.HEADER_BYTES + 4 * self.pixels + 8
+        pixel_bytes = 4 if self._scans > 1 else 2
+        frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
         transfer = frame_bytes * _BITS_PER_BYTE_ON_WIRE / baudrate if baudrate else 0.0
         exposure = self._integration_ms * self._scans / 1000.0
         return self.session.timeout + exposure + transfer
