@@ -20,6 +20,7 @@ Reach it the way a real instrument is reached::
     # or a registered model:                            iksim://model/<name>?seed=1
 
 Make it misbehave: `device.faults.inject("no_reply", on=":WAV:DATA?")`.
+Run a whole lab from a file: `with Lab(load_lab("lab.yaml")) as lab: lab.resource("dmm")`.
 Physics for models lives in `instrumentkit.sim.physics`. Importing this package
 registers the `iksim://` pyserial URL scheme.
 """
@@ -30,6 +31,7 @@ from instrumentkit.sim._blocks import binary_block
 from instrumentkit.sim._clock import Clock, ManualClock, SystemClock
 from instrumentkit.sim._device import Device, Packet
 from instrumentkit.sim._faults import Fault, FaultKind
+from instrumentkit.sim._lab import DeviceSpec, Lab, LabSpec, default_lab_path, load_lab
 from instrumentkit.sim._registry import attach, create, detach, models, register_model
 from instrumentkit.sim._scpi import Reply, ScpiDevice, command
 from instrumentkit.sim._server import LabServer, serve
@@ -41,9 +43,12 @@ if __name__ not in serial.protocol_handler_packages:
 __all__ = [
     "Clock",
     "Device",
+    "DeviceSpec",
     "Fault",
     "FaultKind",
+    "Lab",
     "LabServer",
+    "LabSpec",
     "ManualClock",
     "Packet",
     "Reply",
@@ -55,7 +60,9 @@ __all__ = [
     "binary_block",
     "command",
     "create",
+    "default_lab_path",
     "detach",
+    "load_lab",
     "models",
     "register_model",
     "serve",

@@ -49,6 +49,11 @@ class Source:
     phase: float = 0.0
     noise: float = 0.0
 
+    @classmethod
+    def of(cls, spec: Source | Mapping[str, float | str]) -> Source:
+        """A Source from itself or from plain data (a lab file's `{shape: sine, ...}`)."""
+        return spec if isinstance(spec, Source) else cls(**spec)  # type: ignore[arg-type]
+
     def clean(self, t: Floats) -> Floats:
         """The noiseless signal at times `t` (seconds)."""
         angle = 2 * np.pi * self.frequency * t + self.phase

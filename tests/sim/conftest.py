@@ -111,9 +111,10 @@ class ToyScope(ScpiDevice):
     bits = Setting(":WAVeform:BITS", 8, choices=(8, 16))
     divisions = 10
 
-    def __init__(self, *, sources: dict[int, physics.Source] | None = None, **options: Any):
+    def __init__(self, *, sources: dict[int, Any] | None = None, **options: Any):
         super().__init__(**options)
-        self.sources = sources or {1: physics.Source(), 2: physics.Source(shape="noise")}
+        given = sources or {1: physics.Source(), 2: physics.Source(shape="noise")}
+        self.sources = {int(ch): physics.Source.of(spec) for ch, spec in given.items()}
 
     def _adc(self, channel: int) -> physics.ADC:
         return physics.ADC(

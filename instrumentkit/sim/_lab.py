@@ -1,0 +1,220 @@
+"""A lab file: which simulated devices to run, how each is reached, and their parameters.
+
+    description: bench with a DMM and a gauge
+    devices:
+      - name: dmm
+        model: keysight-34461a        # a name from instrumentkit.sim.models()
+        transport: tcp                # tcp (raw SCPI socket) or serial (iksim://<name>)
+        port: 5025                    # tcp only; omitted or 0: an ephemeral port
+        seed: 1                       # reproducible noise; omitted: random
+        latency: 0.0005               # seconds added to every reply
+        params: {source: {shape: dc, offset: 1.234}}   # keyword arguments of the model
+
+Files are read with yaml.safe_load and checked with pydantic; an error names the field
+(`devices[0].port`). Model names resolve only through the model registry.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from instrumentkit.errors import ConfigError
+from instrumentkit.sim._clock import Clock
+from instrumentkit.sim._device import Device
+from instrumentkit.sim._registry import attach, create, detach, models
+from instrumentkit.sim._server import LabServer
+
+__all__ = ["DeviceSpec", "Lab", "LabSpec", "default_lab_path", "load_lab", "parse_lab"]
+
+
+def default_lab_path() -> Path:
+    """The lab file shipped with the package (`instrumentkit/sim/default_lab.yaml`)."""
+    return Path(__file__).with_name("default_lab.yaml")
+
+
+class DeviceSpec(BaseModel):
+    """One simulated device of a lab."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    model: str = Field(min_length=1)
+    transport: Literal["tcp", "serial"] = "tcp"
+    port: int | None = Field(default=None, ge=0, le=65535)
+    seed: int | None = None
+    latency: float = Field(default=0.0, ge=0.0, le=60.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _port_only_for_tcp(self) -> DeviceSpec:
+        if self.port is not None and self.transport != "tcp":
+            raise ValueError("port applies to transport 'tcp' only")
+        return self
+
+
+class LabSpec(BaseModel):
+    """A lab: its devices and the address the TCP ones listen on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    host: str = "127.0.0.1"
+    devices: list[DeviceSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> LabSpec:
+        seen: set[str] = set()
+        for device in self.devices:
+            if device.name in seen:
+                raise ValueError(f"device name {device.name!r} is used twice")
+            seen.add(device.name)
+        return self
+
+
+def _field(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def parse_lab(data: Any, *, source: str = "lab", check_models: bool = True) -> LabSpec:
+    """Validate already-loaded lab data (a dict); `check_models` also resolves model names."""
+    try:
+        spec = LabSpec.model_validate(data)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(first["msg"], field=_field(first["loc"]), source=source) from error
+    if check_models:
+        known = models()
+        for index, device in enumerate(spec.devices):
+            if device.model not in known:
+                names = ", ".join(sorted(known)) or "none"
+                raise ConfigError(
+                    f"no simulated model named {device.model!r}; known: {names}",
+                    field=f"devices[{index}].model",
+                    source=source,
+                )
+    return spec
+
+
+def load_lab(path: str | os.PathLike[str], *, check_models: bool = True) -> LabSpec:
+    """Read and validate a lab file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read the lab file: {error}", source=source) from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"not valid YAML: {error}", source=source) from error
+    return parse_lab(data if data is not None else {}, source=source, check_models=check_models)
+
+
+class Lab:
+    """A running lab: TCP devices served, serial devices attached as `iksim://<name>`.
+
+        with Lab(load_lab("lab.yaml")) as lab:
+            dmm = ik.open(lab.resource("dmm"))
+            lab.device("dmm").faults.inject("no_reply", on="READ?")
+
+    `host` overrides the file's listen address; `clock` is given to every model.
+    """
+
+    def __init__(
+        self,
+        spec: LabSpec | str | os.PathLike[str],
+        *,
+        host: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.spec = spec if isinstance(spec, LabSpec) else load_lab(spec)
+        self.host = host or self.spec.host
+        self._clock = clock
+        self.devices: dict[str, Device] = {}
+        self._server: LabServer | None = None
+        self._attached: list[str] = []
+
+    def _create(self, index: int, device: DeviceSpec) -> Device:
+        params = dict(device.params)
+        if device.seed is not None:
+            params["seed"] = device.seed
+        if device.latency:
+            params["latency"] = device.latency
+        if self._clock is not None:
+            params["clock"] = self._clock
+        try:
+            return create(device.model, **params)
+        except ConfigError as error:
+            raise ConfigError(error.detail, field=f"devices[{index}].{error.field}") from error
+
+    def start(self) -> Lab:
+        try:
+            self.devices = {d.name: self._create(i, d) for i, d in enumerate(self.spec.devices)}
+            tcp = {d.name: self.devices[d.name] for d in self.spec.devices if d.transport == "tcp"}
+            ports = {d.name: d.port for d in self.spec.devices if d.port}
+            self._server = LabServer(tcp, host=self.host, ports=ports).start()
+            for spec in self.spec.devices:
+                if spec.transport == "serial":
+                    attach(spec.name, self.devices[spec.name])
+                    self._attached.append(spec.name)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for name in self._attached:
+            detach(name)
+        self._attached.clear()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """Device name -> resource string, in file order."""
+        served = self._server.resources if self._server is not None else {}
+        return {
+            spec.name: served.get(spec.name, f"iksim://{spec.name}")
+            for spec in self.spec.devices
+            if spec.name in self.devices
+        }
+
+    def resource(self, name: str) -> str:
+        try:
+            return self.resources[name]
+        except KeyError:
+            raise KeyError(
+                f"no device {name!r} in this lab; devices: {sorted(self.devices)}"
+            ) from None
+
+    def device(self, name: str) -> Device:
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise KeyError(
+                f"no device {name!r} in this lab; devices: {sorted(self.devices)}"
+            ) from None
+
+    def model(self, name: str) -> str:
+        return next(d.model for d in self.spec.devices if d.name == name)
