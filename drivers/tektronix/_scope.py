@@ -1,0 +1,235 @@
+"""What Tektronix TDS, MSO and DPO oscilloscopes share: the waveform transfer and acquisition.
+
+Commands follow the Tektronix programmer manuals (TDS1000/TDS2000 series and MSO/DPO
+4000/5000 series): `DATa:SOUrce`, `DATa:ENCdg`, `DATa:WIDth`, `DATa:STARt`/`STOP`, the
+waveform preamble (`WFMPre` on the TDS2000, `WFMOutpre` on the MSO/DPO), `CURVe?`,
+`ACQuire:STATE`, `ACQuire:STOPAfter` and `BUSY?`. The driver turns response headers off
+and verbose keywords on when it opens, so every reply is the bare value in its long form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from instrumentkit.data import Waveform, now_ns
+from instrumentkit.errors import ProtocolError
+from instrumentkit.instrument import Channel
+from instrumentkit.interfaces import Oscilloscope
+from instrumentkit.parameters import ON_OFF, Measurement, Setting
+from instrumentkit.scpi import SCPIInstrument
+from instrumentkit.session import Session
+from instrumentkit.transport import Transport
+from instrumentkit.validators import OneOf, Range
+
+from .._oscilloscope import Scaling, channel_number, poll_until, record_dtype
+
+__all__ = ["TektronixChannel", "TektronixScope"]
+
+# Preamble fields fetched in one compound query, in this order: the order of a bare
+# `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
+PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
+PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
+
+_ENCODINGS = {
+    "ribinary": "RIBinary",
+    "sribinary": "SRIbinary",
+    "rpbinary": "RPBinary",
+    "srpbinary": "SRPbinary",
+}
+
+
+class TektronixChannel(Channel):
+    """One analog input; settings every Tektronix series has under the same command."""
+
+    enabled = Setting(
+        "SELect:CH{ch}?",
+        "SELect:CH{ch} {value}",
+        values=ON_OFF,
+        doc="Control whether the channel is displayed and acquired.",
+    )
+    scale = Setting(
+        "CH{ch}:SCAle?",
+        "CH{ch}:SCAle {value}",
+        validate=Range(1e-3, 1e4),
+        units="V",
+        doc="Set the vertical scale in volts per division (probe attenuation included).",
+    )
+    position = Setting(
+        "CH{ch}:POSition?",
+        "CH{ch}:POSition {value}",
+        validate=Range(-50.0, 50.0),
+        units="div",
+        doc="Set the vertical position of the trace in divisions.",
+    )
+
+
+class TektronixScope(SCPIInstrument):
+    """Base of the Tektronix oscilloscope drivers (not a driver itself)."""
+
+    interfaces = (Oscilloscope,)
+    default_timeout = 10.0
+    preamble_header: ClassVar[str] = "WFMOutpre"
+    """The waveform preamble's command header (`WFMPre` on the TDS1000/2000)."""
+    analog_channels: ClassVar[tuple[int, ...]] = (1, 2, 3, 4)
+    poll_interval: ClassVar[float] = 0.01
+    """Seconds between two `BUSY?` polls while waiting for an acquisition."""
+    error_query = "EVMsg?"
+
+    data_encoding = Setting(
+        "DATa:ENCdg?",
+        "DATa:ENCdg {value}",
+        validate=OneOf(*_ENCODINGS),
+        values=_ENCODINGS,
+        doc="Set the binary waveform encoding: RIBinary/SRIbinary (signed, MSB/LSB first) or "
+        "RPBinary/SRPbinary (unsigned).",
+    )
+    data_width = Setting(
+        "DATa:WIDth?",
+        "DATa:WIDth {value}",
+        parse=lambda reply: int(float(reply)),
+        validate=OneOf(1, 2),
+        units="bytes",
+        doc="Set the bytes per sample of the waveform transfer (1 or 2).",
+    )
+    data_start = Setting(
+        "DATa:STARt?",
+        "DATa:STARt {value}",
+        parse=lambda reply: int(float(reply)),
+        validate=Range(1, 1_000_000_000, integer=True),
+        units="",
+        doc="Set the first record point the waveform transfer sends (1-based).",
+    )
+    data_stop = Setting(
+        "DATa:STOP?",
+        "DATa:STOP {value}",
+        parse=lambda reply: int(float(reply)),
+        validate=Range(1, 1_000_000_000, integer=True),
+        units="",
+        doc="Set the last record point the waveform transfer sends (1-based, inclusive).",
+    )
+    stop_after = Setting(
+        "ACQuire:STOPAfter?",
+        "ACQuire:STOPAfter {value}",
+        values={"run_stop": "RUNSTop", "sequence": "SEQuence"},
+        doc="Control whether acquisition runs until stopped or stops after one sequence.",
+    )
+    acquiring = Setting(
+        "ACQuire:STATE?",
+        "ACQuire:STATE {value}",
+        values={True: "RUN", False: "STOP"},
+        doc="Control the acquisition state (running or stopped).",
+    )
+    busy = Measurement(
+        "BUSY?",
+        values=ON_OFF,
+        in_snapshot=False,
+        doc="Get whether a single-sequence acquisition is still in progress.",
+    )
+
+    def __init__(self, connection: Transport | Session, **options: Any) -> None:
+        super().__init__(connection, **options)
+        # Bare values in their long form: settings parse replies without a header.
+        self.session.write("HEADer OFF;VERBose ON")
+
+    # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?
+    def next_error(self) -> tuple[int, str]:
+        """Pop one event of the event queue: (code, message); code 0 means empty."""
+        code, message = super().next_error()
+        return (0, message) if code in (0, 1) else (code, message)
+
+    def drain_errors(self) -> list[tuple[int, str]]:
+        """Every queued event, oldest first (`*ESR?` first moves them into the queue)."""
+        self.event_status()
+        return super().drain_errors()
+
+    # -- acquisition control
+    def run(self) -> None:
+        """Acquire continuously until stopped."""
+        self.stop_after = "run_stop"
+        self.acquiring = True
+
+    def stop(self) -> None:
+        """Stop acquiring; the last record stays available to `fetch`."""
+        self.acquiring = False
+
+    def single(self) -> None:
+        """Arm one acquisition sequence; it stops by itself once the record is full."""
+        self.stop_after = "sequence"
+        self.acquiring = True
+
+    def wait_for_acquisition(self, timeout: float | None = None) -> None:
+        """Poll `BUSY?` until the sequence armed by `single()` has completed."""
+        poll_until(
+            lambda: not self.busy,
+            timeout=self.default_timeout if timeout is None else timeout,
+            interval=self.poll_interval,
+            instrument=self.name,
+            command="BUSY?",
+            waiting_for="the single-sequence acquisition to complete (BUSY? stayed 1)",
+        )
+
+    # -- waveforms
+    def preamble(self) -> dict[str, Any]:
+        """Get the preamble of the waveform `DATa:SOUrce` selects, as a dict by field name."""
+        command = f"{self.preamble_header}:" + ";".join(f"{f}?" for f in PREAMBLE_FIELDS)
+        reply = self.session.query(command)
+        fields = [field.strip().strip('"') for field in reply.split(";")]
+        if len(fields) != len(PREAMBLE_FIELDS):
+            raise ProtocolError(
+                f"expected {len(PREAMBLE_FIELDS)} ';'-separated preamble fields, got {reply!r}",
+                instrument=self.name,
+                command=command,
+            )
+        try:
+            return {
+                "byte_count": int(float(fields[0])),
+                "byte_order": fields[1].upper(),
+                "format": fields[2].upper(),
+                "points": int(float(fields[3])),
+                "x_increment": float(fields[4]),
+                "x_zero": float(fields[5]),
+                "point_offset": float(fields[6]),
+                "y_multiplier": float(fields[7]),
+                "y_offset": float(fields[8]),
+                "y_zero": float(fields[9]),
+            }
+        except ValueError as error:
+            raise ProtocolError(
+                f"preamble field is not a number: {reply!r}", instrument=self.name, command=command
+            ) from error
+
+    def fetch(self, channel: int | str) -> Waveform:
+        """Read the channel's record (points `data_start`..`data_stop`) in volts."""
+        number = channel_number(channel, self.analog_channels, self.name)
+        stamp = now_ns()
+        self.session.write(f"DATa:SOUrce CH{number}")
+        pre = self.preamble()
+        if pre["format"] not in ("RI", "RP") or pre["byte_order"] not in ("MSB", "LSB"):
+            raise ProtocolError(
+                f"waveform transfer is {pre['format']}/{pre['byte_order']}, not binary; set "
+                "data_encoding to 'ribinary' (or another binary encoding)",
+                instrument=self.name,
+                command=f"{self.preamble_header}:BN_Fmt?",
+            )
+        kind = record_dtype(pre["byte_count"], pre["format"] == "RI", ">")
+        order = ">" if pre["byte_order"] == "MSB" else "<"
+        codes = self.session.query_block("CURVe?", dtype=kind, byte_order=order)
+        if codes.shape[0] != pre["points"]:
+            raise ProtocolError(
+                f"CURVe? sent {codes.shape[0]} points, the preamble announced {pre['points']}",
+                instrument=self.name,
+                command="CURVe?",
+            )
+        dx = pre["x_increment"]
+        scaling = Scaling(
+            gain=pre["y_multiplier"],
+            bias=pre["y_zero"] - pre["y_offset"] * pre["y_multiplier"],
+            x0=pre["x_zero"] - pre["point_offset"] * dx,
+            dx=dx,
+        )
+        return scaling.waveform(codes, f"CH{number}", timestamp_ns=stamp, preamble=pre)
+
+    def fetch_all(self, channels: Sequence[int | str]) -> list[Waveform]:
+        """Read several channels of the same (stopped) acquisition."""
+        return [self.fetch(channel) for channel in channels]
