@@ -25,6 +25,7 @@ TPG 361 (the TPG 361 class reads `PR1` instead), and the pressure-unit codes bey
 from __future__ import annotations
 
 import enum
+import re
 from typing import ClassVar
 
 import numpy as np
@@ -54,6 +55,7 @@ NAK = "\x15"
 ENQ = b"\x05"
 ETX = b"\x03"
 _MAX_STRAY_LINES = 4
+_MEASUREMENT_LINE = re.compile(r"^[0-6],[-+0-9.Ee]+(,[0-6],[-+0-9.Ee]+)*$")
 _ERROR_BITS = {
     "1000": "controller error",
     "0100": "no hardware",
@@ -111,10 +113,14 @@ class HandshakeSession(Session):
                 return
             if reply == NAK:
                 raise self._refusal(command)
-            # Anything else is a line of continuous output (COM mode) still arriving.
+            if not _MEASUREMENT_LINE.match(reply):
+                raise ProtocolError(
+                    f"expected <ACK> or <NAK>, got {reply!r}", instrument=self.name, command=command
+                )
+            # A line of continuous output (COM mode) still arriving: skip it.
         raise ProtocolError(
-            f"no <ACK> or <NAK> in {_MAX_STRAY_LINES} lines (last {reply!r}); is the "
-            "controller sending continuously? reset_interface() stops it",
+            f"no <ACK> or <NAK> in {_MAX_STRAY_LINES} lines; the controller is sending "
+            "continuously: reset_interface() stops it",
             instrument=self.name,
             command=command,
         )
