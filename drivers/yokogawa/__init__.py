@@ -1,3 +1,7 @@
-"""yokogawa drivers."""
+"""Yokogawa optical spectrum analyzers."""
 
-DRIVERS: tuple[type, ...] = ()
+from .aq6370 import YokogawaAQ6370D
+
+DRIVERS = (YokogawaAQ6370D,)
+
+__all__ = ["DRIVERS", "YokogawaAQ6370D"]
