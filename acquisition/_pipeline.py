@@ -1,0 +1,383 @@
+"""Pipeline: source threads -> one bounded queue -> the writer, in the caller's thread.
+
+    writer = RunWriter("run.h5", config_text=text)
+    pipeline = Pipeline(
+        [SensorSource(dmm, rate=10), ScopeSource(scope, channels=[1, 2])],
+        writer,
+        stop=Stop(duration=60),
+        instruments={"dmm": dmm, "scope": scope},   # IDN, driver, settings at start and end
+        on_error={"scope": ErrorPolicy("skip", max_errors=5)},
+    )
+    result = pipeline.run()                         # blocks; Ctrl-C stops it cleanly
+    print(result.status, result.rows)
+
+The run: each source thread makes its first poll; the writer declares every stream from
+its first record (HDF5 SWMR needs every dataset before streaming starts), switches the
+file live and then writes blocks as they arrive, flushing every `flush_interval`. It ends
+at the stop condition, when every source is done, on Ctrl-C (SIGINT), on an instrument
+error its policy does not skip, or when the file cannot be written; in every case the file
+is closed with status "completed" or "aborted" and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ._runner import Block, ErrorEvent, ErrorPolicy, SourceRunner, SourceState, Stage
+from ._sources import Source
+from ._writer import RunWriter
+from ._writing import ERRORS_STREAM, BlockWriter, instrument_record, settings_end_snapshots
+
+__all__ = ["Pipeline", "Progress", "RunResult", "Stop"]
+
+_TICK = 0.05  # the writer's longest wait for a block, so stop conditions are checked often
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """When a run ends by itself: after `duration` seconds, or `max_readings` rows in all.
+
+    A sensor sample, a waveform and a spectrum each count as one reading. With neither
+    set, the run ends when every source is done (counts, sweeps) or on Ctrl-C.
+    """
+
+    duration: float | None = None
+    max_readings: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.duration is not None and not self.duration > 0:
+            raise ValueError(f"stop duration must be > 0 s, got {self.duration}")
+        if self.max_readings is not None and self.max_readings < 1:
+            raise ValueError(f"stop max_readings must be >= 1, got {self.max_readings}")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of a running pipeline, for progress displays."""
+
+    elapsed: float
+    rows: dict[str, int]
+    total_rows: int
+    rate: float
+    file_size: int
+    sources: dict[str, SourceState]
+    phase: str  # "starting", "running", "stopping"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended and what it wrote."""
+
+    path: Path
+    status: str
+    reason: str
+    rows: dict[str, int]
+    errors: tuple[ErrorEvent, ...]
+    elapsed: float
+    interrupted: bool
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+class Pipeline:
+    """Runs sources into one run file; see the module docstring."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        writer: RunWriter | str | os.PathLike[str],
+        *,
+        stop: Stop | None = None,
+        instruments: Mapping[str, Any] | None = None,
+        stages: Mapping[str, Sequence[Stage]] | None = None,
+        on_error: ErrorPolicy | Mapping[str, ErrorPolicy] | None = None,
+        queue_size: int = 64,
+        first_record_timeout: float = 30.0,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
+        if not sources:
+            raise ValueError("a pipeline needs at least one source")
+        self._check_names(sources, stages or {})
+        self.writer = writer if isinstance(writer, RunWriter) else RunWriter(writer)
+        self.sources = list(sources)
+        self.stop_condition = stop or Stop()
+        self.instruments = dict(instruments or {})
+        self.first_record_timeout = first_record_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self._queue: queue.Queue[Block | ErrorEvent] = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._abandoned = threading.Event()
+        self._lock = threading.Lock()
+        self._status = "completed"
+        self._reason = ""
+        self._interrupted = False
+        self._phase = "starting"
+        self._t0 = 0.0
+        policies = on_error if isinstance(on_error, Mapping) else {}
+        default = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy()
+        self._runners = [
+            SourceRunner(
+                source,
+                output=self._queue,
+                stop=self._stop,
+                started=self._started,
+                abandoned=self._abandoned,
+                policy=policies.get(source.instrument, default),
+                stages={s: (stages or {}).get(s, ()) for s in source.streams},
+                on_fatal=self._fatal,
+            )
+            for source in self.sources
+        ]
+        self._by_instrument = {r.source.instrument: r for r in self._runners}
+        self._blocks = BlockWriter(self.writer, max_rows=self.stop_condition.max_readings)
+        self.result: RunResult | None = None
+
+    @staticmethod
+    def _check_names(sources: Sequence[Source], stages: Mapping[str, Sequence[Stage]]) -> None:
+        seen: dict[str, str] = {}
+        for source in sources:
+            for stream in source.streams:
+                if stream == ERRORS_STREAM:
+                    raise ValueError(f"stream name {stream!r} is reserved for the error log")
+                if stream in seen:
+                    raise ValueError(
+                        f"stream {stream!r} is fed by both {seen[stream]!r} and "
+                        f"{source.instrument!r}; give one of them another stream name"
+                    )
+                seen[stream] = source.instrument
+        instruments = [s.instrument for s in sources]
+        if len(set(instruments)) != len(instruments):
+            raise ValueError(f"two sources share an instrument name: {instruments}")
+        unknown = set(stages) - set(seen)
+        if unknown:
+            raise ValueError(f"stages given for unknown streams {sorted(unknown)}")
+
+    # -- control (any thread) -------------------------------------------------------------
+    def request_stop(self, reason: str = "stopped on request", *, aborted: bool = False) -> None:
+        """Ask the run to end; the first reason given is the one recorded."""
+        with self._lock:
+            if not self._stop.is_set():
+                self._status = "aborted" if aborted else "completed"
+                self._reason = reason
+                self._stop.set()
+
+    def _fatal(self, instrument: str, reason: str) -> None:
+        self.request_stop(reason, aborted=True)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the run --------------------------------------------------------------------------
+    def run(
+        self,
+        progress: Callable[[Progress], None] | None = None,
+        *,
+        progress_interval: float = 0.5,
+        raise_on_interrupt: bool = True,
+    ) -> RunResult:
+        """Run to the end and close the file; returns how it went (also in `.result`).
+
+        Ctrl-C (SIGINT) stops the run cleanly; a second Ctrl-C gives up waiting for the
+        instruments. After the file is closed, an interrupted run raises
+        KeyboardInterrupt unless `raise_on_interrupt=False`.
+        """
+        if self._t0:
+            raise RuntimeError("a pipeline runs once; build a new one for the next run")
+        self._t0 = time.monotonic()
+        restore = self._catch_sigint()
+        try:
+            try:
+                self._declare_instruments()
+                for runner in self._runners:
+                    runner.start()
+                self._prime()
+                self._stream(progress, progress_interval)
+            except KeyboardInterrupt:
+                self._interrupt()
+            except BaseException as error:
+                self.request_stop(f"{type(error).__name__}: {error}", aborted=True)
+                raise
+            finally:
+                self._shutdown()
+        finally:
+            restore()
+        assert self.result is not None
+        if self.result.interrupted and raise_on_interrupt:
+            raise KeyboardInterrupt
+        return self.result
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            self._interrupt()
+            # A second Ctrl-C raises at once, in case an instrument hangs the shutdown.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, on_sigint)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+    def _interrupt(self) -> None:
+        self._interrupted = True
+        self.request_stop("interrupted by the user (Ctrl-C)", aborted=True)
+
+    def _declare_instruments(self) -> None:
+        for name, instrument in self.instruments.items():
+            self.writer.add_instrument(name, **instrument_record(instrument))
+
+    def _prime(self) -> None:
+        """Collect each stream's first record, declare the streams, go live."""
+        missing = {s for r in self._runners for s in r.source.streams}
+        held: list[Block | ErrorEvent] = []
+        firsts: dict[str, Block] = {}
+        deadline = time.monotonic() + self.first_record_timeout
+        while missing and not self._stop.is_set():
+            if time.monotonic() > deadline:
+                late = ", ".join(sorted(missing))
+                self.request_stop(
+                    f"no first record from {late} within {self.first_record_timeout:g} s "
+                    "(first_record_timeout)",
+                    aborted=True,
+                )
+                break
+            try:
+                item = self._queue.get(timeout=_TICK)
+            except queue.Empty:
+                # Sources that ended without data will never deliver.
+                for runner in self._runners:
+                    if not runner.is_alive() and runner.state.polls == 0:
+                        missing -= set(runner.source.streams)
+                continue
+            held.append(item)
+            if isinstance(item, Block) and item.stream not in firsts:
+                firsts[item.stream] = item
+                missing.discard(item.stream)
+        for runner in self._runners:
+            for stream in runner.source.streams:
+                if stream in firsts:
+                    self._blocks.declare(stream, firsts[stream].record, runner.source.instrument)
+        self._blocks.declare_error_log()
+        self.writer.start()
+        self._started.set()
+        self._t0 = time.monotonic()
+        self._phase = "running"
+        for item in held:
+            self._handle(item)
+
+    def _stream(self, progress: Callable[[Progress], None] | None, interval: float) -> None:
+        duration = self.stop_condition.duration
+        next_report = time.monotonic()
+        rows_then, time_then = 0, time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self._handle(self._queue.get(timeout=_TICK))
+            except queue.Empty:
+                self._writer_idle()
+            now = time.monotonic()
+            if duration is not None and now - self._t0 >= duration:
+                self.request_stop(f"duration of {duration:g} s reached")
+            elif self._blocks.full:
+                self.request_stop(f"max_readings of {self.stop_condition.max_readings} reached")
+            elif not any(r.is_alive() for r in self._runners) and self._queue.empty():
+                self.request_stop("every source finished")
+            if progress is not None and now >= next_report:
+                rate = (self._blocks.total - rows_then) / max(now - time_then, 1e-9)
+                rows_then, time_then = self._blocks.total, now
+                progress(self.progress(rate))
+                next_report = now + interval
+
+    def _writer_idle(self) -> None:
+        try:
+            if self._blocks.healthy:
+                self.writer.maybe_flush()
+        except OSError as error:
+            self._blocks.failed(error)
+            self.request_stop(str(error), aborted=True)
+
+    def _handle(self, item: Block | ErrorEvent) -> None:
+        if isinstance(item, ErrorEvent):
+            self._blocks.log(item)
+            return
+        problem = self._blocks.write(item)
+        if problem is None:
+            return
+        if isinstance(problem, OSError):
+            self.request_stop(str(problem), aborted=True)
+            return
+        runner = self._by_instrument.get(item.instrument)
+        if runner is not None:  # the file refused the record: the instrument's policy decides
+            event, _ = runner.judge(problem, where=f"stream {item.stream}")
+            self._blocks.log(event)
+
+    def progress(self, rate: float = 0.0) -> Progress:
+        """The pipeline's state now (safe to call from the progress callback)."""
+        try:
+            size = os.path.getsize(self.writer.path)
+        except OSError:
+            size = 0
+        rows = self._blocks.rows
+        return Progress(
+            elapsed=time.monotonic() - self._t0 if self._t0 else 0.0,
+            rows=dict(rows),
+            total_rows=self._blocks.total,
+            rate=rate,
+            file_size=size,
+            sources={r.source.instrument: r.state for r in self._runners},
+            phase=self._phase if not self._stop.is_set() else "stopping",
+        )
+
+    # -- the end --------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        self._stop.set()
+        self._phase = "stopping"
+        deadline = time.monotonic() + self.shutdown_timeout
+        try:
+            while any(r.is_alive() for r in self._runners) or not self._queue.empty():
+                if time.monotonic() > deadline:
+                    break
+                try:
+                    item = self._queue.get(timeout=_TICK)
+                except queue.Empty:
+                    continue
+                if self._started.is_set():
+                    self._handle(item)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the instruments
+            self._interrupted = True
+        self._abandoned.set()
+        hung = [r.source.instrument for r in self._runners if r.is_alive()]
+        reason = self._reason or "stopped"
+        if hung:
+            reason += f"; {', '.join(hung)} did not stop within {self.shutdown_timeout:g} s"
+        trusted = [n for n in self.instruments if n not in hung and not self._failed(n)]
+        settings_end = settings_end_snapshots(
+            {n: self.instruments[n] for n in trusted}, timeout=self.shutdown_timeout
+        )
+        status, reason = self._blocks.close(self._status, reason, settings_end)
+        self.result = RunResult(
+            path=self.writer.path,
+            status=status,
+            reason=reason,
+            rows=dict(self._blocks.rows),
+            errors=tuple(self._blocks.events),
+            elapsed=time.monotonic() - self._t0,
+            interrupted=self._interrupted,
+        )
+
+    def _failed(self, instrument: str) -> bool:
+        runner = self._by_instrument.get(instrument)
+        return runner is not None and runner.state.status == "failed"

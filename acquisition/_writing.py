@@ -1,0 +1,228 @@
+"""The writer's side of a pipeline: declare streams from first records, append blocks with
+their monotonic stamps, keep the error log, record instruments, close with a status.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from instrumentkit.data import Reading, Spectrum, Waveform
+
+from . import _layout as layout
+from ._runner import Block, ErrorEvent
+from ._writer import RunWriter
+
+__all__ = [
+    "ERRORS_STREAM",
+    "ERROR_DTYPE",
+    "BlockWriter",
+    "instrument_record",
+    "settings_end_snapshots",
+]
+
+ERRORS_STREAM = "errors"
+"""The stream that logs every instrument error of a run, one row per error."""
+
+ERROR_DTYPE = np.dtype(
+    [("instrument", "S64"), ("error", "S64"), ("action", "S32"), ("message", "S512")]
+)
+
+
+def _fit(text: str, size: int) -> bytes:
+    return layout.fit_utf8(text, size)
+
+
+def error_row(event: ErrorEvent) -> np.ndarray:
+    """One row of the error log (UTF-8, cut to the field sizes)."""
+    return np.array(
+        (
+            _fit(event.instrument, 64),
+            _fit(event.error, 64),
+            _fit(event.action, 32),
+            _fit(event.message, 512),
+        ),
+        dtype=ERROR_DTYPE,
+    )
+
+
+def rows_of(record: Any) -> int:
+    return len(record) if isinstance(record, Reading) else 1
+
+
+class BlockWriter:
+    """Appends blocks to the streams of one RunWriter; used from the writer's thread only."""
+
+    def __init__(self, writer: RunWriter, *, max_rows: int | None = None) -> None:
+        self.writer = writer
+        self.max_rows = max_rows
+        self.rows: dict[str, int] = {}
+        self.total = 0
+        self.events: list[ErrorEvent] = []
+        self._streams: dict[str, Any] = {}
+        self._log: Any = None
+        self._failure: OSError | None = None
+
+    # -- declaring ------------------------------------------------------------------------
+    def declare(self, stream: str, first: Any, instrument: str) -> None:
+        """Declare `stream` shaped like its first record, with monotonic stamps."""
+        self._streams[stream] = self.writer.add_stream(
+            stream, first, monotonic=True, instrument=instrument
+        )
+        self.rows[stream] = 0
+
+    def declare_error_log(self) -> None:
+        self._log = self.writer.add_arrays(
+            ERRORS_STREAM,
+            (),
+            ERROR_DTYPE,
+            long_name="instrument errors: instrument, error type, action taken, message",
+        )
+
+    # -- streaming ------------------------------------------------------------------------
+    @property
+    def healthy(self) -> bool:
+        return self._failure is None
+
+    @property
+    def full(self) -> bool:
+        return self.max_rows is not None and self.total >= self.max_rows
+
+    def failed(self, error: OSError) -> None:
+        self._failure = self._failure or error
+
+    def write(self, block: Block) -> Exception | None:
+        """Append a block; returns the error instead of raising (None when written)."""
+        stream = self._streams.get(block.stream)
+        if stream is None or self._failure is not None:
+            return None
+        record = block.record
+        if self.max_rows is not None:
+            room = self.max_rows - self.total
+            if room <= 0:
+                return None
+            if isinstance(record, Reading) and len(record) > room:
+                record = _first_rows(record, room)
+        try:
+            _append(stream, record, block)
+        except OSError as error:
+            self.failed(error)
+            return error
+        except (ValueError, TypeError) as error:
+            return error
+        n = rows_of(record)
+        self.rows[block.stream] += n
+        self.total += n
+        return None
+
+    def log(self, event: ErrorEvent) -> None:
+        self.events.append(event)
+        if self._log is None or self._failure is not None or self.writer.status != "running":
+            return
+        try:
+            self._log.append(error_row(event), timestamp_ns=event.time_ns)
+        except OSError as error:
+            self.failed(error)
+
+    # -- the end --------------------------------------------------------------------------
+    def close(
+        self, status: str, reason: str, settings_end: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[str, str]:
+        """Close the file; returns the status and reason it records."""
+        if self._failure is not None:
+            status = "aborted"
+            if str(self._failure) not in reason:
+                reason = f"{reason}; writing the run file failed: {self._failure}"
+        final = "aborted" if status == "aborted" else "completed"
+        try:
+            self.writer.close(final, reason, settings_end=settings_end)
+        except OSError as error:
+            final, reason = "aborted", f"{reason}; closing the run file failed: {error}"
+        return final, reason
+
+
+def _append(stream: Any, record: Any, block: Block) -> None:
+    # Monotonic stamps from the wall-clock ones, with the clock pair read at the poll
+    # (integer ns differences first, so float64 keeps sub-microsecond precision).
+    if isinstance(record, Reading):
+        offsets = (record.timestamps_ns - block.wall_ns).astype(np.float64)
+        stream.append(record, monotonic=block.monotonic + offsets * 1e-9)
+    elif isinstance(record, (Waveform, Spectrum)):
+        stream.append(
+            record, monotonic=block.monotonic + (record.timestamp_ns - block.wall_ns) * 1e-9
+        )
+    else:
+        stream.append(record, timestamp_ns=block.wall_ns, monotonic=block.monotonic)
+
+
+def _first_rows(reading: Reading, n: int) -> Reading:
+    status = None if reading.status is None else reading.status[:n]
+    return Reading(
+        reading.values[:n], reading.timestamps_ns[:n], reading.channels, reading.units, status
+    )
+
+
+def instrument_record(instrument: Any) -> dict[str, Any]:
+    """IDN, driver, resource and settings snapshot of an instrument, for `add_instrument`.
+
+    Works with any object: what it cannot tell is left empty, and a failing snapshot is
+    recorded as the error rather than ending the run before it starts.
+    """
+    idn = ""
+    if hasattr(type(instrument), "idn") or hasattr(instrument, "idn"):
+        try:
+            idn = str(instrument.idn)
+        except Exception as error:
+            idn = f"(*IDN? failed: {error})"
+    driver = getattr(instrument, "driver", None)
+    if not isinstance(driver, str):
+        driver = f"{type(instrument).__module__}.{type(instrument).__qualname__}"
+    resource = ""
+    session = getattr(instrument, "session", None)
+    transport = getattr(session, "transport", None)
+    if transport is not None:
+        resource = str(getattr(transport, "resource", ""))
+    return {
+        "idn": idn,
+        "driver": driver,
+        "resource": resource,
+        "settings": _snapshot(instrument),
+    }
+
+
+def _snapshot(instrument: Any) -> dict[str, Any]:
+    snapshot = getattr(instrument, "snapshot", None)
+    if not callable(snapshot):
+        return {}
+    try:
+        return dict(snapshot())
+    except Exception as error:
+        return {"error": f"snapshot failed: {type(error).__name__}: {error}"}
+
+
+def settings_end_snapshots(
+    instruments: Mapping[str, Any], *, timeout: float
+) -> dict[str, dict[str, Any]]:
+    """End snapshots of `instruments`, taken in a helper thread that may not outlast `timeout`.
+
+    An instrument that stopped answering must not hang the end of a run.
+    """
+    taken: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def take_all() -> None:
+        for name, instrument in instruments.items():
+            snapshot = _snapshot(instrument)
+            with lock:
+                taken[name] = snapshot
+
+    worker = threading.Thread(target=take_all, name="ik-settings-end", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    with lock:
+        result = dict(taken)
+    late = {"error": f"end snapshot not taken within {timeout:g} s"}
+    return {name: result.get(name, late) for name in instruments}
