@@ -126,7 +126,9 @@ class Lab:
             dmm = ik.open(lab.resource("dmm"))
             lab.device("dmm").faults.inject("no_reply", on="READ?")
 
-    `host` overrides the file's listen address; `clock` is given to every model.
+    `host` overrides the file's listen address; `clock` is given to every model. With
+    `serial_over_tcp`, serial devices are also served on a TCP port, so another process
+    reaches them as `socket://host:port` (see `remote_resources`).
     """
 
     def __init__(
@@ -135,10 +137,12 @@ class Lab:
         *,
         host: str | None = None,
         clock: Clock | None = None,
+        serial_over_tcp: bool = False,
     ) -> None:
         self.spec = spec if isinstance(spec, LabSpec) else load_lab(spec)
         self.host = host or self.spec.host
         self._clock = clock
+        self.serial_over_tcp = serial_over_tcp
         self.devices: dict[str, Device] = {}
         self._server: LabServer | None = None
         self._attached: list[str] = []
@@ -159,7 +163,11 @@ class Lab:
     def start(self) -> Lab:
         try:
             self.devices = {d.name: self._create(i, d) for i, d in enumerate(self.spec.devices)}
-            tcp = {d.name: self.devices[d.name] for d in self.spec.devices if d.transport == "tcp"}
+            tcp = {
+                d.name: self.devices[d.name]
+                for d in self.spec.devices
+                if d.transport == "tcp" or self.serial_over_tcp
+            }
             ports = {d.name: d.port for d in self.spec.devices if d.port}
             self._server = LabServer(tcp, host=self.host, ports=ports).start()
             for spec in self.spec.devices:
@@ -195,10 +203,27 @@ class Lab:
         """Device name -> resource string, in file order."""
         served = self._server.resources if self._server is not None else {}
         return {
-            spec.name: served.get(spec.name, f"iksim://{spec.name}")
+            spec.name: served[spec.name] if spec.transport == "tcp" else f"iksim://{spec.name}"
             for spec in self.spec.devices
             if spec.name in self.devices
         }
+
+    @property
+    def remote_resources(self) -> dict[str, str]:
+        """How another process reaches each device: TCP resources, `socket://` for serial ones.
+
+        Serial devices appear only when the lab runs with `serial_over_tcp`.
+        """
+        if self._server is None:
+            return {}
+        remote = {}
+        for spec in self.spec.devices:
+            if spec.transport == "tcp":
+                remote[spec.name] = self._server.resource(spec.name)
+            elif spec.name in self._server.resources:
+                server = self._server._servers[spec.name]
+                remote[spec.name] = f"socket://{server.host}:{server.port}"
+        return remote
 
     def resource(self, name: str) -> str:
         try:

@@ -1,0 +1,70 @@
+"""`instrumentkit sim`: run the simulated lab from the command line."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from instrumentkit.sim import Lab, default_lab_path, load_lab, models
+
+__all__ = ["sim"]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@click.group("sim")
+def sim() -> None:
+    """Run the simulated lab: device models reached over TCP and serial URLs."""
+
+
+@sim.command("serve")
+@click.argument("lab_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--host",
+    default=None,
+    help="Listen address for TCP devices (default: the file's, else 127.0.0.1).",
+)
+def serve_command(lab_file: Path | None, host: str | None) -> None:
+    """Serve the devices of LAB_FILE (default: the lab shipped with instrumentkit) until Ctrl-C.
+
+    Serial devices are served over TCP as well, as socket://host:port, so scripts in
+    other processes reach them through pyserial.
+    """
+    spec = load_lab(lab_file or default_lab_path())
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    console = _console()
+    try:
+        with Lab(spec, host=host, serial_over_tcp=True) as lab:
+            table = Table("name", "model", "resource", title=spec.description or "Simulated lab")
+            for name, resource in lab.remote_resources.items():
+                table.add_row(name, lab.model(name), resource)
+            console.print(table)
+            console.print("Serving; press Ctrl-C to stop.")
+            while not stop.wait(0.2):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print("Stopped.")
+
+
+@sim.command("models")
+def models_command() -> None:
+    """List the device models that lab files can name."""
+    table = Table("model", "class", title="Simulated device models")
+    for name, model in sorted(models().items()):
+        table.add_row(name, f"{model.__module__}.{model.__qualname__}")
+    _console().print(table)
