@@ -79,7 +79,7 @@ class TPG36xModel(Device):
                 self._line.append(byte)
 
     def _command(self, text: str) -> None:
-        self.command = text
+        self.current_message = text
         self.faults.command_arrived(text)
         mnemonic, _, argument = text.partition(",")
         answer = None if self._refusals else self._answer(mnemonic.strip().upper(), argument)
@@ -98,7 +98,7 @@ class TPG36xModel(Device):
             self._out(NAK_LINE)
             return
         self._out(self._pending() + b"\r\n")
-        if self.command and self.command.upper().startswith("ERR"):
+        if self.current_message and self.current_message.upper().startswith("ERR"):
             self._pending = None  # ERR clears the bits once read
 
     def _out(self, data: bytes) -> None:
