@@ -257,12 +257,11 @@ class YokogawaAQ6370D(SCPIInstrument):
             self.wait(timeout=self.sweep_timeout)
             self.raise_instrument_errors(":INITiate")
 
-    def _levels_dbm(self) -> tuple[NDArray[np.float64], str]:
-        scale = self.level_scale
+    def _levels_dbm(self, scale: str) -> NDArray[np.float64]:
         levels = self._trace("Y")
         if scale == "linear":  # watts -> dBm; zero power becomes the floor
             levels = mw_to_dbm(levels * 1e3)
-        return levels, scale
+        return levels
 
     def _dark_settings(self) -> dict[str, Any]:
         return {
@@ -305,7 +304,8 @@ class YokogawaAQ6370D(SCPIInstrument):
             self.sweep()
             stamp = now_ns()
             axis = self._trace("X") * 1e9
-            levels, scale = self._levels_dbm()
+            scale = self.level_scale
+            levels = self._levels_dbm(scale)
         spectrum = self._spectrum(axis, levels, stamp, trace=self.trace, level_scale=scale)
         if dark is None:
             return spectrum
@@ -335,11 +335,11 @@ class YokogawaAQ6370D(SCPIInstrument):
             stamps[0] = now_ns()
             axis = self._trace("X") * 1e9
             stack = np.empty((n, axis.shape[0]), dtype=np.float64)
-            stack[0] = self._levels_dbm()[0]
+            stack[0] = self._levels_dbm(scale)
             for row in range(1, n):
                 self.sweep()
                 stamps[row] = now_ns()
-                stack[row] = self._levels_dbm()[0]
+                stack[row] = self._levels_dbm(scale)
         saturated = stack.max(axis=1) >= self.saturation_dbm
         if dark is not None:
             stack = subtract_dark_dbm(stack, dark.intensities)
