@@ -1,0 +1,238 @@
+"""Rigol DS1000Z: exact command sequences, chunked deep-memory fetches, pyvisa-sim round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from instrumentkit.drivers.rigol import RigolDS1000Z
+
+import instrumentkit as ik
+from instrumentkit.testing import check_driver, expected_protocol
+
+
+def block(payload: bytes) -> bytes:
+    """A DS1000Z block: always a 9-digit length field."""
+    return b"#9" + f"{len(payload):09d}".encode() + payload + b"\n"
+
+
+def test_settings_send_the_manual_commands():
+    pairs = [
+        (":CHAN1:SCAL 0.2", None),
+        (":CHAN1:SCAL?", "2.000000e-01"),
+        (":CHAN1:OFFS -0.4", None),
+        (":CHAN2:BWL 20M", None),
+        (":CHAN2:BWL?", "20M"),
+        (":CHAN3:PROB 10", None),
+        (":TIM:MAIN:SCAL 5e-05", None),
+        (":ACQ:MDEP 12000000", None),
+        (":ACQ:MDEP?", "12000000"),
+        (":ACQ:MDEP AUTO", None),
+        (":ACQ:MDEP?", "AUTO"),
+        (":ACQ:TYPE AVER", None),
+        (":ACQ:AVER 64", None),
+        (":TRIG:EDG:SOUR CHAN2", None),
+        (":TRIG:EDG:SLOP RFAL", None),
+        (":TRIG:EDG:SLOP?", "RFAL"),
+        (":TRIG:SWE NORM", None),
+        (":WAV:MODE RAW", None),
+        (":WAV:FORM BYTE", None),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        scope.channels[1].scale = 0.2
+        assert scope.channels[1].scale == 0.2
+        scope.channels[1].offset = -0.4
+        scope.channels[2].bandwidth_limit = True
+        assert scope.channels[2].bandwidth_limit is True
+        scope.channels[3].probe_attenuation = 10
+        scope.timebase_scale = 5e-5
+        scope.record_length = 12_000_000
+        assert scope.record_length == 12_000_000
+        scope.record_length = "auto"
+        assert scope.record_length == "AUTO"
+        scope.acquisition_mode = "average"
+        scope.averages = 64
+        scope.trigger_source = "chan2"
+        scope.trigger_slope = "either"
+        assert scope.trigger_slope == "either"
+        scope.trigger_mode = "normal"
+        scope.waveform_mode = "raw"
+        scope.waveform_format = "byte"
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "value"),
+    [
+        ("scope", "record_length", 10_000),
+        ("scope", "averages", 3),
+        ("scope", "timebase_scale", 1e-9),
+        ("scope", "trigger_source", "ext"),
+        ("scope", "waveform_mode", "fast"),
+        ("channel", "probe_attenuation", 3),
+        ("channel", "scale", 2e4),
+        ("channel", "coupling", "dc_reject"),
+    ],
+)
+def test_out_of_range_is_refused_before_any_byte(target, name, value):
+    with expected_protocol(RigolDS1000Z, []) as scope:  # any write fails the test
+        owner = scope if target == "scope" else scope.channels[4]
+        with pytest.raises(ik.ValidationError, match=name):
+            setattr(owner, name, value)
+
+
+def test_screen_fetch_in_one_chunk():
+    codes = np.array([0, 127, 255], dtype=np.uint8)
+    pairs = [
+        (":WAV:SOUR CHAN1", None),
+        (":WAV:PRE?", "0,0,3,1,1.000000e-06,-6.000000e-04,0,4.000000e-02,-25,127"),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 3", None),
+        (":WAV:DATA?", block(codes.tobytes())),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(1)
+    # volts = (code - YORigin - YREFerence) * YINCrement
+    np.testing.assert_allclose(waveform.y, (codes.astype(float) + 25 - 127) * 0.04)
+    np.testing.assert_allclose(waveform.t, -6e-4 + np.arange(3) * 1e-6)
+    np.testing.assert_array_equal(waveform.raw, codes)
+
+
+def test_deep_memory_is_read_in_250k_point_chunks():
+    points = 600_000
+    codes = (np.arange(points) % 256).astype(np.uint8)
+    pairs = [
+        (":WAV:SOUR CHAN3", None),
+        (":WAV:PRE?", f"0,0,{points},1,1.000000e-09,-3.000000e-04,0,1.0e-02,0,127"),
+    ]
+    for start, stop in ((1, 250_000), (250_001, 500_000), (500_001, 600_000)):
+        pairs += [
+            (f":WAV:STAR {start}", None),
+            (f":WAV:STOP {stop}", None),
+            (":WAV:DATA?", block(codes[start - 1 : stop].tobytes())),
+        ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(3)
+    assert len(waveform) == points
+    np.testing.assert_array_equal(waveform.raw, codes)
+    np.testing.assert_allclose(waveform.y[:3], [-1.27, -1.26, -1.25])
+    assert waveform.dx == 1e-9
+
+
+def test_word_format_is_read_in_125k_point_little_endian_chunks():
+    points = 130_000
+    codes = (np.arange(points) % 256).astype("<u2")
+    pairs = [
+        (":WAV:SOUR CHAN2", None),
+        (":WAV:PRE?", f"1,0,{points},1,1e-09,0,0,1.0e-02,0,127"),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 125000", None),
+        (":WAV:DATA?", block(codes[:125_000].tobytes())),
+        (":WAV:STAR 125001", None),
+        (":WAV:STOP 130000", None),
+        (":WAV:DATA?", block(codes[125_000:].tobytes())),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(2)
+    assert waveform.raw.dtype == np.dtype("<u2")
+    np.testing.assert_array_equal(waveform.raw, codes)
+
+
+def test_a_chunk_of_the_wrong_size_is_an_error():
+    pairs = [
+        (":WAV:SOUR CHAN1", None),
+        (":WAV:PRE?", "0,0,10,1,1e-06,0,0,0.04,0,127"),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 10", None),
+        (":WAV:DATA?", block(bytes(8))),
+    ]
+    with (
+        expected_protocol(RigolDS1000Z, pairs) as scope,
+        pytest.raises(ik.ProtocolError, match=r"points 1\.\.10, got 8"),
+    ):
+        scope.fetch(1)
+
+
+def test_ascii_format_is_refused_clearly():
+    pairs = [(":WAV:SOUR CHAN1", None), (":WAV:PRE?", "2,0,1200,1,1e-06,0,0,0.04,0,127")]
+    with (
+        expected_protocol(RigolDS1000Z, pairs) as scope,
+        pytest.raises(ik.ProtocolError, match="not binary"),
+    ):
+        scope.fetch(1)
+
+
+def test_single_waits_until_the_scope_has_stopped_again():
+    pairs = [
+        (":SING", None),
+        (":TRIG:STAT?", "STOP"),  # stale: the scope has not armed yet
+        (":TRIG:STAT?", "WAIT"),
+        (":TRIG:STAT?", "TD"),
+        (":TRIG:STAT?", "STOP"),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        scope.poll_interval = 0.0
+        scope.single()
+        scope.wait_for_acquisition(timeout=5)
+
+
+def test_wait_timeout_names_what_it_polled():
+    with (
+        expected_protocol(RigolDS1000Z, [(":TRIG:STAT?", "WAIT")]) as scope,
+        pytest.raises(ik.Timeout, match="never reached STOP") as caught,
+    ):
+        scope.wait_for_acquisition(timeout=0.0)
+    assert caught.value.command == ":TRIG:STAT?"
+
+
+def test_run_and_stop():
+    with expected_protocol(RigolDS1000Z, [(":RUN", None), (":STOP", None)]) as scope:
+        scope.run()
+        scope.stop()
+
+
+ROUND_TRIPS = [
+    ("timebase_scale", 2e-3, 2e-3),
+    ("timebase_position", -1e-4, -1e-4),
+    ("record_length", 24_000_000, 24_000_000),
+    ("acquisition_mode", "peak", "peak"),
+    ("averages", 1024, 1024),
+    ("trigger_source", "line", "line"),
+    ("trigger_level", 0.125, 0.125),
+    ("trigger_slope", "falling", "falling"),
+    ("trigger_mode", "single", "single"),
+    ("waveform_mode", "maximum", "maximum"),
+    ("waveform_format", "word", "word"),
+    ("channels[4].enabled", False, False),
+    ("channels[4].scale", 0.005, 0.005),
+    ("channels[4].offset", -2.0, -2.0),
+    ("channels[4].coupling", "ac", "ac"),
+    ("channels[4].probe_attenuation", 0.01, 0.01),
+    ("channels[4].bandwidth_limit", True, True),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), ROUND_TRIPS)
+def test_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected):
+    scope = sim_instrument(RigolDS1000Z)
+    owner, name = (scope, path)
+    if path.startswith("channels["):
+        number, name = path[len("channels[") :].split("].")
+        owner = scope.channels[int(number)]
+    setattr(owner, name, value)
+    assert getattr(owner, name) == expected
+    assert scope.drain_errors() == []
+
+
+def test_rejected_value_leaves_the_simulated_scope_untouched(sim_instrument):
+    scope = sim_instrument(RigolDS1000Z)
+    with pytest.raises(ik.ValidationError):
+        scope.averages = 100
+    assert scope.averages == 2
+    assert scope.drain_errors() == []
+    scope.session.write(":ACQ:AVER 100")
+    assert scope.drain_errors() == [(-113, "Undefined header")]
+
+
+def test_sample_rate_and_conformance():
+    check_driver(RigolDS1000Z)
+    with RigolDS1000Z.open_sim() as scope:
+        assert scope.sample_rate == 1e9
