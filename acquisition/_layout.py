@@ -5,9 +5,12 @@ The layout itself is specified in docs/run-file.md; change both together.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
+import shutil
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -41,6 +44,10 @@ SETTINGS_END_MIN_BYTES = 64 * 1024
 # large; chunks stay within the default 1 MiB chunk cache.
 BUFFER_BYTES = 4 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
+
+# A run stops (aborted, file closed cleanly) when less room than this is left on the disk:
+# once a write has failed for lack of space, HDF5 can no longer close the file.
+MIN_FREE_BYTES = 64 * 1024 * 1024
 
 TIME = "time"
 MONOTONIC = "monotonic"
@@ -153,3 +160,32 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(f"output directory {folder} is not writable (run file {path.name})")
+
+
+def write_failed(path: str | os.PathLike[str], error: Exception) -> OSError:
+    """A clear OSError for a failed HDF5 write (HDF5 reports a full disk as RuntimeError)."""
+    if isinstance(error, OSError) and "rows up to the last flush" in str(error):
+        return error
+    found = re.search(r"errno = (\d+)", str(error))
+    code = int(found.group(1)) if found else getattr(error, "errno", None) or errno.EIO
+    cause = os.strerror(code) if found else str(error)
+    return OSError(
+        code,
+        f"writing run file {path} failed ({cause}); rows up to the last flush are safe in "
+        f"the file. HDF5 said: {str(error).splitlines()[0]}",
+    )
+
+
+def room_left(path: Path) -> int:
+    """Bytes the run file may still grow by: free disk space, and the file-size limit."""
+    folder = path.parent if str(path.parent) else Path(".")
+    room = shutil.disk_usage(folder).free
+    try:
+        import resource
+    except ImportError:  # Windows
+        return room
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        size = path.stat().st_size if path.exists() else 0
+        room = min(room, limit - size)
+    return room

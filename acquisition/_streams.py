@@ -18,7 +18,15 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._layout import BUFFER_BYTES, MONOTONIC, TIME, StreamKind, chunk_shape, safe_name
+from ._layout import (
+    BUFFER_BYTES,
+    MONOTONIC,
+    TIME,
+    StreamKind,
+    chunk_shape,
+    safe_name,
+    write_failed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,14 +244,17 @@ class Stream:
 
     def _write_rows(self, n: int, arrays: dict[str, Any]) -> None:
         start, stop = self._written, self._written + n
-        for key, buffer in self._buffers.items():
-            block = arrays[key]
-            for dataset, column in buffer.targets:
-                rows = block if column is None else block[:, column]
-                if np.ndim(rows) == 0:  # one value for every row
-                    rows = np.full((n, *dataset.shape[1:]), rows, dtype=dataset.dtype)
-                dataset.resize(stop, axis=0)
-                dataset[start:stop] = rows
+        try:
+            for key, buffer in self._buffers.items():
+                block = arrays[key]
+                for dataset, column in buffer.targets:
+                    rows = block if column is None else block[:, column]
+                    if np.ndim(rows) == 0:  # one value for every row
+                        rows = np.full((n, *dataset.shape[1:]), rows, dtype=dataset.dtype)
+                    dataset.resize(stop, axis=0)
+                    dataset[start:stop] = rows
+        except (OSError, RuntimeError) as error:  # a full disk, an I/O error
+            raise write_failed(self.group.file.filename, error) from error
         self._written = stop
 
     def open(self) -> None:

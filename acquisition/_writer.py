@@ -33,6 +33,7 @@ thread or the lab script); hand data to that thread through a queue.
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import time
@@ -71,12 +72,15 @@ class RunWriter:
         compression: layout.Compression = None,
         config_text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        min_free_bytes: int = layout.MIN_FREE_BYTES,
     ) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self.fsync = fsync
+        self.min_free_bytes = min_free_bytes
         self._filters = layout.filters_for(compression)
         layout.check_output(self.path, overwrite)
+        self._check_room("cannot start")
         try:
             self._file = h5py.File(self.path, "w", libver="latest")
         except OSError as error:
@@ -339,19 +343,27 @@ class RunWriter:
         """Write every buffered row and flush the file (fsync too when asked)."""
         if self.status != "running":
             raise RuntimeError(f"{self.path}: flush() needs a started, open run ({self.status})")
-        try:
-            for stream in self._streams.values():
-                stream.write_buffer()
-        except OSError as error:
-            raise OSError(
-                error.errno,
-                f"writing run file {self.path} failed ({error}); rows up to the "
-                "last flush are safe in the file",
-            ) from error
+        for stream in self._streams.values():
+            stream.write_buffer()
         self._flush_file()
+        self._check_room("stopping before the disk is full")
+
+    def _check_room(self, action: str) -> None:
+        """Stop while HDF5 can still close the file: after a failed write it cannot."""
+        room = layout.room_left(self.path)
+        if room < self.min_free_bytes:
+            raise OSError(
+                errno.ENOSPC,
+                f"run file {self.path}: {action}, only {room / 1e6:.1f} MB left for it "
+                f"(min_free_bytes={self.min_free_bytes}); rows up to the last flush are safe "
+                "in the file",
+            )
 
     def _flush_file(self) -> None:
-        self._file.flush()
+        try:
+            self._file.flush()
+        except (OSError, RuntimeError) as error:
+            raise layout.write_failed(self.path, error) from error
         if self.fsync:
             os.fsync(self._file.id.get_vfd_handle())
         if self.flush_interval is not None:

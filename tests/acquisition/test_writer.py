@@ -306,3 +306,10 @@ def test_compression_errors_are_config_errors(path: Path, monkeypatch: pytest.Mo
     with pytest.raises(ConfigError, match="hdf5plugin"):
         RunWriter(path, compression="blosc")
     assert not path.exists()
+
+
+def test_a_disk_without_room_is_refused_before_the_file_is_created(path: Path) -> None:
+    with pytest.raises(OSError, match=r"cannot start, only .* MB left") as error:
+        RunWriter(path, min_free_bytes=10**18)
+    assert error.value.errno == 28  # ENOSPC
+    assert not path.exists()

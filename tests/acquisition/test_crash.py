@@ -1,0 +1,174 @@
+"""Crash safety: a writer killed at any moment, or stopped by a full disk, leaves its data.
+
+Each child process streams a known counter into a run file and prints how many rows it
+has flushed; the test kills it (or lets it hit a file-size limit) and checks the file.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from instrumentkit.acquisition import open_run
+
+POINTS = 2000
+
+WRITER = textwrap.dedent(
+    f"""
+    import sys
+    import numpy as np
+    from instrumentkit.acquisition import RunWriter
+
+    path, compression = sys.argv[1], sys.argv[2] or None
+    size_limit, min_free = int(sys.argv[3]), int(sys.argv[4])
+    if size_limit:  # a full disk, as far as this process is concerned
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size_limit, size_limit))
+    ramp = np.arange({POINTS}) * 1e-3
+    run = RunWriter(path, flush_interval=None, compression=compression, min_free_bytes=min_free)
+    counter = run.add_readings("counter", ["up", "down"], ["1", "1"], monotonic=True)
+    scope = run.add_waveforms("scope", {POINTS}, raw_dtype=np.int16)
+    run.start()
+    rows = records = 0
+    rng = np.random.default_rng()
+    try:
+        while True:
+            for _ in range(int(rng.integers(1, 6))):  # appends between flushes
+                n = int(rng.integers(1, 3000))
+                index = np.arange(rows, rows + n)
+                counter.append_block(index * 10, np.column_stack([index, -index]),
+                                     monotonic=index * 0.5)
+                rows += n
+                k = int(rng.integers(1, 40))  # often more than the buffer holds
+                records_index = np.arange(records, records + k)
+                scope.append_block(records_index[:, None] + ramp, timestamps_ns=records_index,
+                                   x0=records_index * 1.0, dx=1e-6,
+                                   raw=np.broadcast_to((records_index % 30000)[:, None],
+                                                       (k, {POINTS})).astype(np.int16))
+                records += k
+            run.flush()
+            print(rows, records, flush=True)
+    except OSError as error:
+        print("error:", error, flush=True)
+        try:
+            run.close("aborted", str(error))
+        except OSError as again:
+            print("close error:", again, flush=True)
+        else:
+            print("closed", flush=True)
+    """
+)
+
+
+def start_writer(
+    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), compression, str(size_limit), str(min_free)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def check_counter(path: Path, rows: int, records: int) -> None:
+    """Every row up to the reported flush is bit-exact; later rows are exact or not there."""
+    with h5py.File(path, "r", swmr=True) as f:
+        counter = f["entry/data/counter"]
+        scope = f["entry/data/scope"]
+        expected = {
+            counter["time"]: lambda i: i * 10,
+            counter["up"]: lambda i: i.astype(float),
+            counter["down"]: lambda i: -i.astype(float),
+            counter["monotonic"]: lambda i: i * 0.5,
+            scope["time"]: lambda i: i,
+            scope["x0"]: lambda i: i * 1.0,
+            scope["dx"]: lambda i: np.full(i.shape, 1e-6),
+            scope["y"]: lambda i: i[:, None] + np.arange(POINTS) * 1e-3,
+            scope["raw"]: lambda i: np.broadcast_to((i % 30000)[:, None], (len(i), POINTS)),
+        }
+        for dataset, formula in expected.items():
+            flushed = rows if dataset.parent == counter else records
+            stored = dataset[:]
+            assert len(stored) >= flushed, dataset.name
+            want = formula(np.arange(len(stored)))
+            np.testing.assert_array_equal(stored[:flushed], want[:flushed], err_msg=dataset.name)
+            # Rows after the last flush may be there or not, but never wrong.
+            later = stored[flushed:]
+            fill = dataset.fillvalue
+            bad = ~(
+                (later == want[flushed:]) | (later == fill) | (np.isnan(fill) & np.isnan(later))
+            )
+            assert not bad.any(), f"{dataset.name}: rows after the flush hold wrong values"
+
+
+def last_counts(output: str) -> tuple[int, int]:
+    lines = [line.split() for line in output.splitlines() if line[:1].isdigit()]
+    assert lines, "the writer never flushed"
+    return int(lines[-1][0]), int(lines[-1][1])
+
+
+@pytest.mark.parametrize("compression", ["", "gzip"])
+def test_sigkill_at_random_moments_keeps_every_flushed_row(
+    tmp_path: Path, compression: str
+) -> None:
+    trials = 5
+    rng = random.Random()
+    paths = [tmp_path / f"killed-{i}.h5" for i in range(trials)]
+    writers = [start_writer(path, compression) for path in paths]
+    first_lines = []
+    for writer in writers:
+        assert writer.stdout is not None
+        first_lines.append(writer.stdout.readline())  # streaming has started
+    for writer in writers:  # staggered, random moments within ~0.6 s
+        time.sleep(rng.uniform(0.0, 0.12))
+        writer.send_signal(signal.SIGKILL)
+    for path, writer, first in zip(paths, writers, first_lines, strict=True):
+        output, errors = writer.communicate(timeout=30)
+        assert writer.returncode == -signal.SIGKILL, errors
+        rows, records = last_counts(first + output)
+        check_counter(path, rows, records)
+        with open_run(path) as run:  # the reader copes too, and shows the run never ended
+            assert run.status == "running"
+            assert run.end_time is None
+            assert len(run["counter"]) >= rows
+
+
+def test_a_nearly_full_disk_stops_the_run_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "full.h5"
+    writer = start_writer(path, size_limit=20_000_000, min_free=8_000_000)
+    output, errors = writer.communicate(timeout=60)
+    assert writer.returncode == 0, errors
+    error = next(line for line in output.splitlines() if line.startswith("error:"))
+    assert f"run file {path}: stopping before the disk is full" in error
+    assert "rows up to the last flush are safe" in error
+    assert output.splitlines()[-1] == "closed"
+    rows, records = last_counts(output)
+    check_counter(path, rows, records)
+    with open_run(path) as run:
+        assert run.status == "aborted"
+        assert "MB left" in run.reason
+        assert len(run["counter"]) >= rows
+
+
+def test_a_write_that_hits_a_full_disk_fails_clearly_and_keeps_the_flushed_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "full.h5"
+    writer = start_writer(path, size_limit=20_000_000, min_free=0)  # no early stop
+    output, _ = writer.communicate(timeout=60)
+    # HDF5 cannot close a file after a failed write: close() fails and the process may
+    # even crash on exit. The file must still hold every flushed row.
+    assert writer.returncode in (0, -signal.SIGSEGV)
+    error = next(line for line in output.splitlines() if line.startswith("error:"))
+    assert f"writing run file {path} failed (File too large)" in error
+    assert "rows up to the last flush are safe" in error
+    rows, records = last_counts(output)
+    check_counter(path, rows, records)
