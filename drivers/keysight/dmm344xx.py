@@ -117,6 +117,7 @@ class Keysight34461A(SCPIInstrument):
     interfaces = (Sensor,)
     sim_file = "sim/34461a.yaml"
     sim_resource = "TCPIP0::127.0.0.1::inst0::INSTR"
+    sim_model = "keysight-34461a"
     reading_memory = 10_000
     """Readings the standard memory holds: the most one `read_many` can take."""
 
@@ -308,6 +309,7 @@ class Keysight34465A(Keysight34461A):
 
     idn_patterns = (r"^(Keysight|Agilent) Technologies,34465A,",)
     sim_file = "sim/34465a.yaml"
+    sim_model = "keysight-34465a"
     reading_memory = 50_000
 
     nplc = _nplc("VOLT:DC", _NPLC_34465A, "DC voltage")
