@@ -19,6 +19,8 @@ Not confirmed from the manual, so choices of this driver (see docs/drivers/spect
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,7 +29,7 @@ from typing_extensions import Self, Unpack
 
 from instrumentkit.connect import ConnectionOptions
 from instrumentkit.data import Spectrum, now_ns
-from instrumentkit.errors import ConnectionFailed, ProtocolError, ValidationError
+from instrumentkit.errors import ConnectionFailed, ProtocolError, Timeout, ValidationError
 from instrumentkit.instrument import Component
 from instrumentkit.interfaces import Spectrometer
 from instrumentkit.parameters import ON_OFF, Setting
@@ -222,6 +224,17 @@ class YokogawaAQ6370D(SCPIInstrument):
             )
 
     # -- traces
+    @contextmanager
+    def _recovering(self) -> Iterator[None]:
+        """After a garbled or late reply, drop what is left of it so the next query is clean."""
+        try:
+            yield
+        except (ProtocolError, Timeout):
+            with suppress(Timeout), self.session.timeout_set_to(0.2):
+                while True:
+                    self.session.read_raw_until(b"\n")
+            raise
+
     def _use_format(self) -> None:
         if self.trace_format not in _FORMAT_COMMANDS:
             raise ValidationError(
@@ -299,7 +312,7 @@ class YokogawaAQ6370D(SCPIInstrument):
     def acquire(self, *, dark_corrected: bool = False) -> Spectrum:
         """Sweep once and return the trace in dBm against wavelength in nm."""
         dark = self._checked_dark(dark_corrected)
-        with self.session.lock:
+        with self.session.lock, self._recovering():
             self._use_format()
             self.sweep()
             stamp = now_ns()
@@ -328,7 +341,7 @@ class YokogawaAQ6370D(SCPIInstrument):
             )
         dark = self._checked_dark(dark_corrected)
         stamps = np.empty(n, dtype=np.int64)
-        with self.session.lock:
+        with self.session.lock, self._recovering():
             self._use_format()
             scale = self.level_scale
             self.sweep()
