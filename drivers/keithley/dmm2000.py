@@ -114,6 +114,7 @@ class Keithley2000(SCPIInstrument):
     interfaces = (Sensor,)
     sim_file = "sim/2000.yaml"
     sim_resource = "GPIB0::16::INSTR"
+    sim_model = "keithley-2000"
     error_query = ":SYST:ERR?"
 
     function = Setting(
@@ -198,8 +199,17 @@ class Keithley2000(SCPIInstrument):
     def units(self) -> tuple[str, ...]:
         return (_UNITS[self.function],)
 
+    _continuous_off = False
+
     def read(self) -> Reading:
-        """Measure with the present settings (`:READ?`): one reading per sample counted."""
+        """Measure with the present settings (`:READ?`): one reading per sample counted.
+
+        The first read turns continuous initiation off (`:READ?` is refused while it is
+        on, as it is after power-up).
+        """
+        if not self._continuous_off:
+            self.continuous_initiation = False
+            self._continuous_off = True
         units = self.units
         reply = self.session.query(":READ?")
         stamp = now_ns()
@@ -237,6 +247,7 @@ class Keithley2000(SCPIInstrument):
             f":SAMP:COUN {n}",
         ):
             self.session.write(command)
+        self._continuous_off = True
         started = now_ns()
         self.session.write(":INIT")
         self.wait(timeout=self.default_timeout + n * nplc * _SECONDS_PER_PLC)
