@@ -28,7 +28,7 @@ __all__ = ["TektronixChannel", "TektronixScope"]
 
 # Preamble fields fetched in one compound query, in this order: the order of a bare
 # `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
-PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
+PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "ENCdg", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
 PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
 
 _ENCODINGS = {
@@ -185,14 +185,15 @@ class TektronixScope(SCPIInstrument):
             return {
                 "byte_count": int(float(fields[0])),
                 "byte_order": fields[1].upper(),
-                "format": fields[2].upper(),
-                "points": int(float(fields[3])),
-                "x_increment": float(fields[4]),
-                "x_zero": float(fields[5]),
-                "point_offset": float(fields[6]),
-                "y_multiplier": float(fields[7]),
-                "y_offset": float(fields[8]),
-                "y_zero": float(fields[9]),
+                "encoding": fields[2].upper(),
+                "format": fields[3].upper(),
+                "points": int(float(fields[4])),
+                "x_increment": float(fields[5]),
+                "x_zero": float(fields[6]),
+                "point_offset": float(fields[7]),
+                "y_multiplier": float(fields[8]),
+                "y_offset": float(fields[9]),
+                "y_zero": float(fields[10]),
             }
         except ValueError as error:
             raise ProtocolError(
@@ -205,12 +206,13 @@ class TektronixScope(SCPIInstrument):
         stamp = now_ns()
         self.session.write(f"DATa:SOUrce CH{number}")
         pre = self.preamble()
-        if pre["format"] not in ("RI", "RP") or pre["byte_order"] not in ("MSB", "LSB"):
+        binary = pre["encoding"].startswith("BIN") and pre["format"] in ("RI", "RP")
+        if not binary or pre["byte_order"] not in ("MSB", "LSB"):
             raise ProtocolError(
-                f"waveform transfer is {pre['format']}/{pre['byte_order']}, not binary; set "
-                "data_encoding to 'ribinary' (or another binary encoding)",
+                f"waveform transfer is {pre['encoding']} {pre['format']} {pre['byte_order']}, "
+                "not binary; set data_encoding to 'ribinary' (or another binary encoding)",
                 instrument=self.name,
-                command=f"{self.preamble_header}:BN_Fmt?",
+                command=f"{self.preamble_header}:ENCdg?",
             )
         kind = record_dtype(pre["byte_count"], pre["format"] == "RI", ">")
         order = ">" if pre["byte_order"] == "MSB" else "<"

@@ -10,7 +10,9 @@ import instrumentkit as ik
 from instrumentkit.testing import check_driver, expected_protocol
 
 HELLO = ("HEADer OFF;VERBose ON", None)
-TDS_PREAMBLE = "WFMPre:BYT_Nr?;BYT_Or?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+TDS_PREAMBLE = (
+    "WFMPre:BYT_Nr?;BYT_Or?;ENCdg?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+)
 MSO_PREAMBLE = TDS_PREAMBLE.replace("WFMPre", "WFMOutpre")
 
 
@@ -162,7 +164,7 @@ def test_fetch_one_byte_signed_msb_first():
     pairs = [
         HELLO,
         ("DATa:SOUrce CH2", None),
-        (TDS_PREAMBLE, "1;MSB;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1"),
+        (TDS_PREAMBLE, "1;MSB;BINARY;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1"),
         ("CURVe?", block(codes.tobytes())),
     ]
     with expected_protocol(TektronixTDS2000, pairs) as scope:
@@ -181,7 +183,7 @@ def test_fetch_two_bytes_lsb_first_with_offsets():
         HELLO,
         ("DATa:SOUrce CH1", None),
         # SRIbinary: signed, least significant byte first; YOFf in codes, PT_Off in points.
-        (MSO_PREAMBLE, "2;LSB;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5"),
+        (MSO_PREAMBLE, "2;LSB;BINARY;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5"),
         ("CURVe?", block(codes.tobytes())),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
@@ -197,7 +199,7 @@ def test_fetch_two_bytes_msb_first_unsigned():
     pairs = [
         HELLO,
         ("DATa:SOUrce CH3", None),
-        (MSO_PREAMBLE, "2;MSB;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0"),
+        (MSO_PREAMBLE, "2;MSB;BINARY;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0"),
         ("CURVe?", block(codes.tobytes())),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
@@ -209,7 +211,7 @@ def test_fetch_two_bytes_msb_first_unsigned():
 def test_fetch_all_reads_each_channel_of_the_same_record():
     one = np.array([1, 2], dtype=np.int8)
     two = np.array([3, 4], dtype=np.int8)
-    preamble = "1;MSB;RI;2;1.0E-3;0.0;0;1.0;0.0;0.0"
+    preamble = "1;MSB;BINARY;RI;2;1.0E-3;0.0;0;1.0;0.0;0.0"
     pairs = [
         HELLO,
         ("DATa:SOUrce CH1", None),
@@ -234,7 +236,7 @@ def test_fetch_refuses_an_unknown_channel_before_sending():
 
 
 def test_fetch_refuses_ascii_encoding_clearly():
-    pairs = [HELLO, ("DATa:SOUrce CH1", None), (TDS_PREAMBLE, "1;MSB;ASC;3;1;0;0;1;0;0")]
+    pairs = [HELLO, ("DATa:SOUrce CH1", None), (TDS_PREAMBLE, "1;MSB;ASCII;RI;3;1;0;0;1;0;0")]
     with (
         expected_protocol(TektronixTDS2000, pairs) as scope,
         pytest.raises(ik.ProtocolError, match="not binary"),
@@ -246,7 +248,7 @@ def test_fetch_notices_a_short_curve():
     pairs = [
         HELLO,
         ("DATa:SOUrce CH1", None),
-        (TDS_PREAMBLE, "1;MSB;RI;2500;4.0E-6;0;0;0.04;0;0"),
+        (TDS_PREAMBLE, "1;MSB;BINARY;RI;2500;4.0E-6;0;0;0.04;0;0"),
         ("CURVe?", block(b"\x01\x02")),
     ]
     with (
