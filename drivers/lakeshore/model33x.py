@@ -202,6 +202,7 @@ class LakeShore336(IEEE4882):
     default_timeout = 2.0
     sim_file = "sim/336.yaml"
     sim_resource = "ASRL1::INSTR"
+    sim_model = "lakeshore-336"
     input_ids: ClassVar[tuple[str, ...]] = ("A", "B", "C", "D")
 
     inputs = ChannelGroup(TemperatureInput, ("A", "B", "C", "D"))
@@ -294,6 +295,7 @@ class LakeShore335(LakeShore336):
 
     idn_patterns = (r"^LSCI,MODEL335,",)
     sim_file = "sim/335.yaml"
+    sim_model = "lakeshore-335"
     input_ids = ("A", "B")
 
     inputs = ChannelGroup(TemperatureInput, ("A", "B"))
