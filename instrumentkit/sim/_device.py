@@ -58,6 +58,16 @@ class Output:
                 return self._packets.popleft()
         return None
 
+    def wait_due(self, timeout: float | None) -> bool:
+        """Wait up to `timeout` real seconds until the next packet is due; do not take it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            if not self._changed.wait_for(lambda: bool(self._packets), timeout):
+                return False
+            head = self._packets[0]
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._clock.wait_until(head.release, remaining)
+
     def take(self, timeout: float | None) -> Packet | None:
         """The next packet once due, waiting up to `timeout` real seconds (None: forever)."""
         deadline = None if timeout is None else time.monotonic() + timeout

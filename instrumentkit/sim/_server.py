@@ -59,9 +59,10 @@ class DeviceServer:
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.device.host_connected()
         done = threading.Event()
+        send_lock = threading.Lock()
         writer = threading.Thread(
-            target=self._send_replies,
-            args=(client, done),
+            target=self._send_late_replies,
+            args=(client, done, send_lock),
             name=f"iksim-{self.name}-tx",
             daemon=True,
         )
@@ -75,6 +76,8 @@ class DeviceServer:
                 if not data:
                     break
                 self.device.host_write(data)
+                # Replies already due leave from this thread: no hand-over to the writer.
+                self._send_due(client, done, send_lock)
         except OSError:
             pass
         finally:
@@ -82,20 +85,27 @@ class DeviceServer:
             writer.join()
             self.device.host_disconnected()
 
-    def _send_replies(self, client: socket.socket, done: threading.Event) -> None:
+    def _send_due(self, client: socket.socket, done: threading.Event, lock: threading.Lock) -> None:
+        """Send every packet that is due, in order (the lock keeps the two senders in line)."""
+        outbox = self.device.outbox
+        with lock:
+            while not done.is_set() and (packet := outbox.released()) is not None:
+                try:
+                    client.sendall(memoryview(packet.data))
+                    if packet.disconnect:
+                        client.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    done.set()
+                if packet.disconnect:
+                    done.set()
+
+    def _send_late_replies(
+        self, client: socket.socket, done: threading.Event, lock: threading.Lock
+    ) -> None:
         outbox = self.device.outbox
         while not done.is_set() and not self._stop.is_set():
-            packet = outbox.take(_POLL)
-            if packet is None:
-                continue
-            try:
-                client.sendall(memoryview(packet.data))
-                if packet.disconnect:
-                    client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            if packet.disconnect:
-                done.set()
+            if outbox.wait_due(_POLL):
+                self._send_due(client, done, lock)
 
     def close(self) -> None:
         """Stop serving: hang up on the client, close the port, join the threads."""
