@@ -218,9 +218,8 @@ def main() -> None:
     print(f"\n{options.points:,}-point int16 block ({size:,} bytes) over the lab's TCP server")
     print("| read path | ms per block | MB/s | time vs bare socket |\n|---|---|---|---|")
     for name, seconds in rows:
-        print(
-            f"| {name} | {seconds * 1e3:.3f} | {size / seconds / 1e6:,.0f} | {seconds / baseline:.2f}x |"
-        )
+        rate = size / seconds / 1e6
+        print(f"| {name} | {seconds * 1e3:.3f} | {rate:,.0f} | {seconds / baseline:.2f}x |")
 
     ascii_rows = bench_ascii(options.ascii_points, max(5, options.repeats // 3))
     sim_time = ascii_rows[0][1]
