@@ -59,6 +59,7 @@ class ThorlabsPM100D(SCPIInstrument):
     interfaces = (Sensor,)
     sim_file = "sim/pm100d.yaml"
     sim_resource = "USB0::0x1313::0x8078::P0001234::INSTR"
+    sim_model = "thorlabs-pm100d"
     check_errors_after_set = True
 
     wavelength = _SensorWavelength(
@@ -177,3 +178,4 @@ class ThorlabsPM100USB(ThorlabsPM100D):
     idn_patterns = (r"^Thorlabs,PM100USB,",)
     sim_file = "sim/pm100usb.yaml"
     sim_resource = "USB0::0x1313::0x8072::P2001234::INSTR"
+    sim_model = "thorlabs-pm100usb"
