@@ -1,23 +1,52 @@
 """Acquisition pipelines: sources, stages, the HDF5 run writer and reader.
 
 from instrumentkit.acquisition import RunWriter, open_run
+from instrumentkit.acquisition import Run, Pipeline, Stop, SensorSource, run_pipeline
 """
 
+from ._config import RunConfig, load_run_config
+from ._pipeline import Pipeline, Progress, RunResult, Stop
 from ._reader import InstrumentRecord, RunFile, StreamData, open_run
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
+from ._run import Run
+from ._runner import ErrorPolicy
+from ._setup import run_pipeline
+from ._sources import (
+    CallableSource,
+    ScopeSource,
+    SensorSource,
+    Source,
+    SpectrumSource,
+    SweepSource,
+)
 from ._streams import Stream
 from ._writer import RunWriter
 
 __all__ = [
     "ArrayStream",
+    "CallableSource",
+    "ErrorPolicy",
     "InstrumentRecord",
+    "Pipeline",
+    "Progress",
     "ReadingStream",
+    "Run",
+    "RunConfig",
     "RunFile",
+    "RunResult",
     "RunWriter",
+    "ScopeSource",
+    "SensorSource",
+    "Source",
+    "SpectrumSource",
     "SpectrumStream",
+    "Stop",
     "Stream",
     "StreamData",
+    "SweepSource",
     "WaveformStream",
+    "load_run_config",
     "open_run",
+    "run_pipeline",
 ]

@@ -32,7 +32,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ._runner import Block, ErrorEvent, ErrorPolicy, SourceRunner, SourceState, Stage
+from ._record_stages import RecordStages
+from ._runner import Block, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
 from ._sources import Source
 from ._writer import RunWriter
 from ._writing import ERRORS_STREAM, BlockWriter, instrument_record, settings_end_snapshots
@@ -100,7 +101,7 @@ class Pipeline:
         *,
         stop: Stop | None = None,
         instruments: Mapping[str, Any] | None = None,
-        stages: Mapping[str, Sequence[Stage]] | None = None,
+        stages: Mapping[str, Sequence[Any]] | None = None,
         on_error: ErrorPolicy | Mapping[str, ErrorPolicy] | None = None,
         queue_size: int = 64,
         first_record_timeout: float = 30.0,
@@ -135,7 +136,11 @@ class Pipeline:
                 started=self._started,
                 abandoned=self._abandoned,
                 policy=policies.get(source.instrument, default),
-                stages={s: (stages or {}).get(s, ()) for s in source.streams},
+                stages={
+                    name: RecordStages(chain)
+                    for name, chain in (stages or {}).items()
+                    if name in source.streams and chain
+                },
                 on_fatal=self._fatal,
             )
             for source in self.sources
@@ -145,7 +150,7 @@ class Pipeline:
         self.result: RunResult | None = None
 
     @staticmethod
-    def _check_names(sources: Sequence[Source], stages: Mapping[str, Sequence[Stage]]) -> None:
+    def _check_names(sources: Sequence[Source], stages: Mapping[str, Sequence[Any]]) -> None:
         seen: dict[str, str] = {}
         for source in sources:
             for stream in source.streams:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from ._sources import Record, Source
 __all__ = ["Block", "ErrorEvent", "ErrorPolicy", "SourceRunner", "SourceState", "Stage"]
 
 Stage = Callable[[Any], Any]
-"""A per-stream transform: record in, record out (None: nothing to write for this block)."""
+"""A per-stream transform: record in, a list of records out (empty: nothing to write yet)."""
 
 _PUT_POLL = 0.1  # seconds between checks for an abandoned run while the queue is full
 
@@ -159,7 +159,7 @@ class SourceRunner(threading.Thread):
         started: threading.Event,
         abandoned: threading.Event,
         policy: ErrorPolicy,
-        stages: Mapping[str, Sequence[Stage]],
+        stages: Mapping[str, Stage],
         on_fatal: Callable[[str, str], None],
         batch_rows: int = 4096,
         max_latency: float = 0.25,
@@ -172,7 +172,7 @@ class SourceRunner(threading.Thread):
         self._live = started
         self._abandoned = abandoned
         self._policy = policy
-        self._stages = {name: tuple(chain) for name, chain in stages.items()}
+        self._stages = dict(stages)
         self._on_fatal = on_fatal
         self._batchers = {name: ReadingBatcher(batch_rows) for name in source.streams}
         self._max_latency = max_latency
@@ -257,17 +257,18 @@ class SourceRunner(threading.Thread):
                 self._deliver(stream, batcher.take())
 
     def _deliver(self, stream: str, record: Any) -> None:
-        for stage in self._stages.get(stream, ()):
+        stage = self._stages.get(stream)
+        records = [record]
+        if stage is not None:
             try:
-                record = stage(record)
+                records = stage(record)
             except Exception as error:
-                self._failed_poll(error, where=f"stage {_stage_name(stage)} of {stream}")
-                return
-            if record is None:
+                self._failed_poll(error, where=f"stages {_stage_name(stage)} of {stream}")
                 return
         monotonic, wall = self._clock
-        self._put(Block(stream, record, monotonic, wall, self.source.instrument))
-        self.state.blocks += 1
+        for item in records:
+            self._put(Block(stream, item, monotonic, wall, self.source.instrument))
+            self.state.blocks += 1
 
     def _put(self, item: Block | ErrorEvent) -> bool:
         while True:

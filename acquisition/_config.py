@@ -1,0 +1,276 @@
+"""The run config: a YAML file that says which instruments to open, how to set them up,
+what to stream, when to stop and where to write. The reference is docs/run-config.md.
+
+    lab: default                       # the simulated lab shipped with instrumentkit
+    instruments:
+      scope: {device: scope, settings: {timebase_scale: 1.0e-3}}
+      dmm:   {resource: "TCPIP::192.168.1.20::INSTR", on_error: {action: skip}}
+    streams:
+      scope: {instrument: scope, channels: [1, 2], rate: 5}
+      dmm:   {instrument: dmm, rate: 10}
+    stop:   {duration: 5}
+    output: {path: run.h5, compression: gzip}
+
+Files are read with yaml.safe_load and validated with pydantic; every error is a
+ConfigError naming the field path (`streams.scope.rate`) and the reason. Names in a config
+are only ever looked up in registries (drivers, simulated models, stages); nothing named in
+a file is imported or executed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from instrumentkit.errors import ConfigError
+
+__all__ = [
+    "ErrorPolicyConfig",
+    "InstrumentConfig",
+    "OutputConfig",
+    "RunConfig",
+    "StopConfig",
+    "StreamConfig",
+    "load_run_config",
+    "parse_run_config",
+]
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+StreamKind = Literal["readings", "waveforms", "spectra", "sweep"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorPolicyConfig(_Strict):
+    """What an instrument error does to the run."""
+
+    action: Literal["stop", "skip"] = "stop"
+    max_errors: int = Field(default=10, ge=0)
+
+
+class InstrumentConfig(_Strict):
+    """One instrument: where it is, which driver, how to connect and how to set it up."""
+
+    resource: str | None = Field(default=None, min_length=1)
+    device: str | None = Field(default=None, min_length=1)
+    driver: str | None = Field(default=None, min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    on_error: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
+
+    @model_validator(mode="after")
+    def _one_address(self) -> InstrumentConfig:
+        if (self.resource is None) == (self.device is None):
+            raise ValueError(
+                "give either resource (a VISA address or serial port) or device "
+                "(a simulated-lab device name), not both or neither"
+            )
+        return self
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        from instrumentkit.connect import ConnectionOptions
+
+        unknown = sorted(set(options) - set(ConnectionOptions.__annotations__))
+        if unknown:
+            known = ", ".join(ConnectionOptions.__annotations__)
+            raise ValueError(f"unknown connection option(s) {unknown}; known: {known}")
+        return options
+
+
+class SweepValues(_Strict):
+    """Evenly spaced sweep values: `num` points from `start` to `stop` (both included)."""
+
+    start: float
+    stop: float
+    num: int = Field(ge=1, le=10_000_000)
+
+
+class StreamConfig(_Strict):
+    """One stream of the run file and the source that feeds it."""
+
+    instrument: str
+    kind: StreamKind | None = None
+    rate: float | None = Field(default=None, gt=0, description="polls per second")
+    count: int | None = Field(default=None, ge=1)
+    batch: int | None = Field(default=None, ge=1)
+    channels: list[int | str] | None = Field(default=None, min_length=1)
+    timeout: float | None = Field(default=None, gt=0)
+    stages: list[dict[str, Any]] = Field(default_factory=list)
+    # sweeps
+    parameter: str | None = None
+    values: list[float] | SweepValues | None = None
+    settle: float = Field(default=0.0, ge=0)
+    read: list[str] = Field(default_factory=list)
+    units: str = ""
+
+    @model_validator(mode="after")
+    def _fields_fit_the_kind(self) -> StreamConfig:
+        if self.kind == "sweep":
+            missing = [n for n in ("parameter", "values") if getattr(self, n) is None]
+            if missing or not self.read:
+                need = ", ".join([*missing, *([] if self.read else ["read"])])
+                raise ValueError(f"a sweep needs parameter, values and read; missing {need}")
+            if isinstance(self.values, list) and not self.values:
+                raise ValueError("a sweep needs at least one value")
+            return self
+        sweep_only = [n for n in ("parameter", "values") if getattr(self, n) is not None]
+        if self.read:
+            sweep_only.append("read")
+        if sweep_only:
+            raise ValueError(f"{', '.join(sweep_only)} only apply to kind: sweep")
+        if self.batch is not None and self.kind not in (None, "readings"):
+            raise ValueError("batch (read_many size) only applies to readings")
+        if self.channels is not None and self.kind not in (None, "waveforms"):
+            raise ValueError("channels only apply to waveforms")
+        return self
+
+    @field_validator("stages")
+    @classmethod
+    def _one_stage_per_item(cls, stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, stage in enumerate(stages):
+            if len(stage) != 1:
+                raise ValueError(
+                    f"stage {index} must be one 'name: parameters' entry, e.g. "
+                    "'- decimate: {factor: 10}', got keys {sorted(stage)}"
+                )
+        return stages
+
+
+class StopConfig(_Strict):
+    """When the run ends by itself (also: every source done, Ctrl-C, an error)."""
+
+    duration: float | None = Field(default=None, gt=0, description="seconds")
+    max_readings: int | None = Field(default=None, ge=1)
+
+
+class OutputConfig(_Strict):
+    """The run file."""
+
+    path: str = Field(default="run.h5", min_length=1)
+    compression: Literal["gzip", "blosc"] | None = None
+    flush_interval: float = Field(default=1.0, gt=0)
+    fsync: bool = False
+    overwrite: bool = False
+
+
+class RunConfig(_Strict):
+    """A whole run config file."""
+
+    description: str = ""
+    lab: str | None = Field(default=None, min_length=1)
+    instruments: dict[str, InstrumentConfig] = Field(min_length=1)
+    streams: dict[str, StreamConfig] = Field(default_factory=dict)
+    stop: StopConfig = Field(default_factory=StopConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("instruments", "streams")
+    @classmethod
+    def _names(cls, named: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        for name in named:
+            if not re.match(_NAME, str(name)) or len(str(name)) > 64:
+                raise _FieldError(
+                    f"{info.field_name}.{name}",
+                    f"name {name!r} must start with a letter or digit and hold only letters, "
+                    "digits, '_', '.' and '-' (at most 64)",
+                )
+        return named
+
+    @model_validator(mode="after")
+    def _references(self) -> RunConfig:
+        for name, instrument in self.instruments.items():
+            if instrument.device is not None and self.lab is None:
+                raise _FieldError(
+                    f"instruments.{name}.device",
+                    "a simulated-lab device needs a top-level 'lab:' (default, or a lab file)",
+                )
+        if "errors" in self.streams:
+            raise _FieldError("streams.errors", "the name 'errors' is reserved for the error log")
+        for name, stream in self.streams.items():
+            for field, target in [("instrument", stream.instrument)] + [
+                (f"read[{i}]", r) for i, r in enumerate(stream.read)
+            ]:
+                if target not in self.instruments:
+                    known = ", ".join(self.instruments)
+                    raise _FieldError(
+                        f"streams.{name}.{field}", f"no instrument {target!r}; instruments: {known}"
+                    )
+        return self
+
+
+class _FieldError(ValueError):
+    """A cross-field error that knows its own field path (pydantic reports it at the top)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in ("list[float]", "SweepValues", "int", "str"):
+            continue  # pydantic's union-member labels say nothing to a user
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
+    """Validate loaded config data; raises ConfigError naming the field and the reason."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of sections (instruments, streams, ...), got "
+            f"{type(data).__name__}",
+            source=source,
+        )
+    try:
+        return RunConfig.model_validate(data)
+    except pydantic.ValidationError as error:
+        # The deepest location names the field best (union members report one each).
+        first = max(error.errors(), key=lambda e: len(e["loc"]))
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, _FieldError):
+            raise ConfigError(str(cause), field=cause.field, source=source) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling; docs/run-config.md lists every field)"
+        raise ConfigError(message, field=_path(first["loc"]), source=source) from None
+
+
+def load_run_config(path: str | os.PathLike[str]) -> tuple[RunConfig, str]:
+    """Read and validate a run config file; returns the config and its text."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the run config: {error.strerror or error}", source=source
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"not valid YAML{where}: {problem}", source=source) from None
+    return parse_run_config(data if data is not None else {}, source=source), text
