@@ -83,10 +83,11 @@ class Keithley2000Model(ScpiDevice):
         """The signal each function measures; replace one to change what the DMM sees."""
         self.meter = Multimeter(noise_ppm=noise_ppm)
         super().__init__(**options)
-        self.continuous = True  # the front panel measures continuously after power-up
         for name, (prefix, ranges, _) in _FUNCTIONS.items():
             if prefix is not None:
                 self._add_commands(name, f"[:SENSe]:{prefix}", ranges)
+        self.reset()
+        self.continuous = True  # the front panel measures continuously after power-up
 
     def reset(self) -> None:
         super().reset()

@@ -93,6 +93,7 @@ class Keysight34461AModel(ScpiDevice):
         super().__init__(**options)
         for name, function in self.functions.items():
             self._add_function_commands(name, function)
+        self.reset()
 
     def reset(self) -> None:
         super().reset()

@@ -49,6 +49,7 @@ class LakeShore336Model(ScpiDevice):
         }
         self.time_constant = time_constant
         super().__init__(**options)
+        self.reset()
         self.connected = {name: self.base[name] > 0 for name in self.inputs}
         """Inputs with a sensor attached; the others read 0 with status 1 (invalid)."""
 

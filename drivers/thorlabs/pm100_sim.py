@@ -53,6 +53,7 @@ class PM100DModel(ScpiDevice):
         self.laser = PowerMeter(power=Drift(value=power, rate=drift * power), noise=noise)
         self.pulses = PowerMeter(power=Drift(value=energy), noise=noise, dark=0.0)
         super().__init__(**options)
+        self.reset()
 
     def reset(self) -> None:
         super().reset()
