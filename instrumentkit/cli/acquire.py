@@ -1,0 +1,101 @@
+"""`instrumentkit acquire`, `inspect` and `plot`: run a config into a file, then look at it.
+
+instrumentkit acquire examples/simulated_lab.yaml -o run.h5
+instrumentkit inspect run.h5
+instrumentkit plot run.h5 scope_ch1 -o scope.png
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from instrumentkit.acquisition import Pipeline, RunResult
+from instrumentkit.acquisition._setup import Bench, build_pipeline, plan_run
+from instrumentkit.cli._inspect import inspect_command, plot_command
+from instrumentkit.cli._progress import ProgressDisplay, print_summary
+
+__all__ = ["acquire", "inspect", "plot"]
+
+EXIT_ABORTED = 1
+EXIT_INTERRUPTED = 130  # the shell's convention for "ended by SIGINT"
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@click.command("acquire")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Run file to write (default: output.path of the config).",
+)  # fmt: skip
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+    help="Stop after this many seconds (overrides stop.duration).",
+)  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
+def acquire(
+    config: Path, output: Path | None, duration: float | None, overwrite: bool, quiet: bool
+) -> None:
+    """Run the instruments of CONFIG (a run config YAML) into an HDF5 run file.
+
+    The config is checked completely before any instrument is touched. Ctrl-C stops the
+    run cleanly: the file is closed, marked aborted, and the exit code is 130.
+    """
+    console = _console()
+    plan = plan_run(config, output=output, overwrite=overwrite or None)
+    cfg = plan.config
+    length = duration or cfg.stop.duration
+    if plan.lab_spec is not None:
+        where = "the default simulated lab" if cfg.lab == "default" else f"lab {plan.lab_path}"
+        console.print(f"Starting {where} ({len(plan.lab_spec.devices)} simulated devices)")
+    pipeline: Pipeline | None = None
+    try:
+        with Bench(plan) as bench:
+            for name, instrument in bench.instruments.items():
+                resource = plan.config.instruments[name].resource or (
+                    bench.lab.resource(plan.config.instruments[name].device) if bench.lab else ""
+                )
+                console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
+            pipeline = build_pipeline(plan, bench, duration=duration)
+            stop = f"for {length:g} s" if length else "until Ctrl-C"
+            if cfg.stop.max_readings:
+                stop += f" or {cfg.stop.max_readings:,} readings"
+            console.print(f"Recording {len(pipeline.sources)} sources into {plan.output} {stop}")
+            display = ProgressDisplay(console if not quiet else _silent(), str(plan.output), length)
+            with display:
+                result = pipeline.run(display, raise_on_interrupt=False)
+    except KeyboardInterrupt:
+        # Ctrl-C while instruments were being opened: the run never started.
+        if pipeline is not None and pipeline.result is None:
+            pipeline.writer.close("aborted", "interrupted by the user (Ctrl-C) before the start")
+        console.print("Interrupted before the run started.")
+        sys.exit(EXIT_INTERRUPTED)
+    _finish(console, result)
+
+
+def _silent() -> Console:
+    return Console(file=open(os.devnull, "w"))
+
+
+def _finish(console: Console, result: RunResult) -> None:
+    try:
+        size = os.path.getsize(result.path)
+    except OSError:
+        size = 0
+    print_summary(console, result, size)
+    if result.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if result.status != "completed":
+        sys.exit(EXIT_ABORTED)
+
+
+inspect = inspect_command
+plot = plot_command
