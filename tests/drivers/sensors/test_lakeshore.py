@@ -1,0 +1,225 @@
+"""Lake Shore 335/336: exact bytes with CR LF, serial settings, pyvisa-sim, the simulated lab."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from instrumentkit.drivers.lakeshore import LakeShore335, LakeShore336
+from instrumentkit.drivers.lakeshore.model33x import HeaterRange, SensorType
+from instrumentkit.drivers.lakeshore.model33x_sim import LakeShore335Model, LakeShore336Model
+
+import instrumentkit as ik
+from instrumentkit.errors import (
+    InstrumentReportedError,
+    ProtocolError,
+    Timeout,
+    ValidationError,
+)
+from instrumentkit.sim import ManualClock
+from instrumentkit.testing import check_driver, expected_protocol
+
+
+def test_serial_settings_are_the_manuals():
+    assert LakeShore336.connection_defaults == {
+        "baudrate": 57600,
+        "bytesize": 7,
+        "parity": "O",
+        "stopbits": 1,
+    }
+    assert LakeShore335.connection_defaults == LakeShore336.connection_defaults
+    assert (LakeShore336.write_termination, LakeShore336.read_termination) == ("\r\n", "\r\n")
+
+
+def test_read_is_one_all_inputs_query_and_status_per_input():
+    pairs = [
+        ("KRDG? 0", "+4.2000E+00,+77.300E+00,+295.00E+00,+0.0000E+00"),
+        ("RDGST? A", "000"),
+        ("RDGST? B", "000"),
+        ("RDGST? C", "032"),
+        ("RDGST? D", "001"),
+    ]
+    with expected_protocol(LakeShore336, pairs) as controller:
+        assert controller.session.write_termination == "\r\n"
+        reading = controller.read()
+    assert reading.channels == ("A", "B", "C", "D")
+    assert reading.units == ("K",) * 4
+    assert reading.values[0, :3].tolist() == [4.2, 77.3, 295.0]
+    assert np.isnan(reading.values[0, 3])  # status bit 0: invalid
+    assert reading.status.tolist() == [[0, 0, 32, 1]]
+
+
+def test_input_and_output_commands():
+    pairs = [
+        ("KRDG? B", "+77.300E+00"),
+        ("SRDG? A", "+1.6230E+00"),
+        ("INTYPE? C", "2,0,4,1,1"),
+        ("INTYPE A,3,0,8,0,2", None),
+        ("SETP 1,4.5", None),
+        ("SETP? 1", "+4.500"),
+        ("RANGE 2,3", None),
+        ("RANGE? 2", "3"),
+        ("HTR? 1", "+045.2"),
+        ("RANGE 4,1", None),
+        ("AOUT? 3", "+010.0"),
+    ]
+    with expected_protocol(LakeShore336, pairs) as controller:
+        assert controller.inputs["B"].temperature == 77.3
+        assert controller.inputs["A"].sensor_reading == 1.623
+        assert controller.inputs["C"].input_type == {
+            "sensor": "platinum_rtd",
+            "autorange": False,
+            "range": 4,
+            "compensation": True,
+            "units": "kelvin",
+        }
+        controller.inputs["A"].configure(
+            SensorType.NTC_RTD, autorange=False, range=8, units="celsius"
+        )
+        controller.outputs[1].setpoint = 4.5
+        assert controller.outputs[1].setpoint == 4.5
+        controller.outputs[2].heater_range = "high"
+        assert controller.outputs[2].heater_range is HeaterRange.HIGH
+        assert controller.outputs[1].heater_output == 45.2
+        controller.analog_outputs[4].heater_range = "on"
+        assert controller.analog_outputs[3].heater_output == 10.0
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda c: setattr(c.outputs[1], "setpoint", -1),
+        lambda c: setattr(c.outputs[1], "setpoint", 2500),
+        lambda c: setattr(c.outputs[1], "heater_range", "turbo"),
+        lambda c: setattr(c.analog_outputs[3], "heater_range", "high"),
+        lambda c: setattr(c.outputs[2], "manual_output", 101),
+        lambda c: c.inputs["A"].configure("diode", range=2),
+        lambda c: c.inputs["A"].configure("platinum_rtd", range=7),
+        lambda c: c.inputs["A"].configure("unobtainium"),
+        lambda c: c.inputs["A"].configure("diode", units="fahrenheit"),
+        lambda c: c.read_many(0),
+    ],
+)
+def test_bad_values_are_refused_before_sending(action):
+    with expected_protocol(LakeShore336, []) as controller, pytest.raises(ValidationError):
+        action(controller)
+
+
+def test_the_335_has_two_inputs_and_no_analog_outputs():
+    pairs = [("KRDG? 0", "+4.2E+00,+77.3E+00"), ("RDGST? A", "000"), ("RDGST? B", "000")]
+    with expected_protocol(LakeShore335, pairs) as controller:
+        assert controller.read().values.tolist() == [[4.2, 77.3]]
+        assert controller.channel_names == ("A", "B")
+        assert list(controller.analog_outputs) == []
+        with pytest.raises(KeyError, match="channels are"):
+            controller.inputs["C"]
+
+
+def test_a_reply_for_other_inputs_is_a_protocol_error():
+    pairs = [("KRDG? 0", "+4.2E+00,+77.3E+00,+1.0E+00"), ("RDGST? A", "000"), ("RDGST? B", "0")]
+    with (
+        expected_protocol(LakeShore335, pairs) as controller,
+        pytest.raises(ProtocolError, match="expected 2 temperatures"),
+    ):
+        controller.read()
+
+
+def test_event_status_bits_become_errors():
+    with (
+        expected_protocol(LakeShore336, [("*ESR?", "32")]) as controller,
+        pytest.raises(InstrumentReportedError, match="command error"),
+    ):
+        controller.check_errors()
+    with expected_protocol(LakeShore336, [("*ESR?", "0")]) as controller:
+        controller.check_errors()
+
+
+# -- pyvisa-sim (serial ASRL and TCP)
+@pytest.mark.parametrize("driver", [LakeShore335, LakeShore336])
+def test_conformance_on_pyvisa_sim(driver):
+    check_driver(driver)
+
+
+def test_settings_round_trip_on_pyvisa_sim(sim_instrument):
+    controller = sim_instrument(LakeShore336)
+    controller.outputs[2].setpoint = 12.5
+    controller.outputs[1].heater_range = HeaterRange.MEDIUM
+    controller.outputs[1].manual_output = 33.0
+    controller.inputs["D"].configure("ntc_rtd", autorange=False, range=6)
+    assert controller.outputs[2].setpoint == 12.5
+    assert controller.outputs[1].setpoint == 0.0
+    assert controller.outputs[1].heater_range is HeaterRange.MEDIUM
+    assert controller.outputs[1].manual_output == 33.0
+    assert controller.inputs["D"].input_type["sensor"] == "ntc_rtd"
+    assert controller.inputs["A"].input_type["sensor"] == "diode"
+    assert controller.read().values.shape == (1, 4)
+
+
+# -- the simulated lab over the serial path
+@pytest.fixture
+def lab_controller(over_serial):
+    model = LakeShore336Model(clock=ManualClock(), seed=3, time_constant=20.0)
+    return model, over_serial(LakeShore336, model, timeout=0.3)
+
+
+def test_opens_with_the_manuals_serial_settings(lab_controller):
+    model, controller = lab_controller
+    for key, value in LakeShore336.connection_defaults.items():
+        assert model.line_settings[key] == value
+    check_driver(LakeShore336, controller)
+
+
+def test_wrong_framing_gives_a_timeout_that_names_the_settings(over_serial):
+    model = LakeShore336Model(clock=ManualClock(), seed=3)
+    controller = over_serial(LakeShore336, model, timeout=0.2, bytesize=8, parity="N")
+    with pytest.raises(Timeout, match="connection settings"):
+        controller.idn  # noqa: B018
+
+
+def test_readings_drift_with_noise_and_flag_the_missing_sensor(lab_controller):
+    _model, controller = lab_controller
+    reading = controller.read_many(200)
+    values = reading.values
+    assert values[:, 0].mean() == pytest.approx(4.2, abs=0.05)
+    assert values[:, 1].mean() == pytest.approx(77.3, abs=0.05)
+    assert 0.0005 < values[:, 0].std() < 0.05
+    assert np.isnan(values[:, 3]).all()
+    assert (reading.status[:, 3] == 1).all()
+    assert (reading.status[:, :3] == 0).all()
+
+
+def test_heater_drives_its_input_to_the_setpoint(lab_controller):
+    model, controller = lab_controller
+    loop = controller.outputs[1]
+    loop.setpoint = 10.0
+    loop.heater_range = "high"
+    assert loop.heater_output > 10.0
+    model.clock.advance(200.0)  # ten time constants
+    assert controller.inputs["A"].temperature == pytest.approx(10.0, abs=0.05)
+    loop.heater_range = "off"
+    assert loop.heater_output == 0.0
+    model.clock.advance(200.0)
+    assert controller.inputs["A"].temperature == pytest.approx(4.2, abs=0.05)
+
+
+def test_a_refused_command_shows_in_the_event_status(lab_controller):
+    _model, controller = lab_controller
+    controller.session.write("RANGE 3,2")  # outputs 3 and 4 are only off or on
+    with pytest.raises(InstrumentReportedError, match="execution error"):
+        controller.check_errors()
+    controller.check_errors()  # reading *ESR? cleared it
+
+
+def test_faults_give_clear_errors(lab_controller):
+    model, controller = lab_controller
+    model.faults.inject("no_reply", on="KRDG?")
+    with pytest.raises(Timeout, match="KRDG"):
+        controller.read()
+    model.faults.inject("garble", on="RDGST?")
+    with pytest.raises(ProtocolError):
+        controller.read()
+
+
+def test_the_335_over_tcp_and_ik_open(over_tcp):
+    controller = over_tcp(LakeShore335, LakeShore335Model(clock=ManualClock(), seed=1))
+    assert controller.read().values.shape == (1, 2)
+    assert isinstance(controller, ik.Sensor)
