@@ -124,7 +124,9 @@ class ThorlabsPM100D(SCPIInstrument):
 
     @property
     def units(self) -> tuple[str, ...]:
-        mode = self.measurement
+        return self._units_of(self.measurement)
+
+    def _units_of(self, mode: str) -> tuple[str, ...]:
         return (_MEASUREMENT_UNITS[mode] or self.power_unit,)
 
     def wavelength_limits(self) -> tuple[float, float]:
@@ -147,8 +149,8 @@ class ThorlabsPM100D(SCPIInstrument):
             n = int(Range(1, 1_000_000, integer=True)(n))
         except ValueError as error:
             raise ValidationError(f"read_many({n!r}): {error}", instrument=self.name) from error
-        channel = self.channel_names
-        units = self.units
+        mode = self.measurement
+        channel, units = (mode,), self._units_of(mode)
         replies: list[str] = []
         stamps = np.empty(n, dtype=np.int64)
         for index in range(n):
