@@ -92,6 +92,8 @@ class ScpiDevice(Device):
         self.busy_until = -math.inf
         self._extra: list[_Entry] = []
         self._found: dict[tuple[str, bool], tuple[_Entry, dict[str, int]] | None] = {}
+        # Models rely on this: reset() sets up their own state too. Attributes a model's
+        # reset() needs are set before it calls super().__init__().
         self.reset()
 
     # -- the table
@@ -231,7 +233,11 @@ class ScpiDevice(Device):
 
     # -- state
     def reset(self) -> None:
-        """Restore every Setting's default and finish pending operations (`*RST`)."""
+        """Restore every Setting's default and end pending operations (`*RST`).
+
+        The constructor calls it too. Override it to (re)initialise a model's own state,
+        calling `super().reset()` first.
+        """
         self.__dict__["_setting_values"] = {n: s.initial() for n, s in self.settings().items()}
         self.busy_until = -math.inf
 
