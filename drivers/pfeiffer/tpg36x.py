@@ -223,7 +223,7 @@ class PfeifferTPG36x(Instrument):
         except ValueError as error:
             raise ValidationError(f"channel {channel!r}: {error}", instrument=self.name) from error
         command = f"PR{channel}"
-        codes, values = self._parse(self.session.query(command), command, 1)
+        codes, values = self._parse(self.session.query(command), command, 1, channels=1)
         status = GaugeStatus(int(codes[0, 0]))
         if status in NO_MEASUREMENT:
             raise GaugeError(
@@ -258,7 +258,7 @@ class PfeifferTPG36x(Instrument):
         return Reading(values, stamps, self.channel_names, units, codes)
 
     def _parse(
-        self, text: str, command: str, rows: int
+        self, text: str, command: str, rows: int, *, channels: int | None = None
     ) -> tuple[NDArray[np.int16], NDArray[np.float64]]:
         fields = text.split(",")
         try:
@@ -276,9 +276,10 @@ class PfeifferTPG36x(Instrument):
                 command=command,
             )
         pairs = numbers.reshape(rows, -1, 2)
-        if self._channels is not None and pairs.shape[1] != self._channels:
+        expected = channels or self._channels
+        if expected is not None and pairs.shape[1] != expected:
             raise ProtocolError(
-                f"expected {self._channels} channels, got {pairs.shape[1]} in {text[:60]!r}",
+                f"expected {expected} channels, got {pairs.shape[1]} in {text[:60]!r}",
                 instrument=self.name,
                 command=command,
             )

@@ -35,6 +35,7 @@ class TPG36xModel(Device):
 
     kind = "TPG362"
     part_number = "PTG28290"
+    reply_end = b"\r\n"
     gauge_ids = ("PKR", "TPR", "PKR", "TPR", "CMR", "IKR")
 
     def __init__(
