@@ -73,22 +73,23 @@ class ReadingStream(Stream):
                 f"stream {self.name!r} holds channels {self.channels} in {self.units}, "
                 f"got {reading.channels} in {reading.units}"
             )
-        one_stamp = monotonic is None or isinstance(monotonic, float)
-        if len(reading.timestamps_ns) != 1 or not one_stamp or self._fill == self.capacity:
+        if (
+            len(reading.timestamps_ns) != 1
+            or self._fill == self.capacity
+            or self._refusal is not None
+            or (monotonic is not None and (self._mono is None or type(monotonic) is not float))
+            or (reading.status is not None and self._status is None)
+        ):  # many samples, a full buffer, or something to explain: the general path
             self.append_block(
                 reading.timestamps_ns, reading.values, status=reading.status, monotonic=monotonic
             )
             return
-        # One sample: the common case of a polled sensor, kept to a few scalar copies.
-        if self._mono is None and monotonic is not None:
-            self._monotonic_rows(1, monotonic)  # raises the explanatory error
-        if self._status is None and reading.status is not None:
-            raise ValueError(f"stream {self.name!r} was declared without status codes")
-        row = self._slot()
+        # One sample, the common case of a polled sensor: a few scalar copies.
+        row = self._fill
         self._time[row] = reading.timestamps_ns[0]
-        self._values[row] = reading.values[0]
+        self._values[row] = reading.values  # (1, channels) into one buffer row
         if self._status is not None:
-            self._status[row] = 0 if reading.status is None else reading.status[0]
+            self._status[row] = 0 if reading.status is None else reading.status
         if self._mono is not None:
             self._mono[row] = np.nan if monotonic is None else monotonic
         self._fill = row + 1

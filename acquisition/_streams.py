@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import h5py
 import numpy as np
+from h5py import h5s
 from numpy.typing import ArrayLike, NDArray
 
 from ._layout import (
@@ -252,7 +253,7 @@ class Stream:
                     if np.ndim(rows) == 0:  # one value for every row
                         rows = np.full((n, *dataset.shape[1:]), rows, dtype=dataset.dtype)
                     dataset.resize(stop, axis=0)
-                    dataset[start:stop] = rows
+                    _write_slice(dataset, start, np.ascontiguousarray(rows, dataset.dtype))
         except (OSError, RuntimeError) as error:  # a full disk, an I/O error
             raise write_failed(self.group.file.filename, error) from error
         self._written = stop
@@ -265,6 +266,17 @@ class Stream:
         """Write what is buffered; later appends raise. Called by RunWriter.close()."""
         self._refusal = "the run has ended"
         self.write_buffer()
+
+
+def _write_slice(dataset: h5py.Dataset, start: int, rows: NDArray[Any]) -> None:
+    """`dataset[start:start + len(rows)] = rows` through the low-level API.
+
+    The high-level assignment costs ~150 us of Python-side selection work per call, the
+    low-level write ~40 us; that matters for the small per-record columns.
+    """
+    file_space = dataset.id.get_space()
+    file_space.select_hyperslab((start,) + (0,) * (rows.ndim - 1), rows.shape)
+    dataset.id.write(h5s.create_simple(rows.shape), file_space, rows)
 
 
 def channel_names(stream: str, channels: tuple[str, ...]) -> list[str]:

@@ -19,7 +19,6 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import signal
 
 __all__ = [
     "PEAK_DTYPE",
@@ -38,6 +37,13 @@ __all__ = [
 ]
 
 Array = NDArray[Any]
+
+
+def _signal() -> Any:
+    """scipy.signal, imported on first use: it takes ~1 s, and most runs need no stage."""
+    from scipy import signal
+
+    return signal
 
 
 @runtime_checkable
@@ -141,7 +147,7 @@ class Decimate:
             raise ValueError("Decimate axis must be 0 (across blocks) or -1 (within records)")
         self.factor = int(factor)
         self.axis = axis
-        self.taps = signal.firwin(20 * factor + 1, 1.0 / factor, window="hamming") if (
+        self.taps = _signal().firwin(20 * factor + 1, 1.0 / factor, window="hamming") if (
             antialias and factor > 1
         ) else None  # fmt: skip
         self._skip = 0  # rows to drop at the start of the next block (axis 0)
@@ -155,13 +161,13 @@ class Decimate:
         data = np.asarray(block)
         if self.axis == -1:
             if self.taps is not None:
-                data = signal.lfilter(self.taps, 1.0, data, axis=-1)
+                data = _signal().lfilter(self.taps, 1.0, data, axis=-1)
             return data[..., :: self.factor]
         if self.taps is not None:
             if self._state is None:
                 shape = (self.taps.shape[0] - 1, *data.shape[1:])
                 self._state = np.zeros(shape, dtype=np.result_type(data, np.float64))
-            data, self._state = signal.lfilter(self.taps, 1.0, data, axis=0, zi=self._state)
+            data, self._state = _signal().lfilter(self.taps, 1.0, data, axis=0, zi=self._state)
         kept = data[self._skip :: self.factor]
         self._skip = (self._skip - data.shape[0]) % self.factor
         return kept
@@ -231,7 +237,9 @@ class FFTMagnitude:
     def __call__(self, block: Array, /) -> Array:
         data = np.asarray(block, dtype=np.float64)
         points = data.shape[-1]
-        taper = np.ones(points) if self.window is None else signal.get_window(self.window, points)
+        taper = (
+            np.ones(points) if self.window is None else _signal().get_window(self.window, points)
+        )
         magnitude = np.abs(np.fft.rfft(data * taper, axis=-1))
         if self.scaling == "amplitude":
             magnitude *= 2.0 / taper.sum()
@@ -265,7 +273,7 @@ class PSD:
 
     def __call__(self, block: Array, /) -> Array:
         data = np.asarray(block, dtype=np.float64)
-        _, density = signal.welch(
+        _, density = _signal().welch(
             data, fs=self.fs, window=self.window, nperseg=min(self.nperseg, data.shape[-1]),
             noverlap=self.noverlap, scaling=self.scaling, axis=-1,
         )  # fmt: skip
@@ -313,7 +321,7 @@ class FindPeaks:
         for field in ("position", "height", "prominence"):
             table[field] = np.nan
         for row, record in enumerate(records):  # per record, not per sample
-            found, properties = signal.find_peaks(record, **self.criteria)
+            found, properties = _signal().find_peaks(record, **self.criteria)
             if found.size > self.max_peaks:
                 highest = np.argsort(record[found], kind="stable")[-self.max_peaks :]
                 keep = np.sort(highest)

@@ -313,3 +313,20 @@ def test_a_disk_without_room_is_refused_before_the_file_is_created(path: Path) -
         RunWriter(path, min_free_bytes=10**18)
     assert error.value.errno == 28  # ENOSPC
     assert not path.exists()
+
+
+def test_blocks_larger_than_the_buffer_go_straight_to_the_file(path: Path) -> None:
+    with RunWriter(path) as run:
+        dmm = run.add_readings("dmm", "v", "V")
+        scope = run.add_waveforms("scope", 100_000)
+        run.start()
+        big = dmm.capacity * 2 + 3
+        dmm.append_block(np.arange(5), np.zeros((5, 1)))
+        dmm.append_block(np.arange(big), np.arange(big, dtype=float)[:, None])
+        assert dmm.rows_written == 5 + big  # the buffer was written first, then the block
+        traces = np.arange(scope.capacity * 3 * 100_000, dtype=float).reshape(-1, 100_000)
+        scope.append_block(traces, timestamps_ns=np.arange(len(traces)), x0=0.0, dx=1.0)
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["entry/data/dmm/v"][5:], np.arange(big))
+        np.testing.assert_array_equal(f["entry/data/scope/y"][:], traces)
+        assert f["entry/data/scope/y"].chunks[1] < 100_000  # a row larger than a chunk is split
