@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +33,22 @@ class Packet:
 
 
 class Output:
-    """The device's outgoing queue, in release order."""
+    """The device's outgoing queue, in release order.
 
-    def __init__(self, clock: Clock) -> None:
+    `refill` is called whenever a transport end looks at the queue, before it waits or
+    takes: a model that talks unprompted (a board streaming lines) queues there what it
+    has to say, ideally its next line ahead with `send(..., at=t)` so waits end on time.
+    """
+
+    def __init__(self, clock: Clock, refill: Callable[[], None] | None = None) -> None:
         self._clock = clock
+        self._refill = refill
         self._packets: deque[Packet] = deque()
         self._changed = threading.Condition()
+
+    def _look(self) -> None:
+        if self._refill is not None:
+            self._refill()
 
     def put(self, packet: Packet) -> None:
         with self._changed:
@@ -53,6 +64,7 @@ class Output:
 
     def released(self) -> Packet | None:
         """The next packet if it is already due, without waiting or moving the clock."""
+        self._look()
         with self._changed:
             if self._packets and self._clock.now() >= self._packets[0].release:
                 return self._packets.popleft()
@@ -60,6 +72,7 @@ class Output:
 
     def wait_due(self, timeout: float | None) -> bool:
         """Wait up to `timeout` real seconds until the next packet is due; do not take it."""
+        self._look()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             if not self._changed.wait_for(lambda: bool(self._packets), timeout):
@@ -70,6 +83,7 @@ class Output:
 
     def take(self, timeout: float | None) -> Packet | None:
         """The next packet once due, waiting up to `timeout` real seconds (None: forever)."""
+        self._look()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             if not self._changed.wait_for(lambda: bool(self._packets), timeout):
@@ -102,7 +116,7 @@ class Device:
         self.clock: Clock = clock or SystemClock()
         self.rng = np.random.default_rng(seed)
         self.latency = latency
-        self.outbox = Output(self.clock)
+        self.outbox = Output(self.clock, refill=self.pending_output)
         self.faults = Faults(self)
         self.lock = threading.RLock()
         self.current_message: str | None = None
@@ -132,6 +146,12 @@ class Device:
             self._inbox.clear()
 
     # -- for models to override or call
+    def pending_output(self) -> None:
+        """Called before a transport end looks at the outbox; streaming models queue here.
+
+        Runs on the transport's thread: take `self.lock` if it touches model state.
+        """
+
     def receive(self, data: bytes) -> None:
         """Split the host's bytes into messages at `message_end` and `handle()` each."""
         inbox = self._inbox

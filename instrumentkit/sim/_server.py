@@ -104,8 +104,9 @@ class DeviceServer:
     ) -> None:
         outbox = self.device.outbox
         while not done.is_set() and not self._stop.is_set():
-            if outbox.wait_due(_POLL):
-                self._send_due(client, done, lock)
+            # Also after a wait that timed out: a model may have output nobody asked for.
+            outbox.wait_due(_POLL)
+            self._send_due(client, done, lock)
 
     def close(self) -> None:
         """Stop serving: hang up on the client, close the port, join the threads."""

@@ -97,6 +97,34 @@ class EnqAckGauge(Device):
     pressure = 1.23e-5
 
 
+class Ticker(Device):
+    """Talks unprompted: "tick N" every `period` s, queued one ahead from pending_output()."""
+
+    def __init__(self, *, period: float = 0.1, **options: Any) -> None:
+        super().__init__(**options)
+        self.period = period
+        self.ticks = 0
+        self.next_at: float | None = None
+
+    def host_connected(self) -> None:
+        super().host_connected()
+        with self.lock:
+            self.ticks = 0
+            self.next_at = self.clock.now() + self.period
+
+    def host_disconnected(self) -> None:
+        super().host_disconnected()
+        with self.lock:
+            self.next_at = None
+
+    def pending_output(self) -> None:
+        with self.lock:
+            if self.next_at is not None and len(self.outbox) == 0:
+                self.ticks += 1
+                self.send(f"tick {self.ticks}\n".encode(), at=self.next_at, command="tick")
+                self.next_at += self.period
+
+
 class ToyScope(ScpiDevice):
     """A two-channel scope on physics.acquire: 8-bit codes, 10 divisions, preamble query."""
 
@@ -205,6 +233,7 @@ TEST_MODELS: dict[str, type[Device]] = {
     "test-scope": ToyScope,
     "test-spectrometer": ToySpectrometer,
     "test-thermometer": ToyThermometer,
+    "test-ticker": Ticker,
 }
 for _name, _model in TEST_MODELS.items():
     register_model(_name, _model)
