@@ -77,7 +77,7 @@ class ReadingStream(Stream):
             len(reading.timestamps_ns) != 1
             or self._fill == self.capacity
             or self._refusal is not None
-            or (monotonic is not None and (self._mono is None or type(monotonic) is not float))
+            or (monotonic is not None and (self._mono is None or np.size(monotonic) != 1))
             or (reading.status is not None and self._status is None)
         ):  # many samples, a full buffer, or something to explain: the general path
             self.append_block(
@@ -91,7 +91,7 @@ class ReadingStream(Stream):
         if self._status is not None:
             self._status[row] = 0 if reading.status is None else reading.status
         if self._mono is not None:
-            self._mono[row] = np.nan if monotonic is None else monotonic
+            self._mono[row : row + 1] = np.nan if monotonic is None else monotonic
         self._fill = row + 1
         self._on_append()
 
