@@ -8,6 +8,7 @@ in the listen backlog), as many clients one after another as you like.
 from __future__ import annotations
 
 import contextlib
+import logging
 import select
 import socket
 import threading
@@ -17,6 +18,8 @@ from types import TracebackType
 from instrumentkit.sim._device import Device
 
 __all__ = ["DeviceServer", "LabServer", "serve"]
+
+log = logging.getLogger("instrumentkit.sim")
 
 _POLL = 0.05
 _RECV = 1 << 16
@@ -80,6 +83,8 @@ class DeviceServer:
                 self._send_due(client, done, send_lock)
         except OSError:
             pass
+        except Exception:  # a bug in a model: hang up on this client, keep serving
+            log.exception("simulated device %r failed; closing the connection", self.name)
         finally:
             done.set()
             writer.join()

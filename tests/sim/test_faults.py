@@ -118,3 +118,13 @@ def test_faults_on_a_non_scpi_device_match_its_command_names(connect):
 def test_unknown_fault_kind_is_refused():
     with pytest.raises(ValueError, match="choose one of"):
         create("test-meter").faults.inject("explode")  # type: ignore[arg-type]
+
+
+def test_after_a_drop_a_fresh_connection_works(connect):
+    device = create("test-meter")
+    session = connect(device)
+    device.faults.inject("drop", on="*IDN?", keep=0.0)
+    with pytest.raises(ConnectionFailed):
+        session.query("*IDN?")
+    session.close()
+    assert connect(device).query("*IDN?") == "Acme,METER1,0001,1.0"

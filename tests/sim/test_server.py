@@ -12,7 +12,7 @@ import pytest
 from instrumentkit.connect import open_transport
 from instrumentkit.errors import ConnectionFailed, Timeout
 from instrumentkit.session import Session
-from instrumentkit.sim import LabServer, create, serve
+from instrumentkit.sim import LabServer, ScpiDevice, create, serve
 
 
 def _iksim_threads() -> set[threading.Thread]:
@@ -116,3 +116,21 @@ def test_instrumentkit_over_pyvisa_py_gets_blocks_and_fault_errors():
             # timeout there; the direct SocketTransport reports ConnectionFailed.
             with pytest.raises((Timeout, ConnectionFailed)):
                 session.query("*IDN?")
+
+
+class Broken(ScpiDevice):
+    def receive(self, data: bytes) -> None:
+        if b"boom" in data:
+            raise RuntimeError("model bug")
+        super().receive(data)
+
+
+def test_a_model_bug_hangs_up_on_the_client_but_keeps_serving(caplog):
+    with serve({"b": Broken()}) as lab:
+        with closing(Session(open_transport(lab.resource("b"), timeout=1.0))) as session:
+            session.write("boom")
+            with pytest.raises(ConnectionFailed):
+                session.query("*IDN?")
+        with closing(Session(open_transport(lab.resource("b")))) as session:
+            assert session.query("*IDN?").startswith("instrumentkit,")
+    assert "model bug" in caplog.text
