@@ -34,6 +34,7 @@ from instrumentkit.sim._faults import Fault, FaultKind
 from instrumentkit.sim._lab import DeviceSpec, Lab, LabSpec, default_lab_path, load_lab
 from instrumentkit.sim._registry import attach, create, detach, models, register_model
 from instrumentkit.sim._scpi import Reply, ScpiDevice, command
+from instrumentkit.sim._scpi_syntax import block_payload
 from instrumentkit.sim._server import LabServer, serve
 from instrumentkit.sim._settings import ScpiError, Setting
 
@@ -58,6 +59,7 @@ __all__ = [
     "SystemClock",
     "attach",
     "binary_block",
+    "block_payload",
     "command",
     "create",
     "default_lab_path",

@@ -157,7 +157,7 @@ class Device:
         inbox = self._inbox
         inbox += data
         end = self.message_end
-        while (index := inbox.find(end)) >= 0:
+        while (index := self.find_message_end(inbox)) >= 0:
             message = bytes(inbox[:index])
             del inbox[: index + len(end)]
             if message.endswith(b"\r") and end != b"\r":
@@ -165,6 +165,10 @@ class Device:
             self.current_message = message.decode("latin-1")
             self.faults.command_arrived(self.current_message)
             self.handle(message)
+
+    def find_message_end(self, buffer: bytearray) -> int:
+        """Index of the `message_end` that ends the first message in `buffer`, or -1."""
+        return buffer.find(self.message_end)
 
     def handle(self, message: bytes) -> None:
         """Act on one host message (without its terminator)."""

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from instrumentkit.sim._device import Device
-from instrumentkit.sim._scpi_syntax import HeaderPattern, normalized, split_message, split_params
+from instrumentkit.sim._scpi_syntax import (
+    HeaderPattern,
+    find_message_end,
+    normalized,
+    split_message,
+    split_params,
+)
 from instrumentkit.sim._settings import STANDARD_ERRORS, ScpiError, Setting
 
 __all__ = ["Reply", "ScpiDevice", "command"]
@@ -161,6 +167,10 @@ class ScpiDevice(Device):
         return False
 
     # -- messages
+    def find_message_end(self, buffer: bytearray) -> int:
+        # Quoted strings and definite blocks may hold the terminator byte.
+        return find_message_end(buffer, self.message_end)
+
     def handle(self, message: bytes) -> None:
         replies: list[bytes] = []
         delay = 0.0

@@ -12,7 +12,13 @@ import functools
 import re
 from dataclasses import dataclass
 
-__all__ = ["HeaderPattern", "split_message", "split_params"]
+__all__ = [
+    "HeaderPattern",
+    "block_payload",
+    "find_message_end",
+    "split_message",
+    "split_params",
+]
 
 _PART = re.compile(r"\[:?([^\]]+)\]|:?([^:\[\]]+)")
 _NODE = re.compile(r"^(\*?[A-Za-z][A-Za-z0-9_]*)(?:<(\w+)>)?$")
@@ -80,21 +86,78 @@ def normalized(header: str) -> str:
     return ":" + header.strip().lstrip(":")
 
 
+def _skip(text: str | bytes | bytearray, index: int) -> int | None:
+    """Where a quoted string or definite block starting at `index` ends (None: not yet all
+    there), or `index + 1` if the character there starts neither."""
+    char = text[index : index + 1]
+    if char in ('"', "'", b'"', b"'"):
+        close = text.find(char, index + 1)
+        return None if close < 0 else close + 1
+    digit = text[index + 1 : index + 2]
+    if char in ("#", b"#") and digit.isdigit() and digit not in ("0", b"0"):
+        count = int(digit)
+        field = text[index + 2 : index + 2 + count]
+        if len(field) < count:
+            return None
+        if not field.isdigit():
+            return index + 1
+        end = index + 2 + count + int(field)
+        return end if end <= len(text) else None
+    return index + 1
+
+
+_SPECIAL = re.compile(r"[\"'#]")
+_SPECIAL_BYTES = re.compile(rb"[\"'#]")
+
+
+def find_message_end(buffer: bytes | bytearray, end: bytes) -> int:
+    """Index of the first `end` outside quoted strings and definite blocks; -1 if none yet.
+
+    Binary blocks sent by the host (`:TRACe:DATA #42000<2000 bytes>`) may hold any byte,
+    the terminator included.
+    """
+    position = 0
+    while True:
+        terminator = buffer.find(end, position)
+        special = _SPECIAL_BYTES.search(buffer, position)
+        if terminator < 0 or special is None or special.start() > terminator:
+            return terminator
+        skipped = _skip(buffer, special.start())
+        if skipped is None:
+            # An unclosed quote ends at the terminator (and fails to parse later); an
+            # unfinished block waits for the rest of its bytes.
+            return terminator if buffer[special.start()] in b"\"'" else -1
+        position = skipped
+
+
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
     parts: list[str] = []
-    quote = ""
-    start = 0
-    for index, char in enumerate(text):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == separator:
-            parts.append(text[start:index])
-            start = index + 1
+    start = position = 0
+    while True:
+        cut = text.find(separator, position)
+        special = _SPECIAL.search(text, position)
+        if cut < 0 or special is None or special.start() > cut:
+            if cut < 0:
+                break
+            parts.append(text[start:cut])
+            start = position = cut + 1
+            continue
+        skipped = _skip(text, special.start())
+        position = len(text) if skipped is None else skipped
     parts.append(text[start:])
     return parts
+
+
+def block_payload(parameter: str) -> bytes:
+    """The bytes of a definite-block parameter (`#<n><len><bytes>`) a handler received."""
+    if not (parameter[:1] == "#" and parameter[1:2].isdigit() and parameter[1:2] != "0"):
+        raise ValueError(f"not a definite-length block: {parameter[:16]!r}")
+    count = int(parameter[1])
+    length = int(parameter[2 : 2 + count])
+    payload = parameter[2 + count : 2 + count + length]
+    if len(payload) != length:
+        raise ValueError(f"block says {length} bytes, holds {len(payload)}")
+    return payload.encode("latin-1")
 
 
 def split_message(message: str) -> list[tuple[str, str]]:
@@ -104,6 +167,8 @@ def split_message(message: str) -> list[tuple[str, str]]:
         unit = unit.strip()
         if unit:
             header, _, params = unit.partition(" ")
+            header, tab, rest = header.partition("\t")
+            params = f"{rest} {params}" if tab else params
             units.append((header, params.strip()))
     return units
 

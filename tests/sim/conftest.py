@@ -23,6 +23,7 @@ from instrumentkit.sim import (
     Setting,
     attach,
     binary_block,
+    block_payload,
     command,
     detach,
     physics,
@@ -48,6 +49,10 @@ class Meter(ScpiDevice):
     scale = Setting("CHANnel<n>:SCALe", 1.0, limits=(1e-3, 10.0), channels=4)
     integration_time = 0.5
 
+    def reset(self) -> None:
+        super().reset()
+        self.uploaded: dict[str, np.ndarray[Any, Any]] = {}
+
     @command("INITiate[:IMMediate]")
     def initiate(self) -> None:
         self.start_operation(self.integration_time)
@@ -64,6 +69,14 @@ class Meter(ScpiDevice):
     @command("CHANnel<n>:DATA?")
     def channel_data(self, n: int) -> str:
         return ",".join(str(n * 10 + i) for i in range(3))
+
+    @command(":TRACe:DATA")
+    def upload(self, name: str, block: str) -> None:
+        self.uploaded[name.strip('"')] = np.frombuffer(block_payload(block), dtype="<f4")
+
+    @command(":TRACe:DATA?")
+    def download(self, name: str) -> bytes:
+        return binary_block(self.uploaded[name.strip('"')])
 
     @command(":WAVeform:DATA?")
     def waveform(self, *params: str) -> bytes:

@@ -202,3 +202,25 @@ def test_block_replies_parse_into_the_exact_array(connect, kind, order):
     values = session.query_block(f":WAV:DATA? {kind},{order}", dtype=kind, byte_order=order)
     np.testing.assert_array_equal(values, block_values(kind))
     assert session.query("*OPC?") == "1"  # the terminator after the block was consumed
+
+
+def test_host_blocks_may_hold_terminators_semicolons_and_commas(connect):
+    from instrumentkit.sim import binary_block
+
+    device = create("test-meter")
+    session = connect(device)
+    # float32 values whose bytes include b"\n", b";" and b"," (0x0A, 0x3B, 0x2C).
+    values = np.frombuffer(bytes(range(256)) * 8, dtype="<f4").copy()
+    values[~np.isfinite(values)] = 0.0
+    payload = binary_block(values)
+    session.write_raw(b':TRAC:DATA "arb1",' + payload + b";:VOLT:RANG 2\n")
+    back = session.query_block(':TRAC:DATA? "arb1"', dtype=np.float32)
+    np.testing.assert_array_equal(back, values)
+    assert float(session.query("VOLT:RANG?")) == 2.0  # the unit after the block ran too
+    assert session.query("SYST:ERR?") == '+0,"No error"'
+
+
+def test_unclosed_quote_does_not_swallow_later_messages(connect):
+    session = connect(create("test-meter"))
+    session.write('DISP:TEXT "oops')
+    assert session.query("*IDN?") == "Acme,METER1,0001,1.0"
