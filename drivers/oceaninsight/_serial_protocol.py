@@ -32,7 +32,7 @@ NUL, by analogy with the USB "query information" reply; slots 0 = serial number,
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,9 +80,8 @@ def command(letter: str, *words: int) -> bytes:
     return letter.encode("ascii") + struct.pack(f">{len(words)}H", *words)
 
 
-@dataclass(frozen=True, slots=True)
-class FrameHeader:
-    """The seven header words of a spectrum frame."""
+class FrameHeader(NamedTuple):
+    """The seven header words of a spectrum frame (a tuple: built once per spectrum)."""
 
     dword_pixels: bool
     scans: int
@@ -95,26 +94,28 @@ class FrameHeader:
         return pixels * (4 if self.dword_pixels else 2)
 
 
-def parse_header(data: bytes | bytearray | memoryview) -> FrameHeader:
-    """Decode the 14 header bytes; ValueError says what is wrong with them."""
-    words = struct.unpack(f">{HEADER_WORDS}H", data[:HEADER_BYTES])
+_HEADER = struct.Struct(f">{HEADER_WORDS}H")
+_BIG_ENDIAN = {False: np.dtype(">u2"), True: np.dtype(">u4")}
+
+
+def parse_header(data: bytes | bytearray | memoryview, offset: int = 0) -> FrameHeader:
+    """Decode the 14 header bytes at `offset`; ValueError says what is wrong with them."""
+    words = _HEADER.unpack_from(data, offset)
     start, size_flag, scans, integration_ms, baseline_msw, baseline_lsw, pixel_mode = words
     if start != FRAME_START:
         raise ValueError(f"frame starts with 0x{start:04X}, not 0xFFFF")
     if size_flag not in (0, 1):
         raise ValueError(f"data-size flag is {size_flag}, not 0 (WORD) or 1 (DWORD)")
     return FrameHeader(
-        dword_pixels=size_flag == 1,
-        scans=scans,
-        integration_ms=integration_ms,
-        baseline=(baseline_msw << 16) | baseline_lsw,
-        pixel_mode=pixel_mode,
+        size_flag == 1, scans, integration_ms, (baseline_msw << 16) | baseline_lsw, pixel_mode
     )
 
 
-def parse_pixels(data: bytes | bytearray | memoryview, dword: bool) -> NDArray[np.uint32]:
-    """Uncompressed big-endian pixel words (or dwords), without a copy where possible."""
-    return np.frombuffer(data, dtype=">u4" if dword else ">u2")
+def parse_pixels(
+    data: bytes | bytearray | memoryview, dword: bool, count: int = -1, offset: int = 0
+) -> NDArray[np.uint32]:
+    """Uncompressed big-endian pixel words (or dwords), a view of `data` (no copy)."""
+    return np.frombuffer(data, dtype=_BIG_ENDIAN[dword], count=count, offset=offset)
 
 
 def pixel_checksum(values: NDArray[np.integer]) -> int:

@@ -7,8 +7,6 @@ the I/O: ACK/NAK handshakes, frames read into one reusable buffer and parsed wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["OceanSerialSpectrometer", "WordSetting"]
 
 _BITS_PER_BYTE_ON_WIRE = 10  # start + 8 data + stop
+_ACQUIRE = "S (acquire spectrum)"
 
 
 class WordSetting(Setting[int]):
@@ -125,6 +124,10 @@ class OceanSerialSpectrometer(Instrument):
         super().__init__(connection, name=name, log_io=log_io)
         self._dark: DarkReference | None = None
         self._buffer = bytearray()
+        self._view = memoryview(self._buffer)
+        self._lead = bytearray(1)
+        self._lead_view = memoryview(self._lead)
+        self._baudrate: float | None = None
         self._connect()
 
     # -- handshakes
@@ -243,59 +246,70 @@ class OceanSerialSpectrometer(Instrument):
         """Get the wavelength of every pixel in nm, from the stored calibration polynomial."""
         return self._wavelengths
 
-    def _scan_timeout(self) -> float:
-        settings = getattr(self.session.transport, "settings", None)
-        baudrate = settings.get("baudrate") if isinstance(settings, dict) else None
+    def _frame_seconds(self) -> float:
+        """Exposure plus the frame's time on the wire at the port's baud rate."""
+        if self._baudrate is None:
+            settings = getattr(self.session.transport, "settings", None)
+            self._baudrate = settings.get("baudrate", 0) if isinstance(settings, dict) else 0
         pixel_bytes = 4 if self._scans > 1 else 2
         frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
-        transfer = frame_bytes * _BITS_PER_BYTE_ON_WIRE / baudrate if baudrate else 0.0
-        exposure = self._integration_ms * self._scans / 1000.0
-        return self.session.timeout + exposure + transfer
+        transfer = frame_bytes * _BITS_PER_BYTE_ON_WIRE / self._baudrate if self._baudrate else 0.0
+        return self._integration_ms * self._scans / 1000.0 + transfer
 
-    @contextmanager
-    def _recovering(self) -> Iterator[None]:
-        try:
-            yield
-        except (Timeout, ProtocolError):
-            self._discard_input()
-            raise
+    def _read_frame(self, out: NDArray[np.float64]) -> wire.FrameHeader:
+        """Send `S`, put the frame's pixel values into `out` (float64) and return its header.
 
-    def _read_frame(self) -> tuple[NDArray[Any], wire.FrameHeader]:
-        """Send `S` and return the pixel values (a view into the reused buffer) and header.
-
-        Uncompressed frames are read in one call after STX: the driver knows from its own
-        settings whether pixels come as WORDs or DWORDs, and the header must agree.
+        The driver knows from its own settings whether pixels come as WORDs or DWORDs;
+        the header must agree. The checksum is summed from `out`: float64 holds sums of
+        up to 2**53 exactly, and a native array sums far faster than big-endian words.
         """
-        command = "S (acquire spectrum)"
+        command = _ACQUIRE
         session = self.session
+        transport = session.transport
         # The whole frame shares one deadline: exposure plus the transfer at the baud rate.
-        with session.lock, self._recovering(), session.timeout_set_to(self._scan_timeout()):
-            session.write_raw(b"S", command=command)
-            lead = session.read_bytes(1, command=command)[0]
-            if lead == wire.ETX:
+        # (Inline rather than context managers: this runs once per spectrum.)
+        with session.lock:
+            timeout = transport.timeout
+            transport.timeout = timeout + self._frame_seconds()
+            try:
+                return self._receive_frame(session, command, out)
+            except (Timeout, ProtocolError):
                 self._discard_input()
-                raise InstrumentReportedError(
-                    "the instrument could not take the scan (ETX)",
-                    code=wire.ETX,
-                    instrument=self.name,
-                    command=command,
-                )
-            if lead != wire.STX:
-                raise self._protocol_error(
-                    f"expected STX (0x02) before the frame, got 0x{lead:02X}", command
-                )
-            dword = self._scans > 1
-            if self._compressed and not dword:
-                head = session.read_bytes(wire.HEADER_BYTES, command=command)
-                header = self._read_header(head, command)
-                values, checksum = self._read_compressed(command)
-                trailer = session.read_bytes(4 if self._checksum else 2, command=command)
-                self._check_trailer(trailer, checksum, command)
-            else:
-                values, header, checksum = self._read_plain(dword, command)
-        return values, header
+                raise
+            finally:
+                transport.timeout = timeout
 
-    def _read_header(self, data: bytes | memoryview, command: str) -> wire.FrameHeader:
+    def _receive_frame(
+        self, session: Session, command: str, out: NDArray[np.float64]
+    ) -> wire.FrameHeader:
+        """`S`, STX, then the frame: one read if uncompressed (its size is known)."""
+        session.write_raw(b"S", command=command)
+        session.read_raw_into(self._lead_view, command=command)
+        lead = self._lead[0]
+        if lead == wire.ETX:
+            self._discard_input()
+            raise InstrumentReportedError(
+                "the instrument could not take the scan (ETX)",
+                code=wire.ETX,
+                instrument=self.name,
+                command=command,
+            )
+        if lead != wire.STX:
+            raise self._protocol_error(
+                f"expected STX (0x02) before the frame, got 0x{lead:02X}", command
+            )
+        dword = self._scans > 1
+        if self._compressed and not dword:
+            head = session.read_bytes(wire.HEADER_BYTES, command=command)
+            header = self._read_header(head, command)
+            values, checksum = self._read_compressed(command)
+            out[:] = values
+            trailer = session.read_bytes(4 if self._checksum else 2, command=command)
+            self._check_trailer(trailer, checksum, command)
+            return header
+        return self._read_plain(dword, command, out)
+
+    def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
         try:
             header = wire.parse_header(data)
         except ValueError as error:
@@ -308,25 +322,26 @@ class OceanSerialSpectrometer(Instrument):
             )
         return header
 
-    def _read_plain(self, dword: bool, command: str) -> tuple[NDArray[Any], wire.FrameHeader, int]:
-        data_bytes = self.pixels * (4 if dword else 2)
-        size = wire.HEADER_BYTES + data_bytes + (4 if self._checksum else 2)
+    def _read_plain(self, dword: bool, command: str, out: NDArray[np.float64]) -> wire.FrameHeader:
+        count = self.pixels
+        end = wire.HEADER_BYTES + count * (4 if dword else 2)
+        size = end + (4 if self._checksum else 2)
         if len(self._buffer) != size:
             self._buffer = bytearray(size)
-        view = memoryview(self._buffer)
-        self.session.read_raw_into(view, command=command)
-        header = self._read_header(view[: wire.HEADER_BYTES], command)
+            self._view = memoryview(self._buffer)
+        buffer = self._buffer
+        self.session.read_raw_into(self._view, command=command)
+        header = self._read_header(buffer, command)
         if header.dword_pixels != dword:
             raise self._protocol_error(
                 f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
                 f"{header.scans} scans, but averages is {self._scans}",
                 command,
             )
-        end = wire.HEADER_BYTES + data_bytes
-        values = wire.parse_pixels(view[wire.HEADER_BYTES : end], dword)
-        checksum = wire.pixel_checksum(values) if self._checksum else 0
-        self._check_trailer(view[end:], checksum, command)
-        return values, header, checksum
+        out[:] = wire.parse_pixels(buffer, dword, count, wire.HEADER_BYTES)
+        checksum = int(out.sum()) & 0xFFFF if self._checksum else 0
+        self._check_trailer(buffer[end:], checksum, command)
+        return header
 
     def _read_compressed(self, command: str) -> tuple[NDArray[Any], int]:
         received = bytearray(self.session.read_bytes(1 + self.pixels, command=command))
@@ -340,7 +355,7 @@ class OceanSerialSpectrometer(Instrument):
             else:
                 return values, checksum
 
-    def _check_trailer(self, trailer: bytes | memoryview, checksum: int, command: str) -> None:
+    def _check_trailer(self, trailer: bytes | bytearray, checksum: int, command: str) -> None:
         end = int.from_bytes(trailer[:2], "big")
         if end != wire.FRAME_END:
             raise self._protocol_error(
@@ -375,11 +390,13 @@ class OceanSerialSpectrometer(Instrument):
         dark = (
             require_dark(self._dark, self._dark_settings(), self.name) if dark_corrected else None
         )
-        values, header = self._read_frame()
+        intensities = np.empty(self.pixels, dtype=np.float64)
+        header = self._read_frame(intensities)
         stamp = now_ns()
-        scans = max(header.scans, 1)
-        saturated = int(values.max()) >= self.full_scale * scans
-        intensities = np.divide(values, scans, dtype=np.float64)
+        scans = header.scans or 1
+        saturated = bool(intensities.max() >= self.full_scale * scans)
+        if scans != 1:
+            intensities /= scans
         if dark is not None:
             intensities = subtract_dark(intensities, dark.intensities)
         return Spectrum(
@@ -407,15 +424,14 @@ class OceanSerialSpectrometer(Instrument):
         stamps = np.empty(n, dtype=np.int64)
         header = None
         for row in range(n):
-            values, header = self._read_frame()
+            header = self._read_frame(raw[row])
             stamps[row] = now_ns()
-            raw[row] = values
         assert header is not None
         scans = max(header.scans, 1)
         saturated = raw.max(axis=1) >= self.full_scale * scans
         stack = np.divide(raw, scans, out=raw)
         if dark is not None:
-            stack = subtract_dark(stack, dark.intensities)
+            stack = subtract_dark(stack, dark.intensities, out=stack)
         return batch_spectrum(
             self._wavelengths,
             stack,
