@@ -178,3 +178,10 @@ def test_wrong_password_is_refused():
 def test_registered_model():
     device = create("yokogawa-aq6370d", seed=2)
     assert isinstance(device, AQ6370DModel)
+
+
+def test_ik_open_picks_the_driver_from_idn():
+    import instrumentkit as ik
+
+    with serve({"osa": model()}) as server, ik.open(server.resource("osa")) as osa:
+        assert isinstance(osa, YokogawaAQ6370D)

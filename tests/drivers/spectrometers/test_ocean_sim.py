@@ -212,3 +212,12 @@ def test_registered_model_opens_by_url():
     with OceanInsightUSB4000.open("iksim://model/oceaninsight-usb4000?seed=3") as spectrometer:
         assert spectrometer.serial_number == "USB4C00001"
         assert spectrometer.acquire().intensities.shape == (3648,)
+
+
+def test_ik_open_by_driver_name():
+    import instrumentkit as ik
+
+    url = "iksim://model/oceaninsight-usb2000plus?seed=5"
+    with ik.open(url, driver="OceanInsightUSB2000Plus") as spectrometer:
+        assert isinstance(spectrometer, OceanInsightUSB2000Plus)
+        assert spectrometer.wavelengths().shape == (2048,)
