@@ -85,6 +85,8 @@ def declare(
         )
         dataset.attrs["units"] = spec.units
         dataset.attrs["long_name"] = spec.long_name
+        if spec.name == TIME:  # NeXus: times are offsets from `start`
+            dataset.attrs["start"] = "1970-01-01T00:00:00+00:00"
         datasets[spec.name] = dataset
     scales = [datasets[name] for name in (TIME, MONOTONIC) if name in datasets]
     for scale in scales:

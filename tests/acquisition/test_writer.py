@@ -78,6 +78,7 @@ def test_readings_single_samples_and_blocks_land_in_order(path: Path) -> None:
         assert list(group.attrs["auxiliary_signals"]) == ["temperature"]
         assert list(group.attrs["axes"]) == ["time"]
         np.testing.assert_array_equal(group["time"][:], np.concatenate([[7], stamps]))
+        assert group["time"].attrs["start"] == "1970-01-01T00:00:00+00:00"
         np.testing.assert_array_equal(group["voltage"][:], np.concatenate([[1.5], values[:, 0]]))
         np.testing.assert_array_equal(group["temperature"][1:], values[:, 1])
         assert group["temperature"].attrs["units"] == "K"
