@@ -136,3 +136,8 @@ def test_default_lab_loads_and_runs():
     assert spec.devices, "the default lab lists at least one device"
     with Lab(spec) as lab:
         assert set(lab.resources) == {d.name for d in spec.devices}
+        for device in spec.devices:
+            if device.transport == "tcp":  # SCPI instruments on raw sockets identify themselves
+                transport = open_transport(lab.resource(device.name), timeout=2.0)
+                with closing(Session(transport)) as session:
+                    assert session.query("*IDN?").count(",") == 3
