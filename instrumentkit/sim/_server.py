@@ -143,14 +143,19 @@ class LabServer:
         self._servers: dict[str, DeviceServer] = {}
 
     def start(self) -> LabServer:
-        try:
-            for name, device in self.devices.items():
-                if name not in self._servers:
-                    port = self._ports.get(name, 0)
-                    self._servers[name] = DeviceServer(name, device, host=self.host, port=port)
-        except OSError:
-            self.close()
-            raise
+        for name, device in self.devices.items():
+            if name in self._servers:
+                continue
+            port = self._ports.get(name, 0)
+            try:
+                self._servers[name] = DeviceServer(name, device, host=self.host, port=port)
+            except OSError as error:
+                self.close()
+                raise OSError(
+                    error.errno,
+                    f"simulated device {name!r} cannot listen on {self.host}:{port}: "
+                    f"{error.strerror or error}",
+                ) from error
         return self
 
     def close(self) -> None:

@@ -134,3 +134,10 @@ def test_a_model_bug_hangs_up_on_the_client_but_keeps_serving(caplog):
         with closing(Session(open_transport(lab.resource("b")))) as session:
             assert session.query("*IDN?").startswith("instrumentkit,")
     assert "model bug" in caplog.text
+
+
+def test_a_port_already_taken_names_the_device():
+    with serve({"first": create("test-meter")}) as lab:
+        taken = lab.port("first")
+        with pytest.raises(OSError, match=rf"'second' cannot listen on 127\.0\.0\.1:{taken}"):
+            LabServer({"second": create("test-meter")}, ports={"second": taken}).start()
