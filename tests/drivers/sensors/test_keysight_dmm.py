@@ -278,3 +278,11 @@ def test_queued_instrument_errors_are_raised(lab_dmm):
     dmm.session.write("INIT")
     with pytest.raises(InstrumentReportedError, match="-200"):
         dmm.check_errors()
+
+
+def test_measure_voltage_autoranges_on_the_lab(lab_dmm):
+    model, dmm = lab_dmm
+    model.sources["VOLT"] = Source(shape="dc", amplitude=0.0, offset=-42.0)
+    dmm.configure("resistance")
+    assert dmm.voltage == pytest.approx(-42.0, abs=1e-3)
+    assert dmm.function is DMMFunction.DC_VOLTAGE

@@ -166,3 +166,10 @@ def test_ik_open_tells_the_usb_model_apart():
             assert type(found) is ThorlabsPM100USB
         finally:
             found.close()
+
+
+def test_measure_power_reconfigures_for_power(lab_meter):
+    _model, meter = lab_meter
+    meter.power_unit = "W"
+    assert meter.power == pytest.approx(2e-3, rel=0.05)
+    assert meter.measurement == "power"
