@@ -16,6 +16,7 @@ runs larger than memory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -107,6 +108,8 @@ class RunFile:
         self.lazy = lazy
         if lazy == "dask":
             _require("dask.array", "lazy='dask'", "dask[array]")
+        with contextlib.suppress(ImportError):  # registers Blosc: blosc runs read back
+            import hdf5plugin  # noqa: F401
         try:
             self._file = h5py.File(self.path, "r", swmr=True)
             self._swmr = True

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import time
 import uuid
 import warnings
@@ -48,10 +47,10 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from instrumentkit._version import __version__
 from instrumentkit.data import Reading, Spectrum, Waveform
 
 from . import _layout as layout
+from ._entry import declare_entry, declare_instrument, write_settings_end
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._streams import Stream
@@ -91,43 +90,14 @@ class RunWriter:
         self._instruments: dict[str, h5py.Group] = {}
         self._next_flush = float("inf")
         try:
-            self._entry = self._declare_entry(config_text or "", metadata or {})
+            self._entry = declare_entry(
+                self._file, self.entry_identifier, config_text or "", metadata or {}
+            )
         except BaseException:
             self._file.close()
             raise
 
     # -- declaration ----------------------------------------------------------------------
-    def _declare_entry(self, config_text: str, metadata: Mapping[str, Any]) -> h5py.Group:
-        root = self._file
-        root.attrs["default"] = layout.ENTRY
-        root.attrs["creator"] = "instrumentkit"
-        root.attrs["creator_version"] = __version__
-        root.attrs["HDF5_Version"] = h5py.version.hdf5_version
-        root.attrs["h5py_version"] = h5py.version.version
-        root.attrs["file_name"] = self.path.name
-        entry = root.create_group(layout.ENTRY)
-        entry.attrs["NX_class"] = "NXentry"
-        layout.write_text(entry, "entry_identifier", self.entry_identifier)
-        program = layout.write_text(entry, "program_name", "instrumentkit")
-        program.attrs["version"] = __version__
-        program.attrs["python_version"] = platform.python_version()
-        program.attrs["numpy_version"] = np.__version__
-        program.attrs["h5py_version"] = h5py.version.version
-        program.attrs["hdf5_version"] = h5py.version.hdf5_version
-        layout.write_text(entry, "run_config", config_text).attrs["long_name"] = (
-            "run configuration as given"
-        )
-        layout.write_text(entry, "metadata", layout.to_json(dict(metadata))).attrs["type"] = (
-            "application/json"
-        )
-        layout.reserve_text(entry, "start_time", layout.END_TIME_BYTES)
-        layout.reserve_text(entry, "end_time", layout.END_TIME_BYTES)
-        layout.reserve_text(entry, "status", layout.STATUS_BYTES, "created")
-        layout.reserve_text(entry, "reason", layout.REASON_BYTES)
-        entry.create_group(layout.INSTRUMENTS).attrs["NX_class"] = "NXcollection"
-        entry.create_group(layout.DATA).attrs["NX_class"] = "NXcollection"
-        return entry
-
     def _require_declaring(self, what: str) -> None:
         if self.status != "created":
             raise RuntimeError(
@@ -154,16 +124,11 @@ class RunWriter:
         key = layout.safe_name(name)
         if key in self._instruments:
             raise ValueError(f"{self.path}: instrument {name!r} is already declared")
-        group = self._entry[layout.INSTRUMENTS].create_group(key)
-        group.attrs["NX_class"] = "NXinstrument"
-        layout.write_text(group, "name", name)
-        layout.write_text(group, "idn", idn)
-        layout.write_text(group, "driver", driver)
-        layout.write_text(group, "resource", resource or "")
-        start = layout.to_json(dict(settings))
-        layout.write_text(group, "settings_start", start).attrs["type"] = "application/json"
-        capacity = settings_capacity or max(layout.SETTINGS_END_MIN_BYTES, 4 * len(start.encode()))
-        layout.reserve_text(group, "settings_end", capacity).attrs["type"] = "application/json"
+        group = declare_instrument(
+            self._entry[layout.INSTRUMENTS].create_group(key),
+            name, idn=idn, driver=driver, resource=resource or "", settings=settings,
+            settings_capacity=settings_capacity,
+        )  # fmt: skip
         self._instruments[key] = group
 
     def _new_stream(
@@ -375,17 +340,7 @@ class RunWriter:
         key = layout.safe_name(instrument)
         if key not in self._instruments:
             raise KeyError(f"{self.path}: no instrument {instrument!r} was declared")
-        dataset = self._instruments[key]["settings_end"]
-        text = layout.to_json(dict(settings))
-        capacity = dataset.dtype.itemsize
-        if len(text.encode()) > capacity:
-            text = layout.to_json(
-                {
-                    "error": f"end snapshot of {len(text.encode())} bytes exceeds "
-                    f"the {capacity} bytes reserved (settings_capacity=)"
-                }
-            )
-        dataset[()] = layout.fit_utf8(text, capacity)
+        write_settings_end(self._instruments[key]["settings_end"], settings)
 
     def close(
         self,

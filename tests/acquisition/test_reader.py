@@ -173,3 +173,14 @@ def test_a_reader_process_follows_rows_and_sees_the_status_change(tmp_path: Path
         reader.kill()
         _, errors = reader.communicate(timeout=10)
     assert "Error" not in errors, errors
+
+
+def test_blosc_compressed_runs_read_back(tmp_path: Path) -> None:
+    pytest.importorskip("hdf5plugin")
+    path = tmp_path / "blosc.h5"
+    with RunWriter(path, compression="blosc") as run:
+        scope = run.add_waveforms("scope", 500)
+        run.start()
+        scope.append_block(TRACES, timestamps_ns=np.arange(5), x0=0.0, dx=1.0)
+    with open_run(path) as run:
+        np.testing.assert_array_equal(run["scope"].data, TRACES)
