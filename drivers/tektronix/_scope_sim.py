@@ -1,0 +1,181 @@
+"""The Tektronix waveform-transfer dialect for the simulated lab, shared by the TDS and MSO models.
+
+`DATa:SOUrce|ENCdg|WIDth|STARt|STOP`, the preamble fields (`WFMPre:` or `WFMOutpre:`
+`BYT_Nr?`, `BYT_Or?`, `ENCdg?`, `BN_Fmt?`, `NR_Pt?`, `XINcr?`, `XZEro?`, `PT_Off?`,
+`YMUlt?`, `YOFf?`, `YZEro?`, also as one compound query), `CURVe?` (a definite block of
+1- or 2-byte codes, signed or not, MSB or LSB first, or ASCII), `ACQuire:STATE`,
+`ACQuire:STOPAfter`, `BUSY?`, `HEADer`, `VERBose` and the event queue (`EVMsg?`, `EVENT?`:
+SCPI errors under their positive Tektronix event codes). Codes follow the manuals:
+25 codes per division in 1-byte data (x256 in 2-byte), `volts = (code - YOFf) * YMUlt + YZEro`.
+Enumerations are answered in their long form, as with `VERBose ON`.
+Not modelled: `HEADer ON` replies (headers are never sent), math and reference sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from instrumentkit.sim import ScpiError, Setting, binary_block, command
+from instrumentkit.sim.physics import ADC
+
+from .._scope_sim import ScopeModel
+
+__all__ = ["Keyword", "TektronixScopeModel"]
+
+_DIVISION_CODES = 25
+"""Codes per vertical division in 1-byte data."""
+_ENCODINGS = {  # DATa:ENCdg short form -> (binary?, signed?, byte order)
+    "RIB": (True, True, ">"),
+    "RPB": (True, False, ">"),
+    "SRI": (True, True, "<"),
+    "SRP": (True, False, "<"),
+    "ASCI": (False, True, ">"),
+}
+
+
+def _short(word: str) -> str:
+    return "".join(c for c in word if not c.islower())
+
+
+class Keyword(Setting[str]):
+    """An enumerated setting answered in its long form, like a Tektronix scope with VERBose ON."""
+
+    def format(self, value: Any) -> str:
+        for choice in self.choices or ():
+            if _short(str(choice)).upper() == value:
+                return str(choice).upper()
+        return str(value)
+
+
+class TektronixScopeModel(ScopeModel):
+    """Base of the Tektronix models; subclasses add their channel, horizontal and trigger tables."""
+
+    preamble_header = "WFMOutpre"
+
+    header = Setting("HEADer", False)
+    verbose = Setting("VERBose", True)
+    data_source = Keyword("DATa:SOUrce", "CH1", choices=("CH1", "CH2", "CH3", "CH4"))
+    encoding = Keyword(
+        "DATa:ENCdg",
+        "RIBinary",
+        choices=("ASCIi", "RIBinary", "RPBinary", "SRIbinary", "SRPbinary"),
+    )
+    width = Setting("DATa:WIDth", 1, limits=(1, 2))
+    start = Setting("DATa:STARt", 1, limits=(1, 1_000_000_000))
+    stop = Setting("DATa:STOP", 10_000, limits=(1, 1_000_000_000))
+    stop_after = Keyword("ACQuire:STOPAfter", "RUNSTop", choices=("RUNSTop", "SEQuence"))
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        fields = {
+            "BYT_Nr": lambda: str(self.width),
+            "BYT_Or": lambda: "MSB" if _ENCODINGS[self.encoding][2] == ">" else "LSB",
+            "ENCdg": lambda: "BINARY" if _ENCODINGS[self.encoding][0] else "ASCII",
+            "BN_Fmt": lambda: "RI" if _ENCODINGS[self.encoding][1] else "RP",
+            "NR_Pt": lambda: str(self._span()[1] - self._span()[0]),
+            "XINcr": lambda: f"{self.sample_interval():.6E}",
+            "XZEro": lambda: f"{self._x_zero():.6E}",
+            "PT_Off": lambda: "0",
+            "YMUlt": lambda: f"{self._y_scale()[0]:.6E}",
+            "YOFf": lambda: f"{self._y_scale()[1]:.6E}",
+            "YZEro": lambda: f"{self._y_scale()[2]:.6E}",
+            "WFId": lambda: f'"{self.data_source}, {self.record_points()} points"',
+        }
+        for name, answer in fields.items():
+            self.add_command(f"{self.preamble_header}:{name}?", answer)
+
+    # -- what each series names differently
+    def channel_scale(self, channel: int) -> float:
+        raise NotImplementedError
+
+    def channel_position(self, channel: int) -> float:
+        raise NotImplementedError
+
+    def channel_offset(self, channel: int) -> float:
+        return 0.0
+
+    def channel_enabled(self, channel: int) -> bool:
+        raise NotImplementedError
+
+    def enabled_channels(self) -> list[int]:
+        return [ch for ch in range(1, self.analog_channels + 1) if self.channel_enabled(ch)]
+
+    # -- run control
+    @command("ACQuire:STATE")
+    def _cmd_set_state(self, state: str) -> None:
+        word = state.strip().upper()
+        if word in ("RUN", "ON", "1"):
+            if self.stop_after == "SEQ":
+                self.arm_single()
+            else:
+                self.start_running()
+        elif word in ("STOP", "OFF", "0"):
+            self.halt()
+        else:
+            raise ScpiError(-224)
+
+    @command("ACQuire:STATE?")
+    def _cmd_state(self) -> str:
+        return "1" if self.acquiring else "0"
+
+    @command("BUSY?")
+    def _cmd_busy(self) -> str:
+        return "1" if self.armed and not self.operation_complete else "0"
+
+    # -- the event queue: Tektronix reports SCPI errors by their positive event codes
+    @command("EVMsg?")
+    def _cmd_event_message(self) -> str:
+        if not self.errors:
+            return '1,"No events to report - queue empty"'
+        code, message = self.errors.popleft()
+        return f'{abs(code)},"{message}"'
+
+    @command("EVENT?")
+    def _cmd_event_code(self) -> str:
+        return str(abs(self.errors.popleft()[0])) if self.errors else "1"
+
+    # -- the waveform transfer
+    def _y_scale(self) -> tuple[float, float, float]:
+        """(YMUlt, YOFf, YZEro) of the selected source and transfer width."""
+        channel = int(self.data_source[-1])
+        per_code = self.channel_scale(channel) / _DIVISION_CODES / 256 ** (self.width - 1)
+        y_off = self.channel_position(channel) * _DIVISION_CODES * 256 ** (self.width - 1)
+        if not _ENCODINGS[self.encoding][1]:
+            y_off += 2 ** (8 * self.width - 1)  # unsigned codes sit half the range higher
+        return per_code, y_off, self.channel_offset(channel)
+
+    def _span(self) -> tuple[int, int]:
+        """First and one-past-last record index the transfer sends."""
+        points = self.record_points()
+        first = min(self.start, points) - 1
+        return first, max(first + 1, min(self.stop, points))
+
+    def _x_zero(self) -> float:
+        fraction = self.trigger_settings()["trigger_position"]
+        pre = min(self.record_points() - 1, max(0, round(fraction * self.record_points())))
+        return (self._span()[0] - pre) * self.sample_interval()
+
+    @command("CURVe?")
+    def _cmd_curve(self) -> bytes:
+        channel = int(self.data_source[-1])
+        if channel not in self.enabled_channels():
+            raise ScpiError(-221, "Settings conflict; source waveform is not displayed")
+        binary, signed, order = _ENCODINGS[self.encoding]
+        first, last = self._span()
+        key = (channel, self.encoding, self.width, first, last, self._y_scale())
+
+        def build() -> bytes:
+            per_code, y_off, y_zero = self._y_scale()
+            levels = 256**self.width
+            adc = ADC(
+                bits=8 * self.width,
+                full_scale=levels * per_code,
+                center=y_zero - (y_off - (0 if signed else levels // 2)) * per_code,
+                unsigned=not signed,
+            )
+            codes = adc.encode(self.volts(channel)[first:last])
+            if not binary:
+                return ",".join(map(str, codes.tolist())).encode()
+            return binary_block(codes, byte_order=order)
+
+        return self.cached(key, build)
