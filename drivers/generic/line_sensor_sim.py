@@ -14,27 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from instrumentkit.sim import Clock, Device
-from instrumentkit.sim._device import Output, Packet
+from instrumentkit.sim import Device
 from instrumentkit.sim.physics import Drift
 
 __all__ = ["LineBoardModel"]
-
-
-class _StreamingOutput(Output):
-    """The output queue, topped up with every line due before anyone looks at it."""
-
-    def __init__(self, clock: Clock, board: LineBoardModel) -> None:
-        super().__init__(clock)
-        self._board = board
-
-    def released(self) -> Packet | None:
-        self._board.stream_due()
-        return super().released()
-
-    def take(self, timeout: float | None) -> Packet | None:
-        self._board.stream_due()
-        return super().take(timeout)
 
 
 class LineBoardModel(Device):
@@ -58,7 +41,6 @@ class LineBoardModel(Device):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        self.outbox = _StreamingOutput(self.clock, self)
         self.period = period
         self.poll = poll
         self.csv = csv
@@ -88,7 +70,7 @@ class LineBoardModel(Device):
         elif text:
             self.reply(f"? unknown command {text!r}")
 
-    def stream_due(self) -> None:
+    def pending_output(self) -> None:
         """Queue every streamed line due by now, plus the next one (so a read can wait)."""
         if self.poll is not None or not self._connected:
             return

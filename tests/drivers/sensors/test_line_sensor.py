@@ -197,3 +197,10 @@ def test_a_silent_board_is_a_timeout(over_serial):
     board = over_serial(LineSensor, model, config=_config(poll="WRONG"), timeout=0.2)
     with pytest.raises(Timeout):
         board.read_many(2)
+
+
+def test_streaming_board_over_tcp(over_tcp):
+    board = over_tcp(LineSensor, LineBoardModel(seed=6, period=0.005), config=EXAMPLE_CONFIG)
+    reading = board.read_many(10)
+    assert reading.values.shape == (10, 2)
+    assert (reading.status == 0).all()
