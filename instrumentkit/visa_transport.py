@@ -21,6 +21,7 @@ from instrumentkit.transport import TransportBase
 __all__ = ["VisaTransport", "resource_manager"]
 
 _CHUNK = 1 << 20
+_MAX_COUNT = constants.StatusCode.success_max_count_read
 _MANAGERS: dict[str, pyvisa.ResourceManager] = {}
 _MANAGERS_LOCK = threading.Lock()
 _TIMEOUT_CODES = {constants.StatusCode.error_timeout}
@@ -77,6 +78,10 @@ class VisaTransport(TransportBase):
         self.resource = str(opened.resource_name)
         self._lib = opened.visalib
         self._session = opened.session
+        # Reads that stop at the requested count are how chunked reads work here, not a
+        # warning; silence it once for the session's life rather than per read.
+        self._quiet = self._lib.ignore_warning(self._session, _MAX_COUNT)
+        self._quiet.__enter__()
         # Terminators are handled here, not by pyvisa: it must neither append nor strip.
         opened.write_termination = ""
         self._termchar: int | None = -1
@@ -117,18 +122,20 @@ class VisaTransport(TransportBase):
         parts: list[bytes] = []
         lib, session = self._lib, self._session
         try:
-            while True:
-                chunk, status = lib.read(session, _CHUNK)
-                parts.append(chunk)
-                if status == constants.StatusCode.success_max_count_read:
-                    continue
-                if (
-                    len(terminator) > 1
-                    and not chunk.endswith(terminator)
-                    and (status == constants.StatusCode.success_termination_character_read)
-                ):
-                    continue  # the last byte of a multi-byte terminator, alone
-                break
+            # A reply longer than one chunk ends a read with "max count": expected here.
+            with lib.ignore_warning(session, _MAX_COUNT):
+                while True:
+                    chunk, status = lib.read(session, _CHUNK)
+                    parts.append(chunk)
+                    if status == _MAX_COUNT:
+                        continue
+                    if (
+                        len(terminator) > 1
+                        and not chunk.endswith(terminator)
+                        and (status == constants.StatusCode.success_termination_character_read)
+                    ):
+                        continue  # the last byte of a multi-byte terminator, alone
+                    break
         except VisaIOError as error:
             raise _as_builtin(error, "read failed") from error
         data = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -149,6 +156,7 @@ class VisaTransport(TransportBase):
             raise _as_builtin(error, f"read failed after {position} of {total} bytes") from error
 
     def close(self) -> None:
+        self._quiet.__exit__(None, None, None)
         if self._owns_resource:
             with contextlib.suppress(VisaIOError):
                 self.visa.close()
