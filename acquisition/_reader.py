@@ -202,8 +202,11 @@ class RunFile:
     # -- streams --------------------------------------------------------------------------
     def __getitem__(self, stream: str) -> StreamData:
         data = self._entry.get(DATA, {})
-        if stream not in data:
-            raise KeyError(f"{self.path}: no stream {stream!r}; streams: {list(self.streams)}")
+        if stream not in data:  # the name as given, before '/' became '_'
+            named = [key for key, g in data.items() if g.attrs.get("long_name") == stream]
+            if not named:
+                raise KeyError(f"{self.path}: no stream {stream!r}; streams: {list(self.streams)}")
+            stream = named[0]
         group = data[stream]
         attrs = dict(group.attrs)
         signal = str(attrs.get("signal", ""))

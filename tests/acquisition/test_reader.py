@@ -184,3 +184,12 @@ def test_blosc_compressed_runs_read_back(tmp_path: Path) -> None:
         scope.append_block(TRACES, timestamps_ns=np.arange(5), x0=0.0, dx=1.0)
     with open_run(path) as run:
         np.testing.assert_array_equal(run["scope"].data, TRACES)
+
+
+def test_streams_are_found_by_the_name_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "names.h5"
+    with RunWriter(path) as run:
+        run.add_readings("lab/temperature", "t", "K")
+    with open_run(path) as run:
+        assert run.streams == ("lab_temperature",)
+        assert run["lab/temperature"].name == "lab_temperature"
