@@ -36,7 +36,7 @@ from ._record_stages import RecordStages
 from ._runner import Block, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
 from ._sources import Source
 from ._writer import RunWriter
-from ._writing import ERRORS_STREAM, BlockWriter, instrument_record, settings_end_snapshots
+from ._writing import ERRORS_STREAM, BlockWriter, instrument_records, settings_end_snapshots
 
 __all__ = ["Pipeline", "Progress", "RunResult", "Stop"]
 
@@ -106,6 +106,7 @@ class Pipeline:
         queue_size: int = 64,
         first_record_timeout: float = 30.0,
         shutdown_timeout: float = 10.0,
+        snapshot_timeout: float = 30.0,
     ) -> None:
         if not sources:
             raise ValueError("a pipeline needs at least one source")
@@ -116,6 +117,7 @@ class Pipeline:
         self.instruments = dict(instruments or {})
         self.first_record_timeout = first_record_timeout
         self.shutdown_timeout = shutdown_timeout
+        self.snapshot_timeout = snapshot_timeout
         self._queue: queue.Queue[Block | ErrorEvent] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._started = threading.Event()
@@ -242,8 +244,9 @@ class Pipeline:
         self.request_stop("interrupted by the user (Ctrl-C)", aborted=True)
 
     def _declare_instruments(self) -> None:
-        for name, instrument in self.instruments.items():
-            self.writer.add_instrument(name, **instrument_record(instrument))
+        records = instrument_records(self.instruments, timeout=self.snapshot_timeout)
+        for name in self.instruments:
+            self.writer.add_instrument(name, **records[name])
 
     def _prime(self) -> None:
         """Collect each stream's first record, declare the streams, go live."""

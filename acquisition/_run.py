@@ -39,7 +39,7 @@ from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
 from . import _layout as layout
 from ._runner import Block
 from ._writer import RunWriter
-from ._writing import BlockWriter, instrument_record, settings_end_snapshots
+from ._writing import BlockWriter, instrument_records, settings_end_snapshots
 
 __all__ = ["Run"]
 
@@ -87,8 +87,9 @@ class Run:
         self._live_at: float | None = None
         self._t0 = time.monotonic()
         try:
-            for name, instrument in self.instruments.items():
-                self._writer.add_instrument(name, **instrument_record(instrument))
+            records = instrument_records(self.instruments, timeout=30.0)
+            for name in self.instruments:
+                self._writer.add_instrument(name, **records[name])
         except BaseException:
             self._writer.close("aborted", "recording the instruments failed")
             raise

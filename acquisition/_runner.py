@@ -178,6 +178,7 @@ class SourceRunner(threading.Thread):
         self._max_latency = max_latency
         self._clock = (0.0, 0)  # (monotonic, wall ns) of the latest poll
         self._lock = threading.Lock()
+        self._delivered: set[str] = set()
         source.bind_stop(stop)
 
     # -- the loop -------------------------------------------------------------------------
@@ -225,13 +226,15 @@ class SourceRunner(threading.Thread):
             state.polls += 1
             for stream, record in items:
                 self._emit(stream, record)
-            if state.polls == 1:
-                # The writer declares streams from first records: deliver them, then wait
-                # until the file is live so nothing piles up before it can be written.
+            if not self._live.is_set():
+                # The writer declares streams from first records: deliver one per stream
+                # (a stage may hold records back: poll on until it lets one through), then
+                # wait until the file is live so nothing piles up before it can be written.
                 self._flush_batches()
-                while not self._live.wait(_PUT_POLL):
-                    if self._halt.is_set():
-                        break
+                if self._delivered.issuperset(source.streams):
+                    while not self._live.wait(_PUT_POLL):
+                        if self._halt.is_set():
+                            break
             elif self._pending_age() > self._max_latency:
                 self._flush_batches()
         if state.status == "running":
@@ -269,6 +272,7 @@ class SourceRunner(threading.Thread):
         for item in records:
             self._put(Block(stream, item, monotonic, wall, self.source.instrument))
             self.state.blocks += 1
+            self._delivered.add(stream)
 
     def _put(self, item: Block | ErrorEvent) -> bool:
         while True:

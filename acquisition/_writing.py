@@ -5,12 +5,14 @@ their monotonic stamps, keep the error log, record instruments, close with a sta
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from instrumentkit.data import Reading, Spectrum, Waveform
+from instrumentkit.errors import Timeout
 
 from . import _layout as layout
 from ._runner import Block, ErrorEvent
@@ -21,6 +23,7 @@ __all__ = [
     "ERROR_DTYPE",
     "BlockWriter",
     "instrument_record",
+    "instrument_records",
     "settings_end_snapshots",
 ]
 
@@ -203,26 +206,56 @@ def _snapshot(instrument: Any) -> dict[str, Any]:
         return {"error": f"snapshot failed: {type(error).__name__}: {error}"}
 
 
+def _in_threads(
+    instruments: Mapping[str, Any], task: Any, timeout: float
+) -> tuple[dict[str, Any], list[str]]:
+    """Run `task(instrument)` for each instrument in its own thread; wait `timeout` in all.
+
+    Returns the results that arrived and the names that did not finish: an instrument that
+    stopped answering must not hang the start or the end of a run.
+    """
+    results: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def work(name: str, instrument: Any) -> None:
+        result = task(instrument)
+        with lock:
+            results[name] = result
+
+    threads = [
+        threading.Thread(target=work, args=item, name=f"ik-snapshot-{item[0]}", daemon=True)
+        for item in instruments.items()
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        done = dict(results)
+    return done, [name for name in instruments if name not in done]
+
+
+def instrument_records(
+    instruments: Mapping[str, Any], *, timeout: float
+) -> dict[str, dict[str, Any]]:
+    """`instrument_record` of every instrument, in parallel; raises if one does not answer."""
+    done, late = _in_threads(instruments, instrument_record, timeout)
+    if late:
+        raise Timeout(
+            f"identity and settings snapshot not finished within {timeout:g} s; is it "
+            "switched on and answering? (snapshot_timeout)",
+            instrument=", ".join(late),
+            timeout=timeout,
+        )
+    return done
+
+
 def settings_end_snapshots(
     instruments: Mapping[str, Any], *, timeout: float
 ) -> dict[str, dict[str, Any]]:
-    """End snapshots of `instruments`, taken in a helper thread that may not outlast `timeout`.
-
-    An instrument that stopped answering must not hang the end of a run.
-    """
-    taken: dict[str, dict[str, Any]] = {}
-    lock = threading.Lock()
-
-    def take_all() -> None:
-        for name, instrument in instruments.items():
-            snapshot = _snapshot(instrument)
-            with lock:
-                taken[name] = snapshot
-
-    worker = threading.Thread(target=take_all, name="ik-settings-end", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    with lock:
-        result = dict(taken)
-    late = {"error": f"end snapshot not taken within {timeout:g} s"}
-    return {name: result.get(name, late) for name in instruments}
+    """End snapshots of `instruments`; one that does not finish in time is recorded as such."""
+    done, late = _in_threads(instruments, _snapshot, timeout)
+    for name in late:
+        done[name] = {"error": f"end snapshot not taken within {timeout:g} s"}
+    return {name: done[name] for name in instruments}

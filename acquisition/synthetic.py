@@ -66,6 +66,7 @@ class SyntheticSensor(_Synthetic):
         self._units = tuple(units) if units is not None else ("V",) * len(self._channels)
         self._offsets = np.arange(len(self._channels), dtype=np.float64) * 1e6
         self.count = 0
+        self._last_stamp = 0
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -86,8 +87,10 @@ class SyntheticSensor(_Synthetic):
         self._pause()
         start, self.count = self.count, self.count + n
         values = np.arange(start, start + n, dtype=np.float64)[:, None] + self._offsets
-        stamp = now_ns()
-        stamps = stamp - np.arange(n - 1, -1, -1, dtype=np.int64) * 1000
+        # One sample per microsecond, ending now, never before the previous block.
+        first = max(now_ns() - (n - 1) * 1000, self._last_stamp + 1000)
+        stamps = first + np.arange(n, dtype=np.int64) * 1000
+        self._last_stamp = int(stamps[-1])
         return Reading(values, stamps, self._channels, self._units)
 
 
