@@ -30,6 +30,7 @@ from instrumentkit.acquisition.synthetic import (
     SyntheticSensor,
     SyntheticSpectrometer,
 )
+
 from instrumentkit.data import Reading
 from instrumentkit.errors import ConnectionFailed, Timeout
 
@@ -320,17 +321,14 @@ def test_fft_stage_turns_waveforms_into_spectra_on_a_frequency_axis(tmp_path: Pa
         assert frequencies[np.argmax(fft.data[1])] == pytest.approx(1e3)
 
 
+def _twice() -> list[Source]:
+    return [SensorSource(SyntheticSensor("a")), SensorSource(SyntheticSensor("b"), stream="a")]
+
+
 @pytest.mark.parametrize(
     ("sources", "stages", "message"),
     [
-        (
-            lambda: [
-                SensorSource(SyntheticSensor("a")),
-                SensorSource(SyntheticSensor("b"), stream="a"),
-            ],
-            {},
-            "fed by both",
-        ),  # fmt: skip
+        (_twice, {}, "fed by both"),
         (lambda: [SensorSource(SyntheticSensor("errors"))], {}, "reserved for the error log"),
         (lambda: [SensorSource(SyntheticSensor("a"))], {"b": []}, "unknown streams"),
     ],

@@ -20,6 +20,7 @@ from instrumentkit.acquisition.synthetic import (
     SyntheticSensor,
     SyntheticSpectrometer,
 )
+
 from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
 
