@@ -175,7 +175,8 @@ def table(title: str, rounds: int, spectra: int, baudrate: int) -> None:
     for driver, model, label in DETECTORS:
         raw, kit = bench_detector(driver, model, rounds, spectra, baudrate)
         print(
-            f"| {label} | {raw:,.1f} spectra/s | {kit:,.1f} spectra/s | {kit / raw:.2f} | >= 0.95 |"
+            f"| {label} | {raw:,.1f} spectra/s | {kit:,.1f} spectra/s "
+            f"| {(1 / kit - 1 / raw) * 1e6:,.0f} us | {kit / raw:.2f} | >= 0.95 |"
         )
     print()
 
