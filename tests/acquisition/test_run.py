@@ -1,0 +1,152 @@
+"""Run: the lab-script context manager, checked in the files it writes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from instrumentkit.acquisition import Run, open_run
+from instrumentkit.acquisition.synthetic import SyntheticScope, SyntheticSensor
+
+from instrumentkit.data import Reading, Spectrum
+from instrumentkit.errors import Timeout
+
+
+def test_a_script_appends_every_kind_of_record(tmp_path: Path) -> None:
+    dmm, scope = SyntheticSensor("dmm"), SyntheticScope("scope", points=100)
+    axis = np.linspace(400, 700, 64)
+    path = tmp_path / "sweep.h5"
+    with Run(path, instruments={"dmm": dmm}, config={"sweep": {"points": 5}}) as run:
+        for step in range(5):
+            run.append("dmm", dmm.read())
+            run.append("psu", {"voltage": step * 0.5, "current": step * 1e-3},
+                       units={"voltage": "V", "current": "A"})  # fmt: skip
+            scope.single()
+            run.append("scope", scope.fetch(1))
+            run.append("spectrum", Spectrum(axis, np.full(64, float(step))))
+            run.append("temperature", 20.0 + step, units="degC")
+            run.append("frame", np.full((2, 3), step, dtype=np.int16))
+        assert run.status == "created"  # still declaring: nothing is live yet
+        assert run.rows["dmm"] == 5
+    assert run.status == "completed"
+    with open_run(path) as f:
+        assert f.status == "completed"
+        assert f.config_text == "sweep:\n  points: 5\n"
+        assert f.instruments["dmm"].driver.endswith("SyntheticSensor")
+        np.testing.assert_array_equal(f["dmm"]["value"], np.arange(5))
+        np.testing.assert_allclose(f["psu"]["voltage"], np.arange(5) * 0.5)
+        assert f["psu"].units["current"] == "A"
+        np.testing.assert_array_equal(f["scope"]["y"][:, 0], np.arange(5))
+        np.testing.assert_array_equal(f["spectrum"]["intensities"][:, 0], np.arange(5))
+        np.testing.assert_array_equal(f["spectrum"].axes["wavelength"], axis)
+        np.testing.assert_array_equal(f["temperature"]["temperature"], 20.0 + np.arange(5))
+        assert f["temperature"].units["temperature"] == "degC"
+        assert f["frame"].data.shape == (5, 2, 3)
+        assert f["frame"].data.dtype == np.int16
+        assert np.all(np.diff(f["dmm"].monotonic) > 0)
+
+
+def test_start_goes_live_and_later_streams_are_refused_clearly(tmp_path: Path) -> None:
+    with Run(tmp_path / "run.h5") as run:
+        run.append("a", 1.0)
+        run.start()
+        assert run.status == "running"
+        run.append("a", 2.0)
+        with pytest.raises(
+            RuntimeError, match=r"stream 'b' first appended after the run went live"
+        ):
+            run.append("b", 1.0)
+    with open_run(tmp_path / "run.h5") as f:
+        assert f.status == "completed"  # the script caught the error and went on
+        assert f.streams == ("a",)
+        np.testing.assert_array_equal(f["a"]["a"], [1.0, 2.0])
+
+
+def test_declare_makes_room_for_a_stream_that_comes_later(tmp_path: Path) -> None:
+    with Run(tmp_path / "run.h5") as run:
+        run.declare("late", {"x": 0.0}, units="m")
+        run.append("early", 1.0)
+        run.start()
+        run.append("late", {"x": 3.0}, units="m")
+    with open_run(tmp_path / "run.h5") as f:
+        np.testing.assert_array_equal(f["late"]["x"], [3.0])
+        assert f["late"].units["x"] == "m"
+
+
+def test_the_run_goes_live_by_itself_after_declare_for(tmp_path: Path) -> None:
+    with Run(tmp_path / "run.h5", declare_for=0.0) as run:
+        run.append("a", 1.0)
+        assert run.live
+        with open_run(tmp_path / "run.h5") as reader:  # readable while written (SWMR)
+            assert reader.status == "running"
+            assert "a" in reader.streams
+
+
+def test_an_exception_aborts_with_the_reason_and_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+
+    def script() -> None:
+        with Run(path) as run:
+            run.append("a", Reading.single([1.0, 2.0], ("x", "y"), "V"))
+            raise Timeout("no reply", instrument="dmm", command="READ?")
+
+    with pytest.raises(Timeout):
+        script()
+    with open_run(path) as f:
+        assert f.status == "aborted"
+        assert f.reason == "Timeout: dmm: command 'READ?': no reply"
+        np.testing.assert_array_equal(f["a"]["y"], [2.0])
+
+
+def test_ctrl_c_in_a_script_marks_the_run_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+
+    def script() -> None:
+        with Run(path) as run:
+            run.append("a", 1.0)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        script()
+    with open_run(path) as f:
+        assert f.status == "aborted"
+        assert f.reason == "interrupted by the user (Ctrl-C)"
+        assert len(f["a"]) == 1
+
+
+def test_appends_from_several_threads_all_arrive(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    with Run(path) as run:
+        run.append("a", 0.0)
+        run.append("b", 0.0)
+        run.start()
+
+        def writer(stream: str) -> None:
+            for value in range(1, 2001):
+                run.append(stream, float(value))
+
+        threads = [threading.Thread(target=writer, args=(s,)) for s in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    with open_run(path) as f:
+        for stream in ("a", "b"):
+            np.testing.assert_array_equal(f[stream][stream], np.arange(2001))
+
+
+def test_refusals(tmp_path: Path) -> None:
+    (tmp_path / "exists.h5").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="already exists"):
+        Run(tmp_path / "exists.h5")
+    with Run(tmp_path / "run.h5") as run:
+        with pytest.raises(TypeError, match="cannot append a str"):
+            run.append("a", "text")
+        run.append("a", np.zeros(3))
+        run.start()
+        with pytest.raises(ValueError, match=r"holds \(3,\) arrays"):
+            run.append("a", np.zeros(4))
+    with pytest.raises(RuntimeError, match="is closed"):
+        run.append("a", np.zeros(3))
