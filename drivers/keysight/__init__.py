@@ -2,14 +2,24 @@
 
 from instrumentkit.drivers.keysight.dmm344xx import Keysight34461A, Keysight34465A
 from instrumentkit.drivers.keysight.dmm344xx_sim import Keysight34461AModel, Keysight34465AModel
-from instrumentkit.drivers.keysight.infiniivision import KeysightInfiniiVision
+from instrumentkit.drivers.keysight.infiniivision import (
+    KeysightInfiniiVision,
+    KeysightInfiniiVisionTwoChannel,
+)
 from instrumentkit.drivers.keysight.infiniivision_sim import DSOX3034TModel
 
-DRIVERS = (Keysight34461A, Keysight34465A, KeysightInfiniiVision)
+DRIVERS = (Keysight34461A, Keysight34465A, KeysightInfiniiVision, KeysightInfiniiVisionTwoChannel)
 SIM_MODELS: dict[str, type] = {
     "keysight-34461a": Keysight34461AModel,
     "keysight-34465a": Keysight34465AModel,
     "keysight-dsox3034t": DSOX3034TModel,
 }
 
-__all__ = ["DRIVERS", "SIM_MODELS", "Keysight34461A", "Keysight34465A", "KeysightInfiniiVision"]
+__all__ = [
+    "DRIVERS",
+    "SIM_MODELS",
+    "Keysight34461A",
+    "Keysight34465A",
+    "KeysightInfiniiVision",
+    "KeysightInfiniiVisionTwoChannel",
+]

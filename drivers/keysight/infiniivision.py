@@ -30,7 +30,7 @@ from .._oscilloscope import (
     record_dtype,
 )
 
-__all__ = ["InfiniiVisionChannel", "KeysightInfiniiVision"]
+__all__ = ["InfiniiVisionChannel", "KeysightInfiniiVision", "KeysightInfiniiVisionTwoChannel"]
 
 RUN_BIT = 1 << 3
 """`:OPERegister:CONDition?` bit set while the scope is acquiring (or armed for :SINGle)."""
@@ -302,3 +302,22 @@ class KeysightInfiniiVision(SCPIInstrument):
     def fetch_all(self, channels: Sequence[int | str]) -> list[Waveform]:
         """Read several channels of the same (stopped) acquisition."""
         return [self.fetch(channel) for channel in channels]
+
+
+class KeysightInfiniiVisionTwoChannel(KeysightInfiniiVision):
+    """Keysight/Agilent InfiniiVision 2000, 3000 or 4000 X-series with 2 analog channels."""
+
+    idn_patterns = (r"^(KEYSIGHT|AGILENT) TECHNOLOGIES,[DM]SO-?X ?[234]\d\d2[AGT]?,",)
+    sim_resource = "TCPIP0::192.168.0.45::inst0::INSTR"
+    sim_model = None
+    analog_channels = (1, 2)
+
+    channels = ChannelGroup(InfiniiVisionChannel, (1, 2))
+
+    trigger_source = Setting(
+        ":TRIGger:EDGE:SOURce?",
+        ":TRIGger:EDGE:SOURce {value}",
+        validate=TriggerSource((1, 2), "ext", "line"),
+        values={"ch1": "CHAN1", "ch2": "CHAN2", "ext": "EXT", "line": "LINE"},
+        doc="Set the edge trigger source (a channel number, 'ext' or 'line').",
+    )

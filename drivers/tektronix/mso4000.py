@@ -17,7 +17,7 @@ from instrumentkit.validators import OneOf, Range
 from .._oscilloscope import TriggerSource
 from ._scope import TektronixChannel, TektronixScope
 
-__all__ = ["MSO4000Channel", "TektronixMSO4000"]
+__all__ = ["MSO4000Channel", "TektronixMSO4000", "TektronixMSO4000TwoChannel"]
 
 RECORD_LENGTHS = (1_000, 10_000, 100_000, 1_000_000, 10_000_000, 20_000_000)
 
@@ -83,7 +83,7 @@ class MSO4000Channel(TektronixChannel):
 class TektronixMSO4000(TektronixScope):
     """Tektronix MSO/DPO4000 series mixed-signal / digital phosphor oscilloscope (4 channels)."""
 
-    idn_patterns = (r"^TEKTRONIX,(MSO|DPO)4\d\d4B?,",)
+    idn_patterns = (r"^TEKTRONIX,(MSO|DPO)4\d\d4B?(-L)?,",)
     sim_file = "sim/mso4104.yaml"
     sim_resource = "TCPIP0::192.168.0.41::inst0::INSTR"
     sim_model = "tektronix-mso4104"
@@ -164,4 +164,23 @@ class TektronixMSO4000(TektronixScope):
         "TRIGger:A:MODe {value}",
         values={"auto": "AUTO", "normal": "NORMal"},
         doc="Set the trigger mode (auto: free-run without a trigger; normal: wait for one).",
+    )
+
+
+class TektronixMSO4000TwoChannel(TektronixMSO4000):
+    """Tektronix MSO/DPO4000 series with 2 analog channels (DPO4032, DPO4102B, ...)."""
+
+    idn_patterns = (r"^TEKTRONIX,(MSO|DPO)4\d\d2B?(-L)?,",)
+    sim_resource = "TCPIP0::192.168.0.44::inst0::INSTR"
+    sim_model = None
+    analog_channels = (1, 2)
+
+    channels = ChannelGroup(MSO4000Channel, (1, 2))
+
+    trigger_source = Setting(
+        "TRIGger:A:EDGE:SOUrce?",
+        "TRIGger:A:EDGE:SOUrce {value}",
+        validate=TriggerSource((1, 2), "aux", "line"),
+        values={"ch1": "CH1", "ch2": "CH2", "aux": "AUX", "line": "LINE"},
+        doc="Set the edge trigger source (a channel number, 'aux' or 'line').",
     )

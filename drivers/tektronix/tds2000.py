@@ -15,7 +15,7 @@ from instrumentkit.validators import OneOf, Range
 from .._oscilloscope import TriggerSource
 from ._scope import TektronixChannel, TektronixScope
 
-__all__ = ["TDS2000Channel", "TektronixTDS2000"]
+__all__ = ["TDS2000Channel", "TektronixTDS2000", "TektronixTDS2000TwoChannel"]
 
 RECORD_LENGTH = 2500
 
@@ -48,7 +48,7 @@ class TDS2000Channel(TektronixChannel):
 class TektronixTDS2000(TektronixScope):
     """Tektronix TDS2000/TDS1000 series digital storage oscilloscope (2 or 4 channels)."""
 
-    idn_patterns = (r"^TEKTRONIX,TDS ?[12]0\d\d[A-Z]?,",)
+    idn_patterns = (r"^TEKTRONIX,TDS ?[12]0[0-2]4[BC]?,",)
     sim_file = "sim/tds2024c.yaml"
     sim_resource = "USB0::0x0699::0x03A6::C012345::INSTR"
     sim_model = "tektronix-tds2024c"
@@ -116,4 +116,23 @@ class TektronixTDS2000(TektronixScope):
         "TRIGger:MAIn:MODe {value}",
         values={"auto": "AUTO", "normal": "NORMal"},
         doc="Set the trigger mode (auto: free-run without a trigger; normal: wait for one).",
+    )
+
+
+class TektronixTDS2000TwoChannel(TektronixTDS2000):
+    """Tektronix TDS2000/TDS1000 series with 2 channels (TDS2002/2012/2022, TDS1001/1002/1012)."""
+
+    idn_patterns = (r"^TEKTRONIX,TDS ?[12]0[0-2][12][BC]?,",)
+    sim_resource = "USB0::0x0699::0x03A4::C054321::INSTR"
+    sim_model = None
+    analog_channels = (1, 2)
+
+    channels = ChannelGroup(TDS2000Channel, (1, 2))
+
+    trigger_source = Setting(
+        "TRIGger:MAIn:EDGE:SOUrce?",
+        "TRIGger:MAIn:EDGE:SOUrce {value}",
+        validate=TriggerSource((1, 2), "ext", "ext5"),
+        values={"ch1": "CH1", "ch2": "CH2", "ext": "EXT", "ext5": "EXT5"},
+        doc="Set the edge trigger source (a channel number, 'ext' or 'ext5').",
     )
