@@ -21,6 +21,7 @@ from instrumentkit.errors import ValidationError
 
 __all__ = [
     "DarkReference",
+    "DarkReferenceHolder",
     "SpectrumBatch",
     "batch_spectrum",
     "dbm_to_mw",
@@ -56,6 +57,39 @@ class DarkReference:
                 "call capture_dark() again with the light blocked",
                 instrument=instrument,
             )
+
+
+class DarkReferenceHolder:
+    """`capture_dark()`, `dark_reference`, `clear_dark()` for a driver that defines
+    `acquire()`, `_dark_settings()` and `dark_units`."""
+
+    _dark: DarkReference | None = None
+    dark_units: str = "counts"
+
+    def acquire(self) -> Spectrum:  # pragma: no cover - the driver's
+        raise NotImplementedError
+
+    def _dark_settings(self) -> Mapping[str, Any]:  # pragma: no cover - the driver's
+        raise NotImplementedError
+
+    def capture_dark(self) -> Spectrum:
+        """Measure and store a dark reference (light blocked or source off) for the
+        present settings; dark-corrected acquisitions use it until the settings change."""
+        settings = self._dark_settings()
+        spectrum = self.acquire()
+        self._dark = DarkReference(
+            spectrum.intensities, settings, self.dark_units, spectrum.timestamp_ns
+        )
+        return spectrum
+
+    @property
+    def dark_reference(self) -> DarkReference | None:
+        """Get the stored dark reference, or None."""
+        return self._dark
+
+    def clear_dark(self) -> None:
+        """Forget the stored dark reference."""
+        self._dark = None
 
 
 def require_dark(

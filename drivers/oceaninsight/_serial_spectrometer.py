@@ -1,80 +1,42 @@
 """The shared driver of Ocean Optics array spectrometers on their RS-232 port.
 
-Protocol details and what could not be confirmed: `_serial_protocol`. This module adds
-the I/O: ACK/NAK handshakes, frames read into one reusable buffer and parsed with
-`np.frombuffer`, checksums, dark references and batches.
+Settings, connection, spectra, dark references and batches; the byte link (handshakes,
+frames, checksums) is `_serial_link`, the protocol and what could not be confirmed
+`_serial_protocol`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from instrumentkit.connect import ConnectionOptions
 from instrumentkit.data import Spectrum, now_ns
-from instrumentkit.errors import (
-    InstrumentReportedError,
-    ProtocolError,
-    Timeout,
-    ValidationError,
-)
-from instrumentkit.instrument import Instrument
+from instrumentkit.errors import ProtocolError, ValidationError
 from instrumentkit.interfaces import Spectrometer
-from instrumentkit.parameters import Setting
 from instrumentkit.session import Session
 from instrumentkit.transport import Transport
-from instrumentkit.validators import Range, Validator
+from instrumentkit.validators import Range
 
 from .._spectrometer import (
     DarkReference,
+    DarkReferenceHolder,
     SpectrumBatch,
     batch_spectrum,
     require_dark,
     subtract_dark,
 )
 from . import _serial_protocol as wire
-
-if TYPE_CHECKING:
-    from instrumentkit.instrument import Component
+from ._serial_link import OceanSerialLink, WordSetting
 
 __all__ = ["OceanSerialSpectrometer", "WordSetting"]
 
-_BITS_PER_BYTE_ON_WIRE = 10  # start + 8 data + stop
-_ACQUIRE = "S (acquire spectrum)"
 
-
-class WordSetting(Setting[int]):
-    """A setting sent as `<letter><word>` and read back with `?<letter>` (binary mode)."""
-
-    def __init__(self, letter: str, *, validate: Validator, units: str, doc: str) -> None:
-        super().__init__(f"?{letter}", letter, parse=int, validate=validate, units=units, doc=doc)
-        self.letter = letter
-
-    def read(self, obj: Component) -> int:
-        assert isinstance(obj, OceanSerialSpectrometer)
-        return obj._query_word(self.letter)
-
-    def __set__(self, obj: Component, value: Any) -> None:
-        assert isinstance(obj, OceanSerialSpectrometer)
-        try:
-            word = self.validate(value) if self.validate else value
-        except (ValueError, TypeError) as error:
-            raise ValidationError(
-                f"{self.name} = {value!r} refused before sending: {error}",
-                instrument=obj.name,
-                command=f"{self.letter} ({self.name})",
-            ) from error
-        obj._set_word(self.letter, int(word), self.name)
-
-
-class OceanSerialSpectrometer(Instrument):
+class OceanSerialSpectrometer(OceanSerialLink, DarkReferenceHolder):
     """Base of the Ocean Optics RS-232 drivers; subclasses give the detector's numbers."""
 
-    write_termination = ""
-    read_termination = ""
-    encoding = "latin-1"
     default_timeout = 2.0
     # Power-up settings of the serial port (data sheet: 9600 baud, 8 data bits, no
     # parity, 1 stop bit, no handshaking); `K` raises the rate, which this driver leaves.
@@ -123,74 +85,7 @@ class OceanSerialSpectrometer(Instrument):
     ) -> None:
         super().__init__(connection, name=name, log_io=log_io)
         self._dark: DarkReference | None = None
-        self._buffer = bytearray()
-        self._view = memoryview(self._buffer)
-        self._lead = bytearray(1)
-        self._lead_view = memoryview(self._lead)
-        self._baudrate: float | None = None
         self._connect()
-
-    # -- handshakes
-    def _discard_input(self) -> None:
-        """Drop unread bytes so a late or garbled reply is not taken for the next one."""
-        reset = getattr(self.session.transport, "reset_input", None)
-        if callable(reset):
-            reset()
-
-    def _protocol_error(self, message: str, command: str) -> ProtocolError:
-        self._discard_input()
-        return ProtocolError(message, instrument=self.name, command=command)
-
-    def _expect_ack(self, command: str) -> None:
-        reply = self.session.read_bytes(1, command=command)[0]
-        if reply == wire.ACK:
-            return
-        if reply == wire.NAK:
-            raise InstrumentReportedError(
-                "the instrument refused the command (NAK): unknown command or value out of "
-                "its range",
-                code=wire.NAK,
-                instrument=self.name,
-                command=command,
-            )
-        raise self._protocol_error(
-            f"expected ACK (0x06) or NAK (0x15), got 0x{reply:02X}; the instrument may be in "
-            "ASCII mode or at another baud rate",
-            command,
-        )
-
-    def _send(self, data: bytes, command: str) -> None:
-        with self.session.lock:
-            self.session.write_raw(data, command=command)
-            self._expect_ack(command)
-
-    def _set_word(self, letter: str, word: int, label: str) -> None:
-        self._send(wire.command(letter, word), f"{letter} {word} ({label})")
-        self._remember(letter, word)
-
-    def _remember(self, letter: str, word: int) -> None:
-        if letter == "I":
-            self._integration_ms = word
-        elif letter == "A":
-            self._scans = word
-        elif letter == "B":
-            self._boxcar = word
-
-    def _query_word(self, letter: str) -> int:
-        command = f"?{letter}"
-        with self.session.lock:
-            self.session.write_raw(command.encode("ascii"), command=command)
-            self._expect_ack(command)
-            word = int.from_bytes(self.session.read_bytes(2, command=command), "big")
-        self._remember(letter, word)
-        return word
-
-    def _read_eeprom(self, slot: int) -> str:
-        command = f"?x {slot} (read EEPROM slot)"
-        with self.session.lock:
-            self.session.write_raw(wire.command("?x", slot), command=command)
-            self._expect_ack(command)
-            return wire.parse_eeprom_text(self.session.read_bytes(16, command=command))
 
     def _connect(self) -> None:
         self._send(b"bB", "bB (binary mode)")
@@ -246,130 +141,7 @@ class OceanSerialSpectrometer(Instrument):
         """Get the wavelength of every pixel in nm, from the stored calibration polynomial."""
         return self._wavelengths
 
-    def _frame_seconds(self) -> float:
-        """Exposure plus the frame's time on the wire at the port's baud rate."""
-        if self._baudrate is None:
-            settings = getattr(self.session.transport, "settings", None)
-            self._baudrate = settings.get("baudrate", 0) if isinstance(settings, dict) else 0
-        pixel_bytes = 4 if self._scans > 1 else 2
-        frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
-        transfer = frame_bytes * _BITS_PER_BYTE_ON_WIRE / self._baudrate if self._baudrate else 0.0
-        return self._integration_ms * self._scans / 1000.0 + transfer
-
-    def _read_frame(self, out: NDArray[np.float64]) -> wire.FrameHeader:
-        """Send `S`, put the frame's pixel values into `out` (float64) and return its header.
-
-        The driver knows from its own settings whether pixels come as WORDs or DWORDs;
-        the header must agree. The checksum is summed from `out`: float64 holds sums of
-        up to 2**53 exactly, and a native array sums far faster than big-endian words.
-        """
-        command = _ACQUIRE
-        session = self.session
-        transport = session.transport
-        # The whole frame shares one deadline: exposure plus the transfer at the baud rate.
-        # (Inline rather than context managers: this runs once per spectrum.)
-        with session.lock:
-            timeout = transport.timeout
-            transport.timeout = timeout + self._frame_seconds()
-            try:
-                return self._receive_frame(session, command, out)
-            except (Timeout, ProtocolError):
-                self._discard_input()
-                raise
-            finally:
-                transport.timeout = timeout
-
-    def _receive_frame(
-        self, session: Session, command: str, out: NDArray[np.float64]
-    ) -> wire.FrameHeader:
-        """`S`, STX, then the frame: one read if uncompressed (its size is known)."""
-        session.write_raw(b"S", command=command)
-        session.read_raw_into(self._lead_view, command=command)
-        lead = self._lead[0]
-        if lead == wire.ETX:
-            self._discard_input()
-            raise InstrumentReportedError(
-                "the instrument could not take the scan (ETX)",
-                code=wire.ETX,
-                instrument=self.name,
-                command=command,
-            )
-        if lead != wire.STX:
-            raise self._protocol_error(
-                f"expected STX (0x02) before the frame, got 0x{lead:02X}", command
-            )
-        dword = self._scans > 1
-        if self._compressed and not dword:
-            head = session.read_bytes(wire.HEADER_BYTES, command=command)
-            header = self._read_header(head, command)
-            values, checksum = self._read_compressed(command)
-            out[:] = values
-            trailer = session.read_bytes(4 if self._checksum else 2, command=command)
-            self._check_trailer(trailer, checksum, command)
-            return header
-        return self._read_plain(dword, command, out)
-
-    def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
-        try:
-            header = wire.parse_header(data)
-        except ValueError as error:
-            raise self._protocol_error(f"garbled frame header: {error}", command) from None
-        if header.pixel_mode != 0:
-            raise self._protocol_error(
-                f"pixel mode {header.pixel_mode} is set; this driver reads all pixels "
-                "(mode 0): send P0 or reset the instrument",
-                command,
-            )
-        return header
-
-    def _read_plain(self, dword: bool, command: str, out: NDArray[np.float64]) -> wire.FrameHeader:
-        count = self.pixels
-        end = wire.HEADER_BYTES + count * (4 if dword else 2)
-        size = end + (4 if self._checksum else 2)
-        if len(self._buffer) != size:
-            self._buffer = bytearray(size)
-            self._view = memoryview(self._buffer)
-        buffer = self._buffer
-        self.session.read_raw_into(self._view, command=command)
-        header = self._read_header(buffer, command)
-        if header.dword_pixels != dword:
-            raise self._protocol_error(
-                f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
-                f"{header.scans} scans, but averages is {self._scans}",
-                command,
-            )
-        out[:] = wire.parse_pixels(buffer, dword, count, wire.HEADER_BYTES)
-        checksum = int(out.sum()) & 0xFFFF if self._checksum else 0
-        self._check_trailer(buffer[end:], checksum, command)
-        return header
-
-    def _read_compressed(self, command: str) -> tuple[NDArray[Any], int]:
-        received = bytearray(self.session.read_bytes(1 + self.pixels, command=command))
-        while True:
-            try:
-                values, _, checksum = wire.decompress(bytes(received), self.pixels)
-            except wire.NeedMoreBytes as more:
-                received += self.session.read_bytes(more.count, command=command)
-            except ValueError as error:
-                raise self._protocol_error(str(error), command) from None
-            else:
-                return values, checksum
-
-    def _check_trailer(self, trailer: bytes | bytearray, checksum: int, command: str) -> None:
-        end = int.from_bytes(trailer[:2], "big")
-        if end != wire.FRAME_END:
-            raise self._protocol_error(
-                f"frame does not end with 0xFFFD (got 0x{end:04X}): bytes were lost or added",
-                command,
-            )
-        if self._checksum:
-            sent = int.from_bytes(trailer[2:4], "big")
-            if sent != checksum:
-                raise self._protocol_error(
-                    f"checksum mismatch: frame says 0x{sent:04X}, data sums to 0x{checksum:04X}"
-                    " (corrupted in transit); acquire again",
-                    command,
-                )
+    dark_units = "counts"
 
     def _dark_settings(self) -> dict[str, int]:
         return {
@@ -442,23 +214,6 @@ class OceanSerialSpectrometer(Instrument):
             dark_corrected=dark is not None,
             meta=self._meta(header),
         )
-
-    def capture_dark(self) -> Spectrum:
-        """Measure and store a dark reference (block the light first) for the present
-        integration time, averages and boxcar."""
-        settings = self._dark_settings()
-        spectrum = self.acquire()
-        self._dark = DarkReference(spectrum.intensities, settings, "counts", spectrum.timestamp_ns)
-        return spectrum
-
-    @property
-    def dark_reference(self) -> DarkReference | None:
-        """Get the stored dark reference, or None."""
-        return self._dark
-
-    def clear_dark(self) -> None:
-        """Forget the stored dark reference."""
-        self._dark = None
 
     def snapshot(self) -> dict[str, Any]:
         state = super().snapshot()

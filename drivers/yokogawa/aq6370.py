@@ -38,6 +38,7 @@ from instrumentkit.validators import OneOf, Range
 
 from .._spectrometer import (
     DarkReference,
+    DarkReferenceHolder,
     SpectrumBatch,
     batch_spectrum,
     mw_to_dbm,
@@ -89,7 +90,7 @@ def _wavelength(command: str, low: float, high: float, doc: str) -> Setting[floa
     )
 
 
-class YokogawaAQ6370D(SCPIInstrument):
+class YokogawaAQ6370D(SCPIInstrument, DarkReferenceHolder):
     """Yokogawa AQ6370D optical spectrum analyzer (600-1700 nm); also fits AQ6370C/E."""
 
     idn_patterns = (r"^YOKOGAWA,AQ6370[CDE]?,",)
@@ -276,6 +277,8 @@ class YokogawaAQ6370D(SCPIInstrument):
             levels = mw_to_dbm(levels * 1e3)
         return levels
 
+    dark_units = "dBm"
+
     def _dark_settings(self) -> dict[str, Any]:
         return {
             "wavelength_start_nm": self.wavelength_start,
@@ -366,19 +369,3 @@ class YokogawaAQ6370D(SCPIInstrument):
             dark_corrected=dark is not None,
             meta={"trace": self.trace, "level_scale": scale},
         )
-
-    def capture_dark(self) -> Spectrum:
-        """Sweep with the input dark (source off or blocked) and store it as the reference."""
-        settings = self._dark_settings()
-        spectrum = self.acquire()
-        self._dark = DarkReference(spectrum.intensities, settings, "dBm", spectrum.timestamp_ns)
-        return spectrum
-
-    @property
-    def dark_reference(self) -> DarkReference | None:
-        """Get the stored dark reference, or None."""
-        return self._dark
-
-    def clear_dark(self) -> None:
-        """Forget the stored dark reference."""
-        self._dark = None
