@@ -4,7 +4,7 @@ Runs on the simulated lab unless you give a resource:
 
     python examples/spectrum_scan.py --count 20                      # simulated USB4000
     python examples/spectrum_scan.py --instrument aq6370 --count 5   # simulated OSA
-    python examples/spectrum_scan.py --resource /dev/ttyUSB0 --baudrate 115200
+    python examples/spectrum_scan.py --resource /dev/ttyUSB0     # 9600 baud, as at power-up
     python examples/spectrum_scan.py --instrument aq6370 \\
         --resource TCPIP::192.168.1.30::10001::SOCKET --user anonymous
 
@@ -44,7 +44,9 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instrument", choices=sorted(INSTRUMENTS), default="usb4000")
     parser.add_argument("--resource", help="real instrument address (default: simulated lab)")
-    parser.add_argument("--baudrate", type=int, help="serial baud rate, if not the default")
+    parser.add_argument(
+        "--baudrate", type=int, help="serial baud rate, if the instrument was set to another"
+    )
     parser.add_argument("--user", help="AQ6370 LAN login user (e.g. anonymous)")
     parser.add_argument("--password", default="")
     parser.add_argument("--count", type=int, default=10, help="spectra to take")
