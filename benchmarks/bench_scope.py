@@ -39,7 +39,6 @@ PREAMBLE = (
 def serve_scope(ports: Any, stop: Any) -> None:
     """Child process: one MSO4104 model on an ephemeral port until `stop` is set."""
     from instrumentkit.drivers.tektronix.mso4000_sim import MSO4104Model
-
     from instrumentkit.sim import serve
 
     sources = {1: {"shape": "sine", "amplitude": 0.4, "frequency": 1e3, "noise": 0.01}}

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 import serial
+
 from instrumentkit.drivers.generic import LineSensor
 from instrumentkit.drivers.generic.line_sensor import EXAMPLE_CONFIG
 from instrumentkit.drivers.generic.line_sensor_sim import LineBoardModel
@@ -31,7 +32,6 @@ from instrumentkit.drivers.keysight import Keysight34461A
 from instrumentkit.drivers.keysight.dmm344xx_sim import Keysight34461AModel
 from instrumentkit.drivers.pfeiffer import PfeifferTPG362
 from instrumentkit.drivers.pfeiffer.tpg36x_sim import TPG362Model
-
 from instrumentkit.sim import ManualClock, attach, detach, serve
 
 READINGS = 10_000

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 import serial
+
 from instrumentkit.drivers._spectrometer import subtract_dark
 from instrumentkit.drivers.oceaninsight import OceanInsightUSB2000Plus, OceanInsightUSB4000
 from instrumentkit.drivers.oceaninsight.usb4000_sim import (
@@ -33,7 +34,6 @@ from instrumentkit.drivers.oceaninsight.usb4000_sim import (
     USB2000PlusModel,
     USB4000Model,
 )
-
 from instrumentkit.sim import Clock, ManualClock, SystemClock, attach, detach
 
 STX = 0x02

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from instrumentkit.acquisition import RunWriter
 
+from instrumentkit.acquisition import RunWriter
 from instrumentkit.data import Reading, Waveform
 
 POINTS = 10_000

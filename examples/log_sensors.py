@@ -55,7 +55,6 @@ def simulated_sensors(stack: contextlib.ExitStack) -> Iterator[dict[str, Any]]:
     from instrumentkit.drivers.generic.line_sensor_config import load_config
     from instrumentkit.drivers.keysight.dmm344xx_sim import Keysight34461AModel
     from instrumentkit.drivers.thorlabs.pm100_sim import PM100DModel
-
     from instrumentkit.sim import serve
 
     lab = stack.enter_context(

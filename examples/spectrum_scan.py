@@ -24,6 +24,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+
 from instrumentkit.drivers.oceaninsight import (
     OceanInsightHR4000,
     OceanInsightUSB2000Plus,

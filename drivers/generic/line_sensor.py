@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from instrumentkit.drivers.generic.line_sensor_config import LineSensorConfig, load_config
 from numpy.typing import NDArray
 from typing_extensions import Self
 
 from instrumentkit.connect import open_transport
 from instrumentkit.data import Reading, now_ns
+from instrumentkit.drivers.generic.line_sensor_config import LineSensorConfig, load_config
 from instrumentkit.errors import ConfigError, ProtocolError, ValidationError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Sensor

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from instrumentkit.acquisition import open_run
 
+from instrumentkit.acquisition import open_run
 from instrumentkit.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

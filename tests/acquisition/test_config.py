@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from instrumentkit.acquisition import RunConfig, load_run_config
 from instrumentkit.acquisition._config import parse_run_config
 from instrumentkit.acquisition._setup import Plan, plan_run
-
 from instrumentkit.errors import ConfigError
 
 NOWHERE = "TCPIP::192.0.2.1::5025::SOCKET"

@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+
 from instrumentkit.acquisition import open_run
 
 POINTS = 500

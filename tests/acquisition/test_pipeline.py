@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from instrumentkit.acquisition import (
     CallableSource,
     ErrorPolicy,
@@ -30,7 +31,6 @@ from instrumentkit.acquisition.synthetic import (
     SyntheticSensor,
     SyntheticSpectrometer,
 )
-
 from instrumentkit.data import Reading
 from instrumentkit.errors import ConnectionFailed, Timeout
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from instrumentkit.acquisition import RunWriter, open_run
 
+from instrumentkit.acquisition import RunWriter, open_run
 from instrumentkit.data import Reading, Spectrum
 
 AXIS = np.linspace(350.0, 1050.0, 256)

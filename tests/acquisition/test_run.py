@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from instrumentkit.acquisition import Run, open_run
 from instrumentkit.acquisition.synthetic import SyntheticScope, SyntheticSensor
-
 from instrumentkit.data import Reading, Spectrum
 from instrumentkit.errors import Timeout
 

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+
 from instrumentkit.acquisition import (
     CallableSource,
     ScopeSource,
@@ -20,7 +21,6 @@ from instrumentkit.acquisition.synthetic import (
     SyntheticSensor,
     SyntheticSpectrometer,
 )
-
 from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
 

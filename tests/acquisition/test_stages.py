@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import signal
+
 from instrumentkit.acquisition import stages
 from instrumentkit.acquisition.stages import (
     PSD,
@@ -17,7 +19,6 @@ from instrumentkit.acquisition.stages import (
     SubtractDark,
     chain,
 )
-from scipy import signal
 
 RNG = np.random.default_rng(42)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from instrumentkit.acquisition import RunWriter
 
+from instrumentkit.acquisition import RunWriter
 from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.errors import ConfigError
 

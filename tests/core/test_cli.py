@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from instrumentkit.drivers.keysight import Keysight34461A
 
 from instrumentkit.cli import main
+from instrumentkit.drivers.keysight import Keysight34461A
 from instrumentkit.simfiles import sim_path
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from instrumentkit.drivers.keysight import Keysight34461A
 
 import instrumentkit as ik
+from instrumentkit.drivers.keysight import Keysight34461A
 from instrumentkit.simfiles import sim_backend
 
 

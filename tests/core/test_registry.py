@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from instrumentkit.drivers.keysight import Keysight34461A, Keysight34465A
 
 import instrumentkit as ik
+from instrumentkit.drivers.keysight import Keysight34461A, Keysight34465A
 from instrumentkit.registry import driver_by_name, match_driver
 
 

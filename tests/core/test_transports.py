@@ -63,7 +63,6 @@ def test_socket_transport_large_binary_payload(line_server):
 
 def test_visa_transport_on_pyvisa_sim():
     from instrumentkit.drivers.keysight import Keysight34461A
-
     from instrumentkit.simfiles import sim_backend
 
     backend = sim_backend(Keysight34461A)
@@ -78,7 +77,6 @@ def test_visa_transport_on_pyvisa_sim():
 
 def test_visa_transport_wraps_an_open_resource():
     from instrumentkit.drivers.keysight import Keysight34461A
-
     from instrumentkit.simfiles import sim_backend
     from instrumentkit.visa_transport import resource_manager
 

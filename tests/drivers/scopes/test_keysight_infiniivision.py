@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from instrumentkit.drivers.keysight import KeysightInfiniiVision
 
 import instrumentkit as ik
+from instrumentkit.drivers.keysight import KeysightInfiniiVision
 from instrumentkit.testing import check_driver, expected_protocol
 
 PREAMBLE = ":WAVeform:BYTeorder?;:WAVeform:UNSigned?;:WAVeform:PREamble?"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from instrumentkit.drivers.rigol import RigolDS1000Z
 
 import instrumentkit as ik
+from instrumentkit.drivers.rigol import RigolDS1000Z
 from instrumentkit.testing import check_driver, expected_protocol
 
 

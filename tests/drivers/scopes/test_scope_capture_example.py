@@ -51,7 +51,6 @@ def test_capture_writes_every_waveform_in_volts(tmp_path, model):
 
 def test_refuses_a_resource_that_is_not_a_scope(tmp_path):
     from instrumentkit.drivers.keysight import Keysight34461A
-
     from instrumentkit.simfiles import sim_path
 
     command = [sys.executable, str(SCRIPT), "--resource", Keysight34461A.sim_resource]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import instrumentkit as ik
 from instrumentkit.drivers.keysight import KeysightInfiniiVision
 from instrumentkit.drivers.keysight.infiniivision_sim import DSOX3034TModel
 from instrumentkit.drivers.rigol import RigolDS1000Z
@@ -16,8 +18,6 @@ from instrumentkit.drivers.rigol.ds1000z_sim import DS1054ZModel
 from instrumentkit.drivers.tektronix import TektronixMSO4000, TektronixTDS2000
 from instrumentkit.drivers.tektronix.mso4000_sim import MSO4104Model
 from instrumentkit.drivers.tektronix.tds2000_sim import TDS2024CModel
-
-import instrumentkit as ik
 from instrumentkit.sim import serve
 from instrumentkit.testing import check_driver
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from instrumentkit.drivers.tektronix import TektronixMSO4000, TektronixTDS2000
 
 import instrumentkit as ik
+from instrumentkit.drivers.tektronix import TektronixMSO4000, TektronixTDS2000
 from instrumentkit.testing import check_driver, expected_protocol
 
 HELLO = ("HEADer OFF;VERBose ON", None)

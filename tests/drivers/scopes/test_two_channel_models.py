@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+import instrumentkit as ik
 from instrumentkit.drivers.keysight import KeysightInfiniiVision, KeysightInfiniiVisionTwoChannel
 from instrumentkit.drivers.tektronix import (
     TektronixMSO4000,
@@ -10,8 +12,6 @@ from instrumentkit.drivers.tektronix import (
     TektronixTDS2000,
     TektronixTDS2000TwoChannel,
 )
-
-import instrumentkit as ik
 from instrumentkit.registry import match_driver
 from instrumentkit.testing import check_driver
 

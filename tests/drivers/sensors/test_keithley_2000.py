@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from instrumentkit.drivers.keithley import Keithley2000
 from instrumentkit.drivers.keithley.dmm2000 import Keithley2000Function
 from instrumentkit.drivers.keithley.dmm2000_sim import Keithley2000Model
-
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, Timeout, ValidationError
 from instrumentkit.sim import ManualClock
 from instrumentkit.sim.physics import Source

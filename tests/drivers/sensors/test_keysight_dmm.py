@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import instrumentkit as ik
 from instrumentkit.drivers.keysight import Keysight34461A, Keysight34465A
 from instrumentkit.drivers.keysight.dmm344xx import DMMFunction
 from instrumentkit.drivers.keysight.dmm344xx_sim import Keysight34461AModel, Keysight34465AModel
-
-import instrumentkit as ik
 from instrumentkit.errors import (
     ConnectionFailed,
     InstrumentReportedError,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import instrumentkit as ik
 from instrumentkit.drivers.lakeshore import LakeShore335, LakeShore336
 from instrumentkit.drivers.lakeshore.model33x import HeaterRange, SensorType
 from instrumentkit.drivers.lakeshore.model33x_sim import LakeShore335Model, LakeShore336Model
-
-import instrumentkit as ik
 from instrumentkit.errors import (
     InstrumentReportedError,
     ProtocolError,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+
+import instrumentkit as ik
 from instrumentkit.drivers.generic import LineSensor
 from instrumentkit.drivers.generic.line_sensor import EXAMPLE_CONFIG, STATUS_NOT_A_NUMBER
 from instrumentkit.drivers.generic.line_sensor_config import load_config
 from instrumentkit.drivers.generic.line_sensor_sim import LineBoardModel
-
-import instrumentkit as ik
 from instrumentkit.errors import ConfigError, ProtocolError, Timeout, ValidationError
 from instrumentkit.sim import ManualClock
 from instrumentkit.testing import check_driver, expected_protocol

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import instrumentkit as ik
 from instrumentkit.drivers.pfeiffer import (
     PfeifferTPG36x,
     PfeifferTPG361,
@@ -12,8 +14,6 @@ from instrumentkit.drivers.pfeiffer import (
 )
 from instrumentkit.drivers.pfeiffer.tpg36x import GaugeError, GaugeStatus
 from instrumentkit.drivers.pfeiffer.tpg36x_sim import TPG361Model, TPG362Model, TPG366Model
-
-import instrumentkit as ik
 from instrumentkit.errors import (
     ConnectionFailed,
     InstrumentReportedError,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from instrumentkit.drivers.thorlabs import ThorlabsPM100D, ThorlabsPM100USB
-from instrumentkit.drivers.thorlabs.pm100_sim import PM100DModel, PM100USBModel
 
 import instrumentkit as ik
+from instrumentkit.drivers.thorlabs import ThorlabsPM100D, ThorlabsPM100USB
+from instrumentkit.drivers.thorlabs.pm100_sim import PM100DModel, PM100USBModel
 from instrumentkit.errors import InstrumentReportedError, Timeout, ValidationError
 from instrumentkit.sim import ManualClock, serve
 from instrumentkit.testing import check_driver, expected_protocol

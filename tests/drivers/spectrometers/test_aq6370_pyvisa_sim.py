@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from instrumentkit.drivers.yokogawa import YokogawaAQ6370D
 
+from instrumentkit.drivers.yokogawa import YokogawaAQ6370D
 from instrumentkit.errors import InstrumentReportedError
 from instrumentkit.testing import check_driver
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from instrumentkit.drivers.yokogawa import YokogawaAQ6370D
 from instrumentkit.drivers.yokogawa.aq6370_sim import AQ6370DModel, OpticalLine
-
 from instrumentkit.errors import (
     ConnectionFailed,
     InstrumentReportedError,

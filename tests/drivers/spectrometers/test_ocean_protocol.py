@@ -10,12 +10,12 @@ import struct
 
 import numpy as np
 import pytest
+
 from instrumentkit.drivers.oceaninsight import (
     OceanInsightHR4000,
     OceanInsightUSB2000Plus,
     OceanInsightUSB4000,
 )
-
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
 from instrumentkit.testing import expected_protocol
 

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from instrumentkit.drivers.oceaninsight import (
     OceanInsightHR4000,
     OceanInsightUSB2000Plus,
@@ -17,7 +18,6 @@ from instrumentkit.drivers.oceaninsight.usb4000_sim import (
     USB2000PlusModel,
     USB4000Model,
 )
-
 from instrumentkit.errors import ConnectionFailed, InstrumentReportedError, ProtocolError, Timeout
 from instrumentkit.interfaces import Spectrometer
 from instrumentkit.sim import ManualClock, attach, detach
