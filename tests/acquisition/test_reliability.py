@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+
 from instrumentkit.acquisition import RunResult, open_run, run_pipeline
 
 LAB = {
