@@ -53,10 +53,35 @@ def identify_command(resource: str, backend: str | None, timeout: float, as_json
     click.echo(f"driver: {name or 'none registered (see `instrumentkit drivers`)'}")
 
 
+def _serial_framing(options: dict[str, object]) -> str:
+    if "baudrate" not in options:
+        return "-"
+    bits = options.get("bytesize", 8)
+    return f"{options['baudrate']} {bits}{options.get('parity', 'N')}{options.get('stopbits', 1)}"
+
+
+def drivers_markdown(rows: list[dict[str, object]], classes: list[type]) -> str:
+    """The supported-models table of docs/supported-models.md, from the registry."""
+    lines = [
+        "| driver | module | interface | serial default | pyvisa-sim file | simulated-lab model |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row, cls in zip(rows, classes, strict=True):
+        framing = _serial_framing(dict(cls.connection_defaults))  # type: ignore[attr-defined]
+        interfaces = ", ".join(row["interfaces"])  # type: ignore[call-overload]
+        lines.append(
+            f"| `{row['driver']}` | `{row['module']}` | {interfaces} | {framing} "
+            f"| {row['pyvisa_sim'] or '-'} | {row['sim_model'] or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 @click.command("drivers")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def drivers_command(as_json: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print the supported-models Markdown table.")
+def drivers_command(as_json: bool, markdown: bool) -> None:
     """List the registered drivers and the instruments they serve."""
+    classes = list(registered_drivers())
     rows = [
         {
             "driver": cls.__name__,
@@ -66,10 +91,13 @@ def drivers_command(as_json: bool) -> None:
             "pyvisa_sim": cls.sim_file or "",
             "sim_model": cls.sim_model or "",
         }
-        for cls in registered_drivers()
+        for cls in classes
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
+        return
+    if markdown:
+        click.echo(drivers_markdown(rows, classes), nl=False)
         return
     table = Table("driver", "interfaces", "serves (*IDN? pattern)", "simulation", title="Drivers")
     for row in rows:

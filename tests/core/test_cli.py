@@ -58,3 +58,11 @@ def test_console_script_and_module_entry_point():
         out = subprocess.run(command, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert "identify" in out.stdout
+
+
+def test_supported_models_page_matches_the_registry():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "supported-models.md").read_text()
+    table = page.split("<!-- drivers-table -->\n")[1].split("<!-- /drivers-table -->")[0]
+    result = run("drivers", "--markdown")
+    assert result.exit_code == 0, result.output
+    assert table == result.output, "regenerate with `instrumentkit drivers --markdown`"
