@@ -41,9 +41,10 @@ class Scaling:
     dx: float
 
     def volts(self, codes: NDArray[Any]) -> NDArray[np.float64]:
-        """Codes to volts in two vectorized passes, whatever the codes' width or byte order."""
+        """Codes to volts in one or two vectorized passes, whatever the codes' width or order."""
         volts = np.multiply(codes, self.gain, dtype=np.float64)
-        volts += self.bias
+        if self.bias:  # often 0 (no offset, no position): skip a pass over the record
+            volts += self.bias
         return volts
 
     def waveform(
