@@ -217,6 +217,44 @@ def test_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected)
     assert scope.drain_errors() == []
 
 
+REJECTIONS = [
+    ("timebase_scale", 100.0),
+    ("timebase_position", -600.0),
+    ("acquisition_mode", "envelope"),
+    ("averages", 70_000),
+    ("record_length", 3_000_000),
+    ("points_mode", "all"),
+    ("waveform_format", "float"),
+    ("byte_order", "middle"),
+    ("unsigned", "maybe"),
+    ("trigger_source", 5),
+    ("trigger_level", -2e4),
+    ("trigger_slope", "up"),
+    ("trigger_mode", "single"),
+    ("channels[3].enabled", "maybe"),
+    ("channels[3].scale", 2e4),
+    ("channels[3].offset", 1e5),
+    ("channels[3].coupling", "gnd"),
+    ("channels[3].impedance", "75"),
+    ("channels[3].probe_attenuation", 1e5),
+    ("channels[3].bandwidth_limit", "20M"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), REJECTIONS)
+def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(sim_instrument, path, value):
+    scope = sim_instrument(KeysightInfiniiVision)
+    owner, name = (scope, path)
+    if path.startswith("channels["):
+        number, name = path[len("channels[") :].split("].")
+        owner = scope.channels[int(number)]
+    before = getattr(owner, name)
+    with pytest.raises(ik.ValidationError, match=name):
+        setattr(owner, name, value)
+    assert getattr(owner, name) == before
+    assert scope.drain_errors() == []
+
+
 def test_rejected_value_leaves_the_simulated_scope_untouched(sim_instrument):
     scope = sim_instrument(KeysightInfiniiVision)
     with pytest.raises(ik.ValidationError):

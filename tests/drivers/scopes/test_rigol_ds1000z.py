@@ -222,6 +222,41 @@ def test_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected)
     assert scope.drain_errors() == []
 
 
+REJECTIONS = [
+    ("timebase_scale", 100.0),
+    ("timebase_position", 600.0),
+    ("record_length", 10_000_000),
+    ("acquisition_mode", "envelope"),
+    ("averages", 2048),
+    ("trigger_source", "ext"),
+    ("trigger_level", 2e4),
+    ("trigger_slope", "up"),
+    ("trigger_mode", "roll"),
+    ("waveform_mode", "all"),
+    ("waveform_format", "float"),
+    ("channels[4].enabled", "maybe"),
+    ("channels[4].scale", 0.0),
+    ("channels[4].offset", -2e4),
+    ("channels[4].coupling", "dc_reject"),
+    ("channels[4].probe_attenuation", 3),
+    ("channels[4].bandwidth_limit", "100M"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), REJECTIONS)
+def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(sim_instrument, path, value):
+    scope = sim_instrument(RigolDS1000Z)
+    owner, name = (scope, path)
+    if path.startswith("channels["):
+        number, name = path[len("channels[") :].split("].")
+        owner = scope.channels[int(number)]
+    before = getattr(owner, name)
+    with pytest.raises(ik.ValidationError, match=name):
+        setattr(owner, name, value)
+    assert getattr(owner, name) == before
+    assert scope.drain_errors() == []
+
+
 def test_rejected_value_leaves_the_simulated_scope_untouched(sim_instrument):
     scope = sim_instrument(RigolDS1000Z)
     with pytest.raises(ik.ValidationError):

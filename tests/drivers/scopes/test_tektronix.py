@@ -302,6 +302,15 @@ def test_tds2000_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, e
 
 
 MSO_ROUND_TRIPS = [
+    ("data_encoding", "srpbinary", "srpbinary"),
+    ("data_width", 2, 2),
+    ("data_start", 1000, 1000),
+    ("data_stop", 20_000_000, 20_000_000),
+    ("stop_after", "sequence", "sequence"),
+    ("acquiring", False, False),
+    ("channels[2].enabled", False, False),
+    ("channels[2].scale", 0.01, 0.01),
+    ("channels[2].position", 3.0, 3.0),
     ("timebase_scale", 2e-7, 2e-7),
     ("timebase_position", 10.0, 10.0),
     ("timebase_delay", 5e-6, 5e-6),
@@ -327,6 +336,60 @@ def test_mso4000_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, e
     owner, name = owner_and_name(scope, path)
     setattr(owner, name, value)
     assert getattr(owner, name) == expected
+    assert scope.drain_errors() == []
+
+
+TDS_REJECTIONS = [
+    ("timebase_scale", 1e-9),
+    ("timebase_position", 1e3),
+    ("acquisition_mode", "hires"),
+    ("averages", 32),
+    ("trigger_source", "line"),
+    ("trigger_level", 2e4),
+    ("trigger_slope", "either"),
+    ("trigger_mode", "single"),
+    ("data_encoding", "ascii"),
+    ("data_width", 3),
+    ("data_start", 0),
+    ("data_stop", 2.5),
+    ("stop_after", "forever"),
+    ("acquiring", "maybe"),
+    ("channels[3].enabled", "maybe"),
+    ("channels[3].scale", 0.0),
+    ("channels[3].position", -60),
+    ("channels[3].coupling", "dc_reject"),
+    ("channels[3].probe_attenuation", 2),
+    ("channels[3].bandwidth_limit", 20e6),
+]
+MSO_REJECTIONS = [
+    ("timebase_position", 150.0),
+    ("timebase_delay", 1e4),
+    ("delay_enabled", "sometimes"),
+    ("record_length", 5_000_000),
+    ("acquisition_mode", "roll"),
+    ("averages", 3),
+    ("trigger_source", "ext"),
+    ("channels[2].offset", 2e3),
+    ("channels[2].coupling", "gnd"),
+    ("channels[2].termination", 75),
+    ("channels[2].probe_attenuation", 0),
+    ("channels[2].trigger_level", float("nan")),
+    ("channels[2].bandwidth_limit", 1e3),
+]
+
+
+@pytest.mark.parametrize(
+    ("driver", "path", "value"),
+    [(TektronixTDS2000, *case) for case in TDS_REJECTIONS]
+    + [(TektronixMSO4000, *case) for case in MSO_REJECTIONS],
+)
+def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(sim_instrument, driver, path, value):
+    scope = sim_instrument(driver)
+    owner, name = owner_and_name(scope, path)
+    before = getattr(owner, name)
+    with pytest.raises(ik.ValidationError, match=name):
+        setattr(owner, name, value)
+    assert getattr(owner, name) == before
     assert scope.drain_errors() == []
 
 
