@@ -37,6 +37,11 @@ def resource_manager(backend: str = "") -> pyvisa.ResourceManager:
     """One ResourceManager per backend per process (opening one costs ~0.3 s)."""
     with _MANAGERS_LOCK:
         manager = _MANAGERS.get(backend)
+        if manager is not None:
+            try:
+                manager.session  # noqa: B018  raises once someone closed the shared manager
+            except pyvisa.errors.InvalidSession:
+                manager = None
         if manager is None:
             manager = pyvisa.ResourceManager(backend)
             _MANAGERS[backend] = manager
@@ -78,10 +83,6 @@ class VisaTransport(TransportBase):
         self.resource = str(opened.resource_name)
         self._lib = opened.visalib
         self._session = opened.session
-        # Reads that stop at the requested count are how chunked reads work here, not a
-        # warning; silence it once for the session's life rather than per read.
-        self._quiet = self._lib.ignore_warning(self._session, _MAX_COUNT)
-        self._quiet.__enter__()
         # Terminators are handled here, not by pyvisa: it must neither append nor strip.
         opened.write_termination = ""
         self._termchar: int | None = -1
@@ -148,15 +149,16 @@ class VisaTransport(TransportBase):
         lib, session = self._lib, self._session
         position, total = 0, len(buffer)
         try:
-            while position < total:
-                chunk, _ = lib.read(session, min(total - position, _CHUNK))
-                buffer[position : position + len(chunk)] = chunk
-                position += len(chunk)
+            # Stopping at the requested count is how these reads end, not a warning.
+            with lib.ignore_warning(session, _MAX_COUNT):
+                while position < total:
+                    chunk, _ = lib.read(session, min(total - position, _CHUNK))
+                    buffer[position : position + len(chunk)] = chunk
+                    position += len(chunk)
         except VisaIOError as error:
             raise _as_builtin(error, f"read failed after {position} of {total} bytes") from error
 
     def close(self) -> None:
-        self._quiet.__exit__(None, None, None)
         if self._owns_resource:
             with contextlib.suppress(VisaIOError):
                 self.visa.close()
