@@ -168,6 +168,7 @@ class OutputConfig(_Strict):
     flush_interval: float = Field(default=1.0, gt=0)
     fsync: bool = False
     overwrite: bool = False
+    monotonic_clock: bool = True
 
 
 class RunConfig(_Strict):

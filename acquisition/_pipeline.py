@@ -7,6 +7,7 @@
         stop=Stop(duration=60),
         instruments={"dmm": dmm, "scope": scope},   # IDN, driver, settings at start and end
         on_error={"scope": ErrorPolicy("skip", max_errors=5)},
+        stages={"scope_ch1": [BlockAverage(4)]},    # array stages from .stages, per stream
     )
     result = pipeline.run()                         # blocks; Ctrl-C stops it cleanly
     print(result.status, result.rows)
@@ -17,6 +18,11 @@ file live and then writes blocks as they arrive, flushing every `flush_interval`
 at the stop condition, when every source is done, on Ctrl-C (SIGINT), on an instrument
 error its policy does not skip, or when the file cannot be written; in every case the file
 is closed with status "completed" or "aborted" and the reason.
+
+Every row gets its wall-clock stamp (ns since the epoch, from the instrument's record) and,
+unless `monotonic=False`, a monotonic-clock stamp (s) derived from it with the clock pair
+read right after the poll, so intervals survive wall-clock steps. Instrument errors go to
+the `errors` stream of the file (instrument, error type, action taken, message).
 """
 
 from __future__ import annotations
@@ -107,6 +113,7 @@ class Pipeline:
         first_record_timeout: float = 30.0,
         shutdown_timeout: float = 10.0,
         snapshot_timeout: float = 30.0,
+        monotonic: bool = True,
     ) -> None:
         if not sources:
             raise ValueError("a pipeline needs at least one source")
@@ -148,7 +155,9 @@ class Pipeline:
             for source in self.sources
         ]
         self._by_instrument = {r.source.instrument: r for r in self._runners}
-        self._blocks = BlockWriter(self.writer, max_rows=self.stop_condition.max_readings)
+        self._blocks = BlockWriter(
+            self.writer, max_rows=self.stop_condition.max_readings, monotonic=monotonic
+        )
         self.result: RunResult | None = None
 
     @staticmethod
@@ -291,9 +300,12 @@ class Pipeline:
         duration = self.stop_condition.duration
         next_report = time.monotonic()
         rows_then, time_then = 0, time.monotonic()
+        get, burst = self._queue.get, self._queue.maxsize or 64
         while not self._stop.is_set():
             try:
-                self._handle(self._queue.get(timeout=_TICK))
+                self._handle(get(timeout=_TICK))
+                for _ in range(burst):  # what has arrived, before looking at the clock again
+                    self._handle(get(block=False))
             except queue.Empty:
                 self._writer_idle()
             now = time.monotonic()

@@ -364,8 +364,9 @@ def build_pipeline(plan: Plan, bench: Bench, *, duration: float | None = None) -
         metadata={"description": cfg.description, **cfg.metadata},
     )
     return Pipeline(
-        sources, writer, stop=stop, instruments=bench.instruments, stages=stages, on_error=policies
-    )
+        sources, writer, stop=stop, instruments=bench.instruments, stages=stages,
+        on_error=policies, monotonic=cfg.output.monotonic_clock,
+    )  # fmt: skip
 
 
 def _source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> Source:

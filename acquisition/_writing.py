@@ -59,9 +59,12 @@ def rows_of(record: Any) -> int:
 class BlockWriter:
     """Appends blocks to the streams of one RunWriter; used from the writer's thread only."""
 
-    def __init__(self, writer: RunWriter, *, max_rows: int | None = None) -> None:
+    def __init__(
+        self, writer: RunWriter, *, max_rows: int | None = None, monotonic: bool = True
+    ) -> None:
         self.writer = writer
         self.max_rows = max_rows
+        self.monotonic = monotonic
         self.rows: dict[str, int] = {}
         self.total = 0
         self.events: list[ErrorEvent] = []
@@ -71,9 +74,9 @@ class BlockWriter:
 
     # -- declaring ------------------------------------------------------------------------
     def declare(self, stream: str, first: Any, instrument: str) -> None:
-        """Declare `stream` shaped like its first record, with monotonic stamps."""
+        """Declare `stream` shaped like its first record (with a monotonic column)."""
         self._streams[stream] = self.writer.add_stream(
-            stream, first, monotonic=True, instrument=instrument
+            stream, first, monotonic=self.monotonic, instrument=instrument
         )
         self.rows[stream] = 0
 
@@ -110,7 +113,12 @@ class BlockWriter:
             if isinstance(record, Reading) and len(record) > room:
                 record = _first_rows(record, room)
         try:
-            _append(stream, record, block)
+            if self.monotonic:
+                _append(stream, record, block)
+            elif isinstance(record, np.ndarray):
+                stream.append(record, timestamp_ns=block.wall_ns)
+            else:
+                stream.append(record)
         except OSError as error:
             self.failed(error)
             return error
@@ -151,8 +159,10 @@ def _append(stream: Any, record: Any, block: Block) -> None:
     # Monotonic stamps from the wall-clock ones, with the clock pair read at the poll
     # (integer ns differences first, so float64 keeps sub-microsecond precision).
     if isinstance(record, Reading):
-        offsets = (record.timestamps_ns - block.wall_ns).astype(np.float64)
-        stream.append(record, monotonic=block.monotonic + offsets * 1e-9)
+        monotonic = np.subtract(record.timestamps_ns, block.wall_ns).astype(np.float64)
+        monotonic *= 1e-9
+        monotonic += block.monotonic
+        stream.append(record, monotonic=monotonic)
     elif isinstance(record, (Waveform, Spectrum)):
         stream.append(
             record, monotonic=block.monotonic + (record.timestamp_ns - block.wall_ns) * 1e-9
