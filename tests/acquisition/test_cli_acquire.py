@@ -53,11 +53,12 @@ def test_the_example_runs_and_says_what_it_wrote(tmp_path: Path) -> None:
     assert f"instrumentkit inspect {out}" in output
     with open_run(out) as run:
         assert run.status == "completed"
-        assert {"spectrometer", "dmm", "temperature"} <= set(run.streams)
+        assert {"scope_ch1", "scope_ch2", "spectrometer", "dmm", "temperature"} <= set(run.streams)
+        assert run["scope_ch1"]["y"].shape[1] == 1200
         assert all(len(run[s]) > 0 for s in run.streams if s != "errors")
         assert "lab: default" in run.config_text
         assert run.instruments["dmm"].idn.startswith("Keysight Technologies,34461A")
-    for stream in ("spectrometer", "dmm", "temperature"):
+    for stream in ("scope_ch1", "spectrometer", "dmm", "temperature"):
         assert stream in output
 
 
