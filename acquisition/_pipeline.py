@@ -39,7 +39,7 @@ from types import FrameType
 from typing import Any
 
 from ._record_stages import RecordStages
-from ._runner import Block, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
+from ._runner import Block, Done, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
 from ._sources import Source
 from ._writer import RunWriter
 from ._writing import ERRORS_STREAM, BlockWriter, instrument_records, settings_end_snapshots
@@ -125,7 +125,7 @@ class Pipeline:
         self.first_record_timeout = first_record_timeout
         self.shutdown_timeout = shutdown_timeout
         self.snapshot_timeout = snapshot_timeout
-        self._queue: queue.Queue[Block | ErrorEvent] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Block | ErrorEvent | Done] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._started = threading.Event()
         self._abandoned = threading.Event()
@@ -260,7 +260,7 @@ class Pipeline:
     def _prime(self) -> None:
         """Collect each stream's first record, declare the streams, go live."""
         missing = {s for r in self._runners for s in r.source.streams}
-        held: list[Block | ErrorEvent] = []
+        held: list[Block | ErrorEvent | Done] = []
         firsts: dict[str, Block] = {}
         deadline = time.monotonic() + self.first_record_timeout
         while missing and not self._stop.is_set():
@@ -329,9 +329,12 @@ class Pipeline:
             self._blocks.failed(error)
             self.request_stop(str(error), aborted=True)
 
-    def _handle(self, item: Block | ErrorEvent) -> None:
+    def _handle(self, item: Block | ErrorEvent | Done) -> None:
         if isinstance(item, ErrorEvent):
             self._blocks.log(item)
+            return
+        if isinstance(item, Done):
+            self._by_instrument[item.instrument].join(_TICK)  # so is_alive() tells the truth
             return
         problem = self._blocks.write(item)
         if problem is None:

@@ -21,7 +21,7 @@ from instrumentkit.data import Reading, now_ns
 
 from ._sources import Record, Source
 
-__all__ = ["Block", "ErrorEvent", "ErrorPolicy", "SourceRunner", "SourceState", "Stage"]
+__all__ = ["Block", "Done", "ErrorEvent", "ErrorPolicy", "SourceRunner", "SourceState", "Stage"]
 
 Stage = Callable[[Any], Any]
 """A per-stream transform: record in, a list of records out (empty: nothing to write yet)."""
@@ -71,6 +71,13 @@ class ErrorEvent:
     error: str
     message: str
     action: str  # "skipped", "stopped the run", "ended the source"
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The last thing a source thread puts on the queue."""
+
+    instrument: str
 
 
 @dataclass
@@ -184,7 +191,7 @@ class SourceRunner(threading.Thread):
         self,
         source: Source,
         *,
-        output: queue.Queue[Block | ErrorEvent],
+        output: queue.Queue[Block | ErrorEvent | Done],
         stop: threading.Event,
         started: threading.Event,
         abandoned: threading.Event,
@@ -215,6 +222,12 @@ class SourceRunner(threading.Thread):
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._put(Done(self.source.instrument))  # wakes the writer to look at the end
+
+    def _run(self) -> None:
         source = self.source
         try:
             source.prepare()
@@ -319,7 +332,7 @@ class SourceRunner(threading.Thread):
             self.state.blocks += 1
             self._delivered.add(stream)
 
-    def _put(self, item: Block | ErrorEvent) -> bool:
+    def _put(self, item: Block | ErrorEvent | Done) -> bool:
         while True:
             try:
                 self._output.put(item, timeout=_PUT_POLL)
