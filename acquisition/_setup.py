@@ -82,6 +82,13 @@ def plan_run(
     allow = cfg.output.overwrite if overwrite is None else overwrite
     try:
         layout.check_output(plan.output, allow)
+    except FileExistsError:
+        raise ConfigError(
+            f"run file {plan.output} already exists; write another (-o) or replace it "
+            "(--overwrite, or output.overwrite: true)",
+            field="output.path",
+            source=plan.source,
+        ) from None
     except OSError as error:
         raise ConfigError(str(error), field="output.path", source=plan.source) from None
     return plan

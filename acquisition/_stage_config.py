@@ -106,8 +106,10 @@ def check_stages(
                 field=where,
                 source=source,
             )
-        if name == "fft" and kind == "spectra":
-            raise ConfigError("an FFT needs waveforms (a time axis)", field=where, source=source)
+        if name in ("fft", "psd") and kind == "spectra":
+            raise ConfigError(
+                f"{name} needs waveforms (a time axis), not spectra", field=where, source=source
+            )
         try:
             _build_one(name, params)
         except (TypeError, ValueError) as error:
