@@ -56,13 +56,13 @@ class ProgressDisplay:
                 self.live.update(self._render(self._latest))
             self.live.__exit__(*exc)
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: Progress, *, final: bool = False) -> None:
         self._latest = progress
         if self.live is not None:
             self.live.update(self._render(progress))
             return
         now = time.monotonic()
-        if now - self._last_line >= 1.0:
+        if now - self._last_line >= 1.0 and not final:
             self._last_line = now
             self.console.print(self._line(progress), highlight=False)
 

@@ -72,6 +72,7 @@ def acquire(
             display = ProgressDisplay(console if not quiet else _silent(), str(plan.output), length)
             with display:
                 result = pipeline.run(display, raise_on_interrupt=False)
+                display(pipeline.progress(), final=True)
     except KeyboardInterrupt:
         # Ctrl-C while instruments were being opened: the run never started.
         if pipeline is not None and pipeline.result is None:
