@@ -122,19 +122,19 @@ class ReadingBatcher:
     def add(self, reading: Reading) -> list[Reading] | None:
         """Take in `reading`; return the blocks that are complete (None: none yet)."""
         fill = self.fill
-        values = reading.values
+        channels, units = reading.channels, reading.units
         if (
             fill
-            and values.shape[0] == 1
-            and (reading.channels is self._channels or reading.channels == self._channels)
-            and (reading.units is self._units or reading.units == self._units)
-            and values.dtype == self._values.dtype
-            and (reading.status is None) == (self._status is None)
+            and reading.status is None
+            and self._status is None
+            and (channels is self._channels or channels == self._channels)
+            and (units is self._units or units == self._units)
         ):
-            self._values[fill] = values[0]
+            try:
+                self._values[fill] = reading.values  # one sample: (1, k) into a (k,) row
+            except ValueError:  # more than one sample
+                return self._add_slow(reading)
             self._stamps[fill] = reading.timestamps_ns[0]
-            if self._status is not None:
-                self._status[fill] = reading.status[0]  # type: ignore[index]
             self.fill = fill = fill + 1
             return [self.take()] if fill == self.capacity else None
         return self._add_slow(reading)
@@ -213,7 +213,7 @@ class SourceRunner(threading.Thread):
         self._on_fatal = on_fatal
         self._batchers = {name: ReadingBatcher(block_bytes) for name in source.streams}
         self._max_latency = max_latency
-        self._clock = (0.0, 0)  # (monotonic, wall ns) of the latest poll
+        self._polled_at = 0.0  # monotonic clock right after the latest poll
         self._lock = threading.Lock()
         self._delivered: set[str] = set()
         self._pending = False  # some batcher holds readings
@@ -249,7 +249,7 @@ class SourceRunner(threading.Thread):
         period = None if source.rate is None else 1.0 / source.rate
         count = source.count
         batchers, latency = self._batchers, self._max_latency
-        monotonic_clock, wall_clock = time.monotonic, time.time_ns
+        monotonic_clock = time.monotonic
         live = False
         next_poll = monotonic_clock()
         state.status = "running"
@@ -273,7 +273,7 @@ class SourceRunner(threading.Thread):
                     return
                 continue
             monotonic = monotonic_clock()
-            self._clock = (monotonic, wall_clock())
+            self._polled_at = monotonic
             state.polls += 1
             for stream, record in items:
                 batcher = batchers.get(stream)
@@ -326,7 +326,10 @@ class SourceRunner(threading.Thread):
             except Exception as error:
                 self._failed_poll(error, where=f"stages {_stage_name(stage)} of {stream}")
                 return
-        monotonic, wall = self._clock
+        # The clock pair of the latest poll: monotonic then, wall clock moved by as much.
+        monotonic = self._polled_at
+        now = time.monotonic()
+        wall = time.time_ns() - round((now - monotonic) * 1e9)
         for item in records:
             self._put(Block(stream, item, monotonic, wall, self.source.instrument))
             self.state.blocks += 1
