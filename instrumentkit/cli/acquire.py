@@ -65,10 +65,15 @@ def acquire(
                 )
                 console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
             pipeline = build_pipeline(plan, bench, duration=duration)
-            stop = f"for {length:g} s" if length else "until Ctrl-C"
+            finite = all(s.kind == "sweep" or s.count for s in plan.streams.values())
+            stop = f"for {length:g} s" if length else (
+                "until every stream is done" if finite else "until Ctrl-C"
+            )  # fmt: skip
             if cfg.stop.max_readings:
                 stop += f" or {cfg.stop.max_readings:,} readings"
-            console.print(f"Recording {len(pipeline.sources)} sources into {plan.output} {stop}")
+            sources = len(pipeline.sources)
+            noun = "source" if sources == 1 else "sources"
+            console.print(f"Recording {sources} {noun} into {plan.output} {stop}")
             display = ProgressDisplay(console if not quiet else _silent(), str(plan.output), length)
             with display:
                 result = pipeline.run(display, raise_on_interrupt=False)

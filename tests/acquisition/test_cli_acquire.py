@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -181,3 +182,29 @@ def test_ctrl_c_stops_cleanly_marks_the_file_aborted_and_exits_130(tmp_path: Pat
         assert run.reason == "interrupted by the user (Ctrl-C)"
         assert len(run["dmm"]) > 0
         assert run.end_time is not None
+
+
+def test_a_sweep_from_the_config_steps_sets_and_reads(tmp_path: Path) -> None:
+    config = {
+        "lab": "default",
+        "instruments": {"pm": {"device": "power-meter"},
+                        "dmm": {"device": "dmm", "settings": {"nplc": 0.2}}},
+        "streams": {"response": {"kind": "sweep", "instrument": "pm", "parameter": "wavelength",
+                                 "values": {"start": 500, "stop": 1000, "num": 6},
+                                 "read": ["pm", "dmm"]}},
+        "output": {"path": str(tmp_path / "sweep.h5")},
+    }  # fmt: skip
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(config))
+    code, output = invoke("acquire", str(path))
+    assert code == 0, output
+    assert "Recording 1 source into" in output
+    assert "until every stream is done" in output
+    assert "Run completed: every source finished" in output
+    with open_run(tmp_path / "sweep.h5") as run:
+        sweep = run["response"]
+        assert sweep.signals == ("wavelength", "pm.power", "dmm.reading")
+        assert sweep.units["wavelength"] == "nm"
+        assert sweep.units["pm.power"] == "W"
+        np.testing.assert_array_equal(sweep["wavelength"], [500, 600, 700, 800, 900, 1000])
+        assert run.instruments["pm"].settings_end["wavelength"]["value"] == 1000

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from instrumentkit.acquisition import (
     Source,
     SpectrumSource,
     Stop,
+    SweepSource,
     open_run,
 )
 from instrumentkit.acquisition._record_stages import Units
@@ -33,6 +35,20 @@ from instrumentkit.acquisition.synthetic import (
 )
 from instrumentkit.data import Reading
 from instrumentkit.errors import ConnectionFailed, Timeout
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    """Fail a test that runs past 60 s (something hangs) instead of hanging the suite."""
+
+    def too_long(signum: int, frame: object) -> None:
+        raise TimeoutError("the test ran for 60 s: something hangs")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 def run(tmp_path: Path, sources: list[Source], **options: Any) -> RunResult:
@@ -338,3 +354,18 @@ def test_bad_pipelines_are_refused_before_anything_runs(  # type: ignore[no-unty
 ) -> None:
     with pytest.raises(ValueError, match=message):
         Pipeline(sources(), tmp_path / "run.h5", stages=stages)
+
+
+def test_a_sweep_in_a_pipeline_steps_through_its_values(tmp_path: Path) -> None:
+    settings: list[float] = []
+    sweep = SweepSource(
+        "bias", np.linspace(0, 1, 5), set=settings.append,
+        readers={"dmm": SyntheticSensor("dmm")}, stream="iv", units="V",
+    )  # fmt: skip
+    result = run(tmp_path, [sweep, SensorSource(SyntheticSensor("log"), rate=100, count=10)])
+    assert result.reason == "every source finished"
+    assert result.rows == {"iv": 5, "log": 10}
+    assert settings == [0.0, 0.25, 0.5, 0.75, 1.0]
+    with open_run(result.path) as f:
+        np.testing.assert_array_equal(f["iv"]["bias"], settings)
+        np.testing.assert_array_equal(f["iv"]["dmm.value"], np.arange(5))

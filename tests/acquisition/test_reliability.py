@@ -5,10 +5,12 @@ configured, the file keeps every flushed row and says what happened, and nothing
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,21 @@ import pytest
 import yaml
 
 from instrumentkit.acquisition import RunResult, open_run, run_pipeline
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    """Fail a test that runs past 60 s (something hangs) instead of hanging the suite."""
+
+    def too_long(signum: int, frame: object) -> None:
+        raise TimeoutError("the test ran for 60 s: something hangs")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
 
 LAB = {
     "devices": [
