@@ -4,6 +4,7 @@ from instrumentkit.acquisition import RunWriter, open_run
 from instrumentkit.acquisition import Run, Pipeline, Stop, SensorSource, run_pipeline
 """
 
+from ._bench import run_pipeline
 from ._config import RunConfig, load_run_config
 from ._pipeline import Pipeline, Progress, RunResult, Stop
 from ._reader import InstrumentRecord, RunFile, StreamData, open_run
@@ -11,7 +12,6 @@ from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._run import Run
 from ._runner import ErrorPolicy
-from ._setup import run_pipeline
 from ._sources import (
     CallableSource,
     ScopeSource,

@@ -15,7 +15,8 @@ import click
 from rich.console import Console
 
 from instrumentkit.acquisition import Pipeline, RunResult
-from instrumentkit.acquisition._setup import Bench, build_pipeline, plan_run
+from instrumentkit.acquisition._bench import Bench, build_pipeline
+from instrumentkit.acquisition._plan import plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
 

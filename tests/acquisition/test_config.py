@@ -14,7 +14,7 @@ import yaml
 
 from instrumentkit.acquisition import RunConfig, load_run_config
 from instrumentkit.acquisition._config import parse_run_config
-from instrumentkit.acquisition._setup import Plan, plan_run
+from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.errors import ConfigError
 
 NOWHERE = "TCPIP::192.0.2.1::5025::SOCKET"
