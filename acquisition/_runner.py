@@ -122,19 +122,17 @@ class ReadingBatcher:
     def add(self, reading: Reading) -> list[Reading] | None:
         """Take in `reading`; return the blocks that are complete (None: none yet)."""
         fill = self.fill
-        channels, units = reading.channels, reading.units
+        channels, units, stamps = reading.channels, reading.units, reading.timestamps_ns
         if (
             fill
+            and len(stamps) == 1
             and reading.status is None
             and self._status is None
             and (channels is self._channels or channels == self._channels)
             and (units is self._units or units == self._units)
         ):
-            try:
-                self._values[fill] = reading.values  # one sample: (1, k) into a (k,) row
-            except ValueError:  # more than one sample
-                return self._add_slow(reading)
-            self._stamps[fill] = reading.timestamps_ns[0]
+            self._values[fill] = reading.values  # one sample: (1, k) into a (k,) row
+            self._stamps[fill] = stamps[0]
             self.fill = fill = fill + 1
             return [self.take()] if fill == self.capacity else None
         return self._add_slow(reading)
