@@ -98,7 +98,8 @@ class RunningAverage:
         if self._tail is not None:
             data = np.concatenate([self._tail, data])
         keep = self.window - 1
-        self._tail = data[data.shape[0] - keep :] if keep else data[:0]
+        # max(): a block shorter than the window must keep all of itself, not wrap around.
+        self._tail = data[max(0, data.shape[0] - keep) :] if keep else data[:0]
         if data.shape[0] < self.window:
             return np.empty((0, *data.shape[1:]), dtype=np.result_type(data, np.float64))
         # Window sums from one cumulative sum; subtracting the first row keeps precision

@@ -39,6 +39,15 @@ def test_running_average_matches_a_loop_across_blocks(window: int) -> None:
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("window", [2, 5])
+def test_running_average_fed_one_row_at_a_time(window: int) -> None:
+    data = RNG.normal(size=(40, 2))
+    expected = np.array([data[i : i + window].mean(axis=0) for i in range(40 - window + 1)])
+    stage = RunningAverage(window)
+    result = np.concatenate([stage(data[i : i + 1]) for i in range(40)])
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12)
+
+
 def test_block_average_carries_leftover_rows() -> None:
     data = RNG.normal(size=(1003, 2))
     expected = np.array([data[i : i + 10].mean(axis=0) for i in range(0, 1000, 10)])
