@@ -48,6 +48,11 @@ __all__ = ["Pipeline", "Progress", "RunResult", "Stop"]
 
 _TICK = 0.05  # the writer's longest wait for a block, so stop conditions are checked often
 
+_STOP_SIGNALS = {
+    signal.SIGINT: "interrupted by the user (Ctrl-C)",
+    signal.SIGTERM: "terminated (SIGTERM)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Stop:
@@ -213,7 +218,7 @@ class Pipeline:
         if self._t0:
             raise RuntimeError("a pipeline runs once; build a new one for the next run")
         self._t0 = time.monotonic()
-        restore = self._catch_sigint()
+        restore = self._catch_stop_signals()
         try:
             try:
                 self._declare_instruments()
@@ -235,22 +240,30 @@ class Pipeline:
             raise KeyboardInterrupt
         return self.result
 
-    def _catch_sigint(self) -> Callable[[], None]:
+    def _catch_stop_signals(self) -> Callable[[], None]:
+        """Ctrl-C (SIGINT) and SIGTERM (a service manager, `kill`) both stop cleanly."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
+        previous = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
 
-        def on_sigint(signum: int, frame: FrameType | None) -> None:
-            self._interrupt()
-            # A second Ctrl-C raises at once, in case an instrument hangs the shutdown.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self._interrupt(_STOP_SIGNALS[signum])
+            # A second signal acts at once, in case an instrument hangs the shutdown.
+            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, default)
 
-        signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        for number in _STOP_SIGNALS:
+            signal.signal(number, on_signal)
 
-    def _interrupt(self) -> None:
+        def restore() -> None:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+        return restore
+
+    def _interrupt(self, how: str = "interrupted by the user (Ctrl-C)") -> None:
         self._interrupted = True
-        self.request_stop("interrupted by the user (Ctrl-C)", aborted=True)
+        self.request_stop(how, aborted=True)
 
     def _declare_instruments(self) -> None:
         records = instrument_records(self.instruments, timeout=self.snapshot_timeout)

@@ -154,7 +154,16 @@ def test_plot_without_matplotlib_says_how_to_get_it(
     assert "plot needs matplotlib: pip install 'instrumentkit[plot]'" in output
 
 
-def test_ctrl_c_stops_cleanly_marks_the_file_aborted_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop_signal", "reason"),
+    [
+        (signal.SIGINT, "interrupted by the user (Ctrl-C)"),
+        (signal.SIGTERM, "terminated (SIGTERM)"),
+    ],
+)
+def test_ctrl_c_or_sigterm_stops_cleanly_marks_the_file_aborted_and_exits_130(
+    tmp_path: Path, stop_signal: signal.Signals, reason: str
+) -> None:
     path = small_config(tmp_path, duration=60)
     command = [sys.executable, "-m", "instrumentkit", "acquire", str(path)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -169,17 +178,17 @@ def test_ctrl_c_stops_cleanly_marks_the_file_aborted_and_exits_130(tmp_path: Pat
             lines.append(line)
             if line.startswith("[") and "readings" in line:
                 break
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         rest, _ = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
     output = "".join(lines) + rest
     assert process.returncode == 130, output
-    assert "Run aborted: interrupted by the user (Ctrl-C)" in output
+    assert f"Run aborted: {reason}" in output
     with open_run(tmp_path / "run.h5") as run:
         assert run.status == "aborted"
-        assert run.reason == "interrupted by the user (Ctrl-C)"
+        assert run.reason == reason
         assert len(run["dmm"]) > 0
         assert run.end_time is not None
 
