@@ -184,3 +184,18 @@ def test_tutorial_lab_script_and_pipeline(
         assert run.status == "completed"
         assert set(run.instruments) == {"dmm", "spectrometer"}
         assert run["dmm"].data.shape[0] > 0
+
+
+def test_run_file_reading_examples(tutorial_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tutorial_run)
+    with_open_run, with_h5py = fenced(DOCS / "run-file.md", "python")
+    namespace: dict[str, object] = {}
+    exec(replaced(with_open_run, '"big.h5"', '"run.h5"'), namespace)
+    assert namespace["mean_trace"].shape == (1200,)
+    assert namespace["scope"].sizes["sample"] == 1200
+    assert namespace["dmm"].units["reading"] == "V"
+    exec(with_h5py, namespace)
+    assert namespace["status"] == "completed"
+    assert namespace["unit"] == "V"
+    assert namespace["settings"]["nplc"] == {"value": 1.0, "units": "PLC"}
+    assert len(namespace["t_ns"]) == len(namespace["volts"]) > 0
