@@ -107,6 +107,31 @@ class SerialTransport(TransportBase):
             buffer[position : position + len(chunk)] = chunk
             position += len(chunk)
 
+    def read_some_into(self, buffer: memoryview) -> int:
+        """Put at least one and at most `len(buffer)` bytes into `buffer`; return how many.
+
+        Waits up to `timeout` for the first byte, then takes what one port read brings.
+        For a reply whose first byte says whether more follows (a frame after STX, or a
+        lone error code): read it all in one call in the usual case, then `read_into` the
+        rest, without waiting a whole timeout when only the error code comes.
+        """
+        total = len(buffer)
+        pending = self._pending
+        if pending or not total:
+            count = min(total, len(pending))
+            buffer[:count] = pending[:count]
+            del pending[:count]
+            return count
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                chunk = self._receive(total, deadline)
+            except TimeoutError:
+                raise TimeoutError(f"0 of {total} bytes arrived") from None
+            if chunk:
+                buffer[: len(chunk)] = chunk
+                return len(chunk)
+
     def reset_input(self) -> None:
         """Drop unread bytes (after a timeout, so a late reply is not taken for the next)."""
         self._pending.clear()

@@ -33,6 +33,9 @@ __all__ = ["OceanSerialLink", "WordSetting"]
 
 _BITS_PER_BYTE_ON_WIRE = 10  # start + 8 data + stop
 _ACQUIRE = "S (acquire spectrum)"
+_FRAME_END_BYTES = wire.FRAME_END.to_bytes(2, "big")
+_NO_HEADER = b"\x00"
+"""Stands for "no header seen yet": a received frame starts with STX, never with NUL."""
 
 
 class WordSetting(Setting[int]):
@@ -71,11 +74,23 @@ class OceanSerialLink(Instrument):
         self, connection: Transport | Session, *, name: str | None = None, log_io: bool = False
     ) -> None:
         super().__init__(connection, name=name, log_io=log_io)
-        self._buffer = bytearray()
-        self._view = memoryview(self._buffer)
         self._lead = bytearray(1)
         self._lead_view = memoryview(self._lead)
+        # Plain frames: buffer and views made by `_plain_layout` for the frame's shape.
+        self._layout: tuple[bool, bool] | None = None
+        self._buffer = bytearray()
+        self._view = memoryview(self._buffer)
+        self._frame_lead_view = self._view
+        self._pixel_view: NDArray[Any] = np.empty(0)
+        self._ones: NDArray[np.float64] = np.empty(0)
+        self._data_end = 0
+        self._header_bytes = _NO_HEADER
+        self._header = wire.FrameHeader(False, 0, 0, 0, 0)
+        # Serial ports return what has arrived in one call; others read STX, then the frame.
+        self._read_some = getattr(self.session.transport, "read_some_into", None)
         self._baudrate: float | None = None
+        self._frame_seconds_key: tuple[int, int] | None = None
+        self._frame_seconds_cached = 0.0
         # What the instrument is set to, as far as this driver has set or read it.
         self._integration_ms = 100
         self._scans = 1
@@ -146,14 +161,20 @@ class OceanSerialLink(Instrument):
             return wire.parse_eeprom_text(self.session.read_bytes(16, command=command))
 
     def _frame_seconds(self) -> float:
-        """Exposure plus the frame's time on the wire at the port's baud rate."""
-        if self._baudrate is None:
-            settings = getattr(self.session.transport, "settings", None)
-            self._baudrate = settings.get("baudrate", 0) if isinstance(settings, dict) else 0
-        pixel_bytes = 4 if self._scans > 1 else 2
-        frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
-        transfer = frame_bytes * _BITS_PER_BYTE_ON_WIRE / self._baudrate if self._baudrate else 0.0
-        return self._integration_ms * self._scans / 1000.0 + transfer
+        """Exposure plus the frame's time on the wire at the port's baud rate (cached: it
+        only changes with the integration time and averages)."""
+        key = (self._integration_ms, self._scans)
+        if key != self._frame_seconds_key:
+            if self._baudrate is None:
+                settings = getattr(self.session.transport, "settings", None)
+                self._baudrate = settings.get("baudrate", 0) if isinstance(settings, dict) else 0
+            pixel_bytes = 4 if self._scans > 1 else 2
+            frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
+            bits = frame_bytes * _BITS_PER_BYTE_ON_WIRE
+            transfer = bits / self._baudrate if self._baudrate else 0.0
+            self._frame_seconds_cached = self._integration_ms * self._scans / 1000.0 + transfer
+            self._frame_seconds_key = key
+        return self._frame_seconds_cached
 
     def _read_frame(self, out: NDArray[np.float64]) -> wire.FrameHeader:
         """Send `S`, put the frame's pixel values into `out` (float64) and return its header.
@@ -171,20 +192,20 @@ class OceanSerialLink(Instrument):
             timeout = transport.timeout
             transport.timeout = timeout + self._frame_seconds()
             try:
-                return self._receive_frame(session, command, out)
+                session.write_raw(b"S", command=command)
+                if self._compressed and self._scans == 1:
+                    return self._receive_compressed(session, command, out)
+                return self._receive_plain(session, command, out)
             except (Timeout, ProtocolError):
                 self._discard_input()
                 raise
             finally:
                 transport.timeout = timeout
 
-    def _receive_frame(
-        self, session: Session, command: str, out: NDArray[np.float64]
-    ) -> wire.FrameHeader:
-        """`S`, STX, then the frame: one read if uncompressed (its size is known)."""
-        session.write_raw(b"S", command=command)
-        session.read_raw_into(self._lead_view, command=command)
-        lead = self._lead[0]
+    def _check_lead(self, lead: int, command: str) -> None:
+        """STX starts a frame; ETX says the scan could not be taken."""
+        if lead == wire.STX:
+            return
         if lead == wire.ETX:
             self._discard_input()
             raise InstrumentReportedError(
@@ -193,20 +214,87 @@ class OceanSerialLink(Instrument):
                 instrument=self.name,
                 command=command,
             )
-        if lead != wire.STX:
-            raise self._protocol_error(
-                f"expected STX (0x02) before the frame, got 0x{lead:02X}", command
-            )
+        raise self._protocol_error(
+            f"expected STX (0x02) before the frame, got 0x{lead:02X}", command
+        )
+
+    def _receive_compressed(
+        self, session: Session, command: str, out: NDArray[np.float64]
+    ) -> wire.FrameHeader:
+        """STX, then a frame whose length is only known once it is decoded."""
+        session.read_raw_into(self._lead_view, command=command)
+        self._check_lead(self._lead[0], command)
+        head = session.read_bytes(wire.HEADER_BYTES, command=command)
+        header = self._read_header(head, command)
+        values, checksum = self._read_compressed(command)
+        out[:] = values
+        trailer = session.read_bytes(4 if self._checksum else 2, command=command)
+        self._check_trailer(trailer, checksum, command)
+        return header
+
+    def _plain_layout(self, dword: bool) -> None:
+        """(Re)make the frame buffer, STX included, and the views into it: once per change
+        of the frame's shape, not per frame."""
+        pixel_bytes = 4 if dword else 2
+        self._data_end = 1 + wire.HEADER_BYTES + self.pixels * pixel_bytes
+        self._buffer = bytearray(self._data_end + (4 if self._checksum else 2))
+        self._view = memoryview(self._buffer)
+        self._frame_lead_view = self._view[:1]
+        self._pixel_view = wire.parse_pixels(
+            self._buffer, dword, self.pixels, 1 + wire.HEADER_BYTES
+        )
+        if self._ones.shape[0] != self.pixels:
+            self._ones = np.ones(self.pixels)
+        self._layout = (dword, self._checksum)
+
+    def _receive_plain(
+        self, session: Session, command: str, out: NDArray[np.float64]
+    ) -> wire.FrameHeader:
+        """STX and the frame into one reused buffer: one port read when the transport can
+        return what has arrived (`read_some_into`), STX checked before waiting for more."""
         dword = self._scans > 1
-        if self._compressed and not dword:
-            head = session.read_bytes(wire.HEADER_BYTES, command=command)
-            header = self._read_header(head, command)
-            values, checksum = self._read_compressed(command)
-            out[:] = values
-            trailer = session.read_bytes(4 if self._checksum else 2, command=command)
-            self._check_trailer(trailer, checksum, command)
-            return header
-        return self._read_plain(dword, command, out)
+        if self._layout != (dword, self._checksum):
+            self._plain_layout(dword)
+        buffer = self._buffer
+        view = self._view
+        if self._read_some is None:
+            session.read_raw_into(self._frame_lead_view, command=command)
+            got = 1
+        else:
+            try:
+                got = self._read_some(view)
+            except OSError as error:
+                raise session._translated(error, command) from error
+        if buffer[0] != wire.STX:
+            self._check_lead(buffer[0], command)
+        if got < len(buffer):
+            session.read_raw_into(view[got:], command=command)
+        # Frames repeat their header while the settings stay: parse only a new one.
+        if buffer.startswith(self._header_bytes):
+            header = self._header
+        else:
+            header = self._read_header(buffer[1 : 1 + wire.HEADER_BYTES], command)
+            self._header_bytes = bytes(buffer[: 1 + wire.HEADER_BYTES])
+            self._header = header
+        if header.dword_pixels != dword:
+            raise self._protocol_error(
+                f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
+                f"{header.scans} scans, but averages is {self._scans}",
+                command,
+            )
+        out[:] = self._pixel_view
+        end = self._data_end
+        if self._checksum:
+            # A dot product with ones is the sum, exact for integers below 2**53, and
+            # faster than `sum()` (one BLAS call, no pairwise summation).
+            checksum = int(out.dot(self._ones)) & 0xFFFF
+            intact = buffer.endswith(_FRAME_END_BYTES + checksum.to_bytes(2, "big"))
+        else:
+            checksum = 0
+            intact = buffer.endswith(_FRAME_END_BYTES)
+        if not intact:
+            self._check_trailer(buffer[end:], checksum, command)
+        return header
 
     def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
         try:
@@ -219,27 +307,6 @@ class OceanSerialLink(Instrument):
                 "(mode 0): send P0 or reset the instrument",
                 command,
             )
-        return header
-
-    def _read_plain(self, dword: bool, command: str, out: NDArray[np.float64]) -> wire.FrameHeader:
-        count = self.pixels
-        end = wire.HEADER_BYTES + count * (4 if dword else 2)
-        size = end + (4 if self._checksum else 2)
-        if len(self._buffer) != size:
-            self._buffer = bytearray(size)
-            self._view = memoryview(self._buffer)
-        buffer = self._buffer
-        self.session.read_raw_into(self._view, command=command)
-        header = self._read_header(buffer, command)
-        if header.dword_pixels != dword:
-            raise self._protocol_error(
-                f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
-                f"{header.scans} scans, but averages is {self._scans}",
-                command,
-            )
-        out[:] = wire.parse_pixels(buffer, dword, count, wire.HEADER_BYTES)
-        checksum = int(out.sum()) & 0xFFFF if self._checksum else 0
-        self._check_trailer(buffer[end:], checksum, command)
         return header
 
     def _read_compressed(self, command: str) -> tuple[NDArray[Any], int]:
