@@ -22,7 +22,7 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import Scaling, channel_number, poll_until, record_dtype
+from .._oscilloscope import RecycledRecord, Scaling, channel_number, poll_until, record_dtype
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
@@ -30,6 +30,12 @@ __all__ = ["TektronixChannel", "TektronixScope"]
 # `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
 PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "ENCdg", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
 PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
+
+ONE_MESSAGE_MAX_POINTS = 200_000
+"""Up to this record length (as last fetched) `fetch` sends source, preamble and `CURVe?`
+in one message. Longer records go as two: the round trip saved is under 1% of them, and
+the reply would then be one message of preamble and block that some servers (the
+simulated lab's among them) assemble by copying the whole block again."""
 
 _ENCODINGS = {
     "ribinary": "RIBinary",
@@ -131,6 +137,8 @@ class TektronixScope(SCPIInstrument):
         super().__init__(connection, **options)
         # Bare values in their long form: settings parse replies without a header.
         self.session.write("HEADer OFF;VERBose ON")
+        self._recycled = RecycledRecord()
+        self._last_points = 0
 
     # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?
     def next_error(self) -> tuple[int, str]:
@@ -170,14 +178,20 @@ class TektronixScope(SCPIInstrument):
         )
 
     # -- waveforms
+    def _preamble_query(self) -> str:
+        return f"{self.preamble_header}:" + ";".join(f"{f}?" for f in PREAMBLE_FIELDS)
+
     def preamble(self) -> dict[str, Any]:
         """Get the preamble of the waveform `DATa:SOUrce` selects, as a dict by field name."""
-        command = f"{self.preamble_header}:" + ";".join(f"{f}?" for f in PREAMBLE_FIELDS)
-        reply = self.session.query(command)
-        fields = [field.strip().strip('"') for field in reply.split(";")]
+        command = self._preamble_query()
+        return self._parsed_preamble(self.session.query(command).split(";"), command)
+
+    def _parsed_preamble(self, fields: list[str], command: str) -> dict[str, Any]:
+        fields = [field.strip().strip('"') for field in fields]
         if len(fields) != len(PREAMBLE_FIELDS):
             raise ProtocolError(
-                f"expected {len(PREAMBLE_FIELDS)} ';'-separated preamble fields, got {reply!r}",
+                f"expected {len(PREAMBLE_FIELDS)} ';'-separated preamble fields, got "
+                f"{';'.join(fields)!r}",
                 instrument=self.name,
                 command=command,
             )
@@ -197,26 +211,60 @@ class TektronixScope(SCPIInstrument):
             }
         except ValueError as error:
             raise ProtocolError(
-                f"preamble field is not a number: {reply!r}", instrument=self.name, command=command
+                f"preamble field is not a number: {';'.join(fields)!r}",
+                instrument=self.name,
+                command=command,
             ) from error
 
-    def fetch(self, channel: int | str) -> Waveform:
-        """Read the channel's record (points `data_start`..`data_stop`) in volts."""
-        number = channel_number(channel, self.analog_channels, self.name)
-        stamp = now_ns()
-        self.session.write(f"DATa:SOUrce CH{number}")
-        pre = self.preamble()
+    def _sample_type(self, pre: dict[str, Any]) -> tuple[Any, str] | None:
+        """(dtype, byte order) of a binary transfer, or None if the transfer is not binary."""
         binary = pre["encoding"].startswith("BIN") and pre["format"] in ("RI", "RP")
         if not binary or pre["byte_order"] not in ("MSB", "LSB"):
-            raise ProtocolError(
-                f"waveform transfer is {pre['encoding']} {pre['format']} {pre['byte_order']}, "
-                "not binary; set data_encoding to 'ribinary' (or another binary encoding)",
-                instrument=self.name,
-                command=f"{self.preamble_header}:ENCdg?",
-            )
+            return None
         kind = record_dtype(pre["byte_count"], pre["format"] == "RI", ">")
-        order = ">" if pre["byte_order"] == "MSB" else "<"
-        codes = self.session.query_block("CURVe?", dtype=kind, byte_order=order)
+        return kind, ">" if pre["byte_order"] == "MSB" else "<"
+
+    def _not_binary(self, pre: dict[str, Any]) -> ProtocolError:
+        return ProtocolError(
+            f"waveform transfer is {pre['encoding']} {pre['format']} {pre['byte_order']}, "
+            "not binary; set data_encoding to 'ribinary' (or another binary encoding)",
+            instrument=self.name,
+            command=f"{self.preamble_header}:ENCdg?",
+        )
+
+    def fetch(self, channel: int | str) -> Waveform:
+        """Read the channel's record (points `data_start`..`data_stop`) in volts.
+
+        Short records take one message and one reply (source, preamble and `CURVe?`
+        together, as `WAVFrm?` would); long ones a preamble query, then `CURVe?`.
+        """
+        number = channel_number(channel, self.analog_channels, self.name)
+        stamp = now_ns()
+        source = f"DATa:SOUrce CH{number}"
+        session = self.session
+        with session.lock:
+            if self._last_points <= ONE_MESSAGE_MAX_POINTS:
+                command = f"{source};:{self._preamble_query()};:CURVe?"
+                session.write(command)
+                # The reply is `<field>;...;<field>;#<block>`: fields up to each ';'.
+                fields = [
+                    session.read_raw_until(b";", command=command).decode("ascii", "replace")
+                    for _ in PREAMBLE_FIELDS
+                ]
+                pre = self._parsed_preamble(fields, command)
+                sample = self._sample_type(pre)
+                if sample is None:
+                    session.read(command=command)  # the ASCII curve: leave nothing unread
+                    raise self._not_binary(pre)
+                codes = session.read_block(dtype=sample[0], byte_order=sample[1], command=command)
+            else:
+                session.write(source)
+                pre = self.preamble()
+                sample = self._sample_type(pre)
+                if sample is None:
+                    raise self._not_binary(pre)
+                codes = session.query_block("CURVe?", dtype=sample[0], byte_order=sample[1])
+        self._last_points = codes.shape[0]
         if codes.shape[0] != pre["points"]:
             raise ProtocolError(
                 f"CURVe? sent {codes.shape[0]} points, the preamble announced {pre['points']}",
@@ -230,7 +278,9 @@ class TektronixScope(SCPIInstrument):
             x0=pre["x_zero"] - pre["point_offset"] * dx,
             dx=dx,
         )
-        return scaling.waveform(codes, f"CH{number}", timestamp_ns=stamp, preamble=pre)
+        return scaling.waveform(
+            codes, f"CH{number}", timestamp_ns=stamp, recycled=self._recycled, preamble=pre
+        )
 
     def fetch_all(self, channels: Sequence[int | str]) -> list[Waveform]:
         """Read several channels of the same (stopped) acquisition."""

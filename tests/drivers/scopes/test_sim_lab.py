@@ -184,7 +184,7 @@ def test_faults_mid_fetch_are_clear_errors(family, kind, error, says):
         with pytest.raises(error, match=says) as caught:
             scope.fetch(1)
         assert caught.value.instrument == served.resource("scope")
-    assert caught.value.command == data_command
+    assert data_command in caught.value.command  # Tektronix: one message with the preamble
 
 
 def test_rigol_deep_memory_arrives_in_chunks_over_tcp():

@@ -16,6 +16,13 @@ TDS_PREAMBLE = (
 MSO_PREAMBLE = TDS_PREAMBLE.replace("WFMPre", "WFMOutpre")
 
 
+def fetched(channel: int, preamble: str, reply: str, payload: bytes | None) -> tuple[str, bytes]:
+    """The one message a short-record fetch sends, and the scope's one reply to it."""
+    command = f"DATa:SOUrce CH{channel};:{preamble};:CURVe?"
+    curve = block(payload) if payload is not None else b"1,2,3\n"
+    return command, reply.encode() + b";" + curve
+
+
 def block(payload: bytes) -> bytes:
     """An IEEE 488.2 definite block as the scope sends it, terminator included."""
     length = str(len(payload)).encode()
@@ -163,9 +170,12 @@ def test_fetch_one_byte_signed_msb_first():
     codes = np.array([-128, -1, 0, 1, 25, 127], dtype=np.int8)
     pairs = [
         HELLO,
-        ("DATa:SOUrce CH2", None),
-        (TDS_PREAMBLE, "1;MSB;BINARY;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1"),
-        ("CURVe?", block(codes.tobytes())),
+        fetched(
+            2,
+            TDS_PREAMBLE,
+            "1;MSB;BINARY;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1",
+            codes.tobytes(),
+        ),
     ]
     with expected_protocol(TektronixTDS2000, pairs) as scope:
         waveform = scope.fetch(2)
@@ -181,10 +191,10 @@ def test_fetch_two_bytes_lsb_first_with_offsets():
     codes = np.array([-32768, -256, 0, 256, 32512], dtype="<i2")
     pairs = [
         HELLO,
-        ("DATa:SOUrce CH1", None),
         # SRIbinary: signed, least significant byte first; YOFf in codes, PT_Off in points.
-        (MSO_PREAMBLE, "2;LSB;BINARY;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5"),
-        ("CURVe?", block(codes.tobytes())),
+        fetched(
+            1, MSO_PREAMBLE, "2;LSB;BINARY;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5", codes.tobytes()
+        ),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
         waveform = scope.fetch("CH1")
@@ -198,9 +208,9 @@ def test_fetch_two_bytes_msb_first_unsigned():
     codes = np.array([0, 32768, 65535], dtype=">u2")
     pairs = [
         HELLO,
-        ("DATa:SOUrce CH3", None),
-        (MSO_PREAMBLE, "2;MSB;BINARY;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0"),
-        ("CURVe?", block(codes.tobytes())),
+        fetched(
+            3, MSO_PREAMBLE, "2;MSB;BINARY;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0", codes.tobytes()
+        ),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
         waveform = scope.fetch(3)
@@ -214,12 +224,8 @@ def test_fetch_all_reads_each_channel_of_the_same_record():
     preamble = "1;MSB;BINARY;RI;2;1.0E-3;0.0;0;1.0;0.0;0.0"
     pairs = [
         HELLO,
-        ("DATa:SOUrce CH1", None),
-        (TDS_PREAMBLE, preamble),
-        ("CURVe?", block(one.tobytes())),
-        ("DATa:SOUrce CH4", None),
-        (TDS_PREAMBLE, preamble),
-        ("CURVe?", block(two.tobytes())),
+        fetched(1, TDS_PREAMBLE, preamble, one.tobytes()),
+        fetched(4, TDS_PREAMBLE, preamble, two.tobytes()),
     ]
     with expected_protocol(TektronixTDS2000, pairs) as scope:
         first, fourth = scope.fetch_all([1, 4])
@@ -236,7 +242,7 @@ def test_fetch_refuses_an_unknown_channel_before_sending():
 
 
 def test_fetch_refuses_ascii_encoding_clearly():
-    pairs = [HELLO, ("DATa:SOUrce CH1", None), (TDS_PREAMBLE, "1;MSB;ASCII;RI;3;1;0;0;1;0;0")]
+    pairs = [HELLO, fetched(1, TDS_PREAMBLE, "1;MSB;ASCII;RI;3;1;0;0;1;0;0", None)]
     with (
         expected_protocol(TektronixTDS2000, pairs) as scope,
         pytest.raises(ik.ProtocolError, match="not binary"),
@@ -247,9 +253,7 @@ def test_fetch_refuses_ascii_encoding_clearly():
 def test_fetch_notices_a_short_curve():
     pairs = [
         HELLO,
-        ("DATa:SOUrce CH1", None),
-        (TDS_PREAMBLE, "1;MSB;BINARY;RI;2500;4.0E-6;0;0;0.04;0;0"),
-        ("CURVe?", block(b"\x01\x02")),
+        fetched(1, TDS_PREAMBLE, "1;MSB;BINARY;RI;2500;4.0E-6;0;0;0.04;0;0", b"\x01\x02"),
     ]
     with (
         expected_protocol(TektronixTDS2000, pairs) as scope,

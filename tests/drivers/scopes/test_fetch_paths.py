@@ -1,0 +1,106 @@
+"""How `fetch` moves a record: one message for short records, two for long ones; the
+volts array of a dropped waveform is reused, never one somebody still holds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from instrumentkit.drivers._oscilloscope import RecycledRecord, Scaling
+from instrumentkit.drivers.tektronix import TektronixMSO4000
+from instrumentkit.drivers.tektronix._scope import ONE_MESSAGE_MAX_POINTS
+from instrumentkit.drivers.tektronix.mso4000_sim import MSO4104Model
+from instrumentkit.sim import serve
+from instrumentkit.testing import expected_protocol
+
+HELLO = ("HEADer OFF;VERBose ON", None)
+PREAMBLE = (
+    "WFMOutpre:BYT_Nr?;BYT_Or?;ENCdg?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+)
+
+
+def block(payload: bytes) -> bytes:
+    length = str(len(payload)).encode()
+    return b"#" + str(len(length)).encode() + length + payload + b"\n"
+
+
+def test_a_long_record_makes_the_next_fetch_two_messages():
+    long = np.arange(ONE_MESSAGE_MAX_POINTS + 1).astype(np.int8)
+    short = np.array([5, -5], dtype=np.int8)
+    points = len(long)
+    pre_long = f"1;MSB;BINARY;RI;{points};1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pre_short = "1;MSB;BINARY;RI;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pairs = [
+        HELLO,
+        # First fetch: nothing known yet, so one message and one reply.
+        (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", pre_long.encode() + b";" + block(long.tobytes())),
+        # That record was long: source, preamble query, then the block on its own.
+        ("DATa:SOUrce CH1", None),
+        (PREAMBLE, pre_short),
+        ("CURVe?", block(short.tobytes())),
+        # That one was short again: back to one message.
+        (f"DATa:SOUrce CH2;:{PREAMBLE};:CURVe?", pre_short.encode() + b";" + block(b"\x01\x02")),
+    ]
+    with expected_protocol(TektronixMSO4000, pairs) as scope:
+        first = scope.fetch(1)
+        second = scope.fetch(1)
+        third = scope.fetch(2)
+    np.testing.assert_allclose(first.y, long * 0.02)
+    np.testing.assert_allclose(second.y, [0.1, -0.1])
+    np.testing.assert_allclose(third.y, [0.02, 0.04])
+
+
+def test_both_paths_match_the_model_within_half_a_code_over_tcp():
+    model = MSO4104Model(seed=3, sources={1: {"shape": "sine", "amplitude": 0.4, "noise": 0.01}})
+    with serve({"scope": model}) as lab, TektronixMSO4000.open(lab.resource("scope")) as scope:
+        scope.channels[1].position = 1.5  # a bias: the second conversion pass runs too
+        scope.data_encoding, scope.data_width = "ribinary", 2
+        for points in (10_000, 1_000_000, 1_000_000, 10_000):  # one message, two, two, one
+            scope.record_length = points
+            scope.data_start, scope.data_stop = 1, points
+            scope.single()
+            scope.wait_for_acquisition(timeout=10)
+            waveform = scope.fetch(1)
+            assert len(waveform) == points
+            error = np.abs(waveform.y - model.last.volts[1])
+            assert error.max() <= waveform.meta["gain"] / 2 + 1e-12
+            np.testing.assert_allclose(waveform.t, model.last.times, atol=waveform.dx * 1e-6)
+        assert scope.session.query("*OPC?") == "1"  # nothing left unread
+
+
+def test_a_held_waveform_is_never_overwritten():
+    model = MSO4104Model(seed=4)
+    with serve({"scope": model}) as lab, TektronixMSO4000.open(lab.resource("scope")) as scope:
+        scope.record_length = 1_000_000
+        scope.data_start, scope.data_stop = 1, 1_000_000
+        scope.single()
+        scope.wait_for_acquisition(timeout=10)
+        kept = scope.fetch(1)
+        copy = kept.y.copy()
+        scope.channels[2].enabled = True
+        other = scope.fetch(2)  # another trace, same length: must not land in kept.y
+        np.testing.assert_array_equal(kept.y, copy)
+        assert not np.shares_memory(kept.y, other.y)
+        del kept
+        again = scope.fetch(1)  # kept is gone: its memory may come back, with new values
+        np.testing.assert_array_equal(again.y, copy)
+
+
+def test_recycled_record_reuses_only_an_unreferenced_array():
+    recycled = RecycledRecord()
+    first = recycled.take(100_000)
+    assert recycled.take(100_000) is not first  # still held here
+    view = first[10:]
+    del first
+    assert not np.shares_memory(recycled.take(100_000), view)  # a view holds it too
+    del view
+    third = recycled.take(100_000)
+    identity = id(third)
+    del third
+    assert id(recycled.take(100_000)) == identity  # nobody holds it: handed out again
+    assert recycled.take(99_999).shape == (99_999,)
+
+
+def test_two_thread_conversion_equals_one_pass():
+    codes = np.arange(-(1 << 19), 1 << 19, dtype=">i4").astype(">i2")
+    scaling = Scaling(gain=1e-3, bias=0.25, x0=0.0, dx=1.0)
+    np.testing.assert_array_equal(scaling.volts(codes), codes.astype(np.float64) * 1e-3 + 0.25)
