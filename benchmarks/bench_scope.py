@@ -8,8 +8,9 @@ For each record length, in the same run and against the same server:
 
 - socket: a plain socket sends `CURVe?` and `recv_into`s the block into a preallocated
   buffer: the physical limit of getting those bytes.
-- instrumentkit: `TektronixMSO4000.fetch(1)`: preamble query, `CURVe?` block straight
-  into an int16 array, volts and time axis (a `Waveform`).
+- instrumentkit: `TektronixMSO4000.fetch(1)`: source, preamble and `CURVe?` (one message
+  for short records, two for long ones: decision 0303), the block straight into an int16
+  array, volts and time axis (a `Waveform`).
 - block: the bare `CURVe?` block through the driver's session (`query_block`), i.e. fetch
   without its preamble query and its conversion to float64 volts.
 - pyvisa: pyvisa-py's `query_binary_values` plus a preamble query and hand-written NumPy
