@@ -43,7 +43,14 @@ Record = Reading | Waveform | Spectrum | NDArray[Any]
 
 def _instrument_name(instrument: Any, fallback: str) -> str:
     name = getattr(instrument, "name", None)
-    return str(name) if name else fallback
+    if not name:
+        return fallback
+    name = str(name)
+    # An instrument opened without a name goes by its resource ("TCPIP::...::SOCKET",
+    # "iksim://gauge"): a poor stream and group name. The driver's class name reads better.
+    if any(mark in name for mark in ("::", "://", "/")):
+        return type(instrument).__name__.lower()
+    return name
 
 
 def channel_label(channel: int | str) -> str:

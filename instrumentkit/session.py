@@ -88,7 +88,8 @@ class Session:
                 self.transport.timeout = previous
 
     # -- error translation
-    def _translated(self, error: OSError, command: str | None) -> Exception:
+    def translate_error(self, error: OSError, command: str | None) -> Exception:
+        """The instrumentkit error for a transport failure (for drivers that read bytes)."""
         if isinstance(error, (Timeout, ConnectionFailed)):
             return error
         if isinstance(error, TimeoutError):
@@ -114,13 +115,13 @@ class Session:
         try:
             self.transport.write(data)
         except OSError as error:
-            raise self._translated(error, command) from error
+            raise self.translate_error(error, command) from error
 
     def read_raw_until(self, terminator: bytes, *, command: str | None = None) -> bytes:
         try:
             data = self.transport.read_until(terminator)
         except OSError as error:
-            raise self._translated(error, command) from error
+            raise self.translate_error(error, command) from error
         if self.log_io:
             log.debug("%s >> %r", self.name, data)
         return data
@@ -129,7 +130,7 @@ class Session:
         try:
             self.transport.read_into(buffer)
         except OSError as error:
-            raise self._translated(error, command) from error
+            raise self.translate_error(error, command) from error
 
     def read_bytes(self, count: int, *, command: str | None = None) -> bytes:
         buffer = bytearray(count)

@@ -268,7 +268,7 @@ class OceanSerialLink(Instrument):
             try:
                 got = self._read_some(view)
             except OSError as error:
-                raise session._translated(error, command) from error
+                raise session.translate_error(error, command) from error
         if buffer[_STX_AT] != wire.STX:
             self._check_lead(buffer[_STX_AT], command)
         if got < len(view):

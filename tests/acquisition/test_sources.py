@@ -150,3 +150,12 @@ def test_callable_source_wraps_numbers_and_arrays() -> None:
 def test_bad_source_arguments_are_refused(build, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_an_unnamed_instrument_streams_under_its_driver_name() -> None:
+    # Opened without a name, an instrument goes by its resource: no name for a stream.
+    for resource in ("TCPIP::127.0.0.1::5025::SOCKET", "iksim://gauge", "/dev/ttyUSB0"):
+        source = SensorSource(SyntheticSensor(resource))
+        assert source.streams == ("syntheticsensor",)
+        assert source.instrument == "syntheticsensor"
+    assert SensorSource(SyntheticSensor("dmm")).streams == ("dmm",)
