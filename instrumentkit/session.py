@@ -168,13 +168,33 @@ class Session:
         self, command: str, *, dtype: DTypeLike = np.float64, separator: str = ","
     ) -> NDArray[Any]:
         """Query an ASCII list of numbers into a NumPy array (parsed in C, not per value)."""
-        text = self.query(command)
+        return self.parse_values(
+            self.query(command), command=command, dtype=dtype, separator=separator
+        )
+
+    def parse_values(
+        self,
+        text: str,
+        *,
+        command: str | None = None,
+        dtype: DTypeLike = np.float64,
+        separator: str = ",",
+        hint: str = "",
+    ) -> NDArray[Any]:
+        """Parse an ASCII list of numbers already read (e.g. from a block) into an array.
+
+        A malformed list raises ProtocolError naming this instrument and `command`,
+        showing the text, and adding `hint` (what to check) when given.
+        """
+        text = text.strip()
         fields = text.split(separator) if text else []
         try:
             return np.array(fields, dtype=np.float64).astype(dtype, copy=False)
         except ValueError as error:
+            shown = show_bytes(text.encode())
+            advice = f"; {hint}" if hint else ""
             raise ProtocolError(
-                f"expected {separator!r}-separated numbers, got {show_bytes(text.encode())}",
+                f"expected {separator!r}-separated numbers, got {shown}{advice}",
                 instrument=self.name,
                 command=command,
             ) from error

@@ -264,13 +264,6 @@ class Keithley2000(SCPIInstrument):
         return Reading(values.reshape(n, 1), stamps, self.channel_names, (_UNITS[function],))
 
     def _numbers(self, text: str, command: str) -> NDArray[np.float64]:
-        text = text.strip()
-        try:
-            return np.array(text.split(","), dtype=np.float64) if text else np.empty(0)
-        except ValueError as error:
-            raise ProtocolError(
-                f"expected comma-separated readings, got {text[:60]!r}; readings with units "
-                "or timestamps need ':FORM:ELEM READ'",
-                instrument=self.name,
-                command=command,
-            ) from error
+        return self.session.parse_values(
+            text, command=command, hint="readings with units or timestamps need ':FORM:ELEM READ'"
+        )

@@ -284,15 +284,7 @@ class Keysight34461A(SCPIInstrument):
         return self._numbers(text, "R?")
 
     def _numbers(self, text: str, command: str) -> NDArray[np.float64]:
-        text = text.strip()
-        try:
-            return np.array(text.split(","), dtype=np.float64) if text else np.empty(0)
-        except ValueError as error:
-            raise ProtocolError(
-                f"expected comma-separated numbers, got {text[:60]!r}",
-                instrument=self.name,
-                command=command,
-            ) from error
+        return self.session.parse_values(text, command=command)
 
 
 def _as_function(function: DMMFunction | str) -> DMMFunction:
