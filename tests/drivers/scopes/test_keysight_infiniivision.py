@@ -206,12 +206,9 @@ ROUND_TRIPS = [
 
 
 @pytest.mark.parametrize(("path", "value", "expected"), ROUND_TRIPS)
-def test_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected):
+def test_setting_round_trip_on_pyvisa_sim(sim_instrument, owner_and_name, path, value, expected):
     scope = sim_instrument(KeysightInfiniiVision)
-    owner, name = (scope, path)
-    if path.startswith("channels["):
-        number, name = path[len("channels[") :].split("].")
-        owner = scope.channels[int(number)]
+    owner, name = owner_and_name(scope, path)
     setattr(owner, name, value)
     assert getattr(owner, name) == expected
     assert scope.drain_errors() == []
@@ -242,12 +239,11 @@ REJECTIONS = [
 
 
 @pytest.mark.parametrize(("path", "value"), REJECTIONS)
-def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(sim_instrument, path, value):
+def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(
+    sim_instrument, owner_and_name, path, value
+):
     scope = sim_instrument(KeysightInfiniiVision)
-    owner, name = (scope, path)
-    if path.startswith("channels["):
-        number, name = path[len("channels[") :].split("].")
-        owner = scope.channels[int(number)]
+    owner, name = owner_and_name(scope, path)
     before = getattr(owner, name)
     with pytest.raises(ik.ValidationError, match=name):
         setattr(owner, name, value)

@@ -289,15 +289,10 @@ TDS_ROUND_TRIPS = [
 ]
 
 
-def owner_and_name(scope, path):
-    if path.startswith("channels["):
-        number, name = path[len("channels[") :].split("].")
-        return scope.channels[int(number)], name
-    return scope, path
-
-
 @pytest.mark.parametrize(("path", "value", "expected"), TDS_ROUND_TRIPS)
-def test_tds2000_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected):
+def test_tds2000_setting_round_trip_on_pyvisa_sim(
+    sim_instrument, owner_and_name, path, value, expected
+):
     scope = sim_instrument(TektronixTDS2000)
     owner, name = owner_and_name(scope, path)
     setattr(owner, name, value)
@@ -335,7 +330,9 @@ MSO_ROUND_TRIPS = [
 
 
 @pytest.mark.parametrize(("path", "value", "expected"), MSO_ROUND_TRIPS)
-def test_mso4000_setting_round_trip_on_pyvisa_sim(sim_instrument, path, value, expected):
+def test_mso4000_setting_round_trip_on_pyvisa_sim(
+    sim_instrument, owner_and_name, path, value, expected
+):
     scope = sim_instrument(TektronixMSO4000)
     owner, name = owner_and_name(scope, path)
     setattr(owner, name, value)
@@ -387,7 +384,9 @@ MSO_REJECTIONS = [
     [(TektronixTDS2000, *case) for case in TDS_REJECTIONS]
     + [(TektronixMSO4000, *case) for case in MSO_REJECTIONS],
 )
-def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(sim_instrument, driver, path, value):
+def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(
+    sim_instrument, owner_and_name, driver, path, value
+):
     scope = sim_instrument(driver)
     owner, name = owner_and_name(scope, path)
     before = getattr(owner, name)
