@@ -153,7 +153,10 @@ class Stream:
             key = members.get(name, name)
             layout.setdefault(key, []).append((dataset, None if key == name else 0))
         row_bytes = sum(ds.dtype.itemsize * math.prod(ds.shape[1:]) for ds in datasets.values())
+        self._row_bytes = row_bytes
         self.capacity = max(1, BUFFER_BYTES // max(row_bytes, 1))
+        self.before_write: Callable[[int], None] | None = None
+        """Called with the bytes a write is about to add; may raise to refuse it."""
         self._buffers: dict[str, _Buffer] = {}
         for key, targets in layout.items():
             first = targets[0][0]
@@ -246,6 +249,8 @@ class Stream:
             self._fill = 0
 
     def _write_rows(self, n: int, arrays: dict[str, Any]) -> None:
+        if self.before_write is not None:
+            self.before_write(n * self._row_bytes)
         start, stop = self._written, self._written + n
         try:
             for key, buffer in self._buffers.items():

@@ -149,6 +149,9 @@ class RunWriter:
             del data[key]  # before SWMR a half-declared group can still go
             raise
         group.attrs["kind"] = stream.kind
+        # Every write checks the room first: a large block written between two flushes
+        # could otherwise fill the disk, and HDF5 cannot close a file after a failed write.
+        stream.before_write = self._check_write_room
         self._streams[key] = stream
         return stream
 
@@ -313,15 +316,21 @@ class RunWriter:
         self._flush_file()
         self._check_room("stopping before the disk is full")
 
-    def _check_room(self, action: str) -> None:
+    def _check_write_room(self, nbytes: int) -> None:
+        self._check_room("stopping before the disk is full", needed=nbytes)
+
+    def _check_room(self, action: str, *, needed: int = 0) -> None:
         """Stop while HDF5 can still close the file: after a failed write it cannot."""
+        if not self.min_free_bytes:
+            return
         room = layout.room_left(self.path)
-        if room < self.min_free_bytes:
+        if room - needed < self.min_free_bytes:
+            writing = f" with {needed / 1e6:.1f} MB to write" if needed else ""
             raise OSError(
                 errno.ENOSPC,
-                f"run file {self.path}: {action}, only {room / 1e6:.1f} MB left for it "
-                f"(min_free_bytes={self.min_free_bytes}); rows up to the last flush are safe "
-                "in the file",
+                f"run file {self.path}: {action}, only {room / 1e6:.1f} MB left for it"
+                f"{writing} (min_free_bytes={self.min_free_bytes}); rows up to the last flush "
+                "are safe in the file",
             )
 
     def _flush_file(self) -> None:
