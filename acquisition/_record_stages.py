@@ -168,9 +168,9 @@ def _rebuild(original: Any, form: dict[str, Any], row: np.ndarray, stamp: int) -
     kind = form["kind"]
     if kind == "peaks":
         return row
-    if kind == "waveform":
-        return replace(original, y=row, x0=form["x0"], dx=form["dx"], units=form["units"],
-                       timestamp_ns=stamp, raw=None)  # fmt: skip
+    if kind == "waveform":  # new values without codes: replace() drops the old codes
+        return original.replace(y=row, x0=form["x0"], dx=form["dx"], units=form["units"],
+                                timestamp_ns=stamp)  # fmt: skip
     if isinstance(original, Spectrum):
         return replace(original, intensities=row, wavelengths=form["axis"], units=form["units"],
                        wavelength_units=form["axis_units"], timestamp_ns=stamp)  # fmt: skip

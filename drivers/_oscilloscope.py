@@ -2,14 +2,13 @@
 
 Every scope reports a preamble that maps raw ADC codes to volts and sample indices to
 seconds with two straight lines. `Scaling` holds both lines, whatever the vendor calls
-the numbers, and `Scaling.waveform()` applies them to a whole record in one NumPy pass.
+the numbers; `Scaling.waveform()` wraps a record's codes with them in a `Waveform`, whose
+volts come in one NumPy pass when first read.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,11 +17,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from instrumentkit.data import Waveform, now_ns
+from instrumentkit.data import Waveform, now_ns, scale_codes
 from instrumentkit.errors import ProtocolError, Timeout, ValidationError, show_bytes
 
 __all__ = [
-    "RecycledRecord",
     "Scaling",
     "TriggerSource",
     "channel_number",
@@ -30,12 +28,6 @@ __all__ = [
     "poll_until",
     "record_dtype",
 ]
-
-PARALLEL_POINTS = 1 << 19
-"""Records this long are converted by two threads (NumPy releases the GIL): the fresh
-float64 pages fault in, and fill, on both cores (10 M points: ~22 ms -> ~14 ms here)."""
-RECYCLE_POINTS = 1 << 16
-"""Records this long get their volts array from a `RecycledRecord` when one is free."""
 
 _CHANNEL = re.compile(r"^\s*(?:CH|CHAN|CHANNEL)?\s*(\d+)\s*$", re.IGNORECASE)
 
@@ -49,101 +41,25 @@ class Scaling:
     x0: float
     dx: float
 
-    def volts(
-        self, codes: NDArray[Any], out: NDArray[np.float64] | None = None
-    ) -> NDArray[np.float64]:
-        """Codes to volts, whatever the codes' width or order, into `out` if given.
-
-        Long records are split between this thread and one helper thread.
-        """
-        volts = np.empty(codes.shape, dtype=np.float64) if out is None else out
-        points = codes.shape[0]
-        if points < PARALLEL_POINTS:
-            self._convert(codes, volts)
-            return volts
-        half = points // 2
-        helper = threading.Thread(target=self._convert, args=(codes[half:], volts[half:]))
-        helper.start()
-        try:
-            self._convert(codes[:half], volts[:half])
-        finally:
-            helper.join()
-        return volts
-
-    def _convert(self, codes: NDArray[Any], out: NDArray[np.float64]) -> None:
-        np.multiply(codes, self.gain, out=out)
-        if self.bias:  # often 0 (no offset, no position): skip a pass over the record
-            np.add(out, self.bias, out=out)
+    def volts(self, codes: NDArray[Any]) -> NDArray[np.float64]:
+        """Codes to volts, whatever the codes' width or byte order (a new float64 array)."""
+        return scale_codes(codes, self.gain, self.bias)
 
     def waveform(
-        self,
-        codes: NDArray[Any],
-        channel: str,
-        *,
-        timestamp_ns: int | None = None,
-        recycled: RecycledRecord | None = None,
-        **meta: Any,
+        self, codes: NDArray[Any], channel: str, *, timestamp_ns: int | None = None, **meta: Any
     ) -> Waveform:
-        """A `Waveform` in volts that keeps `codes` (as received, no copy) in `raw`.
-
-        With `recycled`, the volts go into the array of an earlier waveform nobody holds.
-        """
-        out = None if recycled is None else recycled.take(codes.shape[0])
-        return Waveform(
-            y=self.volts(codes, out),
-            x0=self.x0,
-            dx=self.dx,
-            channel=channel,
+        """A `Waveform` that keeps `codes` (as received, no copy) and computes its volts
+        when they are first read (decision 0304)."""
+        return Waveform.from_codes(
+            codes,
+            self.gain,
+            self.bias,
+            self.x0,
+            self.dx,
+            channel,
             timestamp_ns=now_ns() if timestamp_ns is None else timestamp_ns,
-            raw=codes,
-            meta={"gain": self.gain, "bias": self.bias, **meta},
+            meta=meta,
         )
-
-
-class RecycledRecord:
-    """The float64 array of the last long record, handed out again once nobody holds it.
-
-    A fresh 80 MB array (10 M points) costs ~8 ms of page faults before the first value
-    is written; a loop that fetches, stores and drops each waveform gets the previous
-    record's memory back, already mapped. The array is reused only when no reference to
-    it (or to a view of it) is left outside this object: the reference count says so.
-    The price is one record's volts kept alive between fetches.
-    """
-
-    def __init__(self) -> None:
-        self._kept: NDArray[np.float64] | None = None
-        self._lock = threading.Lock()
-
-    def take(self, points: int) -> NDArray[np.float64]:
-        """An uninitialised float64 array of `points` values, recycled when possible."""
-        if points < RECYCLE_POINTS:
-            return np.empty(points, dtype=np.float64)
-        with self._lock:
-            # No local name for the kept array before the count: it would be one more.
-            kept_fits = self._kept is not None and self._kept.shape[0] == points
-            if kept_fits and _unshared(self, "_kept"):
-                return self._kept  # type: ignore[return-value]
-            self._kept = None  # free the old one first: fresh memory may reuse its pages
-            self._kept = np.empty(points, dtype=np.float64)
-            return self._kept
-
-
-def _unshared(holder: object, attribute: str) -> bool:
-    """Whether `holder.attribute` is referenced by nothing but `holder`."""
-    return sys.getrefcount(getattr(holder, attribute)) <= _ONLY_HELD_BY_AN_ATTRIBUTE
-
-
-class _Holder:
-    value: object = None
-
-
-def _baseline_reference_count() -> int:
-    holder = _Holder()
-    holder.value = object()
-    return sys.getrefcount(holder.value)  # interpreter-specific: measured, not assumed
-
-
-_ONLY_HELD_BY_AN_ATTRIBUTE = _baseline_reference_count()
 
 
 class TriggerSource:

@@ -225,18 +225,21 @@ class Session:
         byte_order: ByteOrder = "<",
         expect_termination: bool = True,
         command: str | None = None,
+        header_begun: bool = False,
     ) -> NDArray[Any]:
         """Read a definite (`#N<len><data>`) or indefinite (`#0<data>`) block.
 
         The payload is received straight into the array's memory: no copy after the
         bytes arrive. Multi-byte values keep the instrument's byte order in the dtype.
+        `header_begun`: the block's `#` was already read (the end of a text read up to it,
+        as in a compound reply `<fields>;#<block>`).
         """
         order = {"little": "<", "big": ">"}.get(byte_order, byte_order)
         kind = np.dtype(dtype)
         if kind.itemsize > 1:
             kind = kind.newbyteorder(order)
         with self.lock:
-            length = self._read_block_header(command)
+            length = self._read_block_header(command, header_begun)
             if length is None:
                 payload = self.read_raw_until(self._read_term, command=command)
                 return self._array_from(payload, kind, command)
@@ -252,11 +255,11 @@ class Session:
                 self._read_block_trailer(command)
             return values
 
-    def _read_block_header(self, command: str | None) -> int | None:
+    def _read_block_header(self, command: str | None, header_begun: bool = False) -> int | None:
         one = bytearray(1)
         view = memoryview(one)
         skipped = bytearray()
-        while True:
+        while not header_begun:
             self.read_raw_into(view, command=command)
             if one == b"#":
                 break

@@ -22,7 +22,7 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import RecycledRecord, Scaling, channel_number, poll_until, record_dtype
+from .._oscilloscope import Scaling, channel_number, poll_until, record_dtype
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
@@ -30,6 +30,8 @@ __all__ = ["TektronixChannel", "TektronixScope"]
 # `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
 PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "ENCdg", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
 PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
+_ENCODING_FIELDS = PREAMBLE_FIELDS[:4]
+"""The leading fields that say whether (and how) the curve comes as binary."""
 
 ONE_MESSAGE_MAX_POINTS = 200_000
 """Up to this record length (as last fetched) `fetch` sends source, preamble and `CURVe?`
@@ -137,7 +139,6 @@ class TektronixScope(SCPIInstrument):
         super().__init__(connection, **options)
         # Bare values in their long form: settings parse replies without a header.
         self.session.write("HEADer OFF;VERBose ON")
-        self._recycled = RecycledRecord()
         self._last_points = 0
 
     # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?
@@ -218,8 +219,7 @@ class TektronixScope(SCPIInstrument):
 
     def _sample_type(self, pre: dict[str, Any]) -> tuple[Any, str] | None:
         """(dtype, byte order) of a binary transfer, or None if the transfer is not binary."""
-        binary = pre["encoding"].startswith("BIN") and pre["format"] in ("RI", "RP")
-        if not binary or pre["byte_order"] not in ("MSB", "LSB"):
+        if not _binary_transfer(pre["encoding"], pre["format"], pre["byte_order"]):
             return None
         kind = record_dtype(pre["byte_count"], pre["format"] == "RI", ">")
         return kind, ">" if pre["byte_order"] == "MSB" else "<"
@@ -237,6 +237,7 @@ class TektronixScope(SCPIInstrument):
 
         Short records take one message and one reply (source, preamble and `CURVe?`
         together, as `WAVFrm?` would); long ones a preamble query, then `CURVe?`.
+        The volts are computed from the codes when first read (`Waveform.y`).
         """
         number = channel_number(channel, self.analog_channels, self.name)
         stamp = now_ns()
@@ -246,17 +247,10 @@ class TektronixScope(SCPIInstrument):
             if self._last_points <= ONE_MESSAGE_MAX_POINTS:
                 command = f"{source};:{self._preamble_query()};:CURVe?"
                 session.write(command)
-                # The reply is `<field>;...;<field>;#<block>`: fields up to each ';'.
-                fields = [
-                    session.read_raw_until(b";", command=command).decode("ascii", "replace")
-                    for _ in PREAMBLE_FIELDS
-                ]
-                pre = self._parsed_preamble(fields, command)
-                sample = self._sample_type(pre)
-                if sample is None:
-                    session.read(command=command)  # the ASCII curve: leave nothing unread
-                    raise self._not_binary(pre)
-                codes = session.read_block(dtype=sample[0], byte_order=sample[1], command=command)
+                pre, sample = self._read_preamble_reply(command)
+                codes = session.read_block(
+                    dtype=sample[0], byte_order=sample[1], command=command, header_begun=True
+                )
             else:
                 session.write(source)
                 pre = self.preamble()
@@ -278,10 +272,50 @@ class TektronixScope(SCPIInstrument):
             x0=pre["x_zero"] - pre["point_offset"] * dx,
             dx=dx,
         )
-        return scaling.waveform(
-            codes, f"CH{number}", timestamp_ns=stamp, recycled=self._recycled, preamble=pre
-        )
+        return scaling.waveform(codes, f"CH{number}", timestamp_ns=stamp, preamble=pre)
+
+    def _read_preamble_reply(self, command: str) -> tuple[dict[str, Any], tuple[Any, str]]:
+        """Read `<fields>;#` of a one-message fetch's reply, up to its block's header.
+
+        The four fields that say whether the curve is binary come one `;` at a time; the
+        rest, when it is, in one read up to the block's `#`. An ASCII curve has no `#`:
+        it is read off the line before the `ProtocolError`, so nothing is left unread.
+        """
+        session = self.session
+        known = len(_ENCODING_FIELDS)
+        fields = [
+            session.read_raw_until(b";", command=command).decode("ascii", "replace")
+            for _ in range(known)
+        ]
+        byte_order, encoding, number_format = (f.strip().strip('"').upper() for f in fields[1:4])
+        binary = _binary_transfer(encoding, number_format, byte_order)
+        if binary:
+            rest = session.read_raw_until(b";#", command=command).decode("ascii", "replace")
+            fields += rest.split(";")
+        else:
+            fields += [
+                session.read_raw_until(b";", command=command).decode("ascii", "replace")
+                for _ in PREAMBLE_FIELDS[known:]
+            ]
+        pre = self._parsed_preamble(fields, command)
+        sample = self._sample_type(pre) if binary else None
+        if sample is None:
+            if binary:  # a binary block of an unknown width: drop it, then say so
+                session.read_block(command=command, header_begun=True)
+            else:
+                session.read(command=command)  # the ASCII curve
+            raise self._not_binary(pre)
+        return pre, sample
 
     def fetch_all(self, channels: Sequence[int | str]) -> list[Waveform]:
         """Read several channels of the same (stopped) acquisition."""
         return [self.fetch(channel) for channel in channels]
+
+
+def _binary_transfer(encoding: str, number_format: str, byte_order: str) -> bool:
+    """Whether the preamble's `ENCdg`, `BN_Fmt` and `BYT_Or` describe a binary curve."""
+    return (
+        encoding.startswith("BIN")
+        and number_format in ("RI", "RP")
+        and byte_order in ("MSB", "LSB")
+    )

@@ -1,14 +1,16 @@
 """How `fetch` moves a record: one message for short records, two for long ones; the
-volts array of a dropped waveform is reused, never one somebody still holds."""
+codes are kept as received and the volts computed from them when first read."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from instrumentkit.drivers._oscilloscope import RecycledRecord, Scaling
+from instrumentkit.drivers._oscilloscope import Scaling
 from instrumentkit.drivers.tektronix import TektronixMSO4000
 from instrumentkit.drivers.tektronix._scope import ONE_MESSAGE_MAX_POINTS
 from instrumentkit.drivers.tektronix.mso4000_sim import MSO4104Model
+from instrumentkit.errors import ProtocolError
 from instrumentkit.sim import serve
 from instrumentkit.testing import expected_protocol
 
@@ -62,42 +64,43 @@ def test_both_paths_match_the_model_within_half_a_code_over_tcp():
             waveform = scope.fetch(1)
             assert len(waveform) == points
             error = np.abs(waveform.y - model.last.volts[1])
-            assert error.max() <= waveform.meta["gain"] / 2 + 1e-12
+            assert error.max() <= waveform.gain / 2 + 1e-12
             np.testing.assert_allclose(waveform.t, model.last.times, atol=waveform.dx * 1e-6)
         assert scope.session.query("*OPC?") == "1"  # nothing left unread
 
 
-def test_a_held_waveform_is_never_overwritten():
+def test_fetch_keeps_the_codes_and_computes_volts_once_when_read():
     model = MSO4104Model(seed=4)
     with serve({"scope": model}) as lab, TektronixMSO4000.open(lab.resource("scope")) as scope:
-        scope.record_length = 1_000_000
-        scope.data_start, scope.data_stop = 1, 1_000_000
+        scope.channels[1].position = -1.0
+        scope.data_encoding, scope.data_width = "ribinary", 2
         scope.single()
         scope.wait_for_acquisition(timeout=10)
-        kept = scope.fetch(1)
-        copy = kept.y.copy()
-        scope.channels[2].enabled = True
-        other = scope.fetch(2)  # another trace, same length: must not land in kept.y
-        np.testing.assert_array_equal(kept.y, copy)
-        assert not np.shares_memory(kept.y, other.y)
-        del kept
-        again = scope.fetch(1)  # kept is gone: its memory may come back, with new values
-        np.testing.assert_array_equal(again.y, copy)
+        first = scope.fetch(1)
+        second = scope.fetch(1)
+    assert first.raw is not None
+    assert first.raw.dtype == np.dtype(">i2")
+    assert first.gain == first.meta["preamble"]["y_multiplier"]
+    assert "from codes" in repr(first)
+    volts = first.y
+    assert first.y is volts  # computed once, then kept
+    np.testing.assert_array_equal(volts, first.raw.astype(np.float64) * first.gain + first.bias)
+    assert np.abs(volts - model.last.volts[1]).max() <= first.gain / 2 + 1e-12
+    assert not np.shares_memory(first.raw, second.raw)  # each fetch receives into its own array
+    np.testing.assert_array_equal(first.raw, second.raw)  # a stopped scope: the same record
 
 
-def test_recycled_record_reuses_only_an_unreferenced_array():
-    recycled = RecycledRecord()
-    first = recycled.take(100_000)
-    assert recycled.take(100_000) is not first  # still held here
-    view = first[10:]
-    del first
-    assert not np.shares_memory(recycled.take(100_000), view)  # a view holds it too
-    del view
-    third = recycled.take(100_000)
-    identity = id(third)
-    del third
-    assert id(recycled.take(100_000)) == identity  # nobody holds it: handed out again
-    assert recycled.take(99_999).shape == (99_999,)
+def test_an_ascii_curve_in_one_message_is_read_off_the_line_and_refused():
+    pre = "1;MSB;ASCII;RI;3;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pairs = [
+        HELLO,
+        (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", f"{pre};1,2,3"),
+        ("*OPC?", "1"),
+    ]
+    with expected_protocol(TektronixMSO4000, pairs) as scope:
+        with pytest.raises(ProtocolError, match="not binary"):
+            scope.fetch(1)
+        assert scope.session.query("*OPC?") == "1"  # the curve did not linger as a reply
 
 
 def test_two_thread_conversion_equals_one_pass():

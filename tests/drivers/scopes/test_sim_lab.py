@@ -92,7 +92,7 @@ def test_trace_is_the_signal_in_volts(lab):
     configure(scope)
     acquire(scope)
     waveform = scope.fetch(1)
-    lsb = waveform.meta["gain"]
+    lsb = waveform.gain
     assert waveform.units == "V"
     assert len(waveform) == model.record_points()
     # Point by point: the model's true volts, to within half a code.
@@ -121,7 +121,7 @@ def test_time_axis_puts_the_trigger_at_zero(lab):
     # At t = 0 the trace crosses the trigger level going up.
     zero = int(np.argmin(np.abs(waveform.t)))
     slope = 0.8 * 2 * np.pi * 2e3 * waveform.dx
-    assert waveform.y[zero] == pytest.approx(0.2, abs=waveform.meta["gain"] + slope)
+    assert waveform.y[zero] == pytest.approx(0.2, abs=waveform.gain + slope)
     assert waveform.y[zero + 5] > waveform.y[zero - 5]
 
 
@@ -135,8 +135,8 @@ def test_sixteen_bit_transfers_in_both_byte_orders(lab, family):
             setattr(scope, name, value)
         wide = scope.fetch(1)
         assert wide.raw.dtype.itemsize == 2
-        assert np.max(np.abs(wide.y - model.last.volts[1])) <= wide.meta["gain"] / 2 + 1e-12
-        assert np.max(np.abs(wide.y - narrow.y)) <= narrow.meta["gain"]
+        assert np.max(np.abs(wide.y - model.last.volts[1])) <= wide.gain / 2 + 1e-12
+        assert np.max(np.abs(wide.y - narrow.y)) <= narrow.gain
 
 
 def test_fetch_all_reads_two_channels_of_one_record(lab):
@@ -145,9 +145,9 @@ def test_fetch_all_reads_two_channels_of_one_record(lab):
     acquire(scope)
     sine, square = scope.fetch_all([1, 2])
     assert (len(sine), len(square)) == (len(model.last.times),) * 2
-    np.testing.assert_allclose(square.y, model.last.volts[2], atol=square.meta["gain"])
-    assert square.y.min() == pytest.approx(-0.5, abs=square.meta["gain"])
-    assert square.y.max() == pytest.approx(0.5, abs=square.meta["gain"])
+    np.testing.assert_allclose(square.y, model.last.volts[2], atol=square.gain)
+    assert square.y.min() == pytest.approx(-0.5, abs=square.gain)
+    assert square.y.max() == pytest.approx(0.5, abs=square.gain)
 
 
 def test_untriggered_single_times_out_saying_what_it_waited_for(lab):
@@ -195,7 +195,7 @@ def test_rigol_deep_memory_arrives_in_chunks_over_tcp():
         acquire(scope)
         waveform = scope.fetch(1)
         assert len(waveform) == 1_200_000
-        lsb = waveform.meta["gain"]
+        lsb = waveform.gain
         assert np.max(np.abs(waveform.y - model.last.volts[1])) <= lsb / 2 + 1e-12
         # The model refuses what the driver never asks: more than 250,000 points per read.
         scope.session.write(":WAV:STAR 1;:WAV:STOP 300000")
@@ -236,4 +236,4 @@ def test_through_pyvisa_py_as_well():
             acquire(scope)
             waveform = scope.fetch(1)
     assert len(waveform) == 100_000
-    assert np.max(np.abs(waveform.y - model.last.volts[1])) <= waveform.meta["gain"] / 2 + 1e-12
+    assert np.max(np.abs(waveform.y - model.last.volts[1])) <= waveform.gain / 2 + 1e-12
