@@ -66,6 +66,37 @@ class _Entry:
     """A method name, a Setting, or a callable added with `add_command`."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One unit of a message, resolved: what runs it and with which arguments."""
+
+    header: str
+    target: str | Setting[Any] | Handler
+    params: tuple[str, ...]
+    suffixes: dict[str, int]
+    query: bool
+    index: int
+    """Position of the unit in the message."""
+    path: str
+    """The relative-header path after this unit, for the units that follow."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A message parsed once: its units, their steps, and whether an unknown header ends it."""
+
+    units: tuple[tuple[str, str], ...]
+    steps: tuple[_Step, ...]
+    undefined: bool
+    """The unit after the last step names no command (error -113)."""
+
+
+_PLANS = 256
+"""Parsed messages kept per device; the cache is emptied when full."""
+_PLAN_MAX_BYTES = 1024
+"""Longer messages (block uploads) are parsed every time rather than kept."""
+
+
 _ESR_BITS = ((-100, 32), (-200, 16), (-300, 8), (-400, 4))
 # Instance attributes of the kit; a Setting of the same name would hijack them.
 _RESERVED = frozenset(
@@ -98,6 +129,10 @@ class ScpiDevice(Device):
         self.busy_until = -math.inf
         self._extra: list[_Entry] = []
         self._found: dict[tuple[str, bool], tuple[_Entry, dict[str, int]] | None] = {}
+        # Messages repeat (a driver's fetch sends the same compound query every time):
+        # parse each once per command table. `_table_version` tells a table change apart.
+        self._plans: dict[bytes, _Plan] = {}
+        self._table_version = 0
         # Models rely on this: reset() sets up their own state too. Attributes a model's
         # reset() needs are set before it calls super().__init__().
         self.reset()
@@ -130,6 +165,8 @@ class ScpiDevice(Device):
         """Add a handler to this instance's table (ahead of the class's own)."""
         self._extra.insert(0, _Entry(HeaderPattern.compile(pattern), handler))
         self._found.clear()
+        self._plans.clear()
+        self._table_version += 1
 
     def _lookup(self, header: str, query: bool) -> tuple[_Entry, dict[str, int]] | None:
         key = (header.upper(), query)
@@ -172,11 +209,65 @@ class ScpiDevice(Device):
         return find_message_end(buffer, self.message_end)
 
     def handle(self, message: bytes) -> None:
+        plan = self._plans.get(message)
+        if plan is None:
+            plan = self._plan(message)
         replies: list[bytes] = []
         delay = 0.0
         at: float | None = None
-        path = ""
-        for header, params in split_message(message.decode("latin-1")):
+        steps, undefined = plan.steps, plan.undefined
+        version = self._table_version
+        position = 0
+        while position < len(steps):
+            step = steps[position]
+            position += 1
+            try:
+                result = self._run(step.target, step.params, step.suffixes, step.query)
+            except ScpiError as error:
+                self.report_error(error.code, error.message)
+                undefined = False
+                break
+            except Exception as error:  # a model bug must not kill the server thread
+                log.exception("%s failed on %r", type(self).__name__, step.header)
+                self.report_error(-300, f"Device-specific error; {type(error).__name__}")
+                undefined = False
+                break
+            if isinstance(result, Reply):
+                delay = max(delay, result.delay)
+                at = result.at if at is None or result.at is None else max(at, result.at)
+                result = result.data
+            if result is not None:
+                if replies:
+                    replies.append(b";")
+                replies.append(result.encode("latin-1") if isinstance(result, str) else result)
+            if self._table_version != version:  # a handler added commands: resolve the rest anew
+                version = self._table_version
+                steps, undefined = self._resolve(plan.units, step.index + 1, step.path)
+                position = 0
+        if undefined:
+            self.report_error(-113, STANDARD_ERRORS[-113])
+        if replies:
+            replies.append(self.reply_end)
+            self.send(b"".join(replies), delay=delay, at=at)
+
+    def _plan(self, message: bytes) -> _Plan:
+        """Parse `message` and keep the result for the next time it arrives."""
+        units = tuple(split_message(message.decode("latin-1")))
+        steps, undefined = self._resolve(units, 0, "")
+        plan = _Plan(units, tuple(steps), undefined)
+        if len(message) <= _PLAN_MAX_BYTES:
+            if len(self._plans) >= _PLANS:
+                self._plans.clear()
+            self._plans[bytes(message)] = plan
+        return plan
+
+    def _resolve(
+        self, units: tuple[tuple[str, str], ...], start: int, path: str
+    ) -> tuple[tuple[_Step, ...], bool]:
+        """Steps for `units[start:]` under relative `path`, up to the first unknown header."""
+        steps: list[_Step] = []
+        for index in range(start, len(units)):
+            header, params = units[index]
             query = header.endswith("?")
             bare = header.rstrip("?")
             relative = bool(path) and not bare.startswith((":", "*"))
@@ -186,38 +277,32 @@ class ScpiDevice(Device):
             elif relative:
                 bare = f"{path}:{bare}"
             if found is None:
-                self.report_error(-113, STANDARD_ERRORS[-113])
-                break
+                return tuple(steps), True
             if not bare.startswith("*"):
                 path = normalized(bare).rsplit(":", 1)[0]
             entry, suffixes = found
-            try:
-                result = self._run(entry, split_params(params), suffixes, query)
-            except ScpiError as error:
-                self.report_error(error.code, error.message)
-                break
-            except Exception as error:  # a model bug must not kill the server thread
-                log.exception("%s failed on %r", type(self).__name__, header)
-                self.report_error(-300, f"Device-specific error; {type(error).__name__}")
-                break
-            if isinstance(result, Reply):
-                delay = max(delay, result.delay)
-                at = result.at if at is None or result.at is None else max(at, result.at)
-                result = result.data
-            if result is not None:
-                replies.append(result.encode("latin-1") if isinstance(result, str) else result)
-        if replies:
-            self.send(b";".join(replies) + self.reply_end, delay=delay, at=at)
+            params_list = tuple(split_params(params))
+            steps.append(_Step(header, entry.target, params_list, suffixes, query, index, path))
+        return tuple(steps), False
 
-    def _run(self, entry: _Entry, params: list[str], suffixes: dict[str, int], query: bool) -> Any:
-        target = entry.target
+    def _run(
+        self,
+        target: str | Setting[Any] | Handler,
+        params: tuple[str, ...],
+        suffixes: dict[str, int],
+        query: bool,
+    ) -> Any:
         if isinstance(target, Setting):
             return self._run_setting(target, params, suffixes, query)
         handler = getattr(self, target) if isinstance(target, str) else target
         return handler(*params, **suffixes)
 
     def _run_setting(
-        self, setting: Setting[Any], params: list[str], suffixes: dict[str, int], query: bool
+        self,
+        setting: Setting[Any],
+        params: tuple[str, ...],
+        suffixes: dict[str, int],
+        query: bool,
     ) -> str | None:
         values = self._setting_values
         key: int | None = None
