@@ -1,8 +1,10 @@
 """A direct TCP transport for raw SCPI sockets (`TCPIP::host::port::SOCKET`, LXI port 5025).
 
 pyvisa-py speaks the same bytes on such resources, but pays ~20 us per `recv` in its
-read loop; large binary blocks here go with `recv_into` straight into the caller's
-buffer, at the speed of the socket itself.
+read loop; here large binary blocks go with `recv_into` straight into the caller's
+buffer, at the speed of the socket itself, and small reads (a reply, a block's header)
+are served from one buffered `recv`, so a reply and its block cost one system call, not
+one per header field.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from instrumentkit.transport import TransportBase
 __all__ = ["SocketTransport"]
 
 _RECV = 1 << 16
+"""Bytes asked of the kernel per buffered read; requests this long or longer bypass the buffer."""
 
 
 class SocketTransport(TransportBase):
@@ -22,13 +25,41 @@ class SocketTransport(TransportBase):
 
     def __init__(self, host: str, port: int, *, timeout: float = 5.0, resource: str = "") -> None:
         self.resource = resource or f"TCPIP::{host}::{port}::SOCKET"
-        self.timeout = timeout
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as error:
             raise ConnectionError(f"cannot connect to {host}:{port}: {error}") from error
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._pending = bytearray()
+        self.timeout = timeout
+
+    # Setting a socket's timeout is a system call: it is set when the transport's timeout
+    # changes, and shortened only for the last wait of a read that is running out of time.
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = seconds
+        self._set_socket_timeout(seconds)
+
+    def _set_socket_timeout(self, seconds: float) -> None:
+        self._sock.settimeout(seconds)
+        self._socket_timeout = seconds
+
+    def _start(self) -> float:
+        """The deadline of a read starting now (restoring a timeout a late read shortened)."""
+        if self._socket_timeout != self._timeout:
+            self._set_socket_timeout(self._timeout)
+        return time.monotonic() + self._timeout
+
+    def _before_wait(self, deadline: float, progress: str = "") -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(progress)
+        if remaining < self._socket_timeout:
+            self._set_socket_timeout(remaining)
 
     def write(self, data: bytes) -> None:
         try:
@@ -36,53 +67,62 @@ class SocketTransport(TransportBase):
         except OSError as error:
             raise ConnectionError(f"write failed: {error}") from error
 
-    def _receive(self, deadline: float) -> bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        self._sock.settimeout(remaining)
+    def _fill(self, deadline: float, progress: str = "") -> None:
+        """Append what the next `recv` brings to the buffer."""
+        self._before_wait(deadline, progress)
         try:
             chunk = self._sock.recv(_RECV)
         except TimeoutError:
-            raise
+            raise TimeoutError(progress) from None
         except OSError as error:
             raise ConnectionError(f"read failed: {error}") from error
         if not chunk:
             raise ConnectionError("connection closed by the instrument")
-        return chunk
+        self._pending += chunk
 
     def read_until(self, terminator: bytes) -> bytes:
-        deadline = time.monotonic() + self.timeout
+        deadline = self._start()
         pending = self._pending
         searched = 0
         while (index := pending.find(terminator, searched)) < 0:
             searched = max(0, len(pending) - len(terminator) + 1)
-            pending += self._receive(deadline)
+            self._fill(deadline)
         message = bytes(pending[:index])
         del pending[: index + len(terminator)]
         return message
 
     def read_into(self, buffer: memoryview) -> None:
         total = len(buffer)
-        position = min(total, len(self._pending))
-        if position:
-            buffer[:position] = self._pending[:position]
-            del self._pending[:position]
-        deadline = time.monotonic() + self.timeout
+        pending = self._pending
+        if total <= len(pending):  # the common case for headers and short replies
+            buffer[:] = pending[:total]
+            del pending[:total]
+            return
+        deadline = self._start()
+        if total < _RECV:
+            while len(pending) < total:
+                self._fill(deadline, f"{len(pending)} of {total} bytes arrived")
+            buffer[:] = pending[:total]
+            del pending[:total]
+            return
+        position = len(pending)
+        buffer[:position] = pending
+        pending.clear()
+        self._receive_into(buffer, position, deadline)
+
+    def _receive_into(self, buffer: memoryview, position: int, deadline: float) -> None:
+        """Receive straight into `buffer[position:]` until it is full."""
+        total = len(buffer)
         sock = self._sock
         while position < total:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"{position} of {total} bytes arrived")
-            sock.settimeout(remaining)
+            progress = f"{position} of {total} bytes arrived"
+            self._before_wait(deadline, progress)
             try:
                 received = sock.recv_into(buffer[position:])
             except TimeoutError:
-                raise TimeoutError(f"{position} of {total} bytes arrived") from None
+                raise TimeoutError(progress) from None
             except OSError as error:
-                raise ConnectionError(
-                    f"read failed after {position} of {total} bytes: {error}"
-                ) from error
+                raise ConnectionError(f"read failed after {progress}: {error}") from error
             if received == 0:
                 raise ConnectionError(
                     f"connection closed by the instrument after {position} of {total} bytes"
