@@ -249,8 +249,12 @@ class KeysightInfiniiVision(SCPIInstrument):
                 instrument=self.name,
                 command=PREAMBLE_QUERY,
             )
-        order, unsigned, preamble = parts
-        values = numbers(preamble, 10, separator=",", instrument=self.name, command=PREAMBLE_QUERY)
+        return self._parsed_preamble(*parts, command=PREAMBLE_QUERY)
+
+    def _parsed_preamble(
+        self, order: str, unsigned: str, preamble: str, *, command: str
+    ) -> dict[str, Any]:
+        values = numbers(preamble, 10, separator=",", instrument=self.name, command=command)
         return {
             "format": _FORMATS.get(int(values[0]), str(int(values[0]))),
             "type": int(values[1]),
@@ -267,28 +271,44 @@ class KeysightInfiniiVision(SCPIInstrument):
         }
 
     def fetch(self, channel: int | str) -> Waveform:
-        """Read the channel's record in volts (`record_length` points of `points_mode`)."""
+        """Read the channel's record in volts (`record_length` points of `points_mode`).
+
+        One message and one reply: source, byte order, signedness, preamble and
+        `:WAVeform:DATA?` together, so the scaling belongs to the block it came with.
+        The volts are computed from the codes when first read (`Waveform.y`).
+        """
         number = channel_number(channel, self.analog_channels, self.name)
         stamp = now_ns()
-        self.session.write(f":WAVeform:SOURce CHANnel{number}")
-        pre = self.preamble()
-        if pre["format"] not in ("byte", "word"):
-            raise ProtocolError(
-                f"waveform format is {pre['format']}, not binary; set waveform_format to "
-                "'word' or 'byte'",
-                instrument=self.name,
-                command=":WAVeform:PREamble?",
-            )
-        width = 2 if pre["format"] == "word" else 1
-        kind = record_dtype(width, not pre["unsigned"], pre["byte_order"])
-        codes = self.session.query_block(
-            ":WAVeform:DATA?", dtype=kind, byte_order=pre["byte_order"]
-        )
+        command = f":WAVeform:SOURce CHANnel{number};{PREAMBLE_QUERY};:WAVeform:DATA?"
+        session = self.session
+        with session.lock:
+            session.write(command)
+            # The reply is `<order>;<unsigned>;<preamble>;<data>`: fields up to each ';'.
+            fields = [
+                session.read_raw_until(b";", command=command).decode("ascii", "replace")
+                for _ in range(3)
+            ]
+            try:
+                pre = self._parsed_preamble(*fields, command=command)
+            except ProtocolError:
+                session.read(command=command)  # the data: leave nothing unread
+                raise
+            if pre["format"] not in ("byte", "word"):
+                session.read(command=command)  # an ASCII record ends at the terminator
+                raise ProtocolError(
+                    f"waveform format is {pre['format']}, not binary; set waveform_format "
+                    "to 'word' or 'byte'",
+                    instrument=self.name,
+                    command=command,
+                )
+            width = 2 if pre["format"] == "word" else 1
+            kind = record_dtype(width, not pre["unsigned"], pre["byte_order"])
+            codes = session.read_block(dtype=kind, byte_order=pre["byte_order"], command=command)
         if codes.shape[0] != pre["points"]:
             raise ProtocolError(
                 f"sent {codes.shape[0]} points, the preamble announced {pre['points']}",
                 instrument=self.name,
-                command=":WAVeform:DATA?",
+                command=command,
             )
         dx = pre["x_increment"]
         scaling = Scaling(

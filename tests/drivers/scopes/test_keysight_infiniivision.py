@@ -12,6 +12,11 @@ from instrumentkit.testing import check_driver, expected_protocol
 PREAMBLE = ":WAVeform:BYTeorder?;:WAVeform:UNSigned?;:WAVeform:PREamble?"
 
 
+def fetch_command(channel: int) -> str:
+    """What `fetch` sends: source, preamble and data in one message."""
+    return f":WAVeform:SOURce CHANnel{channel};{PREAMBLE};:WAVeform:DATA?"
+
+
 def block(payload: bytes) -> bytes:
     length = str(len(payload)).encode()
     return b"#" + str(len(length)).encode() + length + payload + b"\n"
@@ -117,13 +122,14 @@ def test_run_stop_and_digitize():
 def test_fetch_word_lsb_first_signed():
     codes = np.array([-32768, -1, 0, 12800, 32767], dtype="<i2")
     pairs = [
-        (":WAVeform:SOURce CHANnel1", None),
         (
-            PREAMBLE,
-            "LSBF;0;+1,+0,+5,+1,+1.00000000E-09,-2.00000000E-09,+0,+7.81250000E-05,"
-            "+1.00000000E-01,+0",
+            fetch_command(1),
+            (
+                b"LSBF;0;+1,+0,+5,+1,+1.00000000E-09,-2.00000000E-09,+0,+7.81250000E-05,"
+                b"+1.00000000E-01,+0;"
+            )
+            + block(codes.tobytes()),
         ),
-        (":WAVeform:DATA?", block(codes.tobytes())),
     ]
     with expected_protocol(KeysightInfiniiVision, pairs) as scope:
         waveform = scope.fetch(1)
@@ -137,9 +143,12 @@ def test_fetch_word_lsb_first_signed():
 def test_fetch_word_msb_first_unsigned_with_references():
     codes = np.array([0, 32768, 65535], dtype=">u2")
     pairs = [
-        (":WAVeform:SOURce CHANnel4", None),
-        (PREAMBLE, "MSBF;1;+1,+0,+3,+1,+2.0E-09,+1.0E-06,+1,+1.0E-04,-5.0E-01,+32768"),
-        (":WAVeform:DATA?", block(codes.tobytes())),
+        (
+            fetch_command(4),
+            b"MSBF;1;+1,+0,+3,+1,+2.0E-09,+1.0E-06,+1,+1.0E-04,-5.0E-01,+32768"
+            + b";"
+            + block(codes.tobytes()),
+        ),
     ]
     with expected_protocol(KeysightInfiniiVision, pairs) as scope:
         waveform = scope.fetch(4)
@@ -151,34 +160,45 @@ def test_fetch_word_msb_first_unsigned_with_references():
 def test_fetch_byte_unsigned():
     codes = np.array([0, 128, 255], dtype=np.uint8)
     pairs = [
-        (":WAVeform:SOURce CHANnel2", None),
-        (PREAMBLE, "LSBF;1;+0,+0,+3,+1,+1.0E-08,+0.0E+00,+0,+4.0E-02,+0.0E+00,+128"),
-        (":WAVeform:DATA?", block(codes.tobytes())),
+        (
+            fetch_command(2),
+            b"LSBF;1;+0,+0,+3,+1,+1.0E-08,+0.0E+00,+0,+4.0E-02,+0.0E+00,+128"
+            + b";"
+            + block(codes.tobytes()),
+        ),
     ]
     with expected_protocol(KeysightInfiniiVision, pairs) as scope:
         waveform = scope.fetch("channel2")
     np.testing.assert_allclose(waveform.y, [-5.12, 0.0, 5.08])
 
 
-def test_fetch_refuses_ascii_format():
-    pairs = [
-        (":WAVeform:SOURce CHANnel1", None),
-        (PREAMBLE, "LSBF;0;+4,+0,+3,+1,+1.0E-08,+0.0E+00,+0,+4.0E-02,+0.0E+00,+128"),
-    ]
-    with (
-        expected_protocol(KeysightInfiniiVision, pairs) as scope,
-        pytest.raises(ik.ProtocolError, match="not binary"),
-    ):
-        scope.fetch(1)
+def test_fetch_refuses_ascii_format_and_leaves_nothing_unread():
+    ascii_pre = "LSBF;0;+4,+0,+3,+1,+1.0E-08,+0.0E+00,+0,+4.0E-02,+0.0E+00,+128"
+    pairs = [(fetch_command(1), f"{ascii_pre};+1.0E-01,+2.0E-01,+3.0E-01"), ("*OPC?", "1")]
+    with expected_protocol(KeysightInfiniiVision, pairs) as scope:
+        with pytest.raises(ik.ProtocolError, match="not binary") as caught:
+            scope.fetch(1)
+        assert caught.value.command == fetch_command(1)
+        assert scope.session.query("*OPC?") == "1"  # the ASCII record did not linger
 
 
 def test_fetch_rejects_a_malformed_preamble():
-    pairs = [(":WAVeform:SOURce CHANnel1", None), (PREAMBLE, "LSBF;0;+0,+0,+3")]
+    pairs = [(fetch_command(1), b"LSBF;0;+0,+0,+3;" + block(b"\x01\x02\x03"))]
     with (
         expected_protocol(KeysightInfiniiVision, pairs) as scope,
         pytest.raises(ik.ProtocolError, match="3 fields, expected 10"),
     ):
         scope.fetch(1)
+
+
+def test_preamble_alone_is_one_query():
+    pre = "MSBF;1;+1,+0,+3,+1,+2.0E-09,+1.0E-06,+1,+1.0E-04,-5.0E-01,+32768"
+    with expected_protocol(KeysightInfiniiVision, [(PREAMBLE, pre)]) as scope:
+        preamble = scope.preamble()
+    assert preamble["format"] == "word"
+    assert preamble["byte_order"] == ">"
+    assert preamble["unsigned"] is True
+    assert preamble["y_reference"] == 32768
 
 
 ROUND_TRIPS = [
