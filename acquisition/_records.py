@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,7 +59,8 @@ class WaveformStream(_RecordStream):
     """Oscilloscope records of fixed length: `y`, its `x0`/`dx` and the trigger time.
 
     The time of sample j of record i is `x0[i] + j * dx[i]`; `raw` digitizer codes are
-    kept when the stream is declared with `raw_dtype`.
+    kept when the stream is declared with `raw_dtype`, with the line that scales each
+    record's codes, `y = raw * gain + bias` (NaN where a record did not say).
     """
 
     kind = "waveforms"
@@ -87,7 +89,13 @@ class WaveformStream(_RecordStream):
         ]
         if raw_dtype is not None:
             raw_type = np.dtype(raw_dtype)
-            specs.append(ColumnSpec("raw", (length,), raw_type, "counts", "raw digitizer codes"))
+            specs += [
+                ColumnSpec("raw", (length,), raw_type, "counts", "raw digitizer codes"),
+                ColumnSpec(
+                    "gain", (), np.dtype(np.float64), f"{units}/count", "y = raw * gain + bias"
+                ),
+                ColumnSpec("bias", (), np.dtype(np.float64), units, "y = raw * gain + bias"),
+            ]
         group.attrs["channel"] = channel
         sample = (np.arange(length, dtype=np.int64), "", "sample index (t = x0 + index * dx)")
         datasets = declare(
@@ -114,6 +122,7 @@ class WaveformStream(_RecordStream):
                   "dx": waveform.dx}  # fmt: skip
         if self.has_raw:
             fields["raw"] = waveform.raw
+            fields["gain"], fields["bias"] = _line(waveform)
         self._put_one(fields, monotonic)
 
     def extend(self, waveforms: Sequence[Waveform], *, monotonic: ArrayLike | None = None) -> None:
@@ -123,12 +132,15 @@ class WaveformStream(_RecordStream):
         if any(w.units != self.units for w in waveforms):
             raise ValueError(f"stream {self.name!r} holds {self.units}; got other units")
         raws = [w.raw for w in waveforms]
+        lines = np.array([_line(w) for w in waveforms], dtype=np.float64).reshape(-1, 2)
         self.append_block(
             np.stack([w.y for w in waveforms]),
             timestamps_ns=[w.timestamp_ns for w in waveforms],
             x0=[w.x0 for w in waveforms],
             dx=[w.dx for w in waveforms],
             raw=None if raws[0] is None else np.stack(raws),
+            gain=lines[:, 0],
+            bias=lines[:, 1],
             monotonic=monotonic,
         )
 
@@ -140,9 +152,14 @@ class WaveformStream(_RecordStream):
         x0: ArrayLike,
         dx: ArrayLike,
         raw: ArrayLike | None = None,
+        gain: ArrayLike = np.nan,
+        bias: ArrayLike = np.nan,
         monotonic: ArrayLike | None = None,
     ) -> None:
-        """Append records: `y` of shape (records, record_length); x0/dx scalar or per record."""
+        """Append records: `y` of shape (records, record_length); x0/dx scalar or per record.
+
+        With raw codes, `gain`/`bias` (scalar or per record) say how they scale to `y`.
+        """
         block = _rows(self.name, "y", y, (self.record_length,))
         n = block.shape[0]
         arrays: dict[str, Any] = {TIME: self._times(n, timestamps_ns), "y": block}
@@ -155,9 +172,18 @@ class WaveformStream(_RecordStream):
             arrays["raw"] = _rows(self.name, "raw", raw, (self.record_length,))
             if arrays["raw"].shape[0] != n:
                 raise ValueError(f"stream {self.name!r}: raw must have the shape of y")
+            arrays["gain"] = _per_row(self.name, "gain", n, gain, np.float64)
+            arrays["bias"] = _per_row(self.name, "bias", n, bias, np.float64)
         elif raw is not None:
             raise ValueError(f"stream {self.name!r} was declared without raw codes")
         self._push(n, arrays)
+
+
+def _line(waveform: Waveform) -> tuple[float, float]:
+    """(gain, bias) of a waveform's codes; NaN for a waveform that did not say."""
+    if waveform.gain is None:
+        return math.nan, math.nan
+    return waveform.gain, waveform.bias
 
 
 class SpectrumStream(_RecordStream):

@@ -262,7 +262,7 @@ class RunWriter:
                 units=like.units,
                 x_units=like.x_units,
                 channel=like.channel,
-                dtype=like.y.dtype,
+                dtype=like.describe()["y"].dtype,  # not like.y: volts may not exist yet
                 raw_dtype=None if like.raw is None else like.raw.dtype,
                 **common,
             )

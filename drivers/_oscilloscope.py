@@ -8,6 +8,7 @@ volts come in one NumPy pass when first read.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -85,6 +86,7 @@ class TriggerSource:
         return f"TriggerSource({self.names!r})"
 
 
+@functools.cache  # a handful of combinations, asked for on every fetch
 def record_dtype(width: int, signed: bool, byte_order: str) -> np.dtype[Any]:
     """The NumPy dtype of one sample: 1 or 2 bytes, signed or not, '<' or '>'."""
     if width not in (1, 2):

@@ -9,6 +9,7 @@ and verbose keywords on when it opens, so every reply is the bare value in its l
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -180,7 +181,7 @@ class TektronixScope(SCPIInstrument):
 
     # -- waveforms
     def _preamble_query(self) -> str:
-        return f"{self.preamble_header}:" + ";".join(f"{f}?" for f in PREAMBLE_FIELDS)
+        return _preamble_query(self.preamble_header)
 
     def preamble(self) -> dict[str, Any]:
         """Get the preamble of the waveform `DATa:SOUrce` selects, as a dict by field name."""
@@ -319,3 +320,9 @@ def _binary_transfer(encoding: str, number_format: str, byte_order: str) -> bool
         and number_format in ("RI", "RP")
         and byte_order in ("MSB", "LSB")
     )
+
+
+@functools.cache
+def _preamble_query(header: str) -> str:
+    """`<header>:BYT_Nr?;...;YZEro?`: built once per series, not per fetch."""
+    return f"{header}:" + ";".join(f"{field}?" for field in PREAMBLE_FIELDS)

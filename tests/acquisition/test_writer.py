@@ -111,6 +111,29 @@ def test_every_data_set_has_units_long_name_and_time_scale(path: Path) -> None:
         assert spectra["wavelength"].attrs["units"] == "nm"
 
 
+def test_codes_are_stored_with_the_line_that_scales_them(path: Path) -> None:
+    codes = np.arange(-6, 6, dtype=">i2").reshape(3, 4)
+    waves = [
+        Waveform.from_codes(codes[i], 0.01 * (i + 1), 0.5 - i, 0.0, 1e-6, "CH1") for i in range(3)
+    ]
+    with RunWriter(path) as run:
+        scope = run.add_stream("scope", waves[0])
+        run.start()
+        scope.append(waves[0])
+        scope.extend(waves[1:])
+        scope.append_block(codes[:1] * 2.0, timestamps_ns=[5], x0=0.0, dx=1e-6, raw=codes[:1])
+    with h5py.File(path, "r") as f:
+        group = f["entry/data/scope"]
+        raw, gain, bias = group["raw"][:], group["gain"][:], group["bias"][:]
+        np.testing.assert_array_equal(gain[:3], [0.01, 0.02, 0.03])
+        np.testing.assert_array_equal(bias[:3], [0.5, -0.5, -1.5])
+        assert np.isnan(gain[3])  # the block did not say how its codes scale
+        assert np.isnan(bias[3])
+        np.testing.assert_allclose(group["y"][:3], raw[:3] * gain[:3, None] + bias[:3, None])
+        assert group["gain"].attrs["units"] == "V/count"
+        assert raw.dtype == np.dtype(">i2")
+
+
 def test_waveforms_one_by_one_in_lists_and_as_blocks(path: Path) -> None:
     rng = np.random.default_rng(1)
     traces = rng.normal(size=(9, 1000))
