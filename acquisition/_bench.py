@@ -116,6 +116,7 @@ def build_pipeline(plan: Plan, bench: Bench, *, duration: float | None = None) -
     return Pipeline(
         sources, writer, stop=stop, instruments=bench.instruments, stages=stages,
         on_error=policies, monotonic=cfg.output.monotonic_clock,
+        first_record_timeout=cfg.stop.first_record_timeout,
     )  # fmt: skip
 
 

@@ -158,6 +158,9 @@ class StopConfig(_Strict):
 
     duration: float | None = Field(default=None, gt=0, description="seconds")
     max_readings: int | None = Field(default=None, ge=1)
+    first_record_timeout: float = Field(
+        default=30.0, gt=0, description="seconds every stream has to deliver its first record"
+    )
 
 
 class OutputConfig(_Strict):

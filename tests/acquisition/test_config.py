@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from instrumentkit.acquisition import RunConfig, load_run_config
+from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._config import parse_run_config
 from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.errors import ConfigError
@@ -91,6 +92,8 @@ def test_a_full_config_loads_with_defaults(tmp_path: Path) -> None:
          "streams.errors", "reserved for the error log"),
         ({"instruments": {"a": {"resource": "x"}}, "stop": {"duration": -1}}, "stop.duration",
          "greater than 0"),
+        ({"instruments": {"a": {"resource": "x"}}, "stop": {"first_record_timeout": 0}},
+         "stop.first_record_timeout", "greater than 0"),
         ({"instruments": {"a": {"resource": "x"}}, "output": {"compression": "zip"}},
          "output.compression", "'gzip' or 'blosc'"),
     ],
@@ -222,3 +225,17 @@ def test_simulated_lab_devices_resolve_to_their_drivers(tmp_path: Path) -> None:
     error = refused(tmp_path, {"lab": "missing.yaml", "instruments": {"x": {"device": "a"}}})
     assert error.field == "lab"
     assert plan(tmp_path, {"lab": "default", "instruments": {"s": {"device": "spectrometer"}}})
+
+
+def test_first_record_timeout_reaches_the_pipeline(tmp_path: Path) -> None:
+    config = {
+        "lab": "default",
+        "instruments": {"dmm": {"device": "dmm"}},
+        "stop": {"duration": 1, "first_record_timeout": 2.5},
+    }
+    planned = plan(tmp_path, config)
+    assert planned.config.stop.first_record_timeout == 2.5
+    with Bench(planned) as bench:
+        pipeline = build_pipeline(planned, bench)
+        assert pipeline.first_record_timeout == 2.5
+        pipeline.writer.close()
