@@ -10,7 +10,10 @@ For each record length, in the same run and against the same server:
   buffer: the physical limit of getting those bytes.
 - instrumentkit: `TektronixMSO4000.fetch(1)`: source, preamble and `CURVe?` (one message
   for short records, two for long ones: decision 0303), the block straight into an int16
-  array, volts and time axis (a `Waveform`).
+  array, a `Waveform` with its scaling and time axis, volts computed when first read
+  (decision 0304).
+- fetch + volts: the same, then reading `waveform.y` (float64 volts), i.e. what a fetch
+  cost when it converted eagerly.
 - block: the bare `CURVe?` block through the driver's session (`query_block`), i.e. fetch
   without its preamble query and its conversion to float64 volts.
 - pyvisa: pyvisa-py's `query_binary_values` plus a preamble query and hand-written NumPy
@@ -102,14 +105,15 @@ def bench_socket(host: str, port: int, nbytes: int, seconds: float) -> float:
         sock.close()
 
 
-def bench_instrumentkit(resource: str, seconds: float) -> tuple[float, float]:
-    """Seconds per `fetch(1)`, and per bare `CURVe?` block (the transfer inside fetch)."""
+def bench_instrumentkit(resource: str, seconds: float) -> tuple[float, float, float]:
+    """Seconds per `fetch(1)`, per `fetch(1).y` and per bare `CURVe?` block (the transfer)."""
     from instrumentkit.drivers.tektronix import TektronixMSO4000
 
     with TektronixMSO4000.open(resource, timeout=60) as scope:
         fetch = timed(lambda: scope.fetch(1), seconds)
+        volts = timed(lambda: scope.fetch(1).y, seconds)
         block = timed(lambda: scope.session.query_block("CURVe?", dtype=">i2"), seconds)
-        return fetch, block
+        return fetch, volts, block
 
 
 def bench_pyvisa(resource: str, seconds: float, minimum: int) -> float:
@@ -154,9 +158,9 @@ def main() -> None:
         for points in options.sizes:
             nbytes = prepare(resource, points)
             raw = bench_socket("127.0.0.1", port, nbytes, options.seconds)
-            ours, block = bench_instrumentkit(resource, options.seconds)
+            ours, volts, block = bench_instrumentkit(resource, options.seconds)
             theirs = bench_pyvisa(resource, options.seconds, 2 if points >= 1_000_000 else 3)
-            rows.append((points, nbytes, raw, ours, block, theirs))
+            rows.append((points, nbytes, raw, ours, volts, block, theirs))
     finally:
         stop.set()
         server.join(10)
@@ -164,13 +168,14 @@ def main() -> None:
     mb = 1e6
     print(
         f"{'points':>10} {'MB':>6} | {'socket MB/s':>11} | {'fetch wf/s':>10} {'MB/s':>6} "
-        f"{'ratio':>5} | {'block MB/s':>10} {'ratio':>5} | {'pyvisa wf/s':>11} {'MB/s':>6} "
-        f"{'ratio':>5}"
+        f"{'ratio':>5} | {'+volts wf/s':>11} {'ratio':>5} | {'block MB/s':>10} {'ratio':>5} | "
+        f"{'pyvisa wf/s':>11} {'MB/s':>6} {'ratio':>5}"
     )
-    for points, nbytes, raw, ours, block, theirs in rows:
+    for points, nbytes, raw, ours, volts, block, theirs in rows:
         print(
             f"{points:>10,} {nbytes / mb:>6.2f} | {nbytes / mb / raw:>11.0f} | "
             f"{1 / ours:>10.1f} {nbytes / mb / ours:>6.0f} {raw / ours:>5.2f} | "
+            f"{1 / volts:>11.1f} {raw / volts:>5.2f} | "
             f"{nbytes / mb / block:>10.0f} {raw / block:>5.2f} | "
             f"{1 / theirs:>11.2f} {nbytes / mb / theirs:>6.1f} {raw / theirs:>5.3f}"
         )
