@@ -1,4 +1,4 @@
-"""Measured data as frozen dataclasses holding NumPy arrays.
+"""Measured data: immutable types holding NumPy arrays.
 
 These are what drivers return and what the acquisition writer stores: each knows its
 units and timestamps and can `describe()` its arrays, so a writer can create datasets
