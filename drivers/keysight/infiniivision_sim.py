@@ -119,6 +119,9 @@ class DSOX3034TModel(ScopeModel):
     # -- the waveform transfer
     def _y_scale(self, channel: int) -> tuple[float, float, float]:
         """(yincrement, yorigin, yreference) of `channel` in the present format."""
+        return self.per_settings(("y_scale", channel), lambda: self._compute_y_scale(channel))
+
+    def _compute_y_scale(self, channel: int) -> tuple[float, float, float]:
         word = self.data_format == "WORD"
         per_code = self.scale[channel] / DIVISION_CODES / (256 if word else 1)
         reference = (1 << (15 if word else 7)) if self.unsigned else 0
@@ -126,6 +129,10 @@ class DSOX3034TModel(ScopeModel):
 
     @command(":WAVeform:PREamble?")
     def _cmd_preamble(self) -> str:
+        # Settings alone make it: kept until one changes.
+        return self.per_settings("preamble", self._compute_preamble)
+
+    def _compute_preamble(self) -> str:
         channel = int(self.source[-1])
         y_increment, y_origin, y_reference = self._y_scale(channel)
         kind = {"BYTE": 0, "WORD": 1, "ASC": 4}[self.data_format]

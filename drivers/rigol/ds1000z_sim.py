@@ -141,11 +141,18 @@ class DS1054ZModel(ScopeModel):
     # -- the waveform transfer
     def _y_scale(self, channel: int) -> tuple[float, int]:
         """(YINCrement, YORigin) of `channel`: the offset moves the centre code."""
+        return self.per_settings(("y_scale", channel), lambda: self._compute_y_scale(channel))
+
+    def _compute_y_scale(self, channel: int) -> tuple[float, int]:
         y_increment = self.scale[channel] / DIVISION_CODES
         return y_increment, round(self.offset[channel] / y_increment)
 
     @command(":WAVeform:PREamble?")
     def _cmd_preamble(self) -> str:
+        # The settings and whether the scope runs (MAXimum reads the memory once stopped).
+        return self.per_settings(("preamble", self.running), self._compute_preamble)
+
+    def _compute_preamble(self) -> str:
         channel = int(self.source[-1]) if self.source.startswith("CHAN") else 1
         points, dx = self._view()
         y_increment, y_origin = self._y_scale(channel)

@@ -13,6 +13,7 @@ Not modelled: `HEADer ON` replies (headers are never sent), math and reference s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from instrumentkit.sim import ScpiError, Setting, binary_block, command
@@ -48,7 +49,12 @@ class Keyword(Setting[str]):
 
 
 class TektronixScopeModel(ScopeModel):
-    """Base of the Tektronix models; subclasses add their channel, horizontal and trigger tables."""
+    """Base of the Tektronix models; subclasses add their channel, horizontal and trigger tables.
+
+    The preamble and the CURVe? block's shape are computed from Settings alone and kept
+    until one changes (`per_settings`): `record_points()`, `sample_interval()`,
+    `trigger_settings()` and the `channel_*` methods must read nothing else.
+    """
 
     preamble_header = "WFMOutpre"
 
@@ -82,7 +88,12 @@ class TektronixScopeModel(ScopeModel):
             "WFId": lambda: f'"{self.data_source}, {self.record_points()} points"',
         }
         for name, answer in fields.items():
-            self.add_command(f"{self.preamble_header}:{name}?", answer)
+            self.add_command(f"{self.preamble_header}:{name}?", self._preamble_field(name, answer))
+
+    def _preamble_field(self, name: str, answer: Callable[[], str]) -> Callable[[], str]:
+        """The handler of one preamble query: settings only, so kept until one changes."""
+        key = ("preamble", name)
+        return lambda: self.per_settings(key, answer)
 
     # -- what each series names differently
     def channel_scale(self, channel: int) -> float:
@@ -137,6 +148,9 @@ class TektronixScopeModel(ScopeModel):
     # -- the waveform transfer
     def _y_scale(self) -> tuple[float, float, float]:
         """(YMUlt, YOFf, YZEro) of the selected source and transfer width."""
+        return self.per_settings("y_scale", self._compute_y_scale)
+
+    def _compute_y_scale(self) -> tuple[float, float, float]:
         channel = int(self.data_source[-1])
         per_code = self.channel_scale(channel) / _DIVISION_CODES / 256 ** (self.width - 1)
         y_off = self.channel_position(channel) * _DIVISION_CODES * 256 ** (self.width - 1)
@@ -146,6 +160,9 @@ class TektronixScopeModel(ScopeModel):
 
     def _span(self) -> tuple[int, int]:
         """First and one-past-last record index the transfer sends."""
+        return self.per_settings("span", self._compute_span)
+
+    def _compute_span(self) -> tuple[int, int]:
         points = self.record_points()
         first = min(self.start, points) - 1
         return first, max(first + 1, min(self.stop, points))
@@ -155,14 +172,20 @@ class TektronixScopeModel(ScopeModel):
         pre = min(self.record_points() - 1, max(0, round(fraction * self.record_points())))
         return (self._span()[0] - pre) * self.sample_interval()
 
-    @command("CURVe?")
-    def _cmd_curve(self) -> bytes:
+    def _curve_key(self) -> tuple[tuple[Any, ...], bool]:
+        """What a CURVe? block is made of besides the record; whether its source is on."""
         channel = int(self.data_source[-1])
-        if channel not in self.enabled_channels():
-            raise ScpiError(-221, "Settings conflict; source waveform is not displayed")
-        binary, signed, order = _ENCODINGS[self.encoding]
         first, last = self._span()
         key = (channel, self.encoding, self.width, first, last, self._y_scale())
+        return key, channel in self.enabled_channels()
+
+    @command("CURVe?")
+    def _cmd_curve(self) -> bytes:
+        key, displayed = self.per_settings("curve", self._curve_key)
+        if not displayed:
+            raise ScpiError(-221, "Settings conflict; source waveform is not displayed")
+        channel, encoding, _, first, last, _ = key
+        binary, signed, order = _ENCODINGS[encoding]
 
         def build() -> bytes:
             per_code, y_off, y_zero = self._y_scale()

@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
+from operator import methodcaller
 from typing import Any, TypeVar
 
 from instrumentkit.sim._device import Device
@@ -26,13 +28,14 @@ from instrumentkit.sim._scpi_syntax import (
     split_message,
     split_params,
 )
-from instrumentkit.sim._settings import STANDARD_ERRORS, ScpiError, Setting
+from instrumentkit.sim._settings import STANDARD_ERRORS, ScpiError, Setting, SettingValues
 
 __all__ = ["Reply", "ScpiDevice", "command"]
 
 log = logging.getLogger("instrumentkit.sim")
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 Handler = Callable[..., Any]
 
 
@@ -71,10 +74,9 @@ class _Step:
     """One unit of a message, resolved: what runs it and with which arguments."""
 
     header: str
-    target: str | Setting[Any] | Handler
-    params: tuple[str, ...]
-    suffixes: dict[str, int]
-    query: bool
+    run: Callable[..., Any]
+    """Called with the device if `with_device`, else with nothing."""
+    with_device: bool
     index: int
     """Position of the unit in the message."""
     path: str
@@ -122,7 +124,8 @@ class ScpiDevice(Device):
             raise TypeError(f"{cls.__name__}: Setting names {clashes} are used by the kit; rename")
 
     def __init__(self, **options: Any) -> None:
-        self.__dict__["_setting_values"] = {}
+        self.__dict__["_setting_values"] = SettingValues()
+        self._memos: dict[Hashable, tuple[int, Any]] = {}
         super().__init__(**options)
         self.errors: deque[tuple[int, str]] = deque()
         self.esr = 0
@@ -222,7 +225,7 @@ class ScpiDevice(Device):
             step = steps[position]
             position += 1
             try:
-                result = self._run(step.target, step.params, step.suffixes, step.query)
+                result = step.run(self) if step.with_device else step.run()
             except ScpiError as error:
                 self.report_error(error.code, error.message)
                 undefined = False
@@ -281,21 +284,19 @@ class ScpiDevice(Device):
             if not bare.startswith("*"):
                 path = normalized(bare).rsplit(":", 1)[0]
             entry, suffixes = found
-            params_list = tuple(split_params(params))
-            steps.append(_Step(header, entry.target, params_list, suffixes, query, index, path))
+            arguments = tuple(split_params(params))
+            target = entry.target
+            # Methods are looked up on the device when run, as a patched class expects.
+            run: Callable[..., Any]
+            if isinstance(target, Setting):
+                run = methodcaller("_run_setting", target, arguments, suffixes, query)
+            elif isinstance(target, str):
+                run = methodcaller(target, *arguments, **suffixes)
+            else:
+                run = partial(target, *arguments, **suffixes)
+            with_device = not isinstance(run, partial)
+            steps.append(_Step(header, run, with_device, index, path))
         return tuple(steps), False
-
-    def _run(
-        self,
-        target: str | Setting[Any] | Handler,
-        params: tuple[str, ...],
-        suffixes: dict[str, int],
-        query: bool,
-    ) -> Any:
-        if isinstance(target, Setting):
-            return self._run_setting(target, params, suffixes, query)
-        handler = getattr(self, target) if isinstance(target, str) else target
-        return handler(*params, **suffixes)
 
     def _run_setting(
         self,
@@ -333,8 +334,27 @@ class ScpiDevice(Device):
         The constructor calls it too. Override it to (re)initialise a model's own state,
         calling `super().reset()` first.
         """
-        self.__dict__["_setting_values"] = {n: s.initial() for n, s in self.settings().items()}
+        initial = ((n, s.initial()) for n, s in self.settings().items())
+        self.__dict__["_setting_values"] = SettingValues(initial)
         self.busy_until = -math.inf
+
+    @property
+    def settings_version(self) -> int:
+        """Changes whenever any Setting's value does (by the host, model code or `*RST`)."""
+        return self._setting_values.version  # type: ignore[no-any-return]
+
+    def per_settings(self, key: Hashable, compute: Callable[[], R]) -> R:
+        """`compute()`, reused until a Setting changes: for answers made of settings only.
+
+        `key` names the answer (and holds anything else it depends on, like a channel).
+        """
+        version = self._setting_values.version
+        kept = self._memos.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]  # type: ignore[no-any-return]
+        value = compute()
+        self._memos[key] = (version, value)
+        return value
 
     def start_operation(self, seconds: float) -> float:
         """Begin an operation taking `seconds` (after any pending one); its end on the clock."""

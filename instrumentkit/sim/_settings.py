@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from instrumentkit.sim._scpi_syntax import HeaderPattern
 
-__all__ = ["STANDARD_ERRORS", "ScpiError", "Setting"]
+__all__ = ["STANDARD_ERRORS", "ScpiError", "Setting", "SettingValues"]
 
 STANDARD_ERRORS = {
     -100: "Command error",
@@ -34,6 +35,113 @@ _MAX = {"MAX", "MAXIMUM"}
 _DEF = {"DEF", "DEFAULT"}
 
 T = TypeVar("T", bool, int, float, str)
+
+_STAMPS = itertools.count(1)
+"""Version stamps, unique in the process: a reset never brings an old version back."""
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether storing `new` over `old` changes nothing (1 and True are not the same)."""
+    return type(old) is type(new) and not isinstance(new, dict) and old == new
+
+
+class _WatchedDict(dict[Any, Any]):
+    """A dict that calls `_touch()` on every change made other than by `__setitem__`."""
+
+    __slots__ = ()
+
+    def _touch(self) -> None:
+        raise NotImplementedError
+
+    def __delitem__(self, key: Any) -> None:
+        self._touch()
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> _WatchedDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, *args: Any) -> Any:
+        self._touch()
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[Any, Any]:
+        self._touch()
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._touch()
+        super().clear()
+
+
+class ChannelValues(_WatchedDict):
+    """A channel Setting's {suffix: value}: a change of value changes its owner's version."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: SettingValues, values: Iterable[tuple[int, Any]] = ()) -> None:
+        super().__init__(values)
+        self._owner = owner
+
+    def _touch(self) -> None:
+        self._owner.changed()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if not (key in self and _same(self[key], value)):
+            self._owner.changed()
+        super().__setitem__(key, value)
+
+
+class SettingValues(_WatchedDict):
+    """Every Setting's value on one device, by name, and a `version` that changes with them.
+
+    Caches of answers computed from settings (a scope's preamble) are kept per `version`:
+    any write of a different value, by the host or by model code, gives a new one. Writing
+    the value already there keeps it, so `DATa:SOUrce CH1` before every fetch keeps the
+    caches. Versions are unique in the process, so a `*RST` never brings an old one back.
+    """
+
+    __slots__ = ("_untracked", "_version")
+
+    def __init__(self, values: Iterable[tuple[str, Any]] = ()) -> None:
+        super().__init__()
+        self._version = next(_STAMPS)
+        self._untracked: set[str] = set()
+        for name, value in values:
+            self[name] = value
+
+    @property
+    def version(self) -> int:
+        if self._untracked:  # model code holds a plain dict it may change unseen
+            self._version = next(_STAMPS)
+        return self._version
+
+    def changed(self) -> None:
+        self._version = next(_STAMPS)
+
+    _touch = changed
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        if type(value) is dict and name not in self:  # Setting.initial() of a channel setting
+            value = ChannelValues(self, value.items())
+        if isinstance(value, dict) and not (
+            isinstance(value, ChannelValues) and value._owner is self
+        ):
+            self._untracked.add(name)
+        else:
+            self._untracked.discard(name)
+        if not (name in self and _same(self[name], value)):
+            self._version = next(_STAMPS)
+        super().__setitem__(name, value)
 
 
 class ScpiError(Exception):
@@ -87,6 +195,13 @@ class Setting(Generic[T]):
         if self.channels is not None and not self.set_pattern.suffixes:
             raise ValueError(f"{pattern!r} has channels but no <n> suffix")
         self.fmt = fmt or ("{:+.9E}" if self.kind is float else "{}")
+        # Either spelling of a string choice -> its stored short form (the first match wins).
+        self._choice_words: dict[str, str] = {}
+        if self.kind is str:
+            for choice in self.choices or ():
+                short = _short_form(str(choice)).upper()
+                for word in (str(choice).upper(), short):
+                    self._choice_words.setdefault(word, short)
         self.name = ""
         self.default: T = self._checked(default) if self.kind is not str else default
         if self.kind is str and self.choices:
@@ -105,7 +220,7 @@ class Setting(Generic[T]):
         return obj.__dict__["_setting_values"][self.name]
 
     def __set__(self, obj: object, value: Any) -> None:
-        obj.__dict__["_setting_values"][self.name] = value
+        obj.__dict__["_setting_values"][self.name] = value  # a SettingValues: versioned
 
     def initial(self) -> Any:
         """The default, or a fresh {suffix: default} dict for channel settings."""
@@ -125,9 +240,8 @@ class Setting(Generic[T]):
         if self.kind is str:
             if self.choices is None:
                 return text.strip().strip("\"'")
-            for choice in self.choices:
-                if word in (str(choice).upper(), _short_form(str(choice)).upper()):
-                    return _short_form(str(choice)).upper()
+            if word in self._choice_words:
+                return self._choice_words[word]
             raise ScpiError(-224)
         if self.limits is not None and word in _MIN | _MAX:
             return self.kind(self.limits[0] if word in _MIN else self.limits[1])
