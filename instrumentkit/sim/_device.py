@@ -45,6 +45,7 @@ class Output:
         self._refill = refill
         self._packets: deque[Packet] = deque()
         self._changed = threading.Condition()
+        self._holding = 0
 
     def _look(self) -> None:
         if self._refill is not None:
@@ -53,7 +54,25 @@ class Output:
     def put(self, packet: Packet) -> None:
         with self._changed:
             self._packets.append(packet)
-            self._changed.notify_all()
+            if not self._holding:
+                self._changed.notify_all()
+
+    def hold_wakeups(self) -> None:
+        """Do not wake waiting takers on `put` until `release_wakeups()`.
+
+        For a transport end that sends what is due itself right after `host_write()`:
+        waking its late-reply thread for a packet already gone costs a thread switch
+        per message. Calls nest; every hold needs its release.
+        """
+        with self._changed:
+            self._holding += 1
+
+    def release_wakeups(self) -> None:
+        """End a `hold_wakeups()`; wake the takers if packets are left (late replies)."""
+        with self._changed:
+            self._holding -= 1
+            if not self._holding and self._packets:
+                self._changed.notify_all()
 
     def clear(self) -> None:
         with self._changed:

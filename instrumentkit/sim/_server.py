@@ -70,6 +70,7 @@ class DeviceServer:
             daemon=True,
         )
         writer.start()
+        outbox = self.device.outbox
         try:
             while not done.is_set() and not self._stop.is_set():
                 readable, _, _ = select.select([client], [], [], _POLL)
@@ -78,9 +79,14 @@ class DeviceServer:
                 data = client.recv(_RECV)
                 if not data:
                     break
-                self.device.host_write(data)
-                # Replies already due leave from this thread: no hand-over to the writer.
-                self._send_due(client, done, send_lock)
+                # Replies already due leave from this thread: no hand-over to the writer,
+                # which is woken only for what is left (replies due later).
+                outbox.hold_wakeups()
+                try:
+                    self.device.host_write(data)
+                    self._send_due(client, done, send_lock)
+                finally:
+                    outbox.release_wakeups()
         except OSError:
             pass
         except Exception:  # a bug in a model: hang up on this client, keep serving

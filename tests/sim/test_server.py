@@ -141,3 +141,40 @@ def test_a_port_already_taken_names_the_device():
         taken = lab.port("first")
         with pytest.raises(OSError, match=rf"'second' cannot listen on 127\.0\.0\.1:{taken}"):
             LabServer({"second": create("test-meter")}, ports={"second": taken}).start()
+
+
+def test_late_and_due_replies_of_one_burst_arrive_in_order_on_the_system_clock():
+    # The serving thread sends what is due and wakes the reply thread only for the rest:
+    # READ? is due after the integration time, the *IDN? behind it must wait its turn.
+    meter = create("test-meter")
+    meter.integration_time = 0.05
+    with serve({"meter": meter}) as lab:
+        raw = socket.create_connection(("127.0.0.1", lab.port("meter")))
+        with closing(raw):
+            raw.settimeout(5.0)
+            raw.sendall(b"*IDN?\nREAD?\n*IDN?\n")
+            received = b""
+            while received.count(b"\n") < 3:
+                received += raw.recv(4096)
+    first, reading, last = received.decode().splitlines()
+    assert first == last == "Acme,METER1,0001,1.0"
+    assert abs(float(reading) - 1.0) < 0.01
+
+
+def test_a_packet_put_while_wakeups_are_held_reaches_a_waiting_taker():
+    from instrumentkit.sim import ManualClock
+    from instrumentkit.sim._device import Output, Packet
+
+    clock = ManualClock(auto_advance=False)
+    outbox = Output(clock)
+    taken: list[Packet | None] = []
+    # No timeout: only a wakeup ends the taker's wait for a packet to appear.
+    taker = threading.Thread(target=lambda: taken.append(outbox.take(timeout=None)), daemon=True)
+    taker.start()
+    outbox.hold_wakeups()
+    outbox.put(Packet(b"late\n", release=1.0))
+    outbox.release_wakeups()  # a packet is left: the taker is woken and waits for its time
+    clock.advance(1.0)
+    taker.join(timeout=5.0)
+    assert not taker.is_alive()
+    assert [p.data for p in taken if p is not None] == [b"late\n"]
