@@ -1,25 +1,32 @@
 """Oscilloscope `fetch` over the simulated lab's TCP server against the physical limit.
 
-    python benchmarks/bench_scope.py [--sizes 10000 1000000 10000000] [--seconds 1.5]
+    python benchmarks/bench_scope.py [--sizes 10000 1000000 10000000] [--rounds 5]
+                                     [--seconds 0.4]
 
 A simulated Tektronix MSO4104 runs in a child process (so its Python never competes with
 the client's), stopped after one acquisition, serving 16-bit big-endian `CURVe?` blocks.
-For each record length, in the same run and against the same server:
+For each record length, against the same server, in interleaved rounds (every path once
+per round, each for about `--seconds`; a shared machine's load then weighs on all paths
+alike, and each ratio is taken within its round):
 
 - socket: a plain socket sends `CURVe?` and `recv_into`s the block into a preallocated
-  buffer: the physical limit of getting those bytes.
+  buffer: the physical limit of getting the waveform's bytes.
+- socket, fetch's exchange: a plain socket sends exactly what `fetch` sends (for short
+  records `DATa:SOUrce CH1;:WFMOutpre:<fields>?;:CURVe?`, for long ones the source, the
+  preamble query and `CURVe?`) and `recv_into`s the same reply bytes: the physical limit
+  of a fetch that asks the scope for its scaling, as every fetch must.
 - instrumentkit: `TektronixMSO4000.fetch(1)`: source, preamble and `CURVe?` (one message
   for short records, two for long ones: decision 0303), the block straight into an int16
   array, a `Waveform` with its scaling and time axis, volts computed when first read
   (decision 0304).
 - fetch + volts: the same, then reading `waveform.y` (float64 volts), i.e. what a fetch
   cost when it converted eagerly.
-- block: the bare `CURVe?` block through the driver's session (`query_block`), i.e. fetch
-  without its preamble query and its conversion to float64 volts.
+- block: the bare `CURVe?` block through the driver's session (`query_block`).
 - pyvisa: pyvisa-py's `query_binary_values` plus a preamble query and hand-written NumPy
-  scaling, the way users do it today.
+  scaling, the way users do it today (timed once, after the rounds: it is slow).
 
-Prints waveforms/s and MB/s (block bytes) of each, and ratios to the plain socket.
+Prints waveforms/s and MB/s (block bytes) of each, and the median (range) over rounds of
+each path's speed relative to the plain socket in the same round.
 """
 
 from __future__ import annotations
@@ -82,38 +89,84 @@ def timed(run: Callable[[], Any], seconds: float, minimum: int = 3) -> float:
     return statistics.median(durations)
 
 
-def bench_socket(host: str, port: int, nbytes: int, seconds: float) -> float:
+def fetch_exchange(points: int) -> list[bytes]:
+    """The messages `fetch(1)` sends for a record of `points` (decision 0303)."""
+    from instrumentkit.drivers.tektronix._scope import ONE_MESSAGE_MAX_POINTS
+
+    if points <= ONE_MESSAGE_MAX_POINTS:
+        return [f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?\n".encode()]
+    return [b"DATa:SOUrce CH1\n", f"{PREAMBLE}\n".encode(), b"CURVe?\n"]
+
+
+def reply_lengths(host: str, port: int, messages: list[bytes]) -> list[int]:
+    """Bytes of the reply to each message (0 for a command), found by asking once."""
+    lengths = []
+    with socket.create_connection((host, port)) as sock:
+        for message in messages:
+            if not message.rstrip().endswith(b"?"):
+                sock.sendall(message)
+                lengths.append(0)
+                continue
+            sock.sendall(message + b"*OPC?\n")  # a known last reply marks the end
+            reply = bytearray()
+            while not reply.endswith(b"\n1\n"):
+                reply += sock.recv(1 << 20)
+            lengths.append(len(reply) - 2)
+    return lengths
+
+
+def socket_path(host: str, port: int, messages: list[bytes], lengths: list[int]) -> Callable:
+    """A plain socket sending `messages` and `recv_into`-ing each reply's known length."""
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    buffer = bytearray(nbytes + 1)  # the block and its terminator
+    buffer = bytearray(max(lengths))
     view = memoryview(buffer)
-    header_length = 2 + len(str(nbytes))
 
-    def run() -> np.ndarray:
-        sock.sendall(b"CURVe?\n")
-        header = b""
-        while len(header) < header_length:
-            header += sock.recv(header_length - len(header))
-        position = 0
-        while position < len(buffer):
-            position += sock.recv_into(view[position:])
-        return np.frombuffer(buffer, dtype=">i2", count=nbytes // 2)
+    def run() -> None:
+        for message, length in zip(messages, lengths, strict=True):
+            sock.sendall(message)
+            position = 0
+            while position < length:
+                position += sock.recv_into(view[position:length])
 
-    try:
-        return timed(run, seconds)
-    finally:
-        sock.close()
+    run.close = sock.close  # type: ignore[attr-defined]
+    return run
 
 
-def bench_instrumentkit(resource: str, seconds: float) -> tuple[float, float, float]:
-    """Seconds per `fetch(1)`, per `fetch(1).y` and per bare `CURVe?` block (the transfer)."""
+def driver_paths(resource: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
     from instrumentkit.drivers.tektronix import TektronixMSO4000
 
-    with TektronixMSO4000.open(resource, timeout=60) as scope:
-        fetch = timed(lambda: scope.fetch(1), seconds)
-        volts = timed(lambda: scope.fetch(1).y, seconds)
-        block = timed(lambda: scope.session.query_block("CURVe?", dtype=">i2"), seconds)
-        return fetch, volts, block
+    scope = TektronixMSO4000.open(resource, timeout=60)
+    return scope, {
+        "fetch": lambda: scope.fetch(1),
+        "fetch+volts": lambda: scope.fetch(1).y,
+        "block": lambda: scope.session.query_block("CURVe?", dtype=">i2"),
+    }
+
+
+def bench_size(host: str, port: int, points: int, rounds: int, seconds: float) -> dict:
+    """Per path: seconds per call in each round (interleaved rounds, one client at a time)."""
+    resource = f"TCPIP::{host}::{port}::SOCKET"
+    exchange = fetch_exchange(points)
+    plain = [b"CURVe?\n"]
+    lengths = {"socket": reply_lengths(host, port, plain)}
+    lengths["socket, fetch's exchange"] = reply_lengths(host, port, exchange)
+    messages = {"socket": plain, "socket, fetch's exchange": exchange}
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name in messages:
+            run = socket_path(host, port, messages[name], lengths[name])
+            try:
+                times.setdefault(name, []).append(timed(run, seconds))
+            finally:
+                run.close()  # type: ignore[attr-defined]
+        scope, paths = driver_paths(resource)
+        try:
+            for name, run in paths.items():
+                times.setdefault(name, []).append(timed(run, seconds))
+        finally:
+            scope.close()
+    return times
 
 
 def bench_pyvisa(resource: str, seconds: float, minimum: int) -> float:
@@ -144,7 +197,9 @@ def bench_pyvisa(resource: str, seconds: float, minimum: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--seconds", type=float, default=1.5, help="time per method and size")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.4, help="time per path and round")
+    parser.add_argument("--no-pyvisa", action="store_true", help="skip the slow pyvisa path")
     options = parser.parse_args()
 
     ports: Any = multiprocessing.Queue()
@@ -153,32 +208,32 @@ def main() -> None:
     server.start()
     port = ports.get(timeout=60)
     resource = f"TCPIP::127.0.0.1::{port}::SOCKET"
-    rows = []
+    results = []
     try:
         for points in options.sizes:
             nbytes = prepare(resource, points)
-            raw = bench_socket("127.0.0.1", port, nbytes, options.seconds)
-            ours, volts, block = bench_instrumentkit(resource, options.seconds)
-            theirs = bench_pyvisa(resource, options.seconds, 2 if points >= 1_000_000 else 3)
-            rows.append((points, nbytes, raw, ours, volts, block, theirs))
+            times = bench_size("127.0.0.1", port, points, options.rounds, options.seconds)
+            if not options.no_pyvisa:
+                minimum = 2 if points >= 1_000_000 else 3
+                times["pyvisa"] = [bench_pyvisa(resource, options.seconds * 2, minimum)]
+            results.append((points, nbytes, times))
     finally:
         stop.set()
         server.join(10)
 
-    mb = 1e6
-    print(
-        f"{'points':>10} {'MB':>6} | {'socket MB/s':>11} | {'fetch wf/s':>10} {'MB/s':>6} "
-        f"{'ratio':>5} | {'+volts wf/s':>11} {'ratio':>5} | {'block MB/s':>10} {'ratio':>5} | "
-        f"{'pyvisa wf/s':>11} {'MB/s':>6} {'ratio':>5}"
-    )
-    for points, nbytes, raw, ours, volts, block, theirs in rows:
-        print(
-            f"{points:>10,} {nbytes / mb:>6.2f} | {nbytes / mb / raw:>11.0f} | "
-            f"{1 / ours:>10.1f} {nbytes / mb / ours:>6.0f} {raw / ours:>5.2f} | "
-            f"{1 / volts:>11.1f} {raw / volts:>5.2f} | "
-            f"{nbytes / mb / block:>10.0f} {raw / block:>5.2f} | "
-            f"{1 / theirs:>11.2f} {nbytes / mb / theirs:>6.1f} {raw / theirs:>5.3f}"
-        )
+    print(f"{options.rounds} interleaved rounds; ratio = speed vs the plain socket's `CURVe?` in")
+    print("the same round: median (min-max)")
+    for points, nbytes, times in results:
+        socket_times = times["socket"]
+        print(f"\n{points:,} points ({nbytes / 1e6:.2f} MB block)")
+        print(f"  {'path':<26} {'wf/s':>9} {'MB/s':>7}  ratio")
+        for name, runs in times.items():
+            per_call = statistics.median(runs)
+            ratios = [s / t for s, t in zip(socket_times, runs, strict=False)]
+            if name == "pyvisa":
+                ratios = [statistics.median(socket_times) / runs[0]]
+            spread = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+            print(f"  {name:<26} {1 / per_call:>9.1f} {nbytes / 1e6 / per_call:>7.0f}  {spread}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ __all__ = ["SocketTransport"]
 
 _RECV = 1 << 16
 """Bytes asked of the kernel per buffered read; requests this long or longer bypass the buffer."""
+_SLACK = 0.1
+"""A read may end up to this fraction of its timeout late, rather than re-set the socket's
+timeout (a system call) before every wait."""
 
 
 class SocketTransport(TransportBase):
@@ -34,7 +37,7 @@ class SocketTransport(TransportBase):
         self.timeout = timeout
 
     # Setting a socket's timeout is a system call: it is set when the transport's timeout
-    # changes, and shortened only for the last wait of a read that is running out of time.
+    # changes, and shortened only for the last waits of a read that is running out of time.
     @property
     def timeout(self) -> float:
         return self._timeout
@@ -58,7 +61,7 @@ class SocketTransport(TransportBase):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(progress)
-        if remaining < self._socket_timeout:
+        if remaining < self._socket_timeout - _SLACK * self._timeout:
             self._set_socket_timeout(remaining)
 
     def write(self, data: bytes) -> None:
@@ -81,12 +84,14 @@ class SocketTransport(TransportBase):
         self._pending += chunk
 
     def read_until(self, terminator: bytes) -> bytes:
-        deadline = self._start()
         pending = self._pending
-        searched = 0
-        while (index := pending.find(terminator, searched)) < 0:
-            searched = max(0, len(pending) - len(terminator) + 1)
-            self._fill(deadline)
+        index = pending.find(terminator)
+        if index < 0:
+            deadline = self._start()
+            while index < 0:
+                searched = max(0, len(pending) - len(terminator) + 1)
+                self._fill(deadline)
+                index = pending.find(terminator, searched)
         message = bytes(pending[:index])
         del pending[: index + len(terminator)]
         return message
@@ -94,21 +99,19 @@ class SocketTransport(TransportBase):
     def read_into(self, buffer: memoryview) -> None:
         total = len(buffer)
         pending = self._pending
-        if total <= len(pending):  # the common case for headers and short replies
-            buffer[:] = pending[:total]
-            del pending[:total]
-            return
-        deadline = self._start()
-        if total < _RECV:
+        if total > len(pending):
+            deadline = self._start()
+            if total >= _RECV:
+                position = len(pending)
+                buffer[:position] = pending
+                pending.clear()
+                self._receive_into(buffer, position, deadline)
+                return
             while len(pending) < total:
                 self._fill(deadline, f"{len(pending)} of {total} bytes arrived")
-            buffer[:] = pending[:total]
-            del pending[:total]
-            return
-        position = len(pending)
-        buffer[:position] = pending
-        pending.clear()
-        self._receive_into(buffer, position, deadline)
+        with memoryview(pending) as view:  # no intermediate copy of the slice
+            buffer[:] = view[:total]
+        del pending[:total]
 
     def _receive_into(self, buffer: memoryview, position: int, deadline: float) -> None:
         """Receive straight into `buffer[position:]` until it is full."""

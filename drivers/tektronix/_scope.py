@@ -31,8 +31,8 @@ __all__ = ["TektronixChannel", "TektronixScope"]
 # `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
 PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "ENCdg", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
 PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
-_ENCODING_FIELDS = PREAMBLE_FIELDS[:4]
-"""The leading fields that say whether (and how) the curve comes as binary."""
+_UP_TO_ENCODING = PREAMBLE_FIELDS.index("ENCdg") + 1
+"""Fields to read before knowing whether a block or an ASCII curve follows."""
 
 ONE_MESSAGE_MAX_POINTS = 200_000
 """Up to this record length (as last fetched) `fetch` sends source, preamble and `CURVe?`
@@ -189,7 +189,7 @@ class TektronixScope(SCPIInstrument):
         return self._parsed_preamble(self.session.query(command).split(";"), command)
 
     def _parsed_preamble(self, fields: list[str], command: str) -> dict[str, Any]:
-        fields = [field.strip().strip('"') for field in fields]
+        # float() and int() ignore surrounding blanks; only the keywords need stripping.
         if len(fields) != len(PREAMBLE_FIELDS):
             raise ProtocolError(
                 f"expected {len(PREAMBLE_FIELDS)} ';'-separated preamble fields, got "
@@ -200,9 +200,9 @@ class TektronixScope(SCPIInstrument):
         try:
             return {
                 "byte_count": int(float(fields[0])),
-                "byte_order": fields[1].upper(),
-                "encoding": fields[2].upper(),
-                "format": fields[3].upper(),
+                "byte_order": fields[1].strip().upper(),
+                "encoding": fields[2].strip().upper(),
+                "format": fields[3].strip().upper(),
                 "points": int(float(fields[4])),
                 "x_increment": float(fields[5]),
                 "x_zero": float(fields[6]),
@@ -278,35 +278,42 @@ class TektronixScope(SCPIInstrument):
     def _read_preamble_reply(self, command: str) -> tuple[dict[str, Any], tuple[Any, str]]:
         """Read `<fields>;#` of a one-message fetch's reply, up to its block's header.
 
-        The four fields that say whether the curve is binary come one `;` at a time; the
-        rest, when it is, in one read up to the block's `#`. An ASCII curve has no `#`:
-        it is read off the line before the `ProtocolError`, so nothing is left unread.
+        The fields up to `ENCdg` (which says whether a block follows) come one `;` at a
+        time; the rest, when it is binary, in one read up to the block's `#`. An ASCII
+        curve has no `#`: it is read off the line before the `ProtocolError`, as is a
+        binary block of a kind the driver does not convert, so nothing is left unread.
         """
         session = self.session
-        known = len(_ENCODING_FIELDS)
         fields = [
             session.read_raw_until(b";", command=command).decode("ascii", "replace")
-            for _ in range(known)
+            for _ in range(_UP_TO_ENCODING)
         ]
-        byte_order, encoding, number_format = (f.strip().strip('"').upper() for f in fields[1:4])
-        binary = _binary_transfer(encoding, number_format, byte_order)
-        if binary:
+        block_follows = fields[-1].strip().upper().startswith("BIN")
+        if block_follows:
             rest = session.read_raw_until(b";#", command=command).decode("ascii", "replace")
             fields += rest.split(";")
         else:
             fields += [
                 session.read_raw_until(b";", command=command).decode("ascii", "replace")
-                for _ in PREAMBLE_FIELDS[known:]
+                for _ in PREAMBLE_FIELDS[_UP_TO_ENCODING:]
             ]
-        pre = self._parsed_preamble(fields, command)
-        sample = self._sample_type(pre) if binary else None
+        try:
+            pre = self._parsed_preamble(fields, command)
+        except ProtocolError:
+            self._skip_curve(block_follows, command)
+            raise
+        sample = self._sample_type(pre)
         if sample is None:
-            if binary:  # a binary block of an unknown width: drop it, then say so
-                session.read_block(command=command, header_begun=True)
-            else:
-                session.read(command=command)  # the ASCII curve
+            self._skip_curve(block_follows, command)
             raise self._not_binary(pre)
         return pre, sample
+
+    def _skip_curve(self, block_follows: bool, command: str) -> None:
+        """Read the rest of a reply the driver refuses, so the next reply is not taken for it."""
+        if block_follows:
+            self.session.read_block(command=command, header_begun=True)
+        else:
+            self.session.read(command=command)
 
     def fetch_all(self, channels: Sequence[int | str]) -> list[Waveform]:
         """Read several channels of the same (stopped) acquisition."""

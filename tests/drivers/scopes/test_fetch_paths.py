@@ -107,3 +107,16 @@ def test_two_thread_conversion_equals_one_pass():
     codes = np.arange(-(1 << 19), 1 << 19, dtype=">i4").astype(">i2")
     scaling = Scaling(gain=1e-3, bias=0.25, x0=0.0, dx=1.0)
     np.testing.assert_array_equal(scaling.volts(codes), codes.astype(np.float64) * 1e-3 + 0.25)
+
+
+def test_a_binary_curve_of_another_kind_is_read_off_the_line_and_refused():
+    pre = "4;MSB;BINARY;FP;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"  # floating point: not codes
+    pairs = [
+        HELLO,
+        (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", pre.encode() + b";" + block(bytes(8))),
+        ("*OPC?", "1"),
+    ]
+    with expected_protocol(TektronixMSO4000, pairs) as scope:
+        with pytest.raises(ProtocolError, match="BINARY FP MSB, not binary"):
+            scope.fetch(1)
+        assert scope.session.query("*OPC?") == "1"  # the block did not linger
