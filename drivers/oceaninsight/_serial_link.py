@@ -91,8 +91,8 @@ class OceanSerialLink(Instrument):
         # Serial ports return what has arrived in one call; others read STX, then the frame.
         self._read_some = getattr(self.session.transport, "read_some_into", None)
         self._baudrate: float | None = None
-        self._frame_seconds_key: tuple[int, int] | None = None
-        self._frame_seconds_cached = 0.0
+        # Exposure + transfer time of one frame; None once the settings it depends on change.
+        self._frame_seconds_cached: float | None = None
         # What the instrument is set to, as far as this driver has set or read it.
         self._integration_ms = 100
         self._scans = 1
@@ -141,8 +141,10 @@ class OceanSerialLink(Instrument):
     def _remember(self, letter: str, word: int) -> None:
         if letter == "I":
             self._integration_ms = word
+            self._frame_seconds_cached = None
         elif letter == "A":
             self._scans = word
+            self._frame_seconds_cached = None
         elif letter == "B":
             self._boxcar = word
 
@@ -163,10 +165,10 @@ class OceanSerialLink(Instrument):
             return wire.parse_eeprom_text(self.session.read_bytes(16, command=command))
 
     def _frame_seconds(self) -> float:
-        """Exposure plus the frame's time on the wire at the port's baud rate (cached: it
-        only changes with the integration time and averages)."""
-        key = (self._integration_ms, self._scans)
-        if key != self._frame_seconds_key:
+        """Exposure plus the frame's time on the wire at the port's baud rate (cached until
+        the integration time or averages change, see `_remember`)."""
+        seconds = self._frame_seconds_cached
+        if seconds is None:
             if self._baudrate is None:
                 settings = getattr(self.session.transport, "settings", None)
                 self._baudrate = settings.get("baudrate", 0) if isinstance(settings, dict) else 0
@@ -174,9 +176,9 @@ class OceanSerialLink(Instrument):
             frame_bytes = 1 + wire.HEADER_BYTES + pixel_bytes * self.pixels + 4
             bits = frame_bytes * _BITS_PER_BYTE_ON_WIRE
             transfer = bits / self._baudrate if self._baudrate else 0.0
-            self._frame_seconds_cached = self._integration_ms * self._scans / 1000.0 + transfer
-            self._frame_seconds_key = key
-        return self._frame_seconds_cached
+            seconds = self._integration_ms * self._scans / 1000.0 + transfer
+            self._frame_seconds_cached = seconds
+        return seconds
 
     def _read_frame(self, out: NDArray[np.float64]) -> wire.FrameHeader:
         """Send `S`, put the frame's pixel values into `out` (float64) and return its header.
