@@ -7,6 +7,7 @@ the command and the likely cause.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,24 @@ log = logging.getLogger("instrumentkit.io")
 
 _MAX_HEADER_PREFIX = 64
 ByteOrder = Literal["<", ">", "little", "big"]
+
+
+_ORDERS = {"little": "<", "big": ">"}
+
+
+def _block_dtype(dtype: Any, byte_order: str) -> np.dtype[Any]:
+    try:
+        return _cached_block_dtype(dtype, byte_order)
+    except TypeError:  # an unhashable dtype spec (a list of fields)
+        return _cached_block_dtype.__wrapped__(dtype, byte_order)
+
+
+@functools.lru_cache(maxsize=64)  # a few kinds per driver, asked for on every block read
+def _cached_block_dtype(dtype: Any, byte_order: str) -> np.dtype[Any]:
+    kind = np.dtype(dtype)
+    if kind.itemsize > 1:
+        kind = kind.newbyteorder(_ORDERS.get(byte_order, byte_order))
+    return kind
 
 
 class Session:
@@ -234,10 +253,7 @@ class Session:
         `header_begun`: the block's `#` was already read (the end of a text read up to it,
         as in a compound reply `<fields>;#<block>`).
         """
-        order = {"little": "<", "big": ">"}.get(byte_order, byte_order)
-        kind = np.dtype(dtype)
-        if kind.itemsize > 1:
-            kind = kind.newbyteorder(order)
+        kind = _block_dtype(dtype, byte_order)
         with self.lock:
             length = self._read_block_header(command, header_begun)
             if length is None:
