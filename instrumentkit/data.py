@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -310,8 +310,10 @@ class Spectrum:
     dark_corrected: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
 
-    # Written out rather than generated: the dataclass __init__ plus __post_init__ cost
-    # ~1 us more per spectrum, which a driver returning tens of thousands a second feels.
+    # Written out rather than generated, setting the slots through their descriptors
+    # (`_SPECTRUM_SLOTS`) instead of object.__setattr__ by name: ~1 us less per spectrum
+    # than the dataclass __init__ plus __post_init__ (2.5 -> 1.5 us), which a driver
+    # returning tens of thousands a second feels.
     def __init__(
         self,
         wavelengths: NDArray[np.float64],
@@ -328,16 +330,16 @@ class Spectrum:
             raise ValueError(
                 f"Spectrum axis has {wavelengths.shape} points, intensities {intensities.shape}"
             )
-        setter = object.__setattr__
-        setter(self, "wavelengths", wavelengths)
-        setter(self, "intensities", intensities)
-        setter(self, "units", units)
-        setter(self, "wavelength_units", wavelength_units)
-        setter(self, "timestamp_ns", now_ns() if timestamp_ns is None else timestamp_ns)
-        setter(self, "integration_time", integration_time)
-        setter(self, "saturated", saturated)
-        setter(self, "dark_corrected", dark_corrected)
-        setter(self, "meta", {} if meta is None else meta)
+        slot = _SPECTRUM_SLOTS
+        slot[0](self, wavelengths)
+        slot[1](self, intensities)
+        slot[2](self, units)
+        slot[3](self, wavelength_units)
+        slot[4](self, now_ns() if timestamp_ns is None else timestamp_ns)
+        slot[5](self, integration_time)
+        slot[6](self, saturated)
+        slot[7](self, dark_corrected)
+        slot[8](self, {} if meta is None else meta)
 
     def __len__(self) -> int:
         return int(self.wavelengths.shape[0])
@@ -347,3 +349,7 @@ class Spectrum:
             "intensities": _info(self.intensities, self.units),
             "wavelengths": _info(self.wavelengths, self.wavelength_units),
         }
+
+
+_SPECTRUM_SLOTS = tuple(Spectrum.__dict__[f.name].__set__ for f in fields(Spectrum))
+"""Setters of Spectrum's slots in field order (what frozen __setattr__ leaves open)."""

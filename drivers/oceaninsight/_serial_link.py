@@ -84,6 +84,9 @@ class OceanSerialLink(Instrument):
         self._view = memoryview(self._buffer)
         self._frame_lead_view = self._view
         self._pixel_view: NDArray[Any] = np.empty(0)
+        self._native_words: NDArray[np.uint16] | None = None
+        self._words_in_buffer = False
+        """Whether the last frame's pixels are WORDs still in `_buffer` (plain WORD frame)."""
         self._ones: NDArray[np.float64] = np.empty(0)
         self._data_end = 0
         self._header_bytes = _NO_HEADER
@@ -180,8 +183,12 @@ class OceanSerialLink(Instrument):
             self._frame_seconds_cached = seconds
         return seconds
 
-    def _read_frame(self, out: NDArray[np.float64]) -> wire.FrameHeader:
-        """Send `S`, put the frame's pixel values into `out` (float64) and return its header.
+    def _read_frame(
+        self, out: NDArray[np.float64], full_scale: int = 0
+    ) -> tuple[wire.FrameHeader, bool]:
+        """Send `S`, put the frame's pixel values into `out` (float64) and return its header
+        and, given the `full_scale` of one scan, whether a pixel reached it in every scan
+        (checked under the lock, while the received words are still this frame's).
 
         The driver knows from its own settings whether pixels come as WORDs or DWORDs;
         the header must agree. The checksum is summed from `out`: float64 holds sums of
@@ -198,8 +205,12 @@ class OceanSerialLink(Instrument):
             try:
                 session.write_raw(b"S", command=command)
                 if self._compressed and self._scans == 1:
-                    return self._receive_compressed(session, command, out)
-                return self._receive_plain(session, command, out)
+                    header = self._receive_compressed(session, command, out)
+                else:
+                    header = self._receive_plain(session, command, out)
+                if not full_scale:
+                    return header, False
+                return header, self._reached(out, full_scale * (header.scans or 1))
             except (Timeout, ProtocolError):
                 self._discard_input()
                 raise
@@ -226,6 +237,7 @@ class OceanSerialLink(Instrument):
         self, session: Session, command: str, out: NDArray[np.float64]
     ) -> wire.FrameHeader:
         """STX, then a frame whose length is only known once it is decoded."""
+        self._words_in_buffer = False
         session.read_raw_into(self._lead_view, command=command)
         self._check_lead(self._lead[0], command)
         head = session.read_bytes(wire.HEADER_BYTES, command=command)
@@ -249,6 +261,11 @@ class OceanSerialLink(Instrument):
         self._view = memoryview(self._buffer)[_STX_AT:]
         self._frame_lead_view = self._view[:1]
         self._pixel_view = wire.parse_pixels(self._buffer, dword, self.pixels, _PIXELS_AT)
+        # The WORD pixels read in native order: wrong values, but 0xFFFF (the 16-bit full
+        # scale) is the same in either order and stays the largest (see `_reached`).
+        self._native_words = (
+            None if dword else np.frombuffer(self._buffer, "=u2", self.pixels, _PIXELS_AT)
+        )
         if self._ones.shape[0] != self.pixels:
             self._ones = np.ones(self.pixels)
         self._layout = (dword, self._checksum)
@@ -289,6 +306,7 @@ class OceanSerialLink(Instrument):
                 command,
             )
         out[:] = self._pixel_view
+        self._words_in_buffer = not dword
         if self._checksum:
             # A dot product with ones is the sum, exact for integers below 2**53, and
             # faster than `sum()` (one BLAS call, no pairwise summation).
@@ -300,6 +318,18 @@ class OceanSerialLink(Instrument):
         if not intact:
             self._check_trailer(buffer[self._data_end :], checksum, command)
         return header
+
+    def _reached(self, out: NDArray[np.float64], counts: int) -> bool:
+        """Whether any pixel of the last frame (in `out`) is at or above `counts`.
+
+        16-bit full scale on a plain WORD frame: a search for 0xFFFF among the received
+        words, a quarter of the bytes of `out`. Otherwise the peak of `out`, by argmax and
+        item(): half the cost of max(), whose reduction machinery outweighs the pass.
+        """
+        words = self._native_words
+        if counts == 0xFFFF and self._words_in_buffer and words is not None:
+            return words.item(words.argmax()) == 0xFFFF
+        return out.item(out.argmax()) >= counts
 
     def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
         try:

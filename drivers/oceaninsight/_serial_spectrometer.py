@@ -163,13 +163,9 @@ class OceanSerialSpectrometer(OceanSerialLink, DarkReferenceHolder):
             require_dark(self._dark, self._dark_settings(), self.name) if dark_corrected else None
         )
         intensities = np.empty(self.pixels, dtype=np.float64)
-        header = self._read_frame(intensities)
+        header, saturated = self._read_frame(intensities, self.full_scale)
         stamp = now_ns()
         scans = header.scans or 1
-        # The peak by argmax and item(): half the cost of max(), whose reduction machinery
-        # costs more than the pass itself at a few thousand pixels; a Python float compares
-        # faster than a NumPy scalar.
-        saturated = intensities.item(intensities.argmax()) >= self.full_scale * scans
         if scans != 1:
             intensities /= scans
         if dark is not None:
@@ -201,7 +197,7 @@ class OceanSerialSpectrometer(OceanSerialLink, DarkReferenceHolder):
         stamps = np.empty(n, dtype=np.int64)
         header = None
         for row in range(n):
-            header = self._read_frame(raw[row])
+            header, _ = self._read_frame(raw[row])
             stamps[row] = now_ns()
         assert header is not None
         scans = max(header.scans, 1)

@@ -143,3 +143,53 @@ def test_read_some_into_times_out_with_no_byte():
     with SerialTransport("loop://", timeout=0.1) as port, pytest.raises(TimeoutError) as error:
         port.read_some_into(memoryview(bytearray(8)))
     assert "0 of 8 bytes arrived" in str(error.value)
+
+
+class ServesCounts(USB4000Model):
+    """Serves `counts` (one scan's worth; summed over the scans, as the instrument does)."""
+
+    counts = np.zeros(3648, dtype=np.uint32)
+
+    def spectrum(self):
+        return self.counts * self.scans
+
+
+# Words whose bytes are 0xFF 0xFF only across a word boundary, or only when read in the
+# wrong byte order (0x00FF reads as 0xFF00): none reaches 65535.
+_NEAR_MISSES = (0x12FF, 0xFF34, 0x00FF, 0xFFFE)
+
+
+@pytest.mark.parametrize(
+    ("averages", "compressed", "peaks", "saturated"),
+    [
+        (1, False, _NEAR_MISSES, False),
+        (1, False, (*_NEAR_MISSES, 0xFFFF), True),
+        (1, True, _NEAR_MISSES, False),
+        (1, True, (0xFFFF,), True),
+        (3, False, _NEAR_MISSES, False),
+        (3, False, (0xFFFF,), True),
+    ],
+)
+def test_saturation_flag_on_every_frame_path(on_serial, averages, compressed, peaks, saturated):
+    device = ServesCounts(clock=ManualClock(), seed=1)
+    device.counts = np.full(3648, 1000, dtype=np.uint32)
+    device.counts[100 : 100 + len(peaks)] = peaks
+    spectrometer = on_serial(OceanInsightUSB4000, device)
+    spectrometer.averages = averages
+    spectrometer.compression = compressed
+    for _ in range(2):  # the second frame reuses the buffer
+        spectrum = spectrometer.acquire()
+        assert spectrum.saturated is saturated
+        np.testing.assert_array_equal(spectrum.intensities, device.counts)
+
+
+def test_saturation_is_judged_on_each_frame(on_serial):
+    device = ServesCounts(clock=ManualClock(), seed=1)
+    device.counts = np.full(3648, 1000, dtype=np.uint32)
+    spectrometer = on_serial(OceanInsightUSB4000, device)
+    assert not spectrometer.acquire().saturated
+    device.counts = device.counts.copy()
+    device.counts[-1] = 0xFFFF
+    assert spectrometer.acquire().saturated
+    device.counts = np.full(3648, 1000, dtype=np.uint32)
+    assert not spectrometer.acquire().saturated
