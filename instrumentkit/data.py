@@ -196,18 +196,20 @@ class Waveform:
             raise ValueError(f"Waveform.raw must be 1-D, got shape {raw.shape}")
         if y is not None and raw is not None and y.shape != raw.shape:
             raise ValueError(f"Waveform has {y.shape} values but {raw.shape} raw codes")
-        setter = object.__setattr__
-        setter(self, "_y", y)
-        setter(self, "x0", x0)
-        setter(self, "dx", dx)
-        setter(self, "channel", channel)
-        setter(self, "timestamp_ns", now_ns() if timestamp_ns is None else timestamp_ns)
-        setter(self, "units", units)
-        setter(self, "x_units", x_units)
-        setter(self, "raw", raw)
-        setter(self, "gain", gain)
-        setter(self, "bias", bias)
-        setter(self, "meta", {} if meta is None else meta)
+        # Through the slots' own setters (what the immutable __setattr__ leaves open):
+        # cheaper than object.__setattr__ by name, on a path every fetch takes.
+        slot = _WAVEFORM_SLOTS
+        slot["_y"](self, y)
+        slot["x0"](self, x0)
+        slot["dx"](self, dx)
+        slot["channel"](self, channel)
+        slot["timestamp_ns"](self, now_ns() if timestamp_ns is None else timestamp_ns)
+        slot["units"](self, units)
+        slot["x_units"](self, x_units)
+        slot["raw"](self, raw)
+        slot["gain"](self, gain)
+        slot["bias"](self, bias)
+        slot["meta"](self, {} if meta is None else meta)
 
     @classmethod
     def from_codes(
@@ -233,7 +235,7 @@ class Waveform:
         if y is None:
             # Two threads reading at once may both compute it: same values, no harm.
             y = scale_codes(self.raw, self.gain, self.bias)  # type: ignore[arg-type]
-            object.__setattr__(self, "_y", y)
+            _WAVEFORM_SLOTS["_y"](self, y)
         return y
 
     @property
@@ -290,6 +292,9 @@ class Waveform:
 _WAVEFORM_FIELDS = (
     "x0", "dx", "channel", "timestamp_ns", "units", "x_units", "raw", "meta", "gain", "bias",
 )  # fmt: skip
+
+
+_WAVEFORM_SLOTS = {name: Waveform.__dict__[name].__set__ for name in Waveform.__slots__}
 
 
 def _waveform_from_fields(y: NDArray[np.float64] | None, fields: dict[str, Any]) -> Waveform:
