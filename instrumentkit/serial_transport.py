@@ -122,15 +122,20 @@ class SerialTransport(TransportBase):
             buffer[:count] = pending[:count]
             del pending[:count]
             return count
+        # `_receive` inline, and no deadline check before the first port read: this runs
+        # once per frame of a spectrometer, and the port read itself waits (its timeout).
+        port = self.port
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                chunk = self._receive(total, deadline)
-            except TimeoutError:
-                raise TimeoutError(f"0 of {total} bytes arrived") from None
+                chunk = port.read(total)
+            except (serial.SerialException, OSError) as error:
+                raise ConnectionError(f"read failed: {error}") from error
             if chunk:
                 buffer[: len(chunk)] = chunk
                 return len(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"0 of {total} bytes arrived")
 
     def reset_input(self) -> None:
         """Drop unread bytes (after a timeout, so a late reply is not taken for the next)."""

@@ -84,9 +84,7 @@ class OceanSerialLink(Instrument):
         self._view = memoryview(self._buffer)
         self._frame_lead_view = self._view
         self._pixel_view: NDArray[Any] = np.empty(0)
-        self._native_words: NDArray[np.uint16] | None = None
-        self._words_in_buffer = False
-        """Whether the last frame's pixels are WORDs still in `_buffer` (plain WORD frame)."""
+        self._native_words: NDArray[np.uint16] = np.empty(0, np.uint16)
         self._ones: NDArray[np.float64] = np.empty(0)
         self._data_end = 0
         self._header_bytes = _NO_HEADER
@@ -193,29 +191,83 @@ class OceanSerialLink(Instrument):
         The driver knows from its own settings whether pixels come as WORDs or DWORDs;
         the header must agree. The checksum is summed from `out`: float64 holds sums of
         up to 2**53 exactly, and a native array sums far faster than big-endian words.
+
+        One flat function for the usual plain frame: per spectrum, Python calls cost more
+        than the NumPy passes (a call chain of frame, receive and saturation helpers cost
+        ~7% of the rate in `bench_spectrometer.py`). Rare cases go to helpers.
         """
         command = _ACQUIRE
         session = self.session
         transport = session.transport
         # The whole frame shares one deadline: exposure plus the transfer at the baud rate.
-        # (Inline rather than context managers: this runs once per spectrum.)
         with session.lock:
+            dword = self._scans > 1
+            if (dword, self._checksum) != self._layout:
+                self._plain_layout(dword)
             timeout = transport.timeout
-            transport.timeout = timeout + self._frame_seconds()
+            seconds = self._frame_seconds_cached
+            transport.timeout = timeout + (self._frame_seconds() if seconds is None else seconds)
             try:
-                session.write_raw(b"S", command=command)
-                if self._compressed and self._scans == 1:
+                if session.log_io:
+                    session.write_raw(b"S", command=command)
+                else:  # `Session.write_raw` without its logging, inline
+                    try:
+                        transport.write(b"S")
+                    except OSError as error:
+                        raise session.translate_error(error, command) from error
+                if self._compressed and not dword:
                     header = self._receive_compressed(session, command, out)
+                    return header, bool(full_scale) and self._peak_reached(out, full_scale)
+                # STX and the frame into the reused buffer: one port read when the transport
+                # can return what has arrived (`read_some_into`), STX checked before more.
+                buffer = self._buffer
+                view = self._view
+                if self._read_some is None:
+                    session.read_raw_into(self._frame_lead_view, command=command)
+                    got = 1
                 else:
-                    header = self._receive_plain(session, command, out)
+                    try:
+                        got = self._read_some(view)
+                    except OSError as error:
+                        raise session.translate_error(error, command) from error
+                if buffer[_STX_AT] != wire.STX:
+                    self._check_lead(buffer[_STX_AT], command)
+                if got < len(view):
+                    session.read_raw_into(view[got:], command=command)
+                # Frames repeat their header while the settings stay: parse only a new one.
+                if buffer.startswith(self._header_bytes, _STX_AT):
+                    header = self._header
+                else:
+                    header = self._new_header(dword, command)
+                out[:] = self._pixel_view
+                if self._checksum:
+                    # A dot product with ones is the sum, exact for integers below 2**53,
+                    # and faster than `sum()` (one BLAS call, no pairwise summation).
+                    checksum = int(out.dot(self._ones)) & 0xFFFF
+                    if not buffer.endswith(_FRAME_END_BYTES + checksum.to_bytes(2, "big")):
+                        self._check_trailer(buffer[self._data_end :], checksum, command)
+                elif not buffer.endswith(_FRAME_END_BYTES):
+                    self._check_trailer(buffer[self._data_end :], 0, command)
                 if not full_scale:
                     return header, False
-                return header, self._reached(out, full_scale * (header.scans or 1))
+                counts = full_scale * (header.scans or 1)
+                if counts == 0xFFFF and not dword:
+                    # 16-bit full scale, WORD pixels: look for 0xFFFF among the received
+                    # words (a quarter of the bytes of `out`), by argmax and item(): half
+                    # the cost of max(), whose reduction machinery outweighs the pass.
+                    words = self._native_words
+                    return header, words.item(words.argmax()) == 0xFFFF
+                return header, self._peak_reached(out, counts)
             except (Timeout, ProtocolError):
                 self._discard_input()
                 raise
             finally:
                 transport.timeout = timeout
+
+    @staticmethod
+    def _peak_reached(out: NDArray[np.float64], counts: int) -> bool:
+        """Whether a value in `out` is at or above `counts` (argmax and item(), as above)."""
+        return bool(out.item(out.argmax()) >= counts)
 
     def _check_lead(self, lead: int, command: str) -> None:
         """STX starts a frame; ETX says the scan could not be taken."""
@@ -237,7 +289,6 @@ class OceanSerialLink(Instrument):
         self, session: Session, command: str, out: NDArray[np.float64]
     ) -> wire.FrameHeader:
         """STX, then a frame whose length is only known once it is decoded."""
-        self._words_in_buffer = False
         session.read_raw_into(self._lead_view, command=command)
         self._check_lead(self._lead[0], command)
         head = session.read_bytes(wire.HEADER_BYTES, command=command)
@@ -262,74 +313,27 @@ class OceanSerialLink(Instrument):
         self._frame_lead_view = self._view[:1]
         self._pixel_view = wire.parse_pixels(self._buffer, dword, self.pixels, _PIXELS_AT)
         # The WORD pixels read in native order: wrong values, but 0xFFFF (the 16-bit full
-        # scale) is the same in either order and stays the largest (see `_reached`).
-        self._native_words = (
-            None if dword else np.frombuffer(self._buffer, "=u2", self.pixels, _PIXELS_AT)
-        )
+        # scale) is the same in either order and stays the largest (see `_read_frame`).
+        self._native_words = np.frombuffer(self._buffer, "=u2", self.pixels, _PIXELS_AT)
         if self._ones.shape[0] != self.pixels:
             self._ones = np.ones(self.pixels)
         self._layout = (dword, self._checksum)
+        # The next header is parsed and checked against the new WORD/DWORD choice.
+        self._header_bytes = _NO_HEADER
 
-    def _receive_plain(
-        self, session: Session, command: str, out: NDArray[np.float64]
-    ) -> wire.FrameHeader:
-        """STX and the frame into one reused buffer: one port read when the transport can
-        return what has arrived (`read_some_into`), STX checked before waiting for more."""
-        dword = self._scans > 1
-        if self._layout != (dword, self._checksum):
-            self._plain_layout(dword)
+    def _new_header(self, dword: bool, command: str) -> wire.FrameHeader:
+        """Parse and keep a header unlike the last one; it must agree on WORD/DWORD."""
         buffer = self._buffer
-        view = self._view
-        if self._read_some is None:
-            session.read_raw_into(self._frame_lead_view, command=command)
-            got = 1
-        else:
-            try:
-                got = self._read_some(view)
-            except OSError as error:
-                raise session.translate_error(error, command) from error
-        if buffer[_STX_AT] != wire.STX:
-            self._check_lead(buffer[_STX_AT], command)
-        if got < len(view):
-            session.read_raw_into(view[got:], command=command)
-        # Frames repeat their header while the settings stay: parse only a new one.
-        if buffer.startswith(self._header_bytes, _STX_AT):
-            header = self._header
-        else:
-            header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], command)
-            self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
-            self._header = header
+        header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], command)
         if header.dword_pixels != dword:
             raise self._protocol_error(
                 f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
                 f"{header.scans} scans, but averages is {self._scans}",
                 command,
             )
-        out[:] = self._pixel_view
-        self._words_in_buffer = not dword
-        if self._checksum:
-            # A dot product with ones is the sum, exact for integers below 2**53, and
-            # faster than `sum()` (one BLAS call, no pairwise summation).
-            checksum = int(out.dot(self._ones)) & 0xFFFF
-            intact = buffer.endswith(_FRAME_END_BYTES + checksum.to_bytes(2, "big"))
-        else:
-            checksum = 0
-            intact = buffer.endswith(_FRAME_END_BYTES)
-        if not intact:
-            self._check_trailer(buffer[self._data_end :], checksum, command)
+        self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
+        self._header = header
         return header
-
-    def _reached(self, out: NDArray[np.float64], counts: int) -> bool:
-        """Whether any pixel of the last frame (in `out`) is at or above `counts`.
-
-        16-bit full scale on a plain WORD frame: a search for 0xFFFF among the received
-        words, a quarter of the bytes of `out`. Otherwise the peak of `out`, by argmax and
-        item(): half the cost of max(), whose reduction machinery outweighs the pass.
-        """
-        words = self._native_words
-        if counts == 0xFFFF and self._words_in_buffer and words is not None:
-            return words.item(words.argmax()) == 0xFFFF
-        return out.item(out.argmax()) >= counts
 
     def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
         try:

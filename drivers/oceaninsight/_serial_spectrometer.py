@@ -7,6 +7,7 @@ frames, checksums) is `_serial_link`, the protocol and what could not be confirm
 
 from __future__ import annotations
 
+from time import time_ns
 from typing import Any, ClassVar
 
 import numpy as np
@@ -162,9 +163,9 @@ class OceanSerialSpectrometer(OceanSerialLink, DarkReferenceHolder):
         dark = (
             require_dark(self._dark, self._dark_settings(), self.name) if dark_corrected else None
         )
-        intensities = np.empty(self.pixels, dtype=np.float64)
+        intensities = np.empty(self.pixels)
         header, saturated = self._read_frame(intensities, self.full_scale)
-        stamp = now_ns()
+        stamp = time_ns()  # now_ns() without its Python frame
         scans = header.scans or 1
         if scans != 1:
             intensities /= scans

@@ -22,7 +22,7 @@ from instrumentkit.serial_transport import SerialTransport
 from instrumentkit.sim import ManualClock, attach, detach
 from instrumentkit.testing import expected_protocol
 
-from .test_ocean_protocol import connect, frame
+from .test_ocean_protocol import ACK, connect, frame
 
 _names = itertools.count()
 
@@ -193,3 +193,17 @@ def test_saturation_is_judged_on_each_frame(on_serial):
     assert spectrometer.acquire().saturated
     device.counts = np.full(3648, 1000, dtype=np.uint32)
     assert not spectrometer.acquire().saturated
+
+
+def test_a_repeated_word_header_after_averages_changed_is_refused():
+    # The second header is the one parsed for the first frame, but no longer fits the
+    # settings (4096 words: as long as the 2048 DWORDs then expected).
+    first = frame(np.ones(2048, dtype=np.uint16))
+    second = frame(np.ones(4096, dtype=np.uint16))
+    assert first[:15] == second[:15]
+    pairs = [*connect(), (b"S", first), (b"A\x00\x02", ACK), (b"S", second)]
+    with expected_protocol(OceanInsightUSB2000Plus, pairs) as spec:
+        spec.acquire()
+        spec.averages = 2
+        with pytest.raises(ProtocolError, match="WORD pixels for 1 scans, but averages is 2"):
+            spec.acquire()
