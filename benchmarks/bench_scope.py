@@ -11,14 +11,12 @@ alike, and each ratio is taken within its round):
 
 - socket: a plain socket sends `CURVe?` and `recv_into`s the block into a preallocated
   buffer: the physical limit of getting the waveform's bytes.
-- socket, fetch's exchange: a plain socket sends exactly what `fetch` sends (for short
-  records `DATa:SOUrce CH1;:WFMOutpre:<fields>?;:CURVe?`, for long ones the source, the
-  preamble query and `CURVe?`) and `recv_into`s the same reply bytes: the physical limit
-  of a fetch that asks the scope for its scaling, as every fetch must.
-- instrumentkit: `TektronixMSO4000.fetch(1)`: source, preamble and `CURVe?` (one message
-  for short records, two for long ones: decision 0303), the block straight into an int16
-  array, a `Waveform` with its scaling and time axis, volts computed when first read
-  (decision 0304).
+- socket, fetch's exchange: a plain socket sends exactly what `fetch` sends
+  (`DATa:SOUrce CH1;:WFMOutpre:<fields>?;:CURVe?`) and `recv_into`s the same reply bytes:
+  the physical limit of a fetch that asks the scope for its scaling, as every fetch must.
+- instrumentkit: `TektronixMSO4000.fetch(1)`: source, preamble and `CURVe?` in one
+  message (decision 0305), the block straight into an int16 array, a `Waveform` with its
+  scaling and time axis, volts computed when first read (decision 0304).
 - fetch + volts: the same, then reading `waveform.y` (float64 volts), i.e. what a fetch
   cost when it converted eagerly.
 - block: the bare `CURVe?` block through the driver's session (`query_block`).
@@ -89,13 +87,9 @@ def timed(run: Callable[[], Any], seconds: float, minimum: int = 3) -> float:
     return statistics.median(durations)
 
 
-def fetch_exchange(points: int) -> list[bytes]:
-    """The messages `fetch(1)` sends for a record of `points` (decision 0303)."""
-    from instrumentkit.drivers.tektronix._scope import ONE_MESSAGE_MAX_POINTS
-
-    if points <= ONE_MESSAGE_MAX_POINTS:
-        return [f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?\n".encode()]
-    return [b"DATa:SOUrce CH1\n", f"{PREAMBLE}\n".encode(), b"CURVe?\n"]
+def fetch_exchange() -> list[bytes]:
+    """The message `fetch(1)` sends: source, preamble and `CURVe?` (decision 0305)."""
+    return [f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?\n".encode()]
 
 
 def reply_lengths(host: str, port: int, messages: list[bytes]) -> list[int]:
@@ -147,7 +141,7 @@ def driver_paths(resource: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
 def bench_size(host: str, port: int, points: int, rounds: int, seconds: float) -> dict:
     """Per path: seconds per call in each round (interleaved rounds, one client at a time)."""
     resource = f"TCPIP::{host}::{port}::SOCKET"
-    exchange = fetch_exchange(points)
+    exchange = fetch_exchange()
     plain = [b"CURVe?\n"]
     lengths = {"socket": reply_lengths(host, port, plain)}
     lengths["socket, fetch's exchange"] = reply_lengths(host, port, exchange)

@@ -34,12 +34,6 @@ PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
 _UP_TO_ENCODING = PREAMBLE_FIELDS.index("ENCdg") + 1
 """Fields to read before knowing whether a block or an ASCII curve follows."""
 
-ONE_MESSAGE_MAX_POINTS = 200_000
-"""Up to this record length (as last fetched) `fetch` sends source, preamble and `CURVe?`
-in one message. Longer records go as two: the round trip saved is under 1% of them, and
-the reply would then be one message of preamble and block that some servers (the
-simulated lab's among them) assemble by copying the whole block again."""
-
 _ENCODINGS = {
     "ribinary": "RIBinary",
     "sribinary": "SRIbinary",
@@ -140,7 +134,6 @@ class TektronixScope(SCPIInstrument):
         super().__init__(connection, **options)
         # Bare values in their long form: settings parse replies without a header.
         self.session.write("HEADer OFF;VERBose ON")
-        self._last_points = 0
 
     # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?
     def next_error(self) -> tuple[int, str]:
@@ -236,30 +229,21 @@ class TektronixScope(SCPIInstrument):
     def fetch(self, channel: int | str) -> Waveform:
         """Read the channel's record (points `data_start`..`data_stop`) in volts.
 
-        Short records take one message and one reply (source, preamble and `CURVe?`
-        together, as `WAVFrm?` would); long ones a preamble query, then `CURVe?`.
+        One message and one reply: source, preamble and `CURVe?` together, as `WAVFrm?`
+        would, so the scaling always belongs to the block it came with.
         The volts are computed from the codes when first read (`Waveform.y`).
         """
         number = channel_number(channel, self.analog_channels, self.name)
         stamp = now_ns()
         source = f"DATa:SOUrce CH{number}"
         session = self.session
+        command = f"{source};:{self._preamble_query()};:CURVe?"
         with session.lock:
-            if self._last_points <= ONE_MESSAGE_MAX_POINTS:
-                command = f"{source};:{self._preamble_query()};:CURVe?"
-                session.write(command)
-                pre, sample = self._read_preamble_reply(command)
-                codes = session.read_block(
-                    dtype=sample[0], byte_order=sample[1], command=command, header_begun=True
-                )
-            else:
-                session.write(source)
-                pre = self.preamble()
-                sample = self._sample_type(pre)
-                if sample is None:
-                    raise self._not_binary(pre)
-                codes = session.query_block("CURVe?", dtype=sample[0], byte_order=sample[1])
-        self._last_points = codes.shape[0]
+            session.write(command)
+            pre, sample = self._read_preamble_reply(command)
+            codes = session.read_block(
+                dtype=sample[0], byte_order=sample[1], command=command, header_begun=True
+            )
         if codes.shape[0] != pre["points"]:
             raise ProtocolError(
                 f"CURVe? sent {codes.shape[0]} points, the preamble announced {pre['points']}",
