@@ -1,7 +1,7 @@
 """Oscilloscope `fetch` over the simulated lab's TCP server against the physical limit.
 
     python benchmarks/bench_scope.py [--sizes 10000 1000000 10000000] [--rounds 5]
-                                     [--seconds 0.4]
+                                     [--seconds 0.4] [--pin] [--no-pyvisa]
 
 A simulated Tektronix MSO4104 runs in a child process (so its Python never competes with
 the client's), stopped after one acquisition, serving 16-bit big-endian `CURVe?` blocks.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import socket
 import statistics
 import time
@@ -194,12 +195,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=0.4, help="time per path and round")
     parser.add_argument("--no-pyvisa", action="store_true", help="skip the slow pyvisa path")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="server on CPU 0, client on CPU 1 (Linux): steadier figures on a small VM",
+    )
     options = parser.parse_args()
 
     ports: Any = multiprocessing.Queue()
     stop = multiprocessing.Event()
     server = multiprocessing.Process(target=serve_scope, args=(ports, stop), daemon=True)
     server.start()
+    if options.pin:
+        os.sched_setaffinity(server.pid, {0})
+        os.sched_setaffinity(0, {1})
     port = ports.get(timeout=60)
     resource = f"TCPIP::127.0.0.1::{port}::SOCKET"
     results = []
