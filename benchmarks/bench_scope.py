@@ -42,7 +42,7 @@ import numpy as np
 
 SIZES = (10_000, 1_000_000, 10_000_000)
 PREAMBLE = (
-    "WFMOutpre:BYT_Nr?;BYT_Or?;ENCdg?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+    "WFMOutpre:ENCdg?;BYT_Nr?;BYT_Or?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
 )
 
 

@@ -23,13 +23,14 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import Scaling, channel_number, poll_until, record_dtype
+from .._oscilloscope import channel_number, poll_until, record_dtype
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
 # Preamble fields fetched in one compound query, in this order: the order of a bare
 # `WFMOutpre?` differs between series, so asking by name keeps parsing series-independent.
-PREAMBLE_FIELDS = ("BYT_Nr", "BYT_Or", "ENCdg", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
+# `ENCdg` first: it says whether a block follows, so the rest is read in one go.
+PREAMBLE_FIELDS = ("ENCdg", "BYT_Nr", "BYT_Or", "BN_Fmt", "NR_Pt", "XINcr", "XZEro", "PT_Off")
 PREAMBLE_FIELDS += ("YMUlt", "YOFf", "YZEro")
 _UP_TO_ENCODING = PREAMBLE_FIELDS.index("ENCdg") + 1
 """Fields to read before knowing whether a block or an ASCII curve follows."""
@@ -192,9 +193,9 @@ class TektronixScope(SCPIInstrument):
             )
         try:
             return {
-                "byte_count": int(float(fields[0])),
-                "byte_order": fields[1].strip().upper(),
-                "encoding": fields[2].strip().upper(),
+                "encoding": fields[0].strip().upper(),
+                "byte_count": int(float(fields[1])),
+                "byte_order": fields[2].strip().upper(),
                 "format": fields[3].strip().upper(),
                 "points": int(float(fields[4])),
                 "x_increment": float(fields[5]),
@@ -250,14 +251,21 @@ class TektronixScope(SCPIInstrument):
                 instrument=self.name,
                 command="CURVe?",
             )
-        dx = pre["x_increment"]
-        scaling = Scaling(
-            gain=pre["y_multiplier"],
-            bias=pre["y_zero"] - pre["y_offset"] * pre["y_multiplier"],
-            x0=pre["x_zero"] - pre["point_offset"] * dx,
-            dx=dx,
+        # Waveform.from_codes's work, inline: this runs once per fetch.
+        gain, dx = pre["y_multiplier"], pre["x_increment"]
+        return Waveform(
+            None,
+            pre["x_zero"] - pre["point_offset"] * dx,
+            dx,
+            f"CH{number}",
+            stamp,
+            "V",
+            "s",
+            codes,
+            {"preamble": pre},
+            gain=gain,
+            bias=pre["y_zero"] - pre["y_offset"] * gain,
         )
-        return scaling.waveform(codes, f"CH{number}", timestamp_ns=stamp, preamble=pre)
 
     def _read_preamble_reply(self, command: str) -> tuple[dict[str, Any], tuple[Any, str]]:
         """Read `<fields>;#` of a one-message fetch's reply, up to its block's header.

@@ -15,7 +15,7 @@ from instrumentkit.testing import expected_protocol
 
 HELLO = ("HEADer OFF;VERBose ON", None)
 PREAMBLE = (
-    "WFMOutpre:BYT_Nr?;BYT_Or?;ENCdg?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+    "WFMOutpre:ENCdg?;BYT_Nr?;BYT_Or?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
 )
 
 
@@ -27,8 +27,8 @@ def block(payload: bytes) -> bytes:
 def test_every_fetch_is_one_message_whatever_the_record_length():
     long = np.arange(300_000).astype(np.int8)
     short = np.array([5, -5], dtype=np.int8)
-    pre_long = f"1;MSB;BINARY;RI;{len(long)};1.0E-9;0.0;0;2.0E-2;0.0;0.0"
-    pre_short = "1;MSB;BINARY;RI;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pre_long = f"BINARY;1;MSB;RI;{len(long)};1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pre_short = "BINARY;1;MSB;RI;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
     pairs = [
         HELLO,
         (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", pre_long.encode() + b";" + block(long.tobytes())),
@@ -87,7 +87,7 @@ def test_fetch_keeps_the_codes_and_computes_volts_once_when_read():
 
 
 def test_an_ascii_curve_in_one_message_is_read_off_the_line_and_refused():
-    pre = "1;MSB;ASCII;RI;3;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
+    pre = "ASCII;1;MSB;RI;3;1.0E-9;0.0;0;2.0E-2;0.0;0.0"
     pairs = [
         HELLO,
         (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", f"{pre};1,2,3"),
@@ -106,7 +106,7 @@ def test_two_thread_conversion_equals_one_pass():
 
 
 def test_a_binary_curve_of_another_kind_is_read_off_the_line_and_refused():
-    pre = "4;MSB;BINARY;FP;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"  # floating point: not codes
+    pre = "BINARY;4;MSB;FP;2;1.0E-9;0.0;0;2.0E-2;0.0;0.0"  # floating point: not codes
     pairs = [
         HELLO,
         (f"DATa:SOUrce CH1;:{PREAMBLE};:CURVe?", pre.encode() + b";" + block(bytes(8))),

@@ -11,7 +11,7 @@ from instrumentkit.testing import check_driver, expected_protocol
 
 HELLO = ("HEADer OFF;VERBose ON", None)
 TDS_PREAMBLE = (
-    "WFMPre:BYT_Nr?;BYT_Or?;ENCdg?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
+    "WFMPre:ENCdg?;BYT_Nr?;BYT_Or?;BN_Fmt?;NR_Pt?;XINcr?;XZEro?;PT_Off?;YMUlt?;YOFf?;YZEro?"
 )
 MSO_PREAMBLE = TDS_PREAMBLE.replace("WFMPre", "WFMOutpre")
 
@@ -173,7 +173,7 @@ def test_fetch_one_byte_signed_msb_first():
         fetched(
             2,
             TDS_PREAMBLE,
-            "1;MSB;BINARY;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1",
+            "BINARY;1;MSB;RI;6;4.0E-6;-5.0E-3;0;4.0E-2;0.0E0;1.0E-1",
             codes.tobytes(),
         ),
     ]
@@ -193,7 +193,7 @@ def test_fetch_two_bytes_lsb_first_with_offsets():
         HELLO,
         # SRIbinary: signed, least significant byte first; YOFf in codes, PT_Off in points.
         fetched(
-            1, MSO_PREAMBLE, "2;LSB;BINARY;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5", codes.tobytes()
+            1, MSO_PREAMBLE, "BINARY;2;LSB;RI;5;1.0E-9;2.0E-6;2;1.5625E-5;256;-0.5", codes.tobytes()
         ),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
@@ -209,7 +209,7 @@ def test_fetch_two_bytes_msb_first_unsigned():
     pairs = [
         HELLO,
         fetched(
-            3, MSO_PREAMBLE, "2;MSB;BINARY;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0", codes.tobytes()
+            3, MSO_PREAMBLE, "BINARY;2;MSB;RP;3;1.0E-9;0.0;0;1.0E-4;32768;0.0", codes.tobytes()
         ),
     ]
     with expected_protocol(TektronixMSO4000, pairs) as scope:
@@ -221,7 +221,7 @@ def test_fetch_two_bytes_msb_first_unsigned():
 def test_fetch_all_reads_each_channel_of_the_same_record():
     one = np.array([1, 2], dtype=np.int8)
     two = np.array([3, 4], dtype=np.int8)
-    preamble = "1;MSB;BINARY;RI;2;1.0E-3;0.0;0;1.0;0.0;0.0"
+    preamble = "BINARY;1;MSB;RI;2;1.0E-3;0.0;0;1.0;0.0;0.0"
     pairs = [
         HELLO,
         fetched(1, TDS_PREAMBLE, preamble, one.tobytes()),
@@ -242,7 +242,7 @@ def test_fetch_refuses_an_unknown_channel_before_sending():
 
 
 def test_fetch_refuses_ascii_encoding_clearly():
-    pairs = [HELLO, fetched(1, TDS_PREAMBLE, "1;MSB;ASCII;RI;3;1;0;0;1;0;0", None)]
+    pairs = [HELLO, fetched(1, TDS_PREAMBLE, "ASCII;1;MSB;RI;3;1;0;0;1;0;0", None)]
     with (
         expected_protocol(TektronixTDS2000, pairs) as scope,
         pytest.raises(ik.ProtocolError, match="not binary"),
@@ -253,7 +253,7 @@ def test_fetch_refuses_ascii_encoding_clearly():
 def test_fetch_notices_a_short_curve():
     pairs = [
         HELLO,
-        fetched(1, TDS_PREAMBLE, "1;MSB;BINARY;RI;2500;4.0E-6;0;0;0.04;0;0", b"\x01\x02"),
+        fetched(1, TDS_PREAMBLE, "BINARY;1;MSB;RI;2500;4.0E-6;0;0;0.04;0;0", b"\x01\x02"),
     ]
     with (
         expected_protocol(TektronixTDS2000, pairs) as scope,
