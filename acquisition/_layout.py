@@ -44,6 +44,8 @@ SETTINGS_END_MIN_BYTES = 64 * 1024
 # large; chunks stay within the default 1 MiB chunk cache.
 BUFFER_BYTES = 4 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
+MIN_CHUNK_ROWS = 1024
+"""Rows per chunk of a stream's small columns, at least, when a big column has fewer."""
 
 # A run stops (aborted, file closed cleanly) when less room than this is left on the disk:
 # once a write has failed for lack of space, HDF5 can no longer close the file.

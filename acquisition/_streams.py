@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._layout import (
     BUFFER_BYTES,
+    MIN_CHUNK_ROWS,
     MONOTONIC,
     TIME,
     StreamKind,
@@ -73,12 +74,18 @@ def declare(
     attached as the scale of axis 1 of the row datasets that long.
     """
     datasets: dict[str, h5py.Dataset] = {}
+    chunks = {spec.name: chunk_shape(spec.row_shape, spec.dtype.itemsize) for spec in specs}
+    # A stream's rows arrive together: small columns beside a big one (x0 beside a trace)
+    # need no more rows per chunk than it has, give or take a floor, rather than 256 KiB
+    # allocated up front for a handful of records.
+    rows = max(MIN_CHUNK_ROWS, min(shape[0] for shape in chunks.values()))
     for spec in specs:
+        chunk = chunks[spec.name]
         dataset = group.create_dataset(
             spec.name,
             shape=(0, *spec.row_shape),
             maxshape=(None, *spec.row_shape),
-            chunks=chunk_shape(spec.row_shape, spec.dtype.itemsize),
+            chunks=(min(chunk[0], rows), *chunk[1:]),
             dtype=spec.dtype,
             fillvalue=spec.fill,
             **filters,

@@ -132,6 +132,11 @@ def test_codes_are_stored_with_the_line_that_scales_them(path: Path) -> None:
         np.testing.assert_allclose(group["y"][:3], raw[:3] * gain[:3, None] + bias[:3, None])
         assert group["gain"].attrs["units"] == "V/count"
         assert raw.dtype == np.dtype(">i2")
+        # Per-record columns are chunked like the stream's records (4-point int16 codes:
+        # 8192 records a chunk), not 32768 rows (256 KiB) up front.
+        assert group["y"].chunks == (8192, 4)
+        assert group["gain"].chunks == (8192,)
+        assert group["time"].chunks == (8192,)
 
 
 def test_waveforms_one_by_one_in_lists_and_as_blocks(path: Path) -> None:
@@ -160,6 +165,8 @@ def test_waveforms_one_by_one_in_lists_and_as_blocks(path: Path) -> None:
             group["time"][:], [1000, 1001, 1002, 1003, *range(2000, 2005)]
         )
         assert group.attrs["channel"] == "CH2"
+        assert group["y"].chunks == (32, 1000)  # 256 KiB of records
+        assert group["x0"].chunks == (1024,)  # the floor, not 32768 rows of 8 bytes
         assert (group["y"].compression, group["y"].shuffle) == ("gzip", True)
 
 
