@@ -291,13 +291,9 @@ TDS_ROUND_TRIPS = [
 
 @pytest.mark.parametrize(("path", "value", "expected"), TDS_ROUND_TRIPS)
 def test_tds2000_setting_round_trip_on_pyvisa_sim(
-    sim_instrument, owner_and_name, path, value, expected
+    sim_instrument, round_trip, path, value, expected
 ):
-    scope = sim_instrument(TektronixTDS2000)
-    owner, name = owner_and_name(scope, path)
-    setattr(owner, name, value)
-    assert getattr(owner, name) == expected
-    assert scope.drain_errors() == []
+    round_trip(sim_instrument(TektronixTDS2000), path, value, expected)
 
 
 MSO_ROUND_TRIPS = [
@@ -331,13 +327,9 @@ MSO_ROUND_TRIPS = [
 
 @pytest.mark.parametrize(("path", "value", "expected"), MSO_ROUND_TRIPS)
 def test_mso4000_setting_round_trip_on_pyvisa_sim(
-    sim_instrument, owner_and_name, path, value, expected
+    sim_instrument, round_trip, path, value, expected
 ):
-    scope = sim_instrument(TektronixMSO4000)
-    owner, name = owner_and_name(scope, path)
-    setattr(owner, name, value)
-    assert getattr(owner, name) == expected
-    assert scope.drain_errors() == []
+    round_trip(sim_instrument(TektronixMSO4000), path, value, expected)
 
 
 TDS_REJECTIONS = [
@@ -385,15 +377,9 @@ MSO_REJECTIONS = [
     + [(TektronixMSO4000, *case) for case in MSO_REJECTIONS],
 )
 def test_every_setting_refuses_a_bad_value_on_pyvisa_sim(
-    sim_instrument, owner_and_name, driver, path, value
+    sim_instrument, refused, driver, path, value
 ):
-    scope = sim_instrument(driver)
-    owner, name = owner_and_name(scope, path)
-    before = getattr(owner, name)
-    with pytest.raises(ik.ValidationError, match=name):
-        setattr(owner, name, value)
-    assert getattr(owner, name) == before
-    assert scope.drain_errors() == []
+    refused(sim_instrument(driver), path, value)
 
 
 def test_rejected_value_leaves_the_simulated_scope_untouched(sim_instrument):
