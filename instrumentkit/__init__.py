@@ -5,6 +5,7 @@ with ik.open("TCPIP::192.168.1.20::INSTR") as dmm:
     print(dmm.idn, dmm.voltage)
 """
 
+from instrumentkit._source_tree import install_checkout_finder
 from instrumentkit._version import __version__
 from instrumentkit.connect import ConnectionOptions, open_transport
 from instrumentkit.data import Reading, Spectrum, Waveform
@@ -25,6 +26,9 @@ from instrumentkit.registry import identify, open, registered_drivers
 from instrumentkit.scpi import Identity, SCPIInstrument
 from instrumentkit.session import Session
 from instrumentkit.validators import OneOf, Range
+
+# Run from a checkout, `drivers/` and `acquisition/` sit beside this package (decision 0005).
+install_checkout_finder(__file__)
 
 # The lab-script side of acquisition, reached lazily so `import instrumentkit` loads
 # neither the acquisition layer nor h5py until a script asks for them (decision 0001).
