@@ -10,16 +10,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-from instrumentkit.errors import ConnectionFailed
+from instrumentkit.errors import ConfigError, ConnectionFailed, Timeout
 from instrumentkit.transport import Transport
 
-__all__ = ["ConnectionOptions", "open_transport"]
+__all__ = ["ConnectionOptions", "ParsedResource", "open_transport", "parse_resource"]
 
 _SOCKET = re.compile(r"^TCPIP\d*::([^:]+)::(\d+)::SOCKET$", re.IGNORECASE)
 _SERIAL_PORT = re.compile(r"^(COM\d+|/dev/\S+)$", re.IGNORECASE)
+_SERIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?!.*::)", re.IGNORECASE)
+"""A pyserial URL; `ASRLsocket://host:port::INSTR` is a VISA resource, not a URL."""
 
 
 class ConnectionOptions(TypedDict, total=False):
@@ -39,6 +43,81 @@ class ConnectionOptions(TypedDict, total=False):
 
 
 _SERIAL_KEYS = ("baudrate", "bytesize", "parity", "stopbits", "xonxoff", "rtscts", "dsrdtr")
+# pyserial URL schemes that carry no serial framing (bytes go over TCP or nowhere).
+_FRAMELESS_SCHEMES = ("socket", "loop", "spy")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResource:
+    """What a resource string names, found without opening anything."""
+
+    resource: str
+    transport: Literal["socket", "serial", "visa"]
+    """Which transport `open_transport` would use."""
+    serial_line: bool
+    """True when serial framing (baud rate, bits, parity) applies: a port, a serial URL
+    or a VISA `ASRL` resource."""
+
+
+def _serial_scheme_known(scheme: str) -> bool:
+    import serial
+
+    if scheme == "iksim":
+        return True  # registered when instrumentkit.sim is imported
+    return any(
+        importlib.util.find_spec(f"{package}.protocol_{scheme}") is not None
+        for package in serial.protocol_handler_packages
+    )
+
+
+def _transport_for(resource: str, backend: str | None) -> Literal["socket", "serial", "visa"]:
+    if backend is not None:
+        return "visa"
+    if _SOCKET.match(resource):
+        return "socket"
+    if _SERIAL_PORT.match(resource) or _SERIAL_URL.match(resource):
+        return "serial"
+    return "visa"
+
+
+def parse_resource(resource: str, *, backend: str | None = None) -> ParsedResource:
+    """Check that `resource` is a resource string `open_transport` understands.
+
+    Nothing is opened and nothing is sent. Raises ConfigError naming the resource and the
+    forms accepted. VISA resources are checked with pyvisa's own parser, so VISA aliases
+    (names defined in a vendor VISA's configuration) are not accepted here.
+    """
+    if not isinstance(resource, str) or not resource.strip():
+        raise ConfigError(f"a resource must be a non-empty string, not {resource!r}")
+    transport = _transport_for(resource, backend)
+    if transport == "socket":
+        return ParsedResource(resource, "socket", serial_line=False)
+    if transport == "serial" and _SERIAL_PORT.match(resource):
+        return ParsedResource(resource, "serial", serial_line=True)
+    if transport == "serial":
+        scheme = resource.split("://", 1)[0].lower()
+        if not _serial_scheme_known(scheme):
+            raise ConfigError(
+                f"{resource!r}: pyserial has no URL handler for {scheme!r}; known forms are "
+                "socket://host:port, rfc2217://host:port, loop://, iksim://name"
+            )
+        return ParsedResource(resource, "serial", serial_line=scheme not in _FRAMELESS_SCHEMES)
+    from pyvisa import rname
+
+    try:
+        parsed = rname.parse_resource_name(resource)
+    except rname.InvalidResourceName as error:
+        raise ConfigError(
+            f"{resource!r} is not a resource: {error}. Use a VISA resource "
+            "(TCPIP::host::INSTR, TCPIP::host::port::SOCKET, USB0::...::INSTR, "
+            "GPIB0::12::INSTR, ASRL1::INSTR), a serial port (COM3, /dev/ttyUSB0) or a "
+            "pyserial URL (socket://host:port)"
+        ) from None
+    serial_line = parsed.interface_type == "ASRL" and not any(
+        parsed.board.lower().startswith(f"{scheme}://")  # type: ignore[attr-defined]
+        for scheme in _FRAMELESS_SCHEMES
+    )
+    return ParsedResource(resource, "visa", serial_line=serial_line)
 
 
 def _visa_serial_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -82,13 +161,14 @@ def open_transport(resource: Any, **options: Any) -> Transport:
             from instrumentkit.visa_transport import VisaTransport
 
             return VisaTransport(resource, timeout=timeout)
+        kind = _transport_for(resource, backend)
         socket_match = _SOCKET.match(resource)
-        if socket_match and backend is None:
+        if kind == "socket" and socket_match:
             from instrumentkit.socket_transport import SocketTransport
 
             host, port = socket_match.groups()
             return SocketTransport(host, int(port), timeout=timeout, resource=resource)
-        if backend is None and ("://" in resource or _SERIAL_PORT.match(resource)):
+        if kind == "serial":
             from instrumentkit.serial_transport import SerialTransport
 
             if resource.startswith("iksim://"):
@@ -101,5 +181,17 @@ def open_transport(resource: Any, **options: Any) -> Transport:
             _visa_serial_options(serial_options) if resource.upper().startswith("ASRL") else {}
         )
         return VisaTransport(resource, backend=backend or "", timeout=timeout, **visa_options)
-    except ConnectionError as error:
-        raise ConnectionFailed(str(error), instrument=str(resource)) from error
+    except (ConnectionFailed, Timeout):
+        raise
+    except TimeoutError as error:
+        raise Timeout(
+            f"{error or 'no answer'}; check the address and that the instrument is on and "
+            "reachable (a host that drops connections makes every open wait its timeout)",
+            instrument=str(resource),
+            timeout=timeout,
+        ) from error
+    except OSError as error:  # ConnectionError and the rest: refused, unreachable, no port
+        raise ConnectionFailed(
+            f"{error}; check the address, the cable, and that no other program holds the port",
+            instrument=str(resource),
+        ) from error

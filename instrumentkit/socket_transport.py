@@ -30,6 +30,8 @@ class SocketTransport(TransportBase):
         self.resource = resource or f"TCPIP::{host}::{port}::SOCKET"
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError as error:
+            raise TimeoutError(f"cannot connect to {host}:{port} within {timeout:g} s") from error
         except OSError as error:
             raise ConnectionError(f"cannot connect to {host}:{port}: {error}") from error
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -21,6 +21,9 @@ from instrumentkit.transport import TransportBase
 __all__ = ["VisaTransport", "resource_manager"]
 
 _CHUNK = 1 << 20
+_OPEN_FLOOR = 0.5
+"""Seconds an open may always take, however short the I/O timeout (a first USB or
+GPIB open enumerates the bus)."""
 _MAX_COUNT = constants.StatusCode.success_max_count_read
 _MANAGERS: dict[str, pyvisa.ResourceManager] = {}
 _MANAGERS_LOCK = threading.Lock()
@@ -56,6 +59,58 @@ def _as_builtin(error: VisaIOError, what: str) -> OSError:
     return OSError(f"{what}: {error.description}")
 
 
+def _open_resource(
+    manager: pyvisa.ResourceManager, resource: str, options: dict[str, Any]
+) -> pyvisa.resources.Resource:
+    try:
+        return manager.open_resource(resource, **options)
+    except VisaIOError as error:
+        raise ConnectionError(f"cannot open {resource}: {error.description}") from error
+    except pyvisa.errors.Error as error:  # unknown interface, missing backend support
+        raise ConnectionError(f"cannot open {resource}: {error}") from error
+    except ValueError as error:  # a resource string pyvisa cannot parse
+        raise ConnectionError(f"cannot open {resource}: {error}") from error
+
+
+def _open_within(
+    manager: pyvisa.ResourceManager, resource: str, timeout: float, options: dict[str, Any]
+) -> pyvisa.resources.Resource:
+    """Open `resource`, giving up after `timeout` seconds whatever the backend does.
+
+    pyvisa-py's VXI-11 client waits ~5 s for a silent port mapper whatever the timeout
+    asked for, so the open runs in a worker thread and the caller waits only `timeout`.
+    A worker that finishes after the caller gave up closes what it opened.
+    """
+    outcome: list[Any] = []
+    lock = threading.Lock()
+    abandoned = threading.Event()
+
+    def work() -> None:
+        try:
+            result: Any = _open_resource(manager, resource, options)
+        except BaseException as error:  # handed to the caller, who raises it
+            result = error
+        with lock:
+            if not abandoned.is_set():
+                outcome.append(result)
+                return
+        if not isinstance(result, BaseException):
+            with contextlib.suppress(Exception):
+                result.close()
+
+    worker = threading.Thread(target=work, name=f"open {resource}", daemon=True)
+    worker.start()
+    worker.join(max(timeout, _OPEN_FLOOR))
+    with lock:
+        if not outcome:
+            abandoned.set()
+            waited = max(timeout, _OPEN_FLOOR)
+            raise TimeoutError(f"no answer while opening within {waited:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[no-any-return]
+
+
 class VisaTransport(TransportBase):
     """Bytes over a pyvisa message-based resource."""
 
@@ -68,10 +123,7 @@ class VisaTransport(TransportBase):
         **resource_options: Any,
     ) -> None:
         if isinstance(resource, str):
-            try:
-                opened = resource_manager(backend).open_resource(resource, **resource_options)
-            except VisaIOError as error:
-                raise ConnectionError(f"cannot open {resource}: {error.description}") from error
+            opened = _open_within(resource_manager(backend), resource, timeout, resource_options)
             if not isinstance(opened, MessageBasedResource):
                 opened.close()
                 raise ConnectionError(f"{resource} is not a message-based resource")
@@ -117,6 +169,8 @@ class VisaTransport(TransportBase):
             self._lib.write(self._session, data)
         except VisaIOError as error:
             raise _as_builtin(error, "write failed") from error
+        except pyvisa.errors.InvalidSession as error:
+            raise ConnectionError(f"write failed: {error}") from error
 
     def read_until(self, terminator: bytes) -> bytes:
         self._set_termchar(terminator[-1] if terminator else None)
@@ -139,6 +193,8 @@ class VisaTransport(TransportBase):
                     break
         except VisaIOError as error:
             raise _as_builtin(error, "read failed") from error
+        except pyvisa.errors.InvalidSession as error:
+            raise ConnectionError(f"read failed: {error}") from error
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         if terminator and data.endswith(terminator):
             return data[: -len(terminator)]
