@@ -16,10 +16,10 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from instrumentkit.connect import ConnectionOptions, open_transport
-from instrumentkit.errors import DriverNotFound, InstrumentError
+from instrumentkit._identify import Identified, identify_transport
+from instrumentkit.connect import ConnectionOptions
+from instrumentkit.errors import DriverNotFound
 from instrumentkit.instrument import Instrument
-from instrumentkit.session import Session
 
 __all__ = ["driver_by_name", "identify", "match_driver", "open", "registered_drivers"]
 
@@ -82,16 +82,45 @@ def _close_matches(idn: str) -> list[str]:
     return scored[:3]
 
 
+def _identified(
+    resource: str,
+    options: dict[str, Any],
+    name: str | None,
+    write_termination: str | None,
+    read_termination: str | None,
+) -> Identified:
+    terminators = None
+    if write_termination is not None or read_termination is not None:
+        terminators = (
+            "\n" if write_termination is None else write_termination,
+            "\n" if read_termination is None else read_termination,
+        )
+    return identify_transport(
+        resource,
+        options,
+        name=name,
+        terminators=terminators,
+        drivers=registered_drivers(),
+        match=match_driver,
+    )
+
+
 def identify(
-    resource: str, **options: Unpack[ConnectionOptions]
+    resource: str,
+    *,
+    write_termination: str | None = None,
+    read_termination: str | None = None,
+    **options: Unpack[ConnectionOptions],
 ) -> tuple[str, type[Instrument] | None]:
-    """Ask `resource` for `*IDN?`; return the reply and the driver that serves it."""
-    transport = open_transport(resource, **options)
-    try:
-        idn = Session(transport).query("*IDN?")
-    finally:
-        transport.close()
-    return idn, match_driver(idn)
+    """Ask `resource` for `*IDN?`; return the reply and the driver that serves it.
+
+    Without terminators, `*IDN?\n` is tried first, then the terminators and serial
+    framings the registered drivers declare (see `open`). Raises DriverNotFound listing
+    each attempt when nothing answers.
+    """
+    found = _identified(resource, dict(options), None, write_termination, read_termination)
+    found.transport.close()
+    return found.idn, found.driver
 
 
 def open(
@@ -99,35 +128,49 @@ def open(
     *,
     driver: str | type[Instrument] | None = None,
     name: str | None = None,
+    write_termination: str | None = None,
+    read_termination: str | None = None,
     **options: Unpack[ConnectionOptions],
 ) -> Instrument:
     """Open an instrument, picking its driver from its `*IDN?` reply unless `driver` is given.
 
-    Instruments that do not answer `*IDN?` (serial gauges, spectrometers with binary
-    protocols) are opened by naming their driver.
+    Identification sends `*IDN?` with LF (or `write_termination`/`read_termination` when
+    given). If no usable reply comes, it tries, each for at most one second, the other
+    terminators and, on serial lines, the framings that registered drivers declare (at
+    most six attempts in all); a DriverNotFound then lists each attempt. Terminators given
+    here are also the opened instrument's. Instruments that do not answer `*IDN?` (serial
+    gauges, spectrometers with binary protocols) are opened by naming their driver.
     """
     if driver is not None:
         cls = driver_by_name(driver) if isinstance(driver, str) else driver
-        return cls.open(resource, name=name, **options)
-    transport = open_transport(resource, **options)
-    try:
-        idn = Session(transport, name=name).query("*IDN?")
-    except InstrumentError as error:
-        transport.close()
-        raise DriverNotFound(
-            f"cannot identify the instrument: {error.detail}. Name its driver with "
-            "driver=... if it does not answer *IDN?",
-            instrument=name or str(resource),
-            command="*IDN?",
-        ) from error
-    cls = match_driver(idn)
+        instrument = cls.open(resource, name=name, **options)
+        _set_terminators(instrument, write_termination, read_termination)
+        return instrument
+    found = _identified(resource, dict(options), name, write_termination, read_termination)
+    transport = found.transport
+    cls = found.driver
     if cls is None:
         transport.close()
         raise DriverNotFound(
-            f"no registered driver serves {idn!r}; "
-            f"closest: {'; '.join(_close_matches(idn)) or 'none'}",
+            f"no registered driver serves {found.idn!r}; "
+            f"closest: {'; '.join(_close_matches(found.idn)) or 'none'}",
             instrument=name or str(resource),
         )
     if "timeout" not in options:
         transport.timeout = cls.default_timeout
-    return cls(transport, name=name)
+    try:
+        instrument = cls(transport, name=name)
+    except BaseException:
+        transport.close()
+        raise
+    _set_terminators(instrument, write_termination, read_termination)
+    return instrument
+
+
+def _set_terminators(
+    instrument: Instrument, write_termination: str | None, read_termination: str | None
+) -> None:
+    if write_termination is not None:
+        instrument.session.write_termination = write_termination
+    if read_termination is not None:
+        instrument.session.read_termination = read_termination
