@@ -12,8 +12,16 @@ from instrumentkit.discovery import find_resources
 from instrumentkit.registry import identify, registered_drivers
 
 
+_FILE_WIDTH = 1000
+"""Columns for output that is not a terminal (a file, a pipe): wide enough that tables are
+never wrapped or cut ('KeysightInfiniiVi...' at rich's default of 80)."""
+
+
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = _FILE_WIDTH
+    return console
 
 
 @click.command("list")
