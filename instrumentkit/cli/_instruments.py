@@ -11,7 +11,6 @@ from rich.table import Table
 from instrumentkit.discovery import find_resources
 from instrumentkit.registry import identify, registered_drivers
 
-
 _FILE_WIDTH = 1000
 """Columns for output that is not a terminal (a file, a pipe): wide enough that tables are
 never wrapped or cut ('KeysightInfiniiVi...' at rich's default of 80)."""
