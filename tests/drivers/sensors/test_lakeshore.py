@@ -110,7 +110,7 @@ def test_the_335_has_two_inputs_and_no_analog_outputs():
         assert controller.read().values.tolist() == [[4.2, 77.3]]
         assert controller.channel_names == ("A", "B")
         assert list(controller.analog_outputs) == []
-        with pytest.raises(KeyError, match="channels are"):
+        with pytest.raises(ValidationError, match=r"no inputs\['C'\]: valid ids are \['A', 'B'\]"):
             controller.inputs["C"]
 
 
