@@ -25,6 +25,7 @@ from .._oscilloscope import (
     Scaling,
     TriggerSource,
     channel_number,
+    checked_preamble,
     numbers,
     poll_until,
     record_dtype,
@@ -255,10 +256,10 @@ class KeysightInfiniiVision(SCPIInstrument):
         self, order: str, unsigned: str, preamble: str, *, command: str
     ) -> dict[str, Any]:
         values = numbers(preamble, 10, separator=",", instrument=self.name, command=command)
-        return {
+        pre = {
             "format": _FORMATS.get(int(values[0]), str(int(values[0]))),
             "type": int(values[1]),
-            "points": int(values[2]),
+            "points": values[2],
             "count": int(values[3]),
             "x_increment": values[4],
             "x_origin": values[5],
@@ -269,6 +270,14 @@ class KeysightInfiniiVision(SCPIInstrument):
             "byte_order": ">" if order.strip().upper().startswith("MSB") else "<",
             "unsigned": unsigned.strip().upper() in ("1", "ON"),
         }
+        return checked_preamble(
+            pre,
+            max_points=max(WAVEFORM_POINTS),
+            steps=("x_increment", "y_increment"),
+            reply=f"{order};{unsigned};{preamble}",
+            instrument=self.name,
+            command=command,
+        )
 
     def fetch(self, channel: int | str) -> Waveform:
         """Read the channel's record in volts (`record_length` points of `points_mode`).

@@ -27,7 +27,14 @@ from instrumentkit.parameters import ON_OFF, Measurement, Setting
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import Scaling, TriggerSource, channel_number, numbers, poll_until
+from .._oscilloscope import (
+    Scaling,
+    TriggerSource,
+    channel_number,
+    checked_preamble,
+    numbers,
+    poll_until,
+)
 
 __all__ = ["DS1000ZChannel", "RigolDS1000Z"]
 
@@ -240,17 +247,12 @@ class RigolDS1000Z(SCPIInstrument):
     # -- waveforms
     def preamble(self) -> dict[str, Any]:
         """Get `:WAV:PRE?` of the selected source as a dict by field name."""
-        values = numbers(
-            self.session.query(":WAV:PRE?"),
-            10,
-            separator=",",
-            instrument=self.name,
-            command=":WAV:PRE?",
-        )
-        return {
+        reply = self.session.query(":WAV:PRE?")
+        values = numbers(reply, 10, separator=",", instrument=self.name, command=":WAV:PRE?")
+        pre = {
             "format": _FORMATS.get(int(values[0]), str(int(values[0]))),
             "type": int(values[1]),
-            "points": int(values[2]),
+            "points": values[2],
             "count": int(values[3]),
             "x_increment": values[4],
             "x_origin": values[5],
@@ -259,6 +261,14 @@ class RigolDS1000Z(SCPIInstrument):
             "y_origin": values[8],
             "y_reference": values[9],
         }
+        return checked_preamble(
+            pre,
+            max_points=max(MEMORY_DEPTHS),
+            steps=("x_increment", "y_increment"),
+            reply=reply,
+            instrument=self.name,
+            command=":WAV:PRE?",
+        )
 
     def fetch(self, channel: int | str) -> Waveform:
         """Read the channel's record in volts (screen or memory, per `waveform_mode`)."""

@@ -87,6 +87,7 @@ class TektronixMSO4000(TektronixScope):
     sim_file = "sim/mso4104.yaml"
     sim_resource = "TCPIP0::192.168.0.41::inst0::INSTR"
     sim_model = "tektronix-mso4104"
+    max_record_length = max(RECORD_LENGTHS)
 
     channels = ChannelGroup(MSO4000Channel, (1, 2, 3, 4))
 

@@ -53,6 +53,7 @@ class TektronixTDS2000(TektronixScope):
     sim_resource = "USB0::0x0699::0x03A6::C012345::INSTR"
     sim_model = "tektronix-tds2024c"
     preamble_header = "WFMPre"
+    max_record_length = RECORD_LENGTH
 
     channels = ChannelGroup(TDS2000Channel, (1, 2, 3, 4))
 
