@@ -205,8 +205,19 @@ class Setting(Parameter[T]):
 
     settable = True
 
-    def __init__(self, get: str | None, set: str, **options: Any) -> None:
+    def __init__(
+        self,
+        get: str | None,
+        set: str,
+        *,
+        limits: Callable[[Any], Validator] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(get, set, **options)
+        self.limits = limits
+        """Limits that depend on the instrument's present state (a probe ratio, a scale):
+        called with the owner after `validate` passed, it may query the instrument and
+        returns a validator for this one value. Nothing is written before it passes."""
         self._set_has_ch = "{ch}" in set
 
     def encode(self, obj: Component, value: Any) -> str:
@@ -223,6 +234,8 @@ class Setting(Parameter[T]):
                 value = self._enum_member(value)
             if self.validate is not None:
                 value = self.validate(value)
+            if self.limits is not None:
+                value = self.limits(obj)(value)
             if self.values is not None:
                 if value not in self.values:
                     raise ValueError(f"not one of {sorted(map(repr, self.values))}")

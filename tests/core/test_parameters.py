@@ -21,6 +21,7 @@ from instrumentkit import (
 )
 from instrumentkit.parameters import UnknownChoice, UnknownChoiceWarning
 from instrumentkit.testing import ProtocolMismatch, expected_protocol
+from instrumentkit.validators import Steps125
 
 
 class Coupling(str, enum.Enum):
@@ -209,3 +210,39 @@ def test_expected_protocol_catches_wrong_unused_and_unread():
         expected_protocol(Supply, [("NPLC 1", "garbage")]) as dev,
     ):
         dev.nplc = 1
+
+
+@pytest.mark.parametrize(
+    ("value", "step"), [(1e-9, 1e-9), (2.0000001e-3, 2e-3), (5, 5.0), (0.1, 0.1), (10, 10.0)]
+)
+def test_steps_125_returns_the_exact_step(value, step):
+    assert Steps125(1e-9, 10)(value) == step
+
+
+@pytest.mark.parametrize("value", [3e-3, 4, 0.7, 20, 5e-10, float("nan"), "1", True])
+def test_steps_125_refuses_other_values(value):
+    with pytest.raises(ValueError, match=r"1-2-5 step|outside|number|NaN"):
+        Steps125(1e-9, 10)(value)
+
+
+class Stage(SCPIInstrument):
+    """A stage whose travel depends on a mode read from it."""
+
+    travel = Measurement("TRAV?", units="mm", doc="Get the travel.")
+    position = Setting(
+        "POS?",
+        "POS {value}",
+        validate=Range(0, 100),
+        limits=lambda stage: Range(0, stage.travel),
+        units="mm",
+        doc="Set the position.",
+    )
+
+
+def test_state_dependent_limits_are_asked_for_after_the_static_check_and_before_writing():
+    with expected_protocol(Stage, [("TRAV?", "25"), ("POS 20", None), ("TRAV?", "25")]) as stage:
+        stage.position = 20
+        with pytest.raises(ValidationError, match=r"position = 30 refused.*outside \[0, 25\]"):
+            stage.position = 30
+        with pytest.raises(ValidationError, match=r"outside \[0, 100\]"):
+            stage.position = 200  # refused without asking the stage
