@@ -5,6 +5,14 @@ Commands follow the Tektronix programmer manuals (TDS1000/TDS2000 series and MSO
 waveform preamble (`WFMPre` on the TDS2000, `WFMOutpre` on the MSO/DPO), `CURVe?`,
 `ACQuire:STATE`, `ACQuire:STOPAfter` and `BUSY?`. The driver turns response headers off
 and verbose keywords on when it opens, so every reply is the bare value in its long form.
+
+Enumerations reviewed against the manuals (2026-12-06), shared part: `DATa:ENCdg`
+ASCIi/RIBinary/RPBinary/SRIbinary/SRPbinary (settable: the binary ones `fetch`
+converts), `ACQuire:STOPAfter` RUNSTop/SEQuence, `ACQuire:STATE` RUN/STOP (or 1/0),
+`BUSY?` 0/1. The MSO/DPO's FAStest and (S)FPBinary encodings read back as
+`UnknownChoice` (decision 0505); a preamble with a BYT_Nr other than 1 or 2 (floating
+point) is refused as not binary. Preambles are checked before use: points a whole
+number in [1, `max_record_length`], XINcr and YMUlt > 0.
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ _ENCODINGS = {
     "rpbinary": "RPBinary",
     "srpbinary": "SRPbinary",
 }
+"""The encodings `fetch` converts, and so the only ones `data_encoding` sets."""
+_READABLE_ENCODINGS = _ENCODINGS | {"ascii": "ASCIi"}
+"""What `DATa:ENCdg?` can answer on every series (the MSO/DPO adds its own)."""
 
 
 class TektronixChannel(Channel):
@@ -86,9 +97,9 @@ class TektronixScope(SCPIInstrument):
         "DATa:ENCdg?",
         "DATa:ENCdg {value}",
         validate=OneOf(*_ENCODINGS),
-        values=_ENCODINGS,
+        values=_READABLE_ENCODINGS,
         doc="Set the binary waveform encoding: RIBinary/SRIbinary (signed, MSB/LSB first) or "
-        "RPBinary/SRPbinary (unsigned).",
+        "RPBinary/SRPbinary (unsigned); reads ascii too, left by another program.",
     )
     data_width = Setting(
         "DATa:WIDth?",
