@@ -9,6 +9,7 @@ volts come in one NumPy pass when first read.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ __all__ = [
     "Scaling",
     "TriggerSource",
     "channel_number",
+    "checked_preamble",
     "numbers",
     "poll_until",
     "record_dtype",
@@ -129,7 +131,50 @@ def numbers(
             instrument=instrument,
             command=command,
         )
+    if not all(map(math.isfinite, values)):
+        raise ProtocolError(
+            f"preamble holds a number that is not finite: {show_bytes(reply.encode())}",
+            instrument=instrument,
+            command=command,
+        )
     return values
+
+
+def checked_preamble(
+    pre: dict[str, Any],
+    *,
+    max_points: int,
+    steps: tuple[str, str],
+    reply: str,
+    instrument: str,
+    command: str,
+) -> dict[str, Any]:
+    """`pre` with `points` as an int, once it can describe a record this scope can have.
+
+    A garbled preamble must not size a buffer (1e12 points: a 931 GiB allocation) or a
+    command (`:WAV:STOP -5`): every number is finite, `points` is a whole number in
+    [1, max_points] (the model's longest record, from its manual) and both `steps`
+    (seconds per sample, volts per code) are > 0. Otherwise ProtocolError with the bytes.
+    """
+    shown = show_bytes(reply.encode())
+
+    def refuse(what: str) -> ProtocolError:
+        return ProtocolError(
+            f"preamble {what}; is this the scope the driver expects? {shown}",
+            instrument=instrument,
+            command=command,
+        )
+
+    for name, value in pre.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise refuse(f"{name} is {value!r}, not a finite number")
+    points = pre["points"]
+    if not (points == int(points) and 1 <= points <= max_points):
+        raise refuse(f"points is {points!r}, not a whole number in [1, {max_points}]")
+    for name in steps:
+        if not pre[name] > 0:
+            raise refuse(f"{name} is {pre[name]!r}, not > 0")
+    return {**pre, "points": int(points)}
 
 
 def poll_until(

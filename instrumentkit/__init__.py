@@ -21,7 +21,7 @@ from instrumentkit.errors import (
 )
 from instrumentkit.instrument import Channel, ChannelGroup, Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
-from instrumentkit.parameters import ON_OFF, Measurement, Setting
+from instrumentkit.parameters import ON_OFF, Measurement, Setting, UnknownChoice
 from instrumentkit.registry import identify, open, registered_drivers
 from instrumentkit.scpi import Identity, SCPIInstrument
 from instrumentkit.session import Session
@@ -70,6 +70,7 @@ __all__ = [
     "Spectrometer",
     "Spectrum",
     "Timeout",
+    "UnknownChoice",
     "ValidationError",
     "Waveform",
     "__version__",

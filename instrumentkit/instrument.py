@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 from typing_extensions import Self, Unpack
 
 from instrumentkit.connect import ConnectionOptions, open_transport
+from instrumentkit.errors import ValidationError
 from instrumentkit.parameters import Parameter
 from instrumentkit.session import Session
 from instrumentkit.transport import Transport
@@ -207,8 +208,8 @@ class Channel(Component):
 class ChannelGroup(Generic[C]):
     """Declares an instrument's channels: `channels = ChannelGroup(ScopeChannel, (1, 2, 3, 4))`.
 
-    On an instance it is a read-only mapping from id to channel; unknown ids raise
-    KeyError listing the valid ones.
+    On an instance it is a read-only mapping from id to channel; an unknown id raises
+    ValidationError listing the valid ones (`in` and `.get()` answer False and None).
     """
 
     def __init__(self, channel_class: type[C], ids: tuple[int | str, ...]) -> None:
@@ -230,23 +231,35 @@ class ChannelGroup(Generic[C]):
         if cache is None:
             if not isinstance(obj, Instrument):
                 raise TypeError("channel groups belong on instruments")
-            cache = Channels({i: self.channel_class(obj, i) for i in self.ids}, obj.name)
+            channels = {i: self.channel_class(obj, i) for i in self.ids}
+            cache = Channels(channels, obj.name, self.name)
             obj.__dict__[self.name] = cache
         return cache  # type: ignore[no-any-return]
 
 
 class Channels(Mapping[Any, C]):
-    def __init__(self, channels: dict[Any, C], owner: str) -> None:
+    def __init__(self, channels: dict[Any, C], owner: str, group: str = "channels") -> None:
         self._channels = channels
         self._owner = owner
+        self._group = group
 
     def __getitem__(self, key: Any) -> C:
+        channel = self.get(key)
+        if channel is None:
+            raise ValidationError(
+                f"no {self._group}[{key!r}]: valid ids are {list(self._channels)}",
+                instrument=self._owner,
+            )
+        return channel
+
+    def get(self, key: Any, default: Any = None) -> Any:
         try:
-            return self._channels[key]
-        except KeyError:
-            raise KeyError(
-                f"{self._owner} has no channel {key!r}; channels are {list(self._channels)}"
-            ) from None
+            return self._channels.get(key, default)
+        except TypeError:  # an unhashable key names no channel
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._channels)

@@ -13,6 +13,7 @@ any byte is written.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -22,12 +23,46 @@ from instrumentkit.validators import Validator
 if TYPE_CHECKING:
     from instrumentkit.instrument import Component
 
-__all__ = ["ON_OFF", "Measurement", "Parameter", "Setting"]
+__all__ = [
+    "ON_OFF",
+    "Measurement",
+    "Parameter",
+    "Setting",
+    "UnknownChoice",
+    "UnknownChoiceWarning",
+]
 
 T = TypeVar("T")
 
 ON_OFF: Mapping[Any, str] = {True: "ON", False: "OFF"}
 """The usual SCPI boolean; replies of "1"/"0" are read back as True/False too."""
+
+
+class UnknownChoiceWarning(UserWarning):
+    """An enumerated setting answered with a token its driver does not list."""
+
+
+class UnknownChoice(str):
+    """The value of an enumerated setting whose reply is a token the driver does not know.
+
+    A real instrument is often left in a mode its driver does not list (decision 0505).
+    Reading it must not break `snapshot()`, run headers or derived logic, so the
+    setting reads as this string: the token as the instrument sent it (stripped), also
+    kept in `.raw`, with the setting's name in `.setting`. Setting it back is refused:
+    the driver cannot vouch for a token it does not know.
+    """
+
+    raw: str
+    setting: str
+
+    def __new__(cls, raw: str, setting: str = "") -> UnknownChoice:
+        choice = super().__new__(cls, raw)
+        choice.raw = raw
+        choice.setting = setting
+        return choice
+
+    def __repr__(self) -> str:
+        return f"UnknownChoice({self.raw!r})"
 
 
 def _number_key(token: str) -> float | None:
@@ -114,12 +149,7 @@ class Parameter(Generic[T]):
             if key is None:
                 key = self._reverse.get(_number_key(reply))
             if key is None:
-                raise ProtocolError(
-                    f"{self.name}: reply {show_bytes(reply.encode())} is none of "
-                    f"{sorted(frozenset(self.values.values()))}",
-                    instrument=obj.name,
-                    command=command,
-                )
+                return self._unknown(reply, obj, command)  # type: ignore[return-value]
             return key  # type: ignore[no-any-return]
         try:
             return self.parse(reply)  # type: ignore[no-any-return]
@@ -129,6 +159,28 @@ class Parameter(Generic[T]):
                 instrument=obj.name,
                 command=command,
             ) from error
+
+    def _unknown(self, reply: str, obj: Component, command: str) -> UnknownChoice:
+        """A token outside `values`: kept with a warning, unless it is no token at all."""
+        token = reply.strip()
+        if not token or not token.isprintable():
+            raise ProtocolError(
+                f"{self.name}: reply {show_bytes(reply.encode())} is none of {self._tokens()}",
+                instrument=obj.name,
+                command=command,
+            )
+        warnings.warn(
+            f"{obj.name}: {self.name} reads {token!r} (command {command!r}), a token the "
+            f"driver does not list (it knows {self._tokens()}); kept as UnknownChoice, "
+            "which cannot be set back",
+            UnknownChoiceWarning,
+            stacklevel=5,  # the user line that read the setting
+        )
+        return UnknownChoice(token, self.name)
+
+    def _tokens(self) -> list[str]:
+        assert self.values is not None
+        return sorted(frozenset(self.values.values()))
 
     def __set__(self, obj: Component, value: Any) -> None:
         raise AttributeError(f"{self.name} is a measurement: it can be read, not set")
@@ -140,6 +192,8 @@ class Parameter(Generic[T]):
             return {"error": str(error), "units": self.units or ""}
         if isinstance(value, enum.Enum):
             value = value.name.lower()
+        if isinstance(value, UnknownChoice):
+            return {"value": value.raw, "units": self.units or "", "unknown_token": True}
         return {"value": value, "units": self.units or ""}
 
     def __repr__(self) -> str:
@@ -151,17 +205,37 @@ class Setting(Parameter[T]):
 
     settable = True
 
-    def __init__(self, get: str | None, set: str, **options: Any) -> None:
+    def __init__(
+        self,
+        get: str | None,
+        set: str,
+        *,
+        limits: Callable[[Any], Validator] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(get, set, **options)
+        self.limits = limits
+        """Limits that depend on the instrument's present state (a probe ratio, a scale):
+        called with the owner after `validate` passed, it may query the instrument and
+        returns a validator for this one value. Nothing is written before it passes."""
         self._set_has_ch = "{ch}" in set
 
     def encode(self, obj: Component, value: Any) -> str:
         """Validate `value` and return the command that sets it; raises ValidationError."""
+        if isinstance(value, UnknownChoice):
+            raise ValidationError(
+                f"{self.name} = {value!r} refused before sending: the driver does not know "
+                f"this token (read from the instrument), so it cannot vouch for it; choose "
+                f"one of {self._choices()}",
+                instrument=obj.name,
+            )
         try:
             if self.enum is not None and not isinstance(value, self.enum):
                 value = self._enum_member(value)
             if self.validate is not None:
                 value = self.validate(value)
+            if self.limits is not None:
+                value = self.limits(obj)(value)
             if self.values is not None:
                 if value not in self.values:
                     raise ValueError(f"not one of {sorted(map(repr, self.values))}")
@@ -174,6 +248,13 @@ class Setting(Parameter[T]):
             ) from error
         fields = obj.fields
         return self.set_command.format(value=token, **fields)  # type: ignore[union-attr]
+
+    def _choices(self) -> list[str]:
+        if self.enum is not None:
+            return [member.name.lower() for member in self.enum]
+        if self.values is not None:
+            return [str(key) for key in self.values]
+        return [repr(self.validate)]
 
     def _enum_member(self, value: Any) -> enum.Enum:
         assert self.enum is not None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-__all__ = ["OneOf", "Range", "Validator"]
+__all__ = ["OneOf", "Range", "Steps125", "Validator"]
 
 Validator = Callable[[Any], Any]
 
@@ -68,3 +68,27 @@ class OneOf:
 
     def __repr__(self) -> str:
         return f"OneOf{self.choices!r}"
+
+
+class Steps125:
+    """A value of the 1-2-5 sequence (1e-9, 2e-9, 5e-9, 1e-8, ...) within [minimum, maximum],
+    the steps of most oscilloscope knobs; returned as the exact step (2.0000001e-3 -> 2e-3)."""
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.range = Range(minimum, maximum)
+
+    def __call__(self, value: Any) -> float:
+        value = self.range(value)
+        if value > 0:
+            decade = math.floor(math.log10(value))
+            for mantissa in (1, 2, 5, 10):
+                step = float(f"{mantissa}e{decade}")
+                if math.isclose(value, step, rel_tol=1e-6):
+                    return step
+        raise ValueError(f"not a 1-2-5 step in {self.range.describe()}")
+
+    def describe(self) -> str:
+        return f"1-2-5 steps in {self.range.describe()}"
+
+    def __repr__(self) -> str:
+        return f"Steps125({self.range.minimum!r}, {self.range.maximum!r})"

@@ -6,6 +6,12 @@ reference": `[:SENSe]:FUNCtion`, `[:SENSe]:<function>:RANGe[:UPPer|:AUTO]`,
 `:READ?`, the `:TRACe` buffer (`:CLEar`, `:POINts` 2 to 1024, `:FEED SENSe`,
 `:FEED:CONTrol NEXT`, `:DATA?`) and `:FORMat:ELEMents READing`.
 
+Enumerations reviewed against the manual (2026-12-06): `FUNCtion` lists all eleven
+Model 2000 functions; `TRIGger:SOURce` is IMMediate, EXTernal, TIMer, MANual or BUS.
+A token outside these reads as `UnknownChoice` (decision 0505): `units` is then ""
+and `read()` still works. Readings: an empty reply, or `nan`/`inf` text (the meter
+sends +9.9E+37 for overflow, which is kept: decision 0500), is a ProtocolError.
+
 Ranges are given as the largest value to measure: the instrument picks the lowest
 range that holds it and `RANGe?` answers with that range. Not confirmed from the
 manual here: the 4-wire resistance upper limit (taken as the 2-wire one) and whether
@@ -25,6 +31,8 @@ from instrumentkit.interfaces import Sensor
 from instrumentkit.parameters import ON_OFF, Measurement, Setting
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import Range
+
+from .._readings import finite_readings
 
 __all__ = ["Keithley2000", "Keithley2000Function"]
 
@@ -197,7 +205,7 @@ class Keithley2000(SCPIInstrument):
 
     @property
     def units(self) -> tuple[str, ...]:
-        return (_UNITS[self.function],)
+        return (_UNITS.get(self.function, ""),)
 
     _continuous_off = False
 
@@ -261,9 +269,12 @@ class Keithley2000(SCPIInstrument):
                 command=":TRAC:DATA?",
             )
         stamps = np.linspace(started, ended, n).astype(np.int64)
-        return Reading(values.reshape(n, 1), stamps, self.channel_names, (_UNITS[function],))
+        return Reading(
+            values.reshape(n, 1), stamps, self.channel_names, (_UNITS.get(function, ""),)
+        )
 
     def _numbers(self, text: str, command: str) -> NDArray[np.float64]:
-        return self.session.parse_values(
+        values = self.session.parse_values(
             text, command=command, hint="readings with units or timestamps need ':FORM:ELEM READ'"
         )
+        return finite_readings(values, text, instrument=self.name, command=command)

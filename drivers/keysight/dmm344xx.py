@@ -6,6 +6,16 @@ Reference": `[SENSe:]FUNCtion`, `[SENSe:]<function>:RANGe[:AUTO]`, `...:NPLC`,
 definite-length block of ASCII readings, erased as read), `DATA:REMove?`,
 `DATA:POINts?` and `SYSTem:ERRor?`.
 
+Enumerations reviewed against the manual's command reference (2026-12-06):
+`FUNCtion` lists all thirteen Truevolt functions (DC/AC voltage, DC/AC current,
+2/4-wire resistance, frequency, period, temperature, capacitance, continuity, diode,
+DC voltage ratio); `TRIGger:SOURce` is IMMediate, EXTernal, BUS or INTernal (INTernal,
+the level trigger, needs the 34465A's DIG option or a 34470A). A token outside these
+reads as `UnknownChoice` (decision 0505): `units` is then "" and `read()` still works.
+
+Readings: an empty reply, or `nan`/`inf` text (which the meter never sends: overload
+reads +9.9E+37 and is kept, decision 0500), is a ProtocolError showing the bytes.
+
 Not confirmed from the manual here, and so kept out of the validators' claims:
 the 0.001/0.002 PLC integration times of the 34465A need its DIG option; readings in
 memory beyond the standard 10,000 (34461A) / 50,000 (34465A) need the MEM option.
@@ -26,6 +36,8 @@ from instrumentkit.parameters import ON_OFF, Measurement, Setting
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import OneOf, Range
 
+from .._readings import finite_readings
+
 __all__ = ["DMMFunction", "Keysight34461A", "Keysight34465A"]
 
 
@@ -41,6 +53,10 @@ class DMMFunction(str, enum.Enum):
     FREQUENCY = '"FREQ"'
     TEMPERATURE = '"TEMP"'
     CAPACITANCE = '"CAP"'
+    PERIOD = '"PER"'
+    CONTINUITY = '"CONT"'
+    DIODE = '"DIOD"'
+    DC_VOLTAGE_RATIO = '"VOLT:RAT"'
 
 
 _UNITS = {
@@ -53,6 +69,10 @@ _UNITS = {
     DMMFunction.FREQUENCY: "Hz",
     DMMFunction.TEMPERATURE: "degC",  # UNIT:TEMP C is the power-on default
     DMMFunction.CAPACITANCE: "F",
+    DMMFunction.PERIOD: "s",
+    DMMFunction.CONTINUITY: "ohm",
+    DMMFunction.DIODE: "V",
+    DMMFunction.DC_VOLTAGE_RATIO: "1",  # input over reference: dimensionless
 }
 
 # Which settings hold each function's range, autorange and integration time.
@@ -70,7 +90,19 @@ _FUNCTION_SETTINGS: dict[DMMFunction, tuple[str | None, str | None, str | None]]
     DMMFunction.FREQUENCY: (None, None, None),
     DMMFunction.TEMPERATURE: (None, None, "temperature_nplc"),
     DMMFunction.CAPACITANCE: ("capacitance_range", "capacitance_autorange", None),
+    DMMFunction.PERIOD: (None, None, None),
+    DMMFunction.CONTINUITY: (None, None, None),  # fixed 1 kohm range
+    DMMFunction.DIODE: (None, None, None),  # fixed 10 V range
+    # Ratio shares the DC voltage range and integration time (VOLT[:DC]:RANG, :NPLC).
+    DMMFunction.DC_VOLTAGE_RATIO: ("voltage_range", "voltage_autorange", "nplc"),
 }
+_NO_SETTINGS: tuple[None, None, None] = (None, None, None)
+
+
+def _units(function: DMMFunction | str) -> str:
+    """The function's reading units; "" for a function the driver does not know."""
+    return _UNITS.get(function, "")  # type: ignore[call-overload,no-any-return]
+
 
 _SECONDS_PER_PLC = 1 / 50  # worst case mains, for the buffered-read timeout
 _NPLC_34461A = (0.02, 0.2, 1, 10, 100)
@@ -187,7 +219,7 @@ class Keysight34461A(SCPIInstrument):
 
     @property
     def units(self) -> tuple[str, ...]:
-        return (_UNITS[self.function],)
+        return (_units(self.function),)
 
     def configure(
         self,
@@ -249,8 +281,8 @@ class Keysight34461A(SCPIInstrument):
                 instrument=self.name,
             ) from error
         function = self.function
-        units = (_UNITS[function],)
-        nplc_name = _FUNCTION_SETTINGS[function][2]
+        units = (_units(function),)
+        nplc_name = _FUNCTION_SETTINGS.get(function, _NO_SETTINGS)[2]  # type: ignore[call-overload]
         nplc = float(getattr(self, nplc_name)) if nplc_name else 1.0
         self.sample_count = n
         started = now_ns()
@@ -284,7 +316,8 @@ class Keysight34461A(SCPIInstrument):
         return self._numbers(text, "R?")
 
     def _numbers(self, text: str, command: str) -> NDArray[np.float64]:
-        return self.session.parse_values(text, command=command)
+        values = self.session.parse_values(text, command=command)
+        return finite_readings(values, text, instrument=self.name, command=command)
 
 
 def _as_function(function: DMMFunction | str) -> DMMFunction:

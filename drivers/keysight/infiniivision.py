@@ -6,6 +6,16 @@
 `:CHANnel<n>:...`, `:TIMebase:...`, `:ACQuire:...`, `:TRIGger[:EDGE]:...`,
 `:WAVeform:SOURce`/`FORMat`/`BYTeorder`/`UNSigned`/`POINts[:MODE]`/`PREamble?`/`DATA?`,
 `:DIGitize`, `:RUN`, `:STOP`, `:SINGle` and `:OPERegister:CONDition?` (bit 3: running).
+
+Enumerations reviewed against the programmer's guides (2026-12-06): coupling AC/DC,
+impedance ONEMeg/FIFTy, acquisition type NORMal/AVERage/HRESolution/PEAK, points mode
+NORMal/MAXimum/RAW, format BYTE/WORD/ASCii (preamble codes 0/1/4), byte order
+MSBFirst/LSBFirst, edge slope POSitive/NEGative/EITHer/ALTernate, sweep AUTO/NORMal,
+edge source CHANnel<n>/EXTernal/LINE/WGEN (WGEN needs the generator licence). Not
+listed: the MSO digital sources D0-D15 and the 4000 X's WGEN2/WMOD, which read back
+as `UnknownChoice` (decision 0505). Preambles are checked before use: points a whole
+number in [1, 8 M], steps > 0 (the 2000 X and 3000 T hold less; the figure is the
+family's largest, not confirmed per model).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from .._oscilloscope import (
     Scaling,
     TriggerSource,
     channel_number,
+    checked_preamble,
     numbers,
     poll_until,
     record_dtype,
@@ -169,10 +180,10 @@ class KeysightInfiniiVision(SCPIInstrument):
     trigger_source = Setting(
         ":TRIGger:EDGE:SOURce?",
         ":TRIGger:EDGE:SOURce {value}",
-        validate=TriggerSource((1, 2, 3, 4), "ext", "line"),
+        validate=TriggerSource((1, 2, 3, 4), "ext", "line", "wgen"),
         values={"ch1": "CHAN1", "ch2": "CHAN2", "ch3": "CHAN3", "ch4": "CHAN4"}
-        | {"ext": "EXT", "line": "LINE"},
-        doc="Set the edge trigger source (a channel number, 'ext' or 'line').",
+        | {"ext": "EXT", "line": "LINE", "wgen": "WGEN"},
+        doc="Set the edge trigger source (a channel number, 'ext', 'line' or 'wgen').",
     )
     trigger_level = Setting(
         ":TRIGger:EDGE:LEVel?",
@@ -255,10 +266,10 @@ class KeysightInfiniiVision(SCPIInstrument):
         self, order: str, unsigned: str, preamble: str, *, command: str
     ) -> dict[str, Any]:
         values = numbers(preamble, 10, separator=",", instrument=self.name, command=command)
-        return {
+        pre = {
             "format": _FORMATS.get(int(values[0]), str(int(values[0]))),
             "type": int(values[1]),
-            "points": int(values[2]),
+            "points": values[2],
             "count": int(values[3]),
             "x_increment": values[4],
             "x_origin": values[5],
@@ -269,6 +280,14 @@ class KeysightInfiniiVision(SCPIInstrument):
             "byte_order": ">" if order.strip().upper().startswith("MSB") else "<",
             "unsigned": unsigned.strip().upper() in ("1", "ON"),
         }
+        return checked_preamble(
+            pre,
+            max_points=max(WAVEFORM_POINTS),
+            steps=("x_increment", "y_increment"),
+            reply=f"{order};{unsigned};{preamble}",
+            instrument=self.name,
+            command=command,
+        )
 
     def fetch(self, channel: int | str) -> Waveform:
         """Read the channel's record in volts (`record_length` points of `points_mode`).
@@ -337,7 +356,7 @@ class KeysightInfiniiVisionTwoChannel(KeysightInfiniiVision):
     trigger_source = Setting(
         ":TRIGger:EDGE:SOURce?",
         ":TRIGger:EDGE:SOURce {value}",
-        validate=TriggerSource((1, 2), "ext", "line"),
-        values={"ch1": "CHAN1", "ch2": "CHAN2", "ext": "EXT", "line": "LINE"},
-        doc="Set the edge trigger source (a channel number, 'ext' or 'line').",
+        validate=TriggerSource((1, 2), "ext", "line", "wgen"),
+        values={"ch1": "CHAN1", "ch2": "CHAN2", "ext": "EXT", "line": "LINE", "wgen": "WGEN"},
+        doc="Set the edge trigger source (a channel number, 'ext', 'line' or 'wgen').",
     )

@@ -16,6 +16,12 @@ Not confirmed from the manuals here, so not relied on: whether the 335 answers
 upper limit (validated to 0-2000, assuming kelvin control units); the valid `INTYPE`
 ranges of capacitance sensors (only range 0 is accepted). The 336's 3062 scanner inputs
 (D1-D5) are not supported.
+
+Enumerations reviewed against both manuals (2026-12-06): `INTYPE` sensor types 0-5
+(disabled, diode, PTC RTD, NTC RTD, thermocouple, capacitance) and units 1-3
+(kelvin, Celsius, sensor); `RANGE` 0-3 (off, low, medium, high) on the current outputs,
+0-1 (off, on) on the 336's voltage outputs 3 and 4. A code outside these reads as
+`UnknownChoice` (decision 0505) instead of failing the read or the snapshot.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from instrumentkit.data import Reading, now_ns
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
 from instrumentkit.instrument import Channel, ChannelGroup
 from instrumentkit.interfaces import Sensor
-from instrumentkit.parameters import Measurement, Setting
+from instrumentkit.parameters import Measurement, Setting, UnknownChoice
 from instrumentkit.scpi import IEEE4882
 from instrumentkit.validators import OneOf, Range
 
@@ -90,12 +96,13 @@ def _intype(reply: str) -> dict[str, Any]:
     if len(fields) < 5:
         raise ValueError(f"INTYPE? has 5 fields, got {len(fields)}")
     units = {v: k for k, v in _INPUT_UNITS.items()}
-    return {
-        "sensor": SensorType(int(fields[0])).name.lower(),
+    sensor = {t.value: t.name.lower() for t in SensorType}.get(int(fields[0]))
+    return {  # codes the manual does not list are kept as their token (decision 0505)
+        "sensor": UnknownChoice(fields[0], "input_type") if sensor is None else sensor,
         "autorange": fields[1] == "1",
         "range": int(fields[2]),
         "compensation": fields[3] == "1",
-        "units": units[int(fields[4])],
+        "units": units.get(int(fields[4])) or UnknownChoice(fields[4], "input_type"),
     }
 
 

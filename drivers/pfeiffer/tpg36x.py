@@ -20,6 +20,10 @@ Not confirmed from the manuals here: the `AYT` (are you there) reply layout of t
 (type, part number, serial number, firmware, hardware), `PRX` on the single-channel
 TPG 361 (the TPG 361 class reads `PR1` instead), and the pressure-unit codes beyond
 0-2 (3 micron, 4 hPa, 5 volt are taken from the 36x manual's table as remembered).
+
+Enumerations reviewed (2026-12-06): `UNI` codes 0-5 (mbar, Torr, Pa, micron, hPa, V);
+gauge statuses 0-6. A unit code outside these reads as `UnknownChoice` (decision
+0505) and readings then carry units "".
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from instrumentkit.data import Reading, now_ns
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Sensor
-from instrumentkit.parameters import Measurement, Setting
+from instrumentkit.parameters import Measurement, Setting, UnknownChoice
 from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import Range
@@ -209,8 +213,12 @@ class PfeifferTPG36x(Instrument):
 
     @property
     def units(self) -> tuple[str, ...]:
+        return (self._unit(),) * len(self.channel_names)
+
+    def _unit(self) -> str:
+        """The pressure unit; "" for a code the driver does not know (decision 0505)."""
         unit = self.pressure_unit
-        return (unit,) * len(self.channel_names)
+        return "" if isinstance(unit, UnknownChoice) else unit
 
     def pressure(self, channel: int) -> float:
         """Measure one channel's pressure; raise GaugeError if it has none to give.
@@ -254,7 +262,7 @@ class PfeifferTPG36x(Instrument):
         if self._channels is None:
             self._channels = values.shape[1]
         values[np.isin(codes, list(NO_MEASUREMENT))] = np.nan
-        units = (self.pressure_unit,) * values.shape[1]
+        units = (self._unit(),) * values.shape[1]
         return Reading(values, stamps, self.channel_names, units, codes)
 
     def _parse(

@@ -6,6 +6,24 @@ forms its examples use: `:CHAN<n>:...`, `:TIM:MAIN:...`, `:ACQ:...`, `:TRIG:EDG:
 `:WAV:SOUR`, `:WAV:MODE`, `:WAV:FORM`, `:WAV:PRE?`, `:WAV:DATA?`, `:WAV:STAR`/`:WAV:STOP`,
 `:RUN`, `:STOP`, `:SING` and `:TRIG:STAT?`.
 
+Limits from the programming guide and datasheet, at a 1x probe and scaled by the
+channel's probe ratio (asked for with `:CHAN<n>:PROB?` just before a scale or offset
+is sent): vertical scale 1 mV/div to 10 V/div (any value in between, as the vernier
+allows; coarse steps are 1-2-5); offset +-2 V below 500 mV/div and +-100 V from
+500 mV/div; timebase 5 ns/div to 50 s/div in 1-2-5 steps (5 ns on every model of the
+series per the datasheet as recalled; not confirmed per model); memory depths per
+`MEMORY_DEPTHS`. Not enforced, as they depend on state the setting does not own:
+ROLL mode's 200 ms/div floor, the trigger level's +-5 divisions around the source's
+offset, and depths above 6 M/12 M with three or two channels on.
+
+Enumerations reviewed against the programming guide (2026-12-06): coupling DC/AC/GND,
+bandwidth limit 20M/OFF, acquisition type NORMal/AVERages/PEAK/HRESolution, edge
+slope POSitive/NEGative/RFALl, sweep AUTO/NORMal/SINGle, waveform mode
+NORMal/MAXimum/RAW, format WORD/BYTE/ASCii, `:TRIG:STAT?` TD/WAIT/RUN/AUTO/STOP, edge
+source CHANnel1-4 and AC (line; the series has no external trigger input). The
+MSO1000Z's digital sources D0-D15 are not listed: they read back as `UnknownChoice`
+(decision 0505), as does any other token the guide does not list.
+
 One `:WAV:DATA?` returns at most 250,000 points in BYTE format (125,000 in WORD), so a
 deep-memory record (`:WAV:MODE RAW`, scope stopped) is read in chunks, each selected
 with `:WAV:STAR`/`:WAV:STOP`, straight into one array.
@@ -25,9 +43,16 @@ from instrumentkit.instrument import Channel, ChannelGroup
 from instrumentkit.interfaces import Oscilloscope
 from instrumentkit.parameters import ON_OFF, Measurement, Setting
 from instrumentkit.scpi import SCPIInstrument
-from instrumentkit.validators import OneOf, Range
+from instrumentkit.validators import OneOf, Range, Steps125
 
-from .._oscilloscope import Scaling, TriggerSource, channel_number, numbers, poll_until
+from .._oscilloscope import (
+    Scaling,
+    TriggerSource,
+    channel_number,
+    checked_preamble,
+    numbers,
+    poll_until,
+)
 
 __all__ = ["DS1000ZChannel", "RigolDS1000Z"]
 
@@ -55,16 +80,19 @@ class DS1000ZChannel(Channel):
     scale = Setting(
         ":CHAN{ch}:SCAL?",
         ":CHAN{ch}:SCAL {value}",
-        validate=Range(1e-5, 1e4),
+        validate=Range(1e-3 * min(PROBE_RATIOS), 10 * max(PROBE_RATIOS)),
+        limits=lambda channel: channel.scale_limits(),
         units="V",
-        doc="Set the vertical scale in volts per division (probe ratio included).",
+        doc="Set the vertical scale in volts per division: 1 mV to 10 V times the probe ratio.",
     )
     offset = Setting(
         ":CHAN{ch}:OFFS?",
         ":CHAN{ch}:OFFS {value}",
-        validate=Range(-1e4, 1e4),
+        validate=Range(-100 * max(PROBE_RATIOS), 100 * max(PROBE_RATIOS)),
+        limits=lambda channel: channel.offset_limits(),
         units="V",
-        doc="Set the vertical offset in volts.",
+        doc="Set the vertical offset in volts: +-2 V below 500 mV/div, +-100 V from "
+        "500 mV/div, times the probe ratio.",
     )
     coupling = Setting(
         ":CHAN{ch}:COUP?",
@@ -85,6 +113,17 @@ class DS1000ZChannel(Channel):
         values={True: "20M", False: "OFF"},
         doc="Enable the 20 MHz bandwidth limit.",
     )
+
+    def scale_limits(self) -> Range:
+        """The vertical scale range at the present probe ratio (one query)."""
+        ratio = self.probe_attenuation
+        return Range(1e-3 * ratio, 10 * ratio)
+
+    def offset_limits(self) -> Range:
+        """The offset range at the present scale and probe ratio (two queries)."""
+        ratio = self.probe_attenuation
+        volts = 100.0 if self.scale / ratio >= 0.5 else 2.0
+        return Range(-volts * ratio, volts * ratio)
 
 
 class RigolDS1000Z(SCPIInstrument):
@@ -108,9 +147,9 @@ class RigolDS1000Z(SCPIInstrument):
     timebase_scale = Setting(
         ":TIM:MAIN:SCAL?",
         ":TIM:MAIN:SCAL {value}",
-        validate=Range(5e-9, 50.0),
+        validate=Steps125(5e-9, 50.0),
         units="s",
-        doc="Set the horizontal scale in seconds per division.",
+        doc="Set the horizontal scale in seconds per division (5 ns to 50 s, 1-2-5 steps).",
     )
     timebase_position = Setting(
         ":TIM:MAIN:OFFS?",
@@ -240,17 +279,12 @@ class RigolDS1000Z(SCPIInstrument):
     # -- waveforms
     def preamble(self) -> dict[str, Any]:
         """Get `:WAV:PRE?` of the selected source as a dict by field name."""
-        values = numbers(
-            self.session.query(":WAV:PRE?"),
-            10,
-            separator=",",
-            instrument=self.name,
-            command=":WAV:PRE?",
-        )
-        return {
+        reply = self.session.query(":WAV:PRE?")
+        values = numbers(reply, 10, separator=",", instrument=self.name, command=":WAV:PRE?")
+        pre = {
             "format": _FORMATS.get(int(values[0]), str(int(values[0]))),
             "type": int(values[1]),
-            "points": int(values[2]),
+            "points": values[2],
             "count": int(values[3]),
             "x_increment": values[4],
             "x_origin": values[5],
@@ -259,6 +293,14 @@ class RigolDS1000Z(SCPIInstrument):
             "y_origin": values[8],
             "y_reference": values[9],
         }
+        return checked_preamble(
+            pre,
+            max_points=max(MEMORY_DEPTHS),
+            steps=("x_increment", "y_increment"),
+            reply=reply,
+            instrument=self.name,
+            command=":WAV:PRE?",
+        )
 
     def fetch(self, channel: int | str) -> Waveform:
         """Read the channel's record in volts (screen or memory, per `waveform_mode`)."""

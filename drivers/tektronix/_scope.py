@@ -5,6 +5,14 @@ Commands follow the Tektronix programmer manuals (TDS1000/TDS2000 series and MSO
 waveform preamble (`WFMPre` on the TDS2000, `WFMOutpre` on the MSO/DPO), `CURVe?`,
 `ACQuire:STATE`, `ACQuire:STOPAfter` and `BUSY?`. The driver turns response headers off
 and verbose keywords on when it opens, so every reply is the bare value in its long form.
+
+Enumerations reviewed against the manuals (2026-12-06), shared part: `DATa:ENCdg`
+ASCIi/RIBinary/RPBinary/SRIbinary/SRPbinary (settable: the binary ones `fetch`
+converts), `ACQuire:STOPAfter` RUNSTop/SEQuence, `ACQuire:STATE` RUN/STOP (or 1/0),
+`BUSY?` 0/1. The MSO/DPO's FAStest and (S)FPBinary encodings read back as
+`UnknownChoice` (decision 0505); a preamble with a BYT_Nr other than 1 or 2 (floating
+point) is refused as not binary. Preambles are checked before use: points a whole
+number in [1, `max_record_length`], XINcr and YMUlt > 0.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import channel_number, poll_until, record_dtype
+from .._oscilloscope import channel_number, checked_preamble, poll_until, record_dtype
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
@@ -41,6 +49,9 @@ _ENCODINGS = {
     "rpbinary": "RPBinary",
     "srpbinary": "SRPbinary",
 }
+"""The encodings `fetch` converts, and so the only ones `data_encoding` sets."""
+_READABLE_ENCODINGS = _ENCODINGS | {"ascii": "ASCIi"}
+"""What `DATa:ENCdg?` can answer on every series (the MSO/DPO adds its own)."""
 
 
 class TektronixChannel(Channel):
@@ -76,6 +87,8 @@ class TektronixScope(SCPIInstrument):
     preamble_header: ClassVar[str] = "WFMOutpre"
     """The waveform preamble's command header (`WFMPre` on the TDS1000/2000)."""
     analog_channels: ClassVar[tuple[int, ...]] = (1, 2, 3, 4)
+    max_record_length: ClassVar[int] = 1_000_000_000
+    """The longest record the model has (its manual's figure; drivers set their own)."""
     poll_interval: ClassVar[float] = 0.01
     """Seconds between two `BUSY?` polls while waiting for an acquisition."""
     error_query = "EVMsg?"
@@ -84,9 +97,9 @@ class TektronixScope(SCPIInstrument):
         "DATa:ENCdg?",
         "DATa:ENCdg {value}",
         validate=OneOf(*_ENCODINGS),
-        values=_ENCODINGS,
+        values=_READABLE_ENCODINGS,
         doc="Set the binary waveform encoding: RIBinary/SRIbinary (signed, MSB/LSB first) or "
-        "RPBinary/SRPbinary (unsigned).",
+        "RPBinary/SRPbinary (unsigned); reads ascii too, left by another program.",
     )
     data_width = Setting(
         "DATa:WIDth?",
@@ -192,12 +205,12 @@ class TektronixScope(SCPIInstrument):
                 command=command,
             )
         try:
-            return {
+            pre = {
                 "encoding": fields[0].strip().upper(),
-                "byte_count": int(float(fields[1])),
+                "byte_count": float(fields[1]),
                 "byte_order": fields[2].strip().upper(),
                 "format": fields[3].strip().upper(),
-                "points": int(float(fields[4])),
+                "points": float(fields[4]),
                 "x_increment": float(fields[5]),
                 "x_zero": float(fields[6]),
                 "point_offset": float(fields[7]),
@@ -211,12 +224,25 @@ class TektronixScope(SCPIInstrument):
                 instrument=self.name,
                 command=command,
             ) from error
+        pre = checked_preamble(
+            pre,
+            max_points=self.max_record_length,
+            steps=("x_increment", "y_multiplier"),
+            reply=";".join(fields),
+            instrument=self.name,
+            command=command,
+        )
+        if pre["byte_count"].is_integer():  # finite, checked above
+            pre["byte_count"] = int(pre["byte_count"])
+        return pre
 
     def _sample_type(self, pre: dict[str, Any]) -> tuple[Any, str] | None:
         """(dtype, byte order) of a binary transfer, or None if the transfer is not binary."""
         if not _binary_transfer(pre["encoding"], pre["format"], pre["byte_order"]):
             return None
-        kind = record_dtype(pre["byte_count"], pre["format"] == "RI", ">")
+        if pre["byte_count"] not in (1, 2):  # codes come in 1 or 2 bytes; FP has 4
+            return None
+        kind = record_dtype(int(pre["byte_count"]), pre["format"] == "RI", ">")
         return kind, ">" if pre["byte_order"] == "MSB" else "<"
 
     def _not_binary(self, pre: dict[str, Any]) -> ProtocolError:

@@ -6,6 +6,14 @@ and DPO4000 series programmer manual: `CH<x>:...` (scale, offset, position, coup
 `PRObe:GAIN`, `BANdwidth`, `TERmination`), `HORizontal:SCAle`/`POSition`/`RECOrdlength`,
 `HORizontal:DELay:...`, `TRIGger:A:...` (the edge level is per channel,
 `TRIGger:A:LEVel:CH<x>`), `WFMOutpre:...` and `CURVe?`.
+
+Enumerations reviewed against the MSO/DPO4000 programmer manual (2026-12-06): coupling
+AC/DC/DCREJect, termination 50/1e6 ohm, record lengths 1 k-20 M (10 M on the non-B
+models; not enforced per model), acquisition mode SAMple/PEAKdetect/HIRes/AVErage/
+ENVelope, averages 2-512 in powers of 2, edge slope RISe/FALL/EITHer, trigger mode
+AUTO/NORMal, edge source CH<x>/AUX/LINE. Not listed, and so read back as
+`UnknownChoice` (decision 0505): the MSO's digital sources D0-D15, a GND coupling some
+firmware reports, and the FAStest/FPBinary/SFPbinary encodings.
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ class TektronixMSO4000(TektronixScope):
     sim_file = "sim/mso4104.yaml"
     sim_resource = "TCPIP0::192.168.0.41::inst0::INSTR"
     sim_model = "tektronix-mso4104"
+    max_record_length = max(RECORD_LENGTHS)
 
     channels = ChannelGroup(MSO4000Channel, (1, 2, 3, 4))
 

@@ -4,6 +4,13 @@
 or GPIB/RS-232 through the TDS2CM module. Commands per the TDS1000/TDS2000 series
 programmer manual: `CH<x>:...`, `HORizontal:MAIn:...`, `ACQuire:...`, `TRIGger:MAIn:...`,
 `WFMPre:...`, `CURVe?`. These models have no channel offset, only a position in divisions.
+
+Enumerations reviewed against the TDS1000/TDS2000 programmer manual (2026-12-06):
+coupling AC/DC/GND, probe 1/10/20/50/100/500/1000, acquisition mode
+SAMple/PEAKdetect/AVErage, averages 4/16/64/128, edge slope RISe/FALL, trigger mode
+AUTO/NORMal, edge source CH<x>/EXT/EXT5. Not listed, and so read back as
+`UnknownChoice` (decision 0505): EXT10 and AC LINE (the manual's set form is two
+words; the query form was not confirmed here).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class TektronixTDS2000(TektronixScope):
     sim_resource = "USB0::0x0699::0x03A6::C012345::INSTR"
     sim_model = "tektronix-tds2024c"
     preamble_header = "WFMPre"
+    max_record_length = RECORD_LENGTH
 
     channels = ChannelGroup(TDS2000Channel, (1, 2, 3, 4))
 

@@ -11,8 +11,15 @@ Thorlabs sensor, then against the connected sensor's own limits (queried, never
 written). Energy reads need a pyroelectric sensor; without one the meter reports an
 error, which `check_errors_after_set` turns into an exception.
 
-Not confirmed from the manual here: the exact `CONFigure?` reply tokens (taken as
-`POW`/`ENER`), the largest averaging count (10,000 is allowed here) and the power range
+Enumerations reviewed against the command reference (2026-12-06): `CONFigure` power,
+energy, current, voltage, frequency, power/energy density, resistance, temperature;
+`SENSe:POWer:UNIT` W/DBM. A token outside these reads as `UnknownChoice` (decision
+0505), with reading units "". A `READ?` reply that is empty or `nan`/`inf` is a
+ProtocolError showing the bytes.
+
+Not confirmed from the manual here: the exact `CONFigure?` reply tokens (taken as the
+short forms `POW`, `ENER`, `CURR`, `VOLT`, `FREQ`, `PDEN`, `EDEN`, `RES`, `TEMP`), the
+largest averaging count (10,000 is allowed here) and the power range
 limits (the sensor decides; refused values come back as instrument errors).
 """
 
@@ -23,17 +30,40 @@ from typing import Any
 import numpy as np
 
 from instrumentkit.data import Reading, now_ns
-from instrumentkit.errors import ProtocolError, ValidationError
+from instrumentkit.errors import ProtocolError, ValidationError, show_bytes
 from instrumentkit.instrument import Component
 from instrumentkit.interfaces import Sensor
-from instrumentkit.parameters import ON_OFF, Measurement, Setting
+from instrumentkit.parameters import ON_OFF, Measurement, Setting, UnknownChoice
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import Range
+
+from .._readings import finite_readings
 
 __all__ = ["ThorlabsPM100D", "ThorlabsPM100USB"]
 
 _WIDEST_SPAN_NM = (100.0, 25_000.0)
-_MEASUREMENT_UNITS = {"power": None, "energy": "J"}
+_MEASUREMENTS = {
+    "power": "POW",
+    "energy": "ENER",
+    "current": "CURR",
+    "voltage": "VOLT",
+    "frequency": "FREQ",
+    "power_density": "PDEN",
+    "energy_density": "EDEN",
+    "resistance": "RES",
+    "temperature": "TEMP",
+}
+"""`CONFigure` measurements of the PM100D/USB command reference; power is in `power_unit`."""
+_MEASUREMENT_UNITS = {
+    "energy": "J",
+    "current": "A",
+    "voltage": "V",
+    "frequency": "Hz",
+    "power_density": "W/cm^2",
+    "energy_density": "J/cm^2",
+    "resistance": "ohm",
+    "temperature": "degC",
+}
 _POWER_UNITS = {"W": "W", "dBm": "DBM"}
 
 
@@ -99,8 +129,10 @@ class ThorlabsPM100D(SCPIInstrument):
     measurement = Setting(
         "CONF?",
         "CONF:{value}",
-        values={"power": "POW", "energy": "ENER"},
-        doc="Configure what READ? measures: power or pulse energy.",
+        values=_MEASUREMENTS,
+        doc="Configure what READ? measures: power, pulse energy, photodiode current, "
+        "thermopile voltage, frequency, power or energy density, sensor resistance or "
+        "temperature (what the connected sensor supports).",
     )
     beam_diameter = Setting(
         "SENS:CORR:BEAM?",
@@ -127,7 +159,11 @@ class ThorlabsPM100D(SCPIInstrument):
         return self._units_of(self.measurement)
 
     def _units_of(self, mode: str) -> tuple[str, ...]:
-        return (_MEASUREMENT_UNITS[mode] or self.power_unit,)
+        """A measurement's units; "" for one the driver does not know (decision 0505)."""
+        if mode == "power":
+            unit = self.power_unit
+            return ("" if isinstance(unit, UnknownChoice) else unit,)
+        return (_MEASUREMENT_UNITS.get(mode, ""),)
 
     def wavelength_limits(self) -> tuple[float, float]:
         """Get the connected sensor's wavelength span in nm (`SENS:CORR:WAV? MIN|MAX`)."""
@@ -156,12 +192,16 @@ class ThorlabsPM100D(SCPIInstrument):
         for index in range(n):
             replies.append(self.session.query("READ?"))
             stamps[index] = now_ns()
+        text = ",".join(replies)
         try:
             values = np.array(replies, dtype=np.float64)
         except ValueError as error:
             raise ProtocolError(
-                f"expected a number, got {replies[0]!r}", instrument=self.name, command="READ?"
+                f"expected a number, got {show_bytes(text.encode())}",
+                instrument=self.name,
+                command="READ?",
             ) from error
+        finite_readings(values, text, instrument=self.name, command="READ?")
         return Reading(values.reshape(n, 1), stamps, channel, units)
 
     def _number(self, command: str) -> float:

@@ -8,6 +8,12 @@ checked: `:SENSe:WAVelength:STARt|STOP|CENTer|SPAN` (metres on the wire),
 (sensitivity NHLD=0, NAUT=1, MID=2, HIGH1=3, HIGH2=4, HIGH3=5, NORM=6; sweep mode
 SINGle=1 ... SEGMent=4); the driver sends the mnemonic and reads either.
 
+Enumerations reviewed (2026-12-06) against the AQ6370D manual: sensitivity, sweep mode
+and level scale above are complete for the D. The RAPID1-6 sensitivities of later
+firmware and the AQ6370E were not confirmed: they, and any other index or token, read
+as `UnknownChoice` (decision 0505); `acquire` refuses an unknown level scale, since it
+cannot tell dBm from watts.
+
 Not confirmed from the manual, so choices of this driver (see docs/drivers/spectrometers.md):
 - byte order of `:FORMat:DATA REAL,64` blocks: little-endian (`byte_order` class attribute),
   and that a line feed follows the block on a socket as it follows every other reply;
@@ -32,7 +38,7 @@ from instrumentkit.data import Spectrum, now_ns
 from instrumentkit.errors import ConnectionFailed, ProtocolError, Timeout, ValidationError
 from instrumentkit.instrument import Component
 from instrumentkit.interfaces import Spectrometer
-from instrumentkit.parameters import ON_OFF, Setting
+from instrumentkit.parameters import ON_OFF, Setting, UnknownChoice
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import OneOf, Range
 
@@ -272,6 +278,13 @@ class YokogawaAQ6370D(SCPIInstrument, DarkReferenceHolder):
             self.raise_instrument_errors(":INITiate")
 
     def _levels_dbm(self, scale: str) -> NDArray[np.float64]:
+        if isinstance(scale, UnknownChoice):  # neither dBm nor watts: no safe conversion
+            raise ProtocolError(
+                f"level scale {scale.raw!r} is neither logarithmic (0) nor linear (1); "
+                "set level_scale before acquiring",
+                instrument=self.name,
+                command=":DISPlay:TRACe:Y1:SPACing?",
+            )
         levels = self._trace("Y")
         if scale == "linear":  # watts -> dBm; zero power becomes the floor
             levels = mw_to_dbm(levels * 1e3)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
+from types import SimpleNamespace
 from typing import Any
 
-from instrumentkit.errors import InstrumentError
+from instrumentkit.errors import InstrumentError, ValidationError
 from instrumentkit.instrument import Component, Instrument
+from instrumentkit.parameters import Parameter, UnknownChoice, UnknownChoiceWarning
 
 __all__ = ["ConformanceFailure", "check_driver", "static_problems"]
 
@@ -65,7 +68,37 @@ def static_problems(driver: type[Instrument]) -> list[str]:
             numeric = parameter.values is None and parameter.parse is float
             if numeric and parameter.units is None:
                 problems.append(f"{where}: a numeric parameter declares no units (use '' if none)")
+            if parameter.values is not None and parameter.get_command is not None:
+                problems += _unknown_token_problems(where, parameter)
     return problems
+
+
+UNLISTED_TOKEN = "ZZUNLISTED9"
+"""A reply no enumeration lists: an instrument left in a mode the driver does not know."""
+
+
+def _unknown_token_problems(where: str, parameter: Parameter[Any]) -> list[str]:
+    """An enumerated setting reads a token it does not list as UnknownChoice (decision
+    0505), and refuses to set it back."""
+    owner = SimpleNamespace(name="conformance", fields={"ch": 1})
+    command = parameter.get_command or ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownChoiceWarning)
+            value = parameter.decode(UNLISTED_TOKEN, owner, command)  # type: ignore[arg-type]
+    except Exception as error:  # any exception is the finding
+        return [f"{where}: an unlisted reply token raises {type(error).__name__}: {error}"]
+    if not isinstance(value, UnknownChoice) or value.raw != UNLISTED_TOKEN:
+        return [f"{where}: an unlisted reply token reads as {value!r}, not UnknownChoice"]
+    encode = getattr(parameter, "encode", None)
+    if encode is not None:
+        try:
+            encode(owner, value)
+        except ValidationError:
+            pass
+        else:
+            return [f"{where}: an UnknownChoice read back can be set"]
+    return []
 
 
 def check_driver(driver: type[Instrument], instrument: Instrument | None = None) -> None:

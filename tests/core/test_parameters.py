@@ -19,7 +19,9 @@ from instrumentkit import (
     Setting,
     ValidationError,
 )
+from instrumentkit.parameters import UnknownChoice, UnknownChoiceWarning
 from instrumentkit.testing import ProtocolMismatch, expected_protocol
+from instrumentkit.validators import Steps125
 
 
 class Coupling(str, enum.Enum):
@@ -92,9 +94,49 @@ def test_channel_commands_fill_ch():
         assert dev.channels[1].output is True
 
 
-def test_unknown_channel_lists_valid_ones():
-    with expected_protocol(Supply, []) as dev, pytest.raises(KeyError, match=r"\[1, 2\]"):
-        dev.channels[3]
+def test_unknown_channel_is_a_validation_error_listing_valid_ones():
+    with expected_protocol(Supply, [], name="psu") as dev:
+        with pytest.raises(ValidationError, match=r"psu: no channels\[3\]: valid ids are \[1, 2\]"):
+            dev.channels[3]
+        assert 3 not in dev.channels
+        assert [] not in dev.channels
+        assert dev.channels.get(3) is None
+        assert 2 in dev.channels
+        assert dev.channels.get(2) is dev.channels[2]
+
+
+def test_unknown_token_reads_as_unknown_choice_with_a_warning():
+    pairs = [("MODE?", "TURBO"), ("COUP?", " FLOAT "), ("COUP?", "FLOAT")]
+    with expected_protocol(Supply, pairs, name="psu") as dev:
+        with pytest.warns(UnknownChoiceWarning, match=r"psu: mode reads 'TURBO'.*'FAST', 'SLOW'"):
+            mode = dev.mode
+        assert isinstance(mode, UnknownChoice)
+        assert (mode, mode.raw, mode.setting) == ("TURBO", "TURBO", "mode")
+        with pytest.warns(UnknownChoiceWarning):
+            coupling = dev.coupling
+        assert coupling == "FLOAT"
+        assert coupling.raw == "FLOAT"
+        with pytest.warns(UnknownChoiceWarning):
+            entry = type(dev).coupling.snapshot_entry(dev)
+        assert entry == {"value": "FLOAT", "units": "", "unknown_token": True}
+
+
+@pytest.mark.parametrize("name", ["mode", "coupling"])
+def test_an_unknown_choice_cannot_be_set_back(name):
+    with (
+        expected_protocol(Supply, []) as dev,
+        pytest.raises(ValidationError, match="does not know this token"),
+    ):
+        setattr(dev, name, UnknownChoice("TURBO", name))
+
+
+@pytest.mark.parametrize("reply", ["", "   ", "\x00\x01"])
+def test_an_empty_or_binary_reply_to_a_mapped_setting_is_a_protocol_error(reply):
+    with (
+        expected_protocol(Supply, [("MODE?", reply)]) as dev,
+        pytest.raises(ProtocolError, match="none of"),
+    ):
+        _ = dev.mode
 
 
 def test_enum_values_accept_member_name_or_token_and_read_back():
@@ -103,14 +145,6 @@ def test_enum_values_accept_member_name_or_token_and_read_back():
         dev.coupling = "ground"
         dev.coupling = Coupling.DC
         assert dev.coupling is Coupling.GROUND
-
-
-def test_unexpected_reply_to_mapped_setting_is_protocol_error():
-    with (
-        expected_protocol(Supply, [("MODE?", "TURBO")]) as dev,
-        pytest.raises(ProtocolError, match="none of"),
-    ):
-        _ = dev.mode
 
 
 def test_unparseable_reply_is_protocol_error_naming_command():
@@ -176,3 +210,39 @@ def test_expected_protocol_catches_wrong_unused_and_unread():
         expected_protocol(Supply, [("NPLC 1", "garbage")]) as dev,
     ):
         dev.nplc = 1
+
+
+@pytest.mark.parametrize(
+    ("value", "step"), [(1e-9, 1e-9), (2.0000001e-3, 2e-3), (5, 5.0), (0.1, 0.1), (10, 10.0)]
+)
+def test_steps_125_returns_the_exact_step(value, step):
+    assert Steps125(1e-9, 10)(value) == step
+
+
+@pytest.mark.parametrize("value", [3e-3, 4, 0.7, 20, 5e-10, float("nan"), "1", True])
+def test_steps_125_refuses_other_values(value):
+    with pytest.raises(ValueError, match=r"1-2-5 step|outside|number|NaN"):
+        Steps125(1e-9, 10)(value)
+
+
+class Stage(SCPIInstrument):
+    """A stage whose travel depends on a mode read from it."""
+
+    travel = Measurement("TRAV?", units="mm", doc="Get the travel.")
+    position = Setting(
+        "POS?",
+        "POS {value}",
+        validate=Range(0, 100),
+        limits=lambda stage: Range(0, stage.travel),
+        units="mm",
+        doc="Set the position.",
+    )
+
+
+def test_state_dependent_limits_are_asked_for_after_the_static_check_and_before_writing():
+    with expected_protocol(Stage, [("TRAV?", "25"), ("POS 20", None), ("TRAV?", "25")]) as stage:
+        stage.position = 20
+        with pytest.raises(ValidationError, match=r"position = 30 refused.*outside \[0, 25\]"):
+            stage.position = 30
+        with pytest.raises(ValidationError, match=r"outside \[0, 100\]"):
+            stage.position = 200  # refused without asking the stage

@@ -17,7 +17,10 @@ def block(payload: bytes) -> bytes:
 
 def test_settings_send_the_manual_commands():
     pairs = [
+        (":CHAN1:PROB?", "1.000000e+00"),
         (":CHAN1:SCAL 0.2", None),
+        (":CHAN1:SCAL?", "2.000000e-01"),
+        (":CHAN1:PROB?", "1.000000e+00"),
         (":CHAN1:SCAL?", "2.000000e-01"),
         (":CHAN1:OFFS -0.4", None),
         (":CHAN2:BWL 20M", None),
@@ -77,6 +80,58 @@ def test_out_of_range_is_refused_before_any_byte(target, name, value):
         owner = scope if target == "scope" else scope.channels[4]
         with pytest.raises(ik.ValidationError, match=name):
             setattr(owner, name, value)
+
+
+@pytest.mark.parametrize(
+    ("probe", "scale", "accepted"),
+    [
+        ("1", 1e-3, True),
+        ("1", 10, True),
+        ("1", 500, False),
+        ("1", 9e-4, False),
+        ("100", 500, True),
+        ("100", 1000, True),
+        ("100", 0.05, False),
+        ("0.01", 1e-5, True),
+        ("0.01", 1e-3, True),
+        ("0.01", 0.2, False),
+    ],
+)
+def test_vertical_scale_is_1_mv_to_10_v_per_div_times_the_probe_ratio(probe, scale, accepted):
+    pairs = [(":CHAN2:PROB?", probe)] + ([(f":CHAN2:SCAL {scale}", None)] if accepted else [])
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        if accepted:
+            scope.channels[2].scale = scale
+        else:
+            with pytest.raises(ik.ValidationError, match=r"scale = .* refused before sending"):
+                scope.channels[2].scale = scale
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset", "accepted"),
+    [("0.499", 2.0, True), ("0.499", 2.5, False), ("0.5", -100.0, True), ("0.5", 101.0, False)],
+)
+def test_offset_limit_follows_the_scale(scale, offset, accepted):
+    pairs = [(":CHAN3:PROB?", "1"), (":CHAN3:SCAL?", scale)]
+    pairs += [(f":CHAN3:OFFS {offset}", None)] if accepted else []
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        if accepted:
+            scope.channels[3].offset = offset
+        else:
+            with pytest.raises(ik.ValidationError, match="offset"):
+                scope.channels[3].offset = offset
+
+
+@pytest.mark.parametrize("value", [5e-9, 1e-8, 2e-8, 5e-7, 1e-3, 2.0, 50.0])
+def test_timebase_takes_the_1_2_5_steps_from_5_ns_to_50_s(value):
+    with expected_protocol(RigolDS1000Z, [(f":TIM:MAIN:SCAL {value}", None)]) as scope:
+        scope.timebase_scale = value
+
+
+@pytest.mark.parametrize("value", [2e-9, 3e-9, 7e-6, 0.25, 100.0])
+def test_timebase_refuses_what_the_knob_does_not_have(value):
+    with expected_protocol(RigolDS1000Z, []) as scope, pytest.raises(ik.ValidationError):
+        scope.timebase_scale = value
 
 
 def test_screen_fetch_in_one_chunk():
@@ -202,7 +257,7 @@ ROUND_TRIPS = [
     ("waveform_mode", "maximum", "maximum"),
     ("waveform_format", "word", "word"),
     ("channels[4].enabled", False, False),
-    ("channels[4].scale", 0.005, 0.005),
+    ("channels[4].scale", 0.05, 0.05),  # the simulated probe is 10x
     ("channels[4].offset", -2.0, -2.0),
     ("channels[4].coupling", "ac", "ac"),
     ("channels[4].probe_attenuation", 0.01, 0.01),
@@ -229,6 +284,10 @@ REJECTIONS = [
     ("waveform_format", "float"),
     ("channels[4].enabled", "maybe"),
     ("channels[4].scale", 0.0),
+    ("channels[4].scale", 0.005),  # under 1 mV/div at the 10x probe
+    ("channels[4].scale", 500.0),  # over 10 V/div at the 10x probe
+    ("channels[4].offset", 25.0),  # over +-20 V at 100 mV/div (the sim's) and 10x
+    ("timebase_scale", 3e-3),  # not a 1-2-5 step
     ("channels[4].offset", -2e4),
     ("channels[4].coupling", "dc_reject"),
     ("channels[4].probe_attenuation", 3),

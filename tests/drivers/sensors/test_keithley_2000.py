@@ -8,6 +8,7 @@ from instrumentkit.drivers.keithley import Keithley2000
 from instrumentkit.drivers.keithley.dmm2000 import Keithley2000Function
 from instrumentkit.drivers.keithley.dmm2000_sim import Keithley2000Model
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, Timeout, ValidationError
+from instrumentkit.parameters import UnknownChoiceWarning
 from instrumentkit.sim import ManualClock
 from instrumentkit.sim.physics import Source
 from instrumentkit.testing import check_driver, expected_protocol
@@ -24,6 +25,27 @@ def test_first_read_turns_continuous_initiation_off():
     with expected_protocol(Keithley2000, pairs) as dmm:
         assert dmm.read().value == pytest.approx(1.23456789)
         assert dmm.read().units == ("V",)
+
+
+@pytest.mark.parametrize("reply", ["", "nan", "+1.0E+00,inf"])
+def test_garbage_readings_are_protocol_errors(reply):
+    pairs = [(":INIT:CONT OFF", None), (":SENS:FUNC?", '"VOLT:DC"'), (":READ?", reply)]
+    with (
+        expected_protocol(Keithley2000, pairs) as dmm,
+        pytest.raises(ProtocolError, match=r"command ':READ\?'"),
+    ):
+        dmm.read()
+
+
+def test_an_unknown_function_reads_with_empty_units():
+    pairs = [(":INIT:CONT OFF", None), (":SENS:FUNC?", '"XRAY"'), (":READ?", "+1.5E+00")]
+    with (
+        expected_protocol(Keithley2000, pairs) as dmm,
+        pytest.warns(UnknownChoiceWarning, match="XRAY"),
+    ):
+        reading = dmm.read()
+    assert reading.units == ("",)
+    assert reading.values.tolist() == [[1.5]]
 
 
 def test_read_many_fills_the_trace_buffer():

@@ -118,6 +118,72 @@ def test_read_returns_every_sample_counted():
     assert reading.units == ("ohm",)
 
 
+@pytest.mark.parametrize(
+    ("token", "function", "units"),
+    [
+        ('"PER"', DMMFunction.PERIOD, "s"),
+        ('"CONT"', DMMFunction.CONTINUITY, "ohm"),
+        ('"DIOD"', DMMFunction.DIODE, "V"),
+        ('"VOLT:RAT"', DMMFunction.DC_VOLTAGE_RATIO, "1"),
+    ],
+)
+def test_every_truevolt_function_reads_back_with_its_units(token, function, units):
+    pairs = [("FUNC?", token), ("FUNC?", token), ("READ?", "+2.5E-03")]
+    with expected_protocol(Keysight34461A, pairs) as dmm:
+        assert dmm.function is function
+        reading = dmm.read()
+    assert reading.units == (units,)
+    assert reading.values.tolist() == [[2.5e-3]]
+
+
+def test_ratio_is_configured_on_the_dc_voltage_range_and_nplc():
+    pairs = [('FUNC "VOLT:RAT"', None), ("VOLT:DC:RANG 10", None), ("VOLT:DC:NPLC 10", None)]
+    with expected_protocol(Keysight34461A, pairs) as dmm:
+        dmm.configure("dc_voltage_ratio", range=10, nplc=10)
+
+
+def test_a_function_the_driver_does_not_know_still_reads_and_snapshots():
+    pairs = [("FUNC?", '"XRAY"'), ("FUNC?", '"XRAY"'), ("READ?", "+1.0E+00")]
+    with expected_protocol(Keysight34465A, pairs, name="dmm") as dmm:
+        with pytest.warns(
+            ik.parameters.UnknownChoiceWarning, match=r"dmm: function reads '\"XRAY\"'"
+        ):
+            function = dmm.function
+        assert isinstance(function, ik.UnknownChoice)
+        assert function.raw == '"XRAY"'
+        with pytest.warns(ik.parameters.UnknownChoiceWarning):
+            reading = dmm.read()
+        assert reading.units == ("",)
+        assert reading.values.tolist() == [[1.0]]
+        with pytest.raises(ValidationError, match="does not know this token"):
+            dmm.function = function
+
+
+def test_snapshot_keeps_an_unknown_function_as_its_token():
+    with (
+        expected_protocol(Keysight34461A, [("FUNC?", '"XRAY"')]) as dmm,
+        pytest.warns(ik.parameters.UnknownChoiceWarning),
+    ):
+        entry = type(dmm).function.snapshot_entry(dmm)
+    assert entry == {"value": '"XRAY"', "units": "", "unknown_token": True}
+
+
+@pytest.mark.parametrize("reply", ["", "nan", "+1.0E+00,NAN", "1e999", "-inf", "+1.0E+00,,"])
+def test_garbage_readings_are_protocol_errors_showing_the_bytes(reply):
+    pairs = [("FUNC?", '"VOLT"'), ("READ?", reply)]
+    with (
+        expected_protocol(Keysight34461A, pairs) as dmm,
+        pytest.raises(ProtocolError, match=r"command 'READ\?'.*b'"),
+    ):
+        dmm.read()
+
+
+def test_an_overload_is_kept_as_the_meter_sends_it():
+    pairs = [("FUNC?", '"VOLT"'), ("READ?", "+9.90000000E+37")]
+    with expected_protocol(Keysight34461A, pairs) as dmm:
+        assert dmm.read().values.tolist() == [[9.9e37]]
+
+
 def test_remove_readings():
     with expected_protocol(Keysight34461A, [("DATA:REM? 2", "+1.5E+00,+2.5E+00")]) as dmm:
         assert dmm.remove_readings(2).tolist() == [1.5, 2.5]

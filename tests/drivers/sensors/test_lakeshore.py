@@ -110,7 +110,7 @@ def test_the_335_has_two_inputs_and_no_analog_outputs():
         assert controller.read().values.tolist() == [[4.2, 77.3]]
         assert controller.channel_names == ("A", "B")
         assert list(controller.analog_outputs) == []
-        with pytest.raises(KeyError, match="channels are"):
+        with pytest.raises(ValidationError, match=r"no inputs\['C'\]: valid ids are \['A', 'B'\]"):
             controller.inputs["C"]
 
 
@@ -223,3 +223,12 @@ def test_the_335_over_tcp_and_ik_open(over_tcp):
     controller = over_tcp(LakeShore335, LakeShore335Model(clock=ManualClock(), seed=1))
     assert controller.read().values.shape == (1, 2)
     assert isinstance(controller, ik.Sensor)
+
+
+def test_input_type_keeps_codes_the_manual_does_not_list():
+    with expected_protocol(LakeShore336, [("INTYPE? A", "9,0,0,0,7")]) as controller:
+        kind = controller.inputs["A"].input_type
+    assert (kind["sensor"], kind["units"]) == ("9", "7")
+    assert isinstance(kind["sensor"], ik.UnknownChoice)
+    assert isinstance(kind["units"], ik.UnknownChoice)
+    assert kind["range"] == 0

@@ -21,6 +21,7 @@ from instrumentkit.errors import (
     Timeout,
     ValidationError,
 )
+from instrumentkit.parameters import UnknownChoiceWarning
 from instrumentkit.sim import ManualClock
 from instrumentkit.testing import check_driver, expected_protocol
 
@@ -208,3 +209,14 @@ def test_wrong_framing_is_a_clear_error(over_serial):
     )
     with pytest.raises((ProtocolError, Timeout)):
         gauge.read()
+
+
+def test_an_unknown_unit_code_keeps_the_reading_with_empty_units():
+    pairs = [("PRX", ACK), (ENQ, "0,+1.2300E-06,0,+1.0000E+03"), ("UNI", ACK), (ENQ, "8")]
+    with (
+        expected_protocol(PfeifferTPG362, pairs) as gauge,
+        pytest.warns(UnknownChoiceWarning, match="pressure_unit reads '8'"),
+    ):
+        reading = gauge.read()
+    assert reading.units == ("", "")
+    assert reading.values.tolist() == [[1.23e-6, 1000.0]]

@@ -8,6 +8,7 @@ import instrumentkit as ik
 from instrumentkit.drivers.thorlabs import ThorlabsPM100D, ThorlabsPM100USB
 from instrumentkit.drivers.thorlabs.pm100_sim import PM100DModel, PM100USBModel
 from instrumentkit.errors import InstrumentReportedError, Timeout, ValidationError
+from instrumentkit.parameters import UnknownChoiceWarning
 from instrumentkit.sim import ManualClock, serve
 from instrumentkit.testing import check_driver, expected_protocol
 
@@ -42,7 +43,7 @@ def test_a_wavelength_outside_the_sensor_is_refused_after_asking_only():
         ("averaging", 0),
         ("averaging", 10_001),
         ("power_unit", "furlongs"),
-        ("measurement", "temperature"),
+        ("measurement", "lux"),
         ("power_range", -1),
         ("beam_diameter", 0),
     ],
@@ -70,6 +71,41 @@ def test_read_in_dbm_and_energy():
         energies = meter.read_many(2)
     assert energies.units == ("J",)
     assert energies.values[:, 0].tolist() == [1.0e-4, 1.1e-4]
+
+
+@pytest.mark.parametrize(
+    ("token", "name", "units"),
+    [
+        ("CURR", "current", "A"),
+        ("TEMP", "temperature", "degC"),
+        ("PDEN", "power_density", "W/cm^2"),
+    ],
+)
+def test_every_configure_measurement_reads_with_its_units(token, name, units):
+    pairs = [("CONF?", token), ("READ?", "2.5E-03")]
+    with expected_protocol(ThorlabsPM100D, pairs) as meter:
+        reading = meter.read()
+    assert (reading.channels, reading.units) == ((name,), (units,))
+
+
+def test_an_unknown_measurement_or_unit_reads_with_empty_units():
+    pairs = [("CONF?", "LUX"), ("READ?", "1.0E+00"), ("CONF?", "POW"), ("SENS:POW:UNIT?", "NITS")]
+    pairs += [("READ?", "1.0E+00")]
+    with expected_protocol(ThorlabsPM100D, pairs) as meter:
+        with pytest.warns(UnknownChoiceWarning, match="LUX"):
+            assert meter.read().units == ("",)
+        with pytest.warns(UnknownChoiceWarning, match="NITS"):
+            assert meter.read().units == ("",)
+
+
+@pytest.mark.parametrize("reply", ["", "nan", "inf"])
+def test_garbage_readings_are_protocol_errors(reply):
+    pairs = [("CONF?", "ENER"), ("READ?", reply)]
+    with (
+        expected_protocol(ThorlabsPM100D, pairs) as meter,
+        pytest.raises(ik.ProtocolError, match=r"command 'READ\?'.*b'"),
+    ):
+        meter.read()
 
 
 def test_instrument_errors_after_a_setting_are_raised():

@@ -12,6 +12,7 @@ from instrumentkit.errors import (
     ProtocolError,
     ValidationError,
 )
+from instrumentkit.parameters import UnknownChoiceWarning
 from instrumentkit.testing import expected_protocol
 
 NO_ERROR = (":SYSTem:ERRor?", '0,"No error"')
@@ -230,3 +231,13 @@ def test_refused_login():
         pytest.raises(ConnectionFailed, match="login as 'admin' refused"),
     ):
         osa.login("admin", "secret")
+
+
+def test_an_unknown_level_scale_is_refused_rather_than_guessed():
+    pairs = sweep_pairs(np.zeros(101), scale="7")[:-1]  # no Y trace is asked for
+    with (
+        expected_protocol(YokogawaAQ6370D, pairs) as osa,
+        pytest.warns(UnknownChoiceWarning),
+        pytest.raises(ProtocolError, match="level scale '7' is neither"),
+    ):
+        osa.acquire()
