@@ -199,3 +199,44 @@ def test_run_file_reading_examples(tutorial_run: Path, monkeypatch: pytest.Monke
     assert namespace["unit"] == "V"
     assert namespace["settings"]["nplc"] == {"value": 1.0, "units": "PLC"}
     assert len(namespace["t_ns"]) == len(namespace["volts"]) > 0
+
+
+# -- simulation.md -----------------------------------------------------------------------------
+
+
+def test_simulation_plain_pyvisa_lab_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """The page's pyvisa-py session against the default simulated lab, run for real."""
+    (code,) = [c for c in fenced(DOCS / "simulation.md", "python") if "default_lab_path()" in c]
+    assert 'ResourceManager("@py")' in code
+    exec(code, {})
+    idn, kelvin = capsys.readouterr().out.splitlines()
+    assert idn.startswith("Keysight Technologies,34461A,")
+    assert 1.0 < float(kelvin) < 400.0
+
+
+def test_simulation_plain_pyvisa_file_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page's pyvisa-sim snippet, on a copy of the file (pyvisa-sim caches per path)."""
+    (code,) = [c for c in fenced(DOCS / "simulation.md", "python") if "@sim" in c]
+    from instrumentkit.drivers.keysight import Keysight34461A
+    from instrumentkit.simfiles import sim_path
+
+    copy = tmp_path / "34461a.yaml"
+    copy.write_bytes(sim_path(Keysight34461A).read_bytes())
+    code = replaced(
+        code,
+        'importlib.resources.files("instrumentkit.drivers.keysight") / "sim/34461a.yaml"',
+        repr(str(copy)),
+    )
+    exec(code, {})
+    assert capsys.readouterr().out.startswith("Keysight Technologies,34461A,")
+
+
+def test_simulation_page_gives_terminators_to_every_plain_pyvisa_open() -> None:
+    """Every open_resource on the page, code or comment, names its read termination."""
+    text = (DOCS / "simulation.md").read_text(encoding="utf-8")
+    calls = re.findall(r"open_resource\((.*?)\)(?:\n|`)", text, flags=re.DOTALL)
+    assert len(calls) >= 20
+    for call in calls:
+        assert "read_termination=" in call, call

@@ -10,11 +10,21 @@ and optionally the LAN login (`require_login=True`, `password=` or any).
 The optical input: `lines` of a source (a DFB laser at 1550 nm by default) seen through
 a Gaussian filter as wide as the resolution bandwidth, on a noise floor that falls with
 sensitivity and averaging. `source_on = False` leaves only the floor (a dark trace).
+
+Reply formats, after the remote control manual (IM AQ6370D-17EN): wavelengths, spans,
+resolutions and ASCII trace values as `+1.55000000E-006` (sign, nine significant digits,
+a three-digit exponent); point counts and averages as integers (`1001`); enumerations as
+indices (`2`); `:SYSTem:ERRor?` as `0,"No error"`. Both `:SENSe:BANDwidth` and its alias
+`:SENSe:BWIDth` set and read the resolution, with `:RESolution` optional as
+the manual writes them. Not confirmed from the manual: that ASCII level values (`:TRACe:Y?`)
+use the same three-digit format as wavelengths (`-6.20000000E+001`), and that
+`:FORMat:DATA?` answers `ASCII` or `REAL,64`.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +74,14 @@ _LIMITS_M = (50e-9, 2250e-9)
 _MAX_SPAN_M = 1100e-9
 
 
+_TWO_DIGIT_EXPONENT = re.compile(r"E([+-])(\d\d)\b")
+
+
+def nr3(values: str) -> str:
+    """Python's `{:+.8E}` numbers (two-digit exponents) as the AQ6370 sends them (three)."""
+    return _TWO_DIGIT_EXPONENT.sub(r"E\g<1>0\g<2>", values)
+
+
 def _metres(text: str) -> float:
     """A wavelength parameter: metres, or a number with a NM/UM/M suffix."""
     word = text.strip().upper()
@@ -88,10 +106,9 @@ class AQ6370DModel(ScpiDevice):
     idn = "YOKOGAWA,AQ6370D,91M000001,02.08"
 
     resolution = Setting(
-        ":SENSe:BANDwidth:RESolution",
+        ":SENSe:BANDwidth[:RESolution]",
         0.1e-9,
         choices=tuple(r * 1e-9 for r in _RESOLUTIONS_NM),
-        fmt="{:+.8E}",
     )
     sweep_points = Setting(":SENSe:SWEep:POINts", 1001, limits=(101, 50001))
     points_auto = Setting(":SENSe:SWEep:POINts:AUTO", False)
@@ -173,19 +190,28 @@ class AQ6370DModel(ScpiDevice):
 
     @command(":SENSe:WAVelength:STARt?")
     def _start_q(self) -> str:
-        return f"{self.start_m:+.8E}"
+        return nr3(f"{self.start_m:+.8E}")
 
     @command(":SENSe:WAVelength:STOP?")
     def _stop_q(self) -> str:
-        return f"{self.stop_m:+.8E}"
+        return nr3(f"{self.stop_m:+.8E}")
 
     @command(":SENSe:WAVelength:CENTer?")
     def _center_q(self) -> str:
-        return f"{(self.start_m + self.stop_m) / 2:+.8E}"
+        return nr3(f"{(self.start_m + self.stop_m) / 2:+.8E}")
 
     @command(":SENSe:WAVelength:SPAN?")
     def _span_q(self) -> str:
-        return f"{self.stop_m - self.start_m:+.8E}"
+        return nr3(f"{self.stop_m - self.start_m:+.8E}")
+
+    # -- resolution: the Setting keeps the value; these give the alias and the reply format
+    @command(":SENSe:BANDwidth[:RESolution]?", ":SENSe:BWIDth[:RESolution]?")
+    def _resolution_q(self) -> str:
+        return nr3(f"{self.resolution:+.8E}")
+
+    @command(":SENSe:BWIDth[:RESolution]")
+    def _resolution_alias(self, *params: str) -> None:
+        self._run_setting(AQ6370DModel.resolution, params, {}, query=False)
 
     # -- enumerations: set by mnemonic (or index), answered by index
     @command(":SENSe:SENSe")
@@ -288,7 +314,7 @@ class AQ6370DModel(ScpiDevice):
         if self.binary:
             data = binary_block(values, dtype="<f8")
         else:
-            data = ",".join(f"{v:+.8E}" for v in values) if values.size else ""
+            data = nr3(",".join(f"{v:+.8E}" for v in values)) if values.size else ""
         # Data of a sweep in progress is not there until it ends.
         return Reply(data, at=self.busy_until)
 
