@@ -17,7 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from instrumentkit.acquisition import open_run
+from instrumentkit.acquisition._config import ConnectionOptionsConfig
 from instrumentkit.cli import main
+from instrumentkit.connect import ConnectionOptions
 from instrumentkit.sim import Lab
 
 CONFIG = """\
@@ -231,3 +233,7 @@ def test_physicists_numbers_reach_the_instruments_and_dates_are_iso(tmp_path: Pa
         assert run.instruments["dmm"].settings_start["voltage_range"]["value"] == 10.0
         assert run.metadata["prepared"] == "2024-01-01"
         assert run.metadata["cooled"] == "2024-01-02T09:30:00+00:00"
+
+
+def test_connection_option_checks_cover_exactly_the_transport_options() -> None:
+    assert list(ConnectionOptionsConfig.__annotations__) == list(ConnectionOptions.__annotations__)
