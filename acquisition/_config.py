@@ -20,6 +20,7 @@ named in a file is imported or executed.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -256,6 +257,24 @@ def _path(location: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
+def _first_non_finite(
+    data: Any, path: tuple[int | str, ...]
+) -> tuple[tuple[int | str, ...], float] | None:
+    """Where the first .inf or .nan is, anywhere (settings and stage parameters included):
+    no number of a run may be infinite, and NaN passes every range check."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path, data
+    if isinstance(data, dict):
+        items: Any = ((str(key), value) for key, value in data.items())  # `channels.1.scale`
+    else:
+        items = enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _first_non_finite(value, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
     """Validate loaded config data; raises ConfigError naming the field and the reason."""
     if not isinstance(data, dict):
@@ -264,6 +283,11 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
             f"{type(data).__name__}",
             source=source,
         )
+    where = _first_non_finite(data, ())
+    if where is not None:
+        path, number = where
+        raise ConfigError(f"expected a finite number, got {number}", field=_path(path),
+                          source=source)  # fmt: skip
     try:
         return RunConfig.model_validate(data)
     except pydantic.ValidationError as error:

@@ -237,3 +237,22 @@ def test_physicists_numbers_reach_the_instruments_and_dates_are_iso(tmp_path: Pa
 
 def test_connection_option_checks_cover_exactly_the_transport_options() -> None:
     assert list(ConnectionOptionsConfig.__annotations__) == list(ConnectionOptions.__annotations__)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("timebase_scale: 1.0e-3", "timebase_scale: .nan",
+         "instruments.scope.settings.timebase_scale"),
+        ("timebase_scale: 1.0e-3", "channels: {1: {scale: -.inf}}",
+         "instruments.scope.settings.channels.1.scale"),
+        ("rate: 5", "rate: 5, stages: [{scale: {factor: .nan}}]",
+         "streams.meter.stages[0].scale.factor"),
+        ("stop:", "metadata: {limits: [0, .inf]}\nstop:", "metadata.limits[1]"),
+    ],
+)  # fmt: skip
+def test_no_number_anywhere_may_be_infinite_or_nan(
+    bench: Bench, old: str, new: str, field: str
+) -> None:
+    # NaN passes every range check (every comparison is false): refused before any driver.
+    assert_refused(bench, bench.config(old, new), f"field {field!r}: ", "expected a finite number")
