@@ -25,6 +25,7 @@ from instrumentkit.registry import driver_by_name, registered_drivers
 from . import _layout as layout
 from ._config import InstrumentConfig, RunConfig, StreamConfig, SweepValues, load_run_config
 from ._resource_syntax import resource_problem
+from ._sources import channel_label
 from ._stage_config import check_stages
 
 __all__ = ["Plan", "apply_settings", "channel_id", "check_settings", "plan_run", "sweep_values"]
@@ -76,8 +77,9 @@ def plan_run(
         plan.drivers[name] = _resolve_driver(plan, name, instrument)
         check_settings(plan, name, plan.drivers[name], instrument.settings)
     plan.streams = dict(cfg.streams) or _default_streams(plan)
+    written: dict[str, str] = {}
     for name, stream in plan.streams.items():
-        _check_stream(plan, name, stream)
+        _check_stream(plan, name, stream, written)
     plan.output = Path(output) if output is not None else Path(cfg.output.path)
     allow = cfg.output.overwrite if overwrite is None else overwrite
     _check_output(plan, allow, field="output.path" if output is None else output_option)
@@ -171,7 +173,7 @@ def _default_streams(plan: Plan) -> dict[str, StreamConfig]:
     return streams
 
 
-def _check_stream(plan: Plan, name: str, stream: StreamConfig) -> None:
+def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str, str]) -> None:
     users = [s for s, c in plan.streams.items() if c.instrument == stream.instrument]
     if users[0] != name:
         raise plan.error(
@@ -191,6 +193,7 @@ def _check_stream(plan: Plan, name: str, stream: StreamConfig) -> None:
         _check_sweep(plan, name, stream)
     kind = stream.kind or (kinds[0] if len(kinds) == 1 else None)
     _check_kind_fields(plan, name, stream, cls, kind)
+    _check_written_names(plan, name, stream, kind, written)
     field = f"streams.{name}.stages"
     if kind == "sweep" and stream.stages:
         raise plan.error(field, "a sweep takes no stages")
@@ -216,6 +219,26 @@ def _check_kind_fields(
                 f"{cls.__name__ if cls else stream.instrument} has no channel {channel!r}; "
                 f"channels: {', '.join(map(str, ids))}",
             )
+
+
+def _check_written_names(
+    plan: Plan, name: str, stream: StreamConfig, kind: str | None, written: dict[str, str]
+) -> None:
+    """Each stream of the file is written by one config stream (`scope` writes `scope_ch1`)."""
+    if kind == "waveforms" or stream.channels is not None:
+        names = [f"{name}_{channel_label(c)}" for c in stream.channels or [1]]
+    else:
+        names = [name]
+    for index, stream_name in enumerate(names):
+        if stream_name in written:
+            other = written[stream_name]
+            field = f"streams.{name}.channels[{index}]" if other == name else f"streams.{name}"
+            raise plan.error(
+                field,
+                f"writes stream {stream_name!r}, which stream {other!r} also writes; "
+                + ("list each channel once" if other == name else "rename one of them"),
+            )
+        written[stream_name] = name
 
 
 def scope_channels(cls: type[Instrument] | None) -> tuple[int | str, ...]:

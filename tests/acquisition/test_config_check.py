@@ -139,6 +139,10 @@ def test_check_sees_the_driver_refuse_a_setting(bench: Bench) -> None:
          "channels apply to waveforms, not readings"),
         ("  meter:\n    resource", "  errors:\n    resource", "instruments.errors",
          "the name 'errors' is reserved"),
+        ("channels: [1, 2]", "channels: [1, CH1]", "streams.scope.channels[1]",
+         "writes stream 'scope_ch1', which stream 'scope' also writes; list each channel once"),
+        ("  meter: {instrument", "  scope_ch2: {instrument", "streams.scope",
+         "writes stream 'scope_ch2', which stream 'scope_ch2' also writes; rename one"),
     ],
 )  # fmt: skip
 def test_refused_fields_are_named(
