@@ -200,17 +200,29 @@ def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str
     check_stages(stream.stages, field=field, source=plan.source, kind=kind)
 
 
+_KIND_FIELDS = {
+    "batch": ("readings",),
+    "channels": ("waveforms",),
+    "timeout": ("waveforms",),
+    "settle": ("sweep",),
+    "units": ("sweep",),
+}
+"""Stream fields that only some kinds use: anywhere else they would be silently ignored."""
+
+
 def _check_kind_fields(
     plan: Plan, name: str, stream: StreamConfig, cls: type[Instrument] | None, kind: str | None
 ) -> None:
     """Fields of another kind are refused, not ignored; channels are the driver's own."""
     if kind is None:
         return  # known once the instrument has answered *IDN?
-    if stream.batch is not None and kind != "readings":
-        raise plan.error(f"streams.{name}.batch", f"batch (read_many size) applies to readings, "
-                         f"not {kind}")  # fmt: skip
-    if stream.channels is not None and kind != "waveforms":
-        raise plan.error(f"streams.{name}.channels", f"channels apply to waveforms, not {kind}")
+    given = stream.model_fields_set
+    for field, applies in _KIND_FIELDS.items():
+        if field in given and kind not in applies:
+            raise plan.error(
+                f"streams.{name}.{field}",
+                f"{field} applies to {' and '.join(applies)} streams, not {kind}",
+            )
     ids = scope_channels(cls)
     for index, channel in enumerate(stream.channels or []):
         if ids and scope_channel(ids, channel) is None:
