@@ -35,7 +35,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 # also accepted (digit groups with '_', '1:30.5' base 60), so no existing file changes.
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*\.[0-9_]*|[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*
+    |[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
@@ -74,8 +74,8 @@ class UserFileLoader(yaml.SafeLoader):
         return str(self.construct_yaml_timestamp(node).isoformat())
 
 
-# Replace the YAML 1.1 float resolver (other resolvers keep their order: ints before floats
-# is no longer needed as `_FLOAT` never matches a plain integer, but bools and nulls stay).
+# Swap the YAML 1.1 float resolver for `_FLOAT`; every other resolver stays as it was.
+# `_FLOAT` never matches a plain integer (it needs a dot, an exponent, or inf/nan).
 UserFileLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

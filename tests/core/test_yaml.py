@@ -36,7 +36,8 @@ def test_numbers_as_physicists_write_them_are_floats(text: str, expected: float)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("10", 10), ("-3", -3), ("0x1F", 31), ("yes", True), ("~", None), ("1e", "1e"),
-     ("e5", "e5"), ("'5e-4'", "5e-4"), ("1.2.3", "1.2.3"), ("5e-4 V", "5e-4 V")],
+     ("e5", "e5"), ("'5e-4'", "5e-4"), ("1.2.3", "1.2.3"), ("5e-4 V", "5e-4 V"), (".", "."),
+     ("-.", "-."), ("+._", "+._"), ("1e-", "1e-")],
 )  # fmt: skip
 def test_other_scalars_keep_their_yaml_types(text: str, expected: Any) -> None:
     loaded = value(text)
