@@ -11,21 +11,22 @@ what to stream, when to stop and where to write. The reference is docs/run-confi
     stop:   {duration: 5}
     output: {path: run.h5, compression: gzip}
 
-Files are read with yaml.safe_load and validated with pydantic; every error is a
-ConfigError naming the field path (`streams.scope.rate`) and the reason. Names in a config
-are only ever looked up in registries (drivers, simulated models, stages); nothing named in
-a file is imported or executed.
+Files are read with the project's safe YAML loader (`instrumentkit._yaml`: YAML 1.2 numbers
+such as `5e-4`, duplicate keys refused, aliases capped) and validated with pydantic; every
+error is a ConfigError naming the field path (`streams.scope.rate`) and the reason. Names in
+a config are only ever looked up in registries (drivers, simulated models, stages); nothing
+named in a file is imported or executed.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,10 +35,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from typing_extensions import TypedDict
 
+from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 
 __all__ = [
+    "ConnectionOptionsConfig",
     "ErrorPolicyConfig",
     "InstrumentConfig",
     "OutputConfig",
@@ -53,7 +57,28 @@ StreamKind = Literal["readings", "waveforms", "spectra", "sweep"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No .inf or .nan in any number: `duration: .inf` would make a run that never ends.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+_Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class ConnectionOptionsConfig(TypedDict, total=False):
+    """`options:` of an instrument: the keys of `instrumentkit.connect.ConnectionOptions`,
+    each with the values a transport accepts, so a bad one is refused before opening."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    backend: str
+    timeout: _Seconds
+    baudrate: Annotated[int, Field(gt=0)]
+    bytesize: Literal[5, 6, 7, 8]
+    parity: Literal["N", "E", "O", "M", "S"]
+    stopbits: Literal[1, 1.5, 2]
+    xonxoff: bool
+    rtscts: bool
+    dsrdtr: bool
 
 
 class ErrorPolicyConfig(_Strict):
@@ -69,7 +94,7 @@ class InstrumentConfig(_Strict):
     resource: str | None = Field(default=None, min_length=1)
     device: str | None = Field(default=None, min_length=1)
     driver: str | None = Field(default=None, min_length=1)
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: ConnectionOptionsConfig = Field(default_factory=ConnectionOptionsConfig)
     settings: dict[str, Any] = Field(default_factory=dict)
     on_error: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
 
@@ -81,17 +106,6 @@ class InstrumentConfig(_Strict):
                 "(a simulated-lab device name), not both or neither"
             )
         return self
-
-    @field_validator("options")
-    @classmethod
-    def _known_options(cls, options: dict[str, Any]) -> dict[str, Any]:
-        from instrumentkit.connect import ConnectionOptions
-
-        unknown = sorted(set(options) - set(ConnectionOptions.__annotations__))
-        if unknown:
-            known = ", ".join(ConnectionOptions.__annotations__)
-            raise ValueError(f"unknown connection option(s) {unknown}; known: {known}")
-        return options
 
 
 class SweepValues(_Strict):
@@ -205,8 +219,12 @@ class RunConfig(_Strict):
                     f"instruments.{name}.device",
                     "a simulated-lab device needs a top-level 'lab:' (default, or a lab file)",
                 )
-        if "errors" in self.streams:
-            raise _FieldError("streams.errors", "the name 'errors' is reserved for the error log")
+        for section in ("instruments", "streams"):
+            if "errors" in getattr(self, section):
+                raise _FieldError(
+                    f"{section}.errors",
+                    "the name 'errors' is reserved for the run's error log; choose another",
+                )
         for name, stream in self.streams.items():
             for field, target in [("instrument", stream.instrument)] + [
                 (f"read[{i}]", r) for i, r in enumerate(stream.read)
@@ -239,6 +257,24 @@ def _path(location: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
+def _first_non_finite(
+    data: Any, path: tuple[int | str, ...]
+) -> tuple[tuple[int | str, ...], float] | None:
+    """Where the first .inf or .nan is, anywhere (settings and stage parameters included):
+    no number of a run may be infinite, and NaN passes every range check."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path, data
+    if isinstance(data, dict):
+        items: Any = ((str(key), value) for key, value in data.items())  # `channels.1.scale`
+    else:
+        items = enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _first_non_finite(value, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
     """Validate loaded config data; raises ConfigError naming the field and the reason."""
     if not isinstance(data, dict):
@@ -247,6 +283,11 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
             f"{type(data).__name__}",
             source=source,
         )
+    where = _first_non_finite(data, ())
+    if where is not None:
+        path, number = where
+        raise ConfigError(f"expected a finite number, got {number}", field=_path(path),
+                          source=source)  # fmt: skip
     try:
         return RunConfig.model_validate(data)
     except pydantic.ValidationError as error:
@@ -256,8 +297,13 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
         if isinstance(cause, _FieldError):
             raise ConfigError(str(cause), field=cause.field, source=source) from None
         message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
+        if first["type"] == "extra_forbidden" and first["loc"][-2:-1] == ("options",):
+            known = ", ".join(ConnectionOptionsConfig.__annotations__)
+            message = f"unknown connection option; options: {known}"
+        elif first["type"] == "extra_forbidden":
             message = "unknown field (check its spelling; docs/run-config.md lists every field)"
+        elif first["type"] == "finite_number":
+            message = f"expected a finite number, got {first['input']!r}"
         raise ConfigError(message, field=_path(first["loc"]), source=source) from None
 
 
@@ -270,11 +316,5 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[RunConfig, str]:
         raise ConfigError(
             f"cannot read the run config: {error.strerror or error}", source=source
         ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"not valid YAML{where}: {problem}", source=source) from None
+    data = load_yaml(text, source=source)
     return parse_run_config(data if data is not None else {}, source=source), text

@@ -8,6 +8,7 @@ kinds, sweep values, stages and the output path. `_bench.py` then opens what the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,8 @@ from instrumentkit.registry import driver_by_name, registered_drivers
 
 from . import _layout as layout
 from ._config import InstrumentConfig, RunConfig, StreamConfig, SweepValues, load_run_config
+from ._resource_syntax import resource_problem
+from ._sources import channel_label
 from ._stage_config import check_stages
 
 __all__ = ["Plan", "apply_settings", "channel_id", "check_settings", "plan_run", "sweep_values"]
@@ -54,8 +57,13 @@ def plan_run(
     text: str | None = None,
     output: str | os.PathLike[str] | None = None,
     overwrite: bool | None = None,
+    output_option: str = "output",
 ) -> Plan:
-    """Check a config as far as possible without touching an instrument."""
+    """Check a config as far as possible without touching an instrument.
+
+    `output_option` names where an `output` override came from (the CLI passes
+    "-o/--output"), so an error about it names that option, not the config's field.
+    """
     if isinstance(config, RunConfig):
         plan = Plan(config, text or config.model_dump_json(indent=2), Path.cwd(), "run config")
     else:
@@ -65,25 +73,50 @@ def plan_run(
     if cfg.lab is not None:
         _plan_lab(plan)
     for name, instrument in cfg.instruments.items():
+        _check_resource(plan, name, instrument)
         plan.drivers[name] = _resolve_driver(plan, name, instrument)
         check_settings(plan, name, plan.drivers[name], instrument.settings)
     plan.streams = dict(cfg.streams) or _default_streams(plan)
+    written: dict[str, str] = {}
     for name, stream in plan.streams.items():
-        _check_stream(plan, name, stream)
+        _check_stream(plan, name, stream, written)
     plan.output = Path(output) if output is not None else Path(cfg.output.path)
     allow = cfg.output.overwrite if overwrite is None else overwrite
-    try:
-        layout.check_output(plan.output, allow)
-    except FileExistsError:
-        raise ConfigError(
-            f"run file {plan.output} already exists; write another (-o) or replace it "
-            "(--overwrite, or output.overwrite: true)",
-            field="output.path",
-            source=plan.source,
-        ) from None
-    except OSError as error:
-        raise ConfigError(str(error), field="output.path", source=plan.source) from None
+    _check_output(plan, allow, field="output.path" if output is None else output_option)
     return plan
+
+
+def _check_resource(plan: Plan, name: str, config: InstrumentConfig) -> None:
+    if config.resource is not None:
+        problem = resource_problem(config.resource, backend=config.options.get("backend"))
+        if problem:
+            raise plan.error(f"instruments.{name}.resource", problem)
+
+
+def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:
+    """The run file can be created: not there (or overwriting), its folder writable, room."""
+    from_config = field == "output.path"
+    try:
+        layout.check_output(plan.output, overwrite)
+    except FileExistsError:
+        how = "(--overwrite, or output.overwrite: true)" if from_config else "(--overwrite)"
+        problem = f"run file {plan.output} already exists; write another (-o) or replace it {how}"
+    except OSError as error:
+        problem = str(error)
+    else:
+        room = layout.room_left(plan.output)
+        if room >= layout.MIN_FREE_BYTES:
+            return
+        problem = (
+            f"only {max(room, 0) / 1e6:.1f} MB left for run file {plan.output}; a run stops "
+            f"below {layout.MIN_FREE_BYTES / 1e6:.0f} MB (docs/run-file.md): free some room "
+            "or write elsewhere"
+        )
+    if from_config:
+        raise plan.error(field, problem)
+    error = ConfigError(f"option {field}: {problem}")
+    error.field = field
+    raise error
 
 
 def _plan_lab(plan: Plan) -> None:
@@ -140,7 +173,7 @@ def _default_streams(plan: Plan) -> dict[str, StreamConfig]:
     return streams
 
 
-def _check_stream(plan: Plan, name: str, stream: StreamConfig) -> None:
+def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str, str]) -> None:
     users = [s for s, c in plan.streams.items() if c.instrument == stream.instrument]
     if users[0] != name:
         raise plan.error(
@@ -159,10 +192,85 @@ def _check_stream(plan: Plan, name: str, stream: StreamConfig) -> None:
     if stream.kind == "sweep":
         _check_sweep(plan, name, stream)
     kind = stream.kind or (kinds[0] if len(kinds) == 1 else None)
+    _check_kind_fields(plan, name, stream, cls, kind)
+    _check_written_names(plan, name, stream, kind, written)
     field = f"streams.{name}.stages"
     if kind == "sweep" and stream.stages:
         raise plan.error(field, "a sweep takes no stages")
     check_stages(stream.stages, field=field, source=plan.source, kind=kind)
+
+
+_KIND_FIELDS = {
+    "batch": ("readings",),
+    "channels": ("waveforms",),
+    "timeout": ("waveforms",),
+    "settle": ("sweep",),
+    "units": ("sweep",),
+}
+"""Stream fields that only some kinds use: anywhere else they would be silently ignored."""
+
+
+def _check_kind_fields(
+    plan: Plan, name: str, stream: StreamConfig, cls: type[Instrument] | None, kind: str | None
+) -> None:
+    """Fields of another kind are refused, not ignored; channels are the driver's own."""
+    if kind is None:
+        return  # known once the instrument has answered *IDN?
+    given = stream.model_fields_set
+    for field, applies in _KIND_FIELDS.items():
+        if field in given and kind not in applies:
+            raise plan.error(
+                f"streams.{name}.{field}",
+                f"{field} applies to {' and '.join(applies)} streams, not {kind}",
+            )
+    ids = scope_channels(cls)
+    for index, channel in enumerate(stream.channels or []):
+        if ids and scope_channel(ids, channel) is None:
+            raise plan.error(
+                f"streams.{name}.channels[{index}]",
+                f"{cls.__name__ if cls else stream.instrument} has no channel {channel!r}; "
+                f"channels: {', '.join(map(str, ids))}",
+            )
+
+
+def _check_written_names(
+    plan: Plan, name: str, stream: StreamConfig, kind: str | None, written: dict[str, str]
+) -> None:
+    """Each stream of the file is written by one config stream (`scope` writes `scope_ch1`)."""
+    if kind == "waveforms" or stream.channels is not None:
+        names = [f"{name}_{channel_label(c)}" for c in stream.channels or [1]]
+    else:
+        names = [name]
+    for index, stream_name in enumerate(names):
+        if stream_name in written:
+            other = written[stream_name]
+            field = f"streams.{name}.channels[{index}]" if other == name else f"streams.{name}"
+            raise plan.error(
+                field,
+                f"writes stream {stream_name!r}, which stream {other!r} also writes; "
+                + ("list each channel once" if other == name else "rename one of them"),
+            )
+        written[stream_name] = name
+
+
+def scope_channels(cls: type[Instrument] | None) -> tuple[int | str, ...]:
+    """The channels a scope driver fetches: its `analog_channels`, else its `channels` group."""
+    declared = getattr(cls, "analog_channels", None)
+    if isinstance(declared, tuple) and declared:
+        return declared
+    group = cls.channel_groups().get("channels") if cls is not None else None
+    return tuple(group.ids) if group is not None else ()
+
+
+_CHANNEL_NAME = re.compile(r"^\s*(?:CH|CHAN|CHANNEL)?\s*(\d+)\s*$", re.IGNORECASE)
+
+
+def scope_channel(ids: tuple[int | str, ...], key: int | str) -> int | str | None:
+    """The channel `key` names (`1`, `"CH1"`, `"CHAN1"`, `"channel1"`), or None."""
+    found = channel_id(ids, key)
+    if found is None and isinstance(key, str) and (number := _CHANNEL_NAME.match(key)):
+        found = channel_id(ids, number.group(1))
+    return found
 
 
 def _check_sweep(plan: Plan, name: str, stream: StreamConfig) -> None:

@@ -9,7 +9,8 @@
       - {name: temperature, units: degC}
       - {name: humidity, units: "%", polynomial: [0.0, 1.0]}   # or scale/offset
 
-Loaded with `yaml.safe_load` only; every error names the field it is about.
+Loaded with the project's safe YAML loader only (`instrumentkit._yaml`); every error names
+the field it is about.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 
 __all__ = ["ChannelConfig", "CsvConfig", "LineSensorConfig", "PortConfig", "load_config"]
@@ -142,12 +143,10 @@ def load_config(source: LineSensorConfig | Mapping[str, Any] | str | Path) -> Li
     if isinstance(source, (str, Path)):
         origin = str(source)
         try:
-            with open(source, encoding="utf-8") as stream:
-                data = yaml.safe_load(stream)
+            text = Path(source).read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"cannot read line-sensor config: {error}", source=origin) from error
-        except yaml.YAMLError as error:
-            raise ConfigError(f"not valid YAML: {error}", source=origin) from error
+        data = load_yaml(text, source=origin)
     else:
         data = dict(source)
     if not isinstance(data, Mapping):

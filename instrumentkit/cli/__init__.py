@@ -33,7 +33,7 @@ class _Main(click.Group):
         except (InstrumentError, OSError) as error:
             if ctx.meta.get("instrumentkit.debug"):
                 raise
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"Error: {error}", err=True)  # click's own style (usage errors)
             ctx.exit(2 if isinstance(error, ConfigError) else 1)
 
 

@@ -7,8 +7,10 @@ instrumentkit plot run.h5 scope_ch1 -o scope.png
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+from collections.abc import Sized
 from pathlib import Path
 
 import click
@@ -16,7 +18,7 @@ from rich.console import Console
 
 from instrumentkit.acquisition import Pipeline, RunResult
 from instrumentkit.acquisition._bench import Bench, build_pipeline
-from instrumentkit.acquisition._plan import plan_run
+from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
 
@@ -38,12 +40,22 @@ def _console() -> Console:
 )  # fmt: skip
 @click.option(
     "--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+    callback=lambda _ctx, param, value: _finite(param, value),
     help="Stop after this many seconds (overrides stop.duration).",
 )  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
+@click.option(
+    "--check", is_flag=True,
+    help="Only check the config (exit 0 if it is valid, 2 if not): no instrument, no file.",
+)  # fmt: skip
 def acquire(
-    config: Path, output: Path | None, duration: float | None, overwrite: bool, quiet: bool
+    config: Path,
+    output: Path | None,
+    duration: float | None,
+    overwrite: bool,
+    quiet: bool,
+    check: bool,
 ) -> None:
     """Run the instruments of CONFIG (a run config YAML) into an HDF5 run file.
 
@@ -51,8 +63,11 @@ def acquire(
     run cleanly: the file is closed, marked aborted, and the exit code is 130.
     """
     console = _console()
-    plan = plan_run(config, output=output, overwrite=overwrite or None)
+    plan = plan_run(config, output=output, overwrite=overwrite or None, output_option="-o/--output")
     cfg = plan.config
+    if check:
+        _report_check(console, plan)
+        return
     length = duration or cfg.stop.duration
     if plan.lab_spec is not None:
         where = "the default simulated lab" if cfg.lab == "default" else f"lab {plan.lab_path}"
@@ -86,6 +101,31 @@ def acquire(
         console.print("Interrupted before the run started.")
         sys.exit(EXIT_INTERRUPTED)
     _finish(console, result)
+
+
+def _finite(param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds", param=param)
+    return value
+
+
+def _report_check(console: Console, plan: Plan) -> None:
+    """What a run of this config would open and write; nothing was opened or written."""
+    lab = f", lab {plan.config.lab}" if plan.config.lab else ""
+    counts = f"{_count(plan.config.instruments, 'instrument')}, {_count(plan.streams, 'stream')}"
+    console.print(
+        f"{plan.source}: valid ({counts}{lab}; would write {plan.output}). Nothing was opened."
+    )
+    unknown = [name for name, driver in plan.drivers.items() if driver is None]
+    if unknown:
+        console.print(
+            f"Settings of {', '.join(unknown)} are checked when opened: no driver: is given, "
+            "so the driver is known only from *IDN?."
+        )
+
+
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _silent() -> Console:

@@ -10,8 +10,9 @@
         latency: 0.0005               # seconds added to every reply
         params: {source: {shape: dc, offset: 1.234}}   # keyword arguments of the model
 
-Files are read with yaml.safe_load and checked with pydantic; an error names the field
-(`devices[0].port`). Model names resolve only through the model registry.
+Files are read with the project's safe YAML loader (`instrumentkit._yaml`) and checked with
+pydantic; an error names the field (`devices[0].port`). Model names resolve only through the
+model registry.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 from instrumentkit.sim._clock import Clock
 from instrumentkit.sim._device import Device
@@ -112,10 +113,7 @@ def load_lab(path: str | os.PathLike[str], *, check_models: bool = True) -> LabS
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read the lab file: {error}", source=source) from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"not valid YAML: {error}", source=source) from error
+    data = load_yaml(text, source=source)
     return parse_lab(data if data is not None else {}, source=source, check_models=check_models)
 
 

@@ -71,7 +71,7 @@ def test_a_bad_config_is_one_line_and_exit_2_before_anything_starts(tmp_path: Pa
     code, output = invoke("acquire", str(path))
     assert code == 2
     assert output.strip().count("\n") == 0
-    assert f"error: {path} field 'streams.dmm.rate': Input should be greater than 0" in output
+    assert f"Error: {path} field 'streams.dmm.rate': Input should be greater than 0" in output
     assert not (tmp_path / "run.h5").exists()
 
 

@@ -41,7 +41,7 @@ def test_identify_failure_is_one_line_and_nonzero(line_server):
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("error: ")
+    assert lines[0].startswith("Error: ")
     assert "*IDN?" in lines[0]
     assert "Traceback" not in result.output
 

@@ -1,0 +1,63 @@
+"""Is a resource string one that `instrumentkit.connect.open_transport` can open? Syntax only.
+
+A run config's resources are checked before the lab starts or any connection opens, so a
+typo (`NOTAVISA::::garbage`) is a ConfigError naming the field rather than a failure after
+half the bench was set up. The forms follow `open_transport`: VISA resource names (checked
+by pyvisa's own grammar, `pyvisa.rname`), serial ports (`COM3`, `/dev/ttyUSB0`) and pyserial
+URLs whose scheme has a handler (`socket://`, `loop://`, `iksim://`...).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+__all__ = ["resource_problem"]
+
+_SERIAL_PORT = re.compile(r"^(COM\d+|/dev/\S+)$", re.IGNORECASE)
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# Where pyserial looks for `protocol_<scheme>` modules: its own, and the simulated lab's
+# (registered when instrumentkit.sim is imported; find_spec imports that package, no lab).
+_URL_PACKAGES = ("serial.urlhandler", "instrumentkit.sim")
+
+_FORMS = (
+    "a VISA resource name (TCPIP::10.0.0.5::INSTR, TCPIP::10.0.0.5::5025::SOCKET, "
+    "GPIB0::12::INSTR, USB0::0x0957::0x1796::MY123::INSTR, ASRL3::INSTR), a serial port "
+    "(COM3, /dev/ttyUSB0) or a pyserial URL (socket://host:port)"
+)
+
+
+def resource_problem(resource: str, *, backend: str | None = None) -> str | None:
+    """Why `resource` cannot be opened as written, or None when its syntax is right."""
+    if backend is None:
+        url = _URL.match(resource)
+        if url:
+            return _url_problem(resource, url.group(1))
+        if _SERIAL_PORT.match(resource):
+            return None
+    from pyvisa import rname
+
+    try:
+        parsed = rname.parse_resource_name(resource)
+    except rname.InvalidResourceName as error:
+        text = str(error)
+        detail = text[text.index("The syntax") :] if "The syntax" in text else text.split(": ")[-1]
+        return f"cannot parse resource {resource!r}: {detail.rstrip('.')}; give {_FORMS}"
+    port = getattr(parsed, "port", None)
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        return f"resource {resource!r}: port {port} is not a TCP port (1-65535)"
+    return None
+
+
+def _url_problem(resource: str, scheme: str) -> str | None:
+    module = f"protocol_{scheme.lower()}"
+    for package in _URL_PACKAGES:
+        try:
+            if importlib.util.find_spec(f"{package}.{module}") is not None:
+                return None
+        except ImportError:
+            continue
+    return (
+        f"resource {resource!r}: pyserial has no handler for URLs of scheme {scheme!r} "
+        "(known: socket, loop, rfc2217, spy, alt, hwgrep, iksim)"
+    )
