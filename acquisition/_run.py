@@ -39,7 +39,7 @@ from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
 from . import _layout as layout
 from ._runner import Block
 from ._writer import RunWriter
-from ._writing import BlockWriter, instrument_records, settings_end_snapshots
+from ._writing import BlockWriter, first_stamp_ns, instrument_records, settings_end_snapshots
 
 __all__ = ["Run"]
 
@@ -190,7 +190,9 @@ class Run:
     def _go_live(self) -> None:
         for stream, block in self._first.items():
             self._blocks.declare(stream, block.record, block.instrument)
-        self._writer.start()
+        # The run began with its first record, held until now: start_time says so.
+        stamps = [first_stamp_ns(block) for block in self._held]
+        self._writer.start(min(stamps, default=None))
         self._live_at = time.monotonic()
         held, self._held, self._held_bytes = self._held, [], 0
         for block in held:

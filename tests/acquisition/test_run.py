@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ from instrumentkit.acquisition import Run, open_run
 from instrumentkit.acquisition.synthetic import SyntheticScope, SyntheticSensor
 from instrumentkit.data import Reading, Spectrum
 from instrumentkit.errors import Timeout
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def test_a_script_appends_every_kind_of_record(tmp_path: Path) -> None:
@@ -150,3 +154,19 @@ def test_refusals(tmp_path: Path) -> None:
             run.append("a", np.zeros(4))
     with pytest.raises(RuntimeError, match="is closed"):
         run.append("a", np.zeros(3))
+
+
+def test_start_time_is_the_first_record_not_the_moment_the_run_went_live(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "late.h5"
+    with Run(path) as run:
+        run.append("v", {"v": 1.0})
+        time.sleep(0.3)  # the script does other work before the run goes live
+        run.append("v", {"v": 2.0})
+        run.start()
+    with open_run(path) as f:
+        assert f.start_time is not None
+        start_ns = (f.start_time - EPOCH) // timedelta(microseconds=1) * 1000
+        first = int(f["v"].time[0])
+        assert 0 <= first - start_ns < 1000  # the same moment, to start_time's microsecond
