@@ -98,6 +98,10 @@ class BlockWriter:
             long_name="instrument errors: instrument, error type, action taken, message",
         )
 
+    def stream(self, name: str) -> Any:
+        """The writer's stream `name` (declared)."""
+        return self._streams[name]
+
     # -- streaming ------------------------------------------------------------------------
     @property
     def healthy(self) -> bool:
