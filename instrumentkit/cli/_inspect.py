@@ -75,7 +75,10 @@ def _iso(moment: Any) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
 def inspect_command(path: Path, as_json: bool) -> None:
     """Show what a run file holds: status, instruments, streams, shapes and units."""
-    info = describe_run(path)
+    try:
+        info = describe_run(path)
+    except ValueError as error:  # not a run file: say so in one line
+        raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return

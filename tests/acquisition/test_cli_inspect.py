@@ -52,3 +52,16 @@ def test_start_time_is_no_later_than_the_first_row_of_any_stream(lab_run: Path) 
             assert first >= start_ns, f"{name}: first row {(first - start_ns) / 1e6:.1f} ms"
             # and soon after it: connecting is done before the start, the first poll is fast
             assert first - start_ns < 2e9, f"{name}: first row {(first - start_ns) / 1e9:.2f} s"
+
+
+def test_inspect_on_a_run_config_says_it_is_not_a_run_file_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "lab.yaml"
+    config.write_text("lab: default\n")
+    code, output = invoke("inspect", str(config))
+    assert code == 1
+    assert f"{config} is not an HDF5 file, so not a run file" in output
+    assert f"`instrumentkit acquire {config}`" in output
+    assert "signature" not in output
+    assert "Traceback" not in output
