@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
+import h5py
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from instrumentkit.acquisition import open_run
+from instrumentkit.acquisition import Run, open_run
 from instrumentkit.cli import main
+from instrumentkit.data import Reading
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -65,3 +69,71 @@ def test_inspect_on_a_run_config_says_it_is_not_a_run_file_and_what_to_do(
     assert f"`instrumentkit acquire {config}`" in output
     assert "signature" not in output
     assert "Traceback" not in output
+
+
+def drawn_panes(path: Path, stream: str) -> list[Any]:
+    """The panels `plot` draws for a readings stream, one per channel, as matplotlib made
+    them (so the test reads the marks and notes, not pixels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from instrumentkit.cli._plot import _draw, _meanings
+
+    with open_run(path) as run:
+        data = run[stream]
+        channels = [c for c in data.signals if c != "status"]
+        figure, grid = plt.subplots(len(channels), 1, squeeze=False, sharex=True)
+        panes = list(grid[:, 0])
+        _draw(panes, data, -1, _meanings(run, data))
+    plt.close(figure)
+    return panes
+
+
+def flag_marks(pane: Any) -> int:
+    return sum(len(line.get_xdata()) for line in pane.lines if line.get_marker() == "|")
+
+
+def test_plot_marks_invalid_readings_and_says_what_their_status_means(
+    lab_run: Path, tmp_path: Path
+) -> None:
+    with open_run(lab_run) as run:
+        rows = len(run["temperature"])
+        assert (run["temperature"]["status"][:, 3] == 1).all()  # input D: no sensor
+    panes = drawn_panes(lab_run, "temperature")
+    notes = [text.get_text() for text in panes[3].texts]
+    assert notes == [f"no valid reading to plot\n{rows} of {rows} readings flagged: "
+                     "status 1 = invalid reading"]  # fmt: skip
+    assert flag_marks(panes[3]) == rows
+    assert all(not pane.texts and flag_marks(pane) == 0 for pane in panes[:3])
+    target = tmp_path / "temperature.png"
+    code, output = invoke("plot", str(lab_run), "temperature", "-o", str(target))
+    assert code == 0, output
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_takes_status_meanings_from_the_files_cf_flag_attributes(tmp_path: Path) -> None:
+    path = tmp_path / "gauge.h5"
+    with Run(path) as run:
+        for code in (0, 4, 4, 0, 5):
+            value = float("nan") if code else 1e-3
+            run.append("gauge", Reading.single([value], "p1", "mbar", status=[code]))
+    with h5py.File(path, "r+") as f:  # as the writer stores them (CF conventions)
+        status = next(ds for name, ds in _datasets(f) if name.endswith("gauge/status"))
+        status.attrs["flag_values"] = np.array([0, 4, 5], dtype=np.int16)
+        status.attrs["flag_meanings"] = "valid sensor_off no_sensor"
+    (pane,) = drawn_panes(path, "gauge")
+    assert [t.get_text() for t in pane.texts] == [
+        "2 of 5 readings flagged: status 4 = sensor off\n"
+        "1 of 5 readings flagged: status 5 = no sensor"
+    ]
+    assert flag_marks(pane) == 3
+
+
+def _datasets(f: h5py.File) -> list[tuple[str, h5py.Dataset]]:
+    found: list[tuple[str, h5py.Dataset]] = []
+    f.visititems(
+        lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None
+    )
+    return found
