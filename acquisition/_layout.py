@@ -11,7 +11,7 @@ import math
 import os
 import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -55,9 +55,14 @@ TIME = "time"
 MONOTONIC = "monotonic"
 
 
-def iso_now() -> str:
-    """The current local time in ISO 8601 with its UTC offset (NeXus NX_DATE_TIME)."""
-    return datetime.now().astimezone().isoformat(timespec="microseconds")
+def iso_now(time_ns: int | None = None) -> str:
+    """The current local time (or `time_ns`, ns since 1970) in ISO 8601 with its UTC offset
+    (NeXus NX_DATE_TIME); nanoseconds are cut, never rounded up, so the text is never later."""
+    if time_ns is None:
+        return datetime.now().astimezone().isoformat(timespec="microseconds")
+    seconds, nanoseconds = divmod(int(time_ns), 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone()
+    return moment.replace(microsecond=nanoseconds // 1000).isoformat(timespec="microseconds")
 
 
 def to_json(value: Any) -> str:

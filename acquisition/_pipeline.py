@@ -38,11 +38,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from instrumentkit.data import now_ns
+
 from ._record_stages import RecordStages
 from ._runner import Block, Done, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
 from ._sources import Source
 from ._writer import RunWriter
-from ._writing import ERRORS_STREAM, BlockWriter, instrument_records, settings_end_snapshots
+from ._writing import (
+    ERRORS_STREAM,
+    BlockWriter,
+    first_stamp_ns,
+    instrument_records,
+    settings_end_snapshots,
+)
 
 __all__ = ["Pipeline", "Progress", "RunResult", "Stop"]
 
@@ -140,6 +148,7 @@ class Pipeline:
         self._interrupted = False
         self._phase = "starting"
         self._t0 = 0.0
+        self._started_ns = 0
         policies = on_error if isinstance(on_error, Mapping) else {}
         default = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy()
         self._runners = [
@@ -222,6 +231,7 @@ class Pipeline:
         try:
             try:
                 self._declare_instruments()
+                self._started_ns = now_ns()  # start_time: before any source reads
                 for runner in self._runners:
                     runner.start()
                 self._prime()
@@ -302,7 +312,8 @@ class Pipeline:
                 if stream in firsts:
                     self._blocks.declare(stream, firsts[stream].record, runner.source.instrument)
         self._blocks.declare_error_log()
-        self.writer.start()
+        stamps = [first_stamp_ns(block) for block in firsts.values()]
+        self.writer.start(min([self._started_ns, *stamps]))
         self._started.set()
         self._t0 = time.monotonic()
         self._phase = "running"

@@ -107,7 +107,8 @@ class RunFile:
         self.path = Path(path)
         self.lazy = lazy
         if lazy == "dask":
-            _require("dask.array", "lazy='dask'", "dask[array]")
+            _require("dask.array", "lazy='dask'", "xarray")
+        _check_is_hdf5(self.path)
         with contextlib.suppress(ImportError):  # registers Blosc: blosc runs read back
             import hdf5plugin  # noqa: F401
         try:
@@ -244,9 +245,9 @@ class RunFile:
 
     def to_xarray(self, stream: str) -> Any:
         """The stream as an xarray.Dataset: time (datetime64) and axis coordinates, units."""
+        _require("xarray", "to_xarray()", "xarray")
         from ._xarray import stream_to_xarray
 
-        _require("xarray", "to_xarray()", "xarray")
         return stream_to_xarray(self[stream])
 
     # -- lifetime -------------------------------------------------------------------------
@@ -278,10 +279,27 @@ def _time(text: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _require(module: str, feature: str, package: str) -> None:
+def _require(module: str, feature: str, extra: str) -> None:
     import importlib
 
     try:
         importlib.import_module(module)
     except ImportError as error:
-        raise ImportError(f"{feature} needs {package}: pip install '{package}'") from error
+        package = module.split(".")[0]
+        raise ImportError(
+            f"{feature} needs the optional package {package}, which is not installed: "
+            f"pip install 'instrumentkit[{extra}]'"
+        ) from error
+
+
+def _check_is_hdf5(path: Path) -> None:
+    """Refuse a file that is not HDF5 in words, before HDF5 says 'file signature not found'."""
+    if not path.is_file() or h5py.is_hdf5(path):
+        return  # a missing file: h5py's FileNotFoundError says it well
+    hint = "an instrumentkit run file is the HDF5 file (.h5) that a run writes"
+    if path.suffix.lower() in (".yaml", ".yml"):
+        hint = (
+            f"it looks like a run configuration: record a run with `instrumentkit acquire "
+            f"{path}`, then open the .h5 file it writes"
+        )
+    raise ValueError(f"{path} is not an HDF5 file, so not a run file; {hint}")

@@ -35,11 +35,13 @@ import numpy as np
 import yaml
 
 from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
+from instrumentkit.errors import ValidationError
 
 from . import _layout as layout
 from ._runner import Block
+from ._script_rows import PlainRows
 from ._writer import RunWriter
-from ._writing import BlockWriter, instrument_records, settings_end_snapshots
+from ._writing import BlockWriter, first_stamp_ns, instrument_records, settings_end_snapshots
 
 __all__ = ["Run"]
 
@@ -83,6 +85,9 @@ class Run:
         self._held: list[Block] = []
         self._held_bytes = 0
         self._first: dict[str, Block] = {}
+        self._units: dict[str, Any] = {}  # the `units=` each stream was declared with
+        self._plain: dict[str, PlainRows] = {}  # the per-row path of append()
+        self._plain_open = True
         self._first_append: float | None = None
         self._live_at: float | None = None
         self._t0 = time.monotonic()
@@ -115,6 +120,8 @@ class Run:
             counts = dict(self._blocks.rows)
             for block in self._held:
                 counts[block.stream] = counts.get(block.stream, 0) + _rows(block.record)
+            for name, rows in self._plain.items():
+                counts[name] += rows.gathered
             return counts
 
     # -- appending ------------------------------------------------------------------------
@@ -132,7 +139,25 @@ class Run:
         a number, or a mapping of channel name to number. `units` applies to numbers and
         mappings; `timestamp_ns` to numbers, mappings and arrays (default: now).
         """
+        rows = self._plain.get(stream)
+        if rows is not None and timestamp_ns is None and (units is None or units == rows.units):
+            # The per-row path of a live stream of plain numbers (see _script_rows): a mapping
+            # of the stream's channels in their order, or one number; no Reading, no Block.
+            with self._lock:
+                try:
+                    if self._plain_open and rows.add(record):
+                        return
+                except OSError as error:
+                    self._failed(error)
+                    raise
+        first = self._first.get(stream)
+        if first is not None:
+            if units is None:
+                units = self._units.get(stream)  # later rows need not repeat the units
+            record = _in_channel_order(record, first.record)
         item = _normalise(stream, record, units, timestamp_ns)
+        if first is not None:
+            _check_same_kind(self.path, stream, first.record, item)
         monotonic, wall = time.monotonic(), now_ns()
         if timestamp_ns is not None and isinstance(item, np.ndarray):
             # Arrays are stamped with the block's clock pair: move the pair to the given time.
@@ -142,13 +167,30 @@ class Run:
             if self._writer.status in ("completed", "aborted"):
                 raise RuntimeError(f"run {self.path} is closed; open a new Run to write more")
             if self._live_at is None:
+                self._units.setdefault(stream, units)
                 self._hold(block)
                 return
             if stream not in self._first:
                 raise self._late(stream)
+            self._drain(stream)  # rows in the order they were appended
             problem = self._blocks.write(block)
         if problem is not None:
             raise problem
+
+    def _drain(self, stream: str | None = None) -> None:
+        """Hand gathered plain rows (of `stream`, or of every stream) to the file's streams."""
+        for name, rows in list(self._plain.items()):
+            if (stream is None or name == stream) and len(rows):
+                try:
+                    rows.drain()
+                except OSError as error:
+                    self._failed(error)
+                    raise
+
+    def _failed(self, error: OSError) -> None:
+        """Writing failed (a full disk): no more per-row path; the run will close aborted."""
+        self._blocks.failed(error)
+        self._plain_open = False
 
     def declare(self, stream: str, like: Any, *, units: Any = None) -> None:
         """Declare `stream` shaped like `like` without writing it (before the run is live)."""
@@ -158,6 +200,7 @@ class Run:
                 raise self._late(stream)
             if stream not in self._first:
                 self._first[stream] = Block(stream, item, 0.0, 0, self._instrument_of(stream))
+                self._units[stream] = units
 
     def _instrument_of(self, stream: str) -> str:
         return stream if stream in self.instruments else ""
@@ -190,7 +233,13 @@ class Run:
     def _go_live(self) -> None:
         for stream, block in self._first.items():
             self._blocks.declare(stream, block.record, block.instrument)
-        self._writer.start()
+            record = block.record
+            if isinstance(record, Reading) and record.status is None:
+                target = self._blocks.stream(stream)
+                self._plain[stream] = PlainRows(target, record.channels, self._units.get(stream))
+        # The run began with its first record, held until now: start_time says so.
+        stamps = [first_stamp_ns(block) for block in self._held]
+        self._writer.start(min(stamps, default=None))
         self._live_at = time.monotonic()
         held, self._held, self._held_bytes = self._held, [], 0
         for block in held:
@@ -203,6 +252,7 @@ class Run:
         with self._lock:
             if self._live_at is None:
                 self._go_live()
+            self._drain()
             self._writer.flush()
 
     # -- the end --------------------------------------------------------------------------
@@ -214,8 +264,10 @@ class Run:
             try:
                 if self._live_at is None:
                     self._go_live()
+                self._drain()
             except Exception as error:
                 status, reason = "aborted", f"writing the held records failed: {error}"
+            self._plain_open = False
             timeout = 10.0 if status == "completed" else 2.0
             settings_end = settings_end_snapshots(self.instruments, timeout=timeout)
             final, why = self._blocks.close(status, reason or "", settings_end)
@@ -271,6 +323,39 @@ def _normalise(
     raise TypeError(
         f"stream {stream!r}: cannot append a {type(record).__name__}; append a Reading, "
         "Waveform, Spectrum, NumPy array, number or mapping of numbers"
+    )
+
+
+def _in_channel_order(record: Any, first: Any) -> Any:
+    """A mapping with the stream's channels in another order, reordered (else unchanged)."""
+    if (
+        isinstance(record, Mapping)
+        and isinstance(first, Reading)
+        and tuple(record) != first.channels
+        and set(record) == set(first.channels)
+    ):
+        return {channel: record[channel] for channel in first.channels}
+    return record
+
+
+def _kind(record: Any) -> str:
+    if isinstance(record, Reading):
+        return f"readings of channels {list(record.channels)}"
+    if isinstance(record, Waveform):
+        return "waveforms"
+    if isinstance(record, Spectrum):
+        return "spectra"
+    return f"arrays of shape {np.shape(record)} ({np.asarray(record).dtype})"
+
+
+def _check_same_kind(path: Path, stream: str, first: Any, record: Any) -> None:
+    """A stream holds one kind of record, declared by its first: say so before HDF5 does."""
+    if type(first) is type(record):
+        return
+    raise ValidationError(
+        f"run {path}: stream {stream!r} holds {_kind(first)} (declared by its first record), "
+        f"so a {type(record).__name__} cannot be appended to it. Append records like the "
+        f"first, or give this data a stream of its own (run.append('{stream}_2', ...))"
     )
 
 

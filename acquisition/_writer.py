@@ -285,10 +285,14 @@ class RunWriter:
         """Declared streams by name."""
         return dict(self._streams)
 
-    def start(self) -> None:
-        """Write the start time and switch SWMR on; from now on nothing new can be declared."""
+    def start(self, start_ns: int | None = None) -> None:
+        """Write the start time and switch SWMR on; from now on nothing new can be declared.
+
+        `start_ns` (ns since 1970, default now) is when the run began: no later than its
+        first rows, which may have been taken before the streams could be declared.
+        """
         self._require_declaring("start twice")
-        self._entry["start_time"][()] = layout.iso_now().encode()
+        self._entry["start_time"][()] = layout.iso_now(start_ns).encode()
         self._entry["status"][()] = b"running"
         self.status = "running"
         self._file.swmr_mode = True

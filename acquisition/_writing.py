@@ -22,6 +22,7 @@ __all__ = [
     "ERRORS_STREAM",
     "ERROR_DTYPE",
     "BlockWriter",
+    "first_stamp_ns",
     "instrument_record",
     "instrument_records",
     "settings_end_snapshots",
@@ -50,6 +51,15 @@ def error_row(event: ErrorEvent) -> np.ndarray:
         ),
         dtype=ERROR_DTYPE,
     )
+
+
+def first_stamp_ns(block: Block) -> int:
+    """Wall-clock time (ns) of the earliest row a block writes."""
+    record = block.record
+    if isinstance(record, Reading):
+        return int(record.timestamps_ns.min()) if len(record) else block.wall_ns
+    stamp = getattr(record, "timestamp_ns", None)
+    return block.wall_ns if stamp is None else int(stamp)
 
 
 def rows_of(record: Any) -> int:
@@ -87,6 +97,10 @@ class BlockWriter:
             ERROR_DTYPE,
             long_name="instrument errors: instrument, error type, action taken, message",
         )
+
+    def stream(self, name: str) -> Any:
+        """The writer's stream `name` (declared)."""
+        return self._streams[name]
 
     # -- streaming ------------------------------------------------------------------------
     @property

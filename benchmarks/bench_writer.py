@@ -5,7 +5,9 @@
 (a) scalar readings (timestamp + value): RunWriter stream appends vs buffered raw h5py,
     one sample per append and 1000-sample blocks;
 (b) 10k-point float64 waveforms: RunWriter vs buffered raw h5py and per-record raw h5py;
-(c) how long after `flush()` a SWMR reader in another process sees new rows.
+(c) how long after `flush()` a SWMR reader in another process sees new rows;
+(d) a lab script's rows: `run.append(name, {"t": t, "v": v})` and `run.append(name, v)`
+    per row on a live Run vs the same loop into buffered raw h5py.
 Every file is `libver="latest"` with SWMR on, flushed every second, on the local disk.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from instrumentkit.acquisition import RunWriter
+from instrumentkit.acquisition import Run, RunWriter
 from instrumentkit.data import Reading, Waveform
 
 POINTS = 10_000
@@ -208,6 +210,78 @@ def flush_latency(folder: Path, flushes: int) -> list[float]:
     return [float(d) for d in output.split()][1:]
 
 
+# -- (d) a lab script's rows -----------------------------------------------------------------
+def script_ours(rows: int, as_dict: bool) -> Callable[[Path], float]:
+    """`run.append` per row, a dict of two numbers or one number, on a live Run."""
+
+    def run(path: Path) -> float:
+        with Run(path) as script:
+            script.append("v", {"t": 0.0, "v": 0.0} if as_dict else 0.0)
+            script.start()  # live: the steady state of a long script
+            start = time.perf_counter()
+            if as_dict:
+                for i in range(1, rows):
+                    script.append("v", {"t": i * 1e-3, "v": 0.5 * i})
+            else:
+                for i in range(1, rows):
+                    script.append("v", 0.5 * i)
+            script.flush()
+            elapsed = time.perf_counter() - start
+        return rows / elapsed
+
+    return run
+
+
+def script_raw(rows: int, as_dict: bool) -> Callable[[Path], float]:
+    """The same loop by hand: a wall-clock stamp per row into NumPy buffers, one slice write
+    per full buffer, flushed every second."""
+
+    def run(path: Path) -> float:
+        size = 65536
+        names = ("t", "v") if as_dict else ("v",)
+        with h5py.File(path, "w", libver="latest") as f:
+            stamps = f.create_dataset("time", (0,), maxshape=(None,), chunks=(32768,), dtype="i8")
+            columns = [
+                f.create_dataset(n, (0,), maxshape=(None,), chunks=(32768,), dtype="f8")
+                for n in names
+            ]
+            f.swmr_mode = True
+            buffer_time, buffer = np.empty(size, "i8"), np.empty((size, len(names)))
+            fill = written = 0
+            next_flush = time.monotonic() + 1.0
+
+            def write(n: int) -> None:
+                nonlocal written
+                stamps.resize(written + n, axis=0)
+                stamps[written : written + n] = buffer_time[:n]
+                for index, column in enumerate(columns):
+                    column.resize(written + n, axis=0)
+                    column[written : written + n] = buffer[:n, index]
+                written += n
+
+            start = time.perf_counter()
+            for i in range(1, rows):
+                if as_dict:
+                    row = {"t": i * 1e-3, "v": 0.5 * i}
+                    buffer[fill] = (row["t"], row["v"])
+                else:
+                    buffer[fill] = 0.5 * i
+                buffer_time[fill] = time.time_ns()
+                fill += 1
+                if fill == size or time.monotonic() >= next_flush:
+                    write(fill)
+                    fill = 0
+                    if time.monotonic() >= next_flush:
+                        f.flush()
+                        next_flush = time.monotonic() + 1.0
+            write(fill)
+            f.flush()
+            elapsed = time.perf_counter() - start
+        return rows / elapsed
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, one repeat")
@@ -243,6 +317,12 @@ def main() -> None:
         )
         results.append(("(b) 10k-point waveforms vs buffered raw", "wf/s", ours, raw_buffered))
         results.append(("(b) 10k-point waveforms vs per-record raw", "wf/s", ours, raw_single))
+        for label, as_dict in (("a dict per row", True), ("a number per row", False)):
+            ours, raw = best_of(
+                repeats, [script_ours(single_rows, as_dict), script_raw(single_rows, as_dict)],
+                folder,
+            )  # fmt: skip
+            results.append((f"(d) lab script run.append, {label}", "rows/s", ours, raw))
         delays = flush_latency(folder, 50 if args.quick else 150)
 
     print(f"{'benchmark':44} {'unit':7} {'instrumentkit':>14} {'raw h5py':>12} {'ratio':>6}")

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from instrumentkit.acquisition import RunWriter, open_run
+from instrumentkit.acquisition import Run, RunWriter, open_run
 from instrumentkit.data import Reading, Spectrum
 
 AXIS = np.linspace(350.0, 1050.0, 256)
@@ -193,3 +193,18 @@ def test_streams_are_found_by_the_name_as_given(tmp_path: Path) -> None:
     with open_run(path) as run:
         assert run.streams == ("lab_temperature",)
         assert run["lab/temperature"].name == "lab_temperature"
+
+
+def test_to_xarray_without_xarray_names_the_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "plain.h5"
+    with Run(path) as run:
+        run.append("v", 1.0)
+    monkeypatch.setitem(sys.modules, "xarray", None)  # import fails as if not installed
+    monkeypatch.delitem(sys.modules, "instrumentkit.acquisition._xarray", raising=False)
+    with open_run(path) as f, pytest.raises(ImportError) as missing:
+        f.to_xarray("v")
+    assert type(missing.value) is ImportError  # not the bare ModuleNotFoundError
+    assert "to_xarray() needs the optional package xarray" in str(missing.value)
+    assert "pip install 'instrumentkit[xarray]'" in str(missing.value)

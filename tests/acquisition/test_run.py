@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,9 @@ import pytest
 from instrumentkit.acquisition import Run, open_run
 from instrumentkit.acquisition.synthetic import SyntheticScope, SyntheticSensor
 from instrumentkit.data import Reading, Spectrum
-from instrumentkit.errors import Timeout
+from instrumentkit.errors import Timeout, ValidationError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def test_a_script_appends_every_kind_of_record(tmp_path: Path) -> None:
@@ -150,3 +154,67 @@ def test_refusals(tmp_path: Path) -> None:
             run.append("a", np.zeros(4))
     with pytest.raises(RuntimeError, match="is closed"):
         run.append("a", np.zeros(3))
+
+
+def test_start_time_is_the_first_record_not_the_moment_the_run_went_live(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "late.h5"
+    with Run(path) as run:
+        run.append("v", {"v": 1.0})
+        time.sleep(0.3)  # the script does other work before the run goes live
+        run.append("v", {"v": 2.0})
+        run.start()
+    with open_run(path) as f:
+        assert f.start_time is not None
+        start_ns = (f.start_time - EPOCH) // timedelta(microseconds=1) * 1000
+        first = int(f["v"].time[0])
+        assert 0 <= first - start_ns < 1000  # the same moment, to start_time's microsecond
+
+
+def test_an_array_appended_to_a_readings_stream_is_refused_in_the_run_apis_words(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixed.h5"
+    with Run(path) as run:
+        run.append("dmm", {"voltage": 1.0}, units="V")
+        run.start()
+        with pytest.raises(ValidationError) as refused:
+            run.append("dmm", np.arange(3.0))
+        message = str(refused.value)
+        assert "stream 'dmm' holds readings of channels ['voltage']" in message
+        assert "cannot be appended" in message
+        assert "run.append('dmm_2', ...)" in message
+        run.append("dmm", {"voltage": 2.0})  # the stream is unharmed, units as declared
+    with open_run(path) as f:
+        np.testing.assert_array_equal(f["dmm"]["voltage"], [1.0, 2.0])
+        assert f["dmm"].units["voltage"] == "V"
+
+
+def test_rows_of_plain_numbers_land_in_order_with_their_times(tmp_path: Path) -> None:
+    path = tmp_path / "rows.h5"
+    with Run(path) as run:
+        run.append("iv", {"v": 0.0, "i": 0.0}, units={"v": "V", "i": "A"})
+        run.append("t", 20.0, units="K")
+        run.start()
+        before = time.time_ns()
+        for step in range(1, 5000):
+            run.append("iv", {"v": step * 1e-3, "i": step * 1e-6}, units={"v": "V", "i": "A"})
+            run.append("t", 20.0 + step)
+        with pytest.raises(ValueError, match="could not convert"):
+            run.append("iv", {"v": 7.0, "i": "seven"})  # nothing of it is kept
+        run.append("iv", {"i": 1.0, "v": 2.0})  # other order: still stored by name
+        after = time.time_ns()
+        assert run.rows == {"iv": 5001, "t": 5000}
+    with open_run(path) as f:
+        iv, t = f["iv"], f["t"]
+        np.testing.assert_allclose(iv["v"][:5000], np.arange(5000) * 1e-3)
+        np.testing.assert_allclose(iv["i"][:5000], np.arange(5000) * 1e-6)
+        assert (iv["v"][-1], iv["i"][-1]) == (2.0, 1.0)
+        np.testing.assert_allclose(t["t"], 20.0 + np.arange(5000))
+        assert (iv.units["v"], iv.units["i"], t.units["t"]) == ("V", "A", "K")
+        stamps = iv.time[1:]
+        assert np.all(np.diff(stamps) >= 0)
+        assert before <= stamps[0]
+        assert stamps[-1] <= after
+        assert np.all(np.diff(iv.monotonic[1:]) >= 0)

@@ -1,0 +1,139 @@
+"""A run of the simulated lab read back as a user does: start time, `inspect`, `plot`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from instrumentkit.acquisition import Run, open_run
+from instrumentkit.cli import main
+from instrumentkit.data import Reading
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Half a second of the default lab: a DMM and the temperature controller, whose input
+    D has no sensor (every reading NaN, status 1), as in examples/simulated_lab.yaml."""
+    folder = tmp_path_factory.mktemp("lab")
+    config = {
+        "lab": "default",
+        "instruments": {"dmm": {"device": "dmm"}, "temperature": {"device": "temperature"}},
+        "streams": {
+            "dmm": {"instrument": "dmm", "rate": 50},
+            "temperature": {"instrument": "temperature", "rate": 10},
+        },
+        "stop": {"duration": 0.5},
+        "output": {"path": str(folder / "run.h5")},
+    }
+    (folder / "run.yaml").write_text(yaml.safe_dump(config))
+    code, output = invoke("acquire", str(folder / "run.yaml"), "-q")
+    assert code == 0, output
+    return folder / "run.h5"
+
+
+def test_start_time_is_no_later_than_the_first_row_of_any_stream(lab_run: Path) -> None:
+    with open_run(lab_run) as run:
+        assert run.start_time is not None
+        start_ns = (run.start_time - EPOCH) // timedelta(microseconds=1) * 1000
+        for name in ("dmm", "temperature"):
+            first = int(run[name].time[0])
+            # The first rows come after the run started, not before: a row stamped before
+            # start_time would claim data from before the run.
+            assert first >= start_ns, f"{name}: first row {(first - start_ns) / 1e6:.1f} ms"
+            # and soon after it: connecting is done before the start, the first poll is fast
+            assert first - start_ns < 2e9, f"{name}: first row {(first - start_ns) / 1e9:.2f} s"
+
+
+def test_inspect_on_a_run_config_says_it_is_not_a_run_file_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "lab.yaml"
+    config.write_text("lab: default\n")
+    code, output = invoke("inspect", str(config))
+    assert code == 1
+    assert f"{config} is not an HDF5 file, so not a run file" in output
+    assert f"`instrumentkit acquire {config}`" in output
+    assert "signature" not in output
+    assert "Traceback" not in output
+
+
+def drawn_panes(path: Path, stream: str) -> list[Any]:
+    """The panels `plot` draws for a readings stream, one per channel, as matplotlib made
+    them (so the test reads the marks and notes, not pixels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from instrumentkit.cli._plot import _draw, _meanings
+
+    with open_run(path) as run:
+        data = run[stream]
+        channels = [c for c in data.signals if c != "status"]
+        figure, grid = plt.subplots(len(channels), 1, squeeze=False, sharex=True)
+        panes = list(grid[:, 0])
+        _draw(panes, data, -1, _meanings(run, data))
+    plt.close(figure)
+    return panes
+
+
+def flag_marks(pane: Any) -> int:
+    return sum(len(line.get_xdata()) for line in pane.lines if line.get_marker() == "|")
+
+
+def test_plot_marks_invalid_readings_and_says_what_their_status_means(
+    lab_run: Path, tmp_path: Path
+) -> None:
+    with open_run(lab_run) as run:
+        rows = len(run["temperature"])
+        assert (run["temperature"]["status"][:, 3] == 1).all()  # input D: no sensor
+    panes = drawn_panes(lab_run, "temperature")
+    notes = [text.get_text() for text in panes[3].texts]
+    assert notes == [f"no valid reading to plot\n{rows} of {rows} readings flagged: "
+                     "status 1 = invalid reading"]  # fmt: skip
+    assert flag_marks(panes[3]) == rows
+    assert all(not pane.texts and flag_marks(pane) == 0 for pane in panes[:3])
+    target = tmp_path / "temperature.png"
+    code, output = invoke("plot", str(lab_run), "temperature", "-o", str(target))
+    assert code == 0, output
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_takes_status_meanings_from_the_files_cf_flag_attributes(tmp_path: Path) -> None:
+    path = tmp_path / "gauge.h5"
+    with Run(path) as run:
+        for code in (0, 4, 4, 0, 5):
+            value = float("nan") if code else 1e-3
+            run.append("gauge", Reading.single([value], "p1", "mbar", status=[code]))
+    with h5py.File(path, "r+") as f:  # as the writer stores them (CF conventions)
+        status = next(ds for name, ds in _datasets(f) if name.endswith("gauge/status"))
+        status.attrs["flag_values"] = np.array([0, 4, 5], dtype=np.int16)
+        status.attrs["flag_meanings"] = "valid sensor_off no_sensor"
+    (pane,) = drawn_panes(path, "gauge")
+    assert [t.get_text() for t in pane.texts] == [
+        "2 of 5 readings flagged: status 4 = sensor off\n"
+        "1 of 5 readings flagged: status 5 = no sensor"
+    ]
+    assert flag_marks(pane) == 3
+
+
+def _datasets(f: h5py.File) -> list[tuple[str, h5py.Dataset]]:
+    found: list[tuple[str, h5py.Dataset]] = []
+    f.visititems(
+        lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None
+    )
+    return found
