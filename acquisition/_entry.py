@@ -1,4 +1,4 @@
-"""The NeXus skeleton of a run file: /entry fields and /entry/instrument/<name> groups."""
+"""The NeXus skeleton of a run file: /entry fields and /entry/instrument_<name> groups."""
 
 from __future__ import annotations
 
@@ -42,8 +42,6 @@ def declare_entry(
     layout.reserve_text(entry, "end_time", layout.END_TIME_BYTES)
     layout.reserve_text(entry, "status", layout.STATUS_BYTES, "created")
     layout.reserve_text(entry, "reason", layout.REASON_BYTES)
-    entry.create_group(layout.INSTRUMENTS).attrs["NX_class"] = "NXcollection"
-    entry.create_group(layout.DATA).attrs["NX_class"] = "NXcollection"
     return entry
 
 

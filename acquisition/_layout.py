@@ -22,8 +22,18 @@ import numpy as np
 from instrumentkit.errors import ConfigError
 
 ENTRY = "entry"
-INSTRUMENTS = "instrument"
-DATA = "data"
+INSTRUMENT_PREFIX = "instrument_"
+"""An instrument's NXinstrument group is /entry/instrument_<name> (a stream of the same name
+is the NXdata /entry/<name>)."""
+ENTRY_FIELDS = frozenset(
+    ("entry_identifier", "program_name", "run_config", "metadata", "start_time", "end_time",
+     "status", "reason")
+)  # fmt: skip
+
+# Files written by instrumentkit 0.1.0 kept instruments and streams one level down, in
+# NXcollection groups /entry/instrument and /entry/data; the reader still reads them.
+LEGACY_INSTRUMENTS = "instrument"
+LEGACY_DATA = "data"
 
 Compression = Literal["gzip", "blosc"] | None
 
@@ -53,6 +63,16 @@ MIN_FREE_BYTES = 64 * 1024 * 1024
 
 TIME = "time"
 MONOTONIC = "monotonic"
+
+
+def libver_bounds() -> tuple[str, str]:
+    """HDF5 file-format bounds: SWMR needs the 1.10 format, and nothing newer than HDF5 1.14
+    may be used, since `libver="latest"` under HDF5 2.0 writes datatype messages that HDF5
+    1.14 readers (HDFView, h5dump, MATLAB, older h5py) reject or crash on (decision 0204).
+    """
+    if h5py.version.hdf5_version_tuple >= (1, 14):
+        return ("v110", "v114")
+    return ("v110", "latest")  # an older library writes nothing newer than itself
 
 
 def iso_now(time_ns: int | None = None) -> str:
@@ -109,6 +129,11 @@ def chunk_shape(row_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
         if itemsize * math.prod(shape) <= CHUNK_BYTES:
             break
     return (1, *shape)
+
+
+def instrument_group_name(key: str) -> str:
+    """The name of an instrument's NXinstrument group under /entry."""
+    return INSTRUMENT_PREFIX + key
 
 
 def safe_name(name: str) -> str:

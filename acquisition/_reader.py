@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from ._layout import DATA, ENTRY, INSTRUMENTS, MONOTONIC, TIME
+from ._layout import ENTRY, INSTRUMENT_PREFIX, LEGACY_DATA, LEGACY_INSTRUMENTS, MONOTONIC, TIME
 
 Lazy = bool | Literal["dask"]
 
@@ -177,7 +177,7 @@ class RunFile:
     def instruments(self) -> dict[str, InstrumentRecord]:
         """Instruments by name, with their start (and end) settings snapshots."""
         found = {}
-        for key, group in self._entry.get(INSTRUMENTS, {}).items():
+        for key, group in self._groups("NXinstrument", LEGACY_INSTRUMENTS).items():
             end = self._text("settings_end", group)
             found[key] = InstrumentRecord(
                 name=self._text("name", group) or key,
@@ -191,8 +191,24 @@ class RunFile:
 
     @property
     def streams(self) -> tuple[str, ...]:
-        """Names of the streams under /entry/data."""
-        return tuple(self._entry.get(DATA, {}).keys())
+        """Names of the streams (the NXdata groups of /entry)."""
+        return tuple(self._groups("NXdata", LEGACY_DATA))
+
+    def _groups(self, nx_class: str, legacy: str) -> dict[str, h5py.Group]:
+        """The entry's groups of one NeXus class, by stream or instrument name.
+
+        Files of instrumentkit 0.1.0 kept them in an NXcollection (/entry/data,
+        /entry/instrument); an instrument's group is named after it without its prefix.
+        """
+        collection = self._entry.get(legacy)
+        if collection is not None and _nx_class(collection) == "NXcollection":
+            return dict(collection.items())
+        found = {}
+        for key, group in self._entry.items():
+            if isinstance(group, h5py.Group) and _nx_class(group) == nx_class:
+                instrument = nx_class == "NXinstrument"
+                found[key.removeprefix(INSTRUMENT_PREFIX) if instrument else key] = group
+        return found
 
     def __contains__(self, stream: object) -> bool:
         return stream in self.streams
@@ -202,7 +218,7 @@ class RunFile:
 
     # -- streams --------------------------------------------------------------------------
     def __getitem__(self, stream: str) -> StreamData:
-        data = self._entry.get(DATA, {})
+        data = self._groups("NXdata", LEGACY_DATA)
         if stream not in data:  # the name as given, before '/' became '_'
             named = [key for key, g in data.items() if g.attrs.get("long_name") == stream]
             if not named:
@@ -273,6 +289,11 @@ class RunFile:
 def open_run(path: str | os.PathLike[str], *, lazy: Lazy = False) -> RunFile:
     """Open a run file for reading (see RunFile); works while it is being written."""
     return RunFile(path, lazy=lazy)
+
+
+def _nx_class(group: h5py.Group) -> str:
+    value = group.attrs.get("NX_class", "")
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _time(text: str) -> datetime | None:

@@ -72,8 +72,10 @@ class RunWriter:
         config_text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         min_free_bytes: int = layout.MIN_FREE_BYTES,
+        default_stream: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.default_stream = None if default_stream is None else layout.safe_name(default_stream)
         self.flush_interval = flush_interval
         self.fsync = fsync
         self.min_free_bytes = min_free_bytes
@@ -81,7 +83,7 @@ class RunWriter:
         layout.check_output(self.path, overwrite)
         self._check_room("cannot start")
         try:
-            self._file = h5py.File(self.path, "w", libver="latest")
+            self._file = h5py.File(self.path, "w", libver=layout.libver_bounds())
         except OSError as error:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
         self.entry_identifier = str(uuid.uuid4())
@@ -125,11 +127,20 @@ class RunWriter:
         if key in self._instruments:
             raise ValueError(f"{self.path}: instrument {name!r} is already declared")
         group = declare_instrument(
-            self._entry[layout.INSTRUMENTS].create_group(key),
+            self._entry.create_group(self._free_name(layout.instrument_group_name(key), name)),
             name, idn=idn, driver=driver, resource=resource or "", settings=settings,
             settings_capacity=settings_capacity,
         )  # fmt: skip
         self._instruments[key] = group
+
+    def _free_name(self, key: str, name: str) -> str:
+        """`key` if nothing under /entry has that name yet (streams and instruments share it)."""
+        if key in self._entry or key in layout.ENTRY_FIELDS:
+            raise ValueError(
+                f"{self.path}: {name!r} would be /{layout.ENTRY}/{key}, which the run file "
+                "already uses; choose another name"
+            )
+        return key
 
     def _new_stream(
         self, name: str, instrument: str | None, build: Callable[[h5py.Group], StreamT]
@@ -139,16 +150,17 @@ class RunWriter:
         key = layout.safe_name(name)
         if key in self._streams:
             raise ValueError(f"{self.path}: stream {name!r} is already declared")
-        data = self._entry[layout.DATA]
-        group = data.create_group(key)
+        group = self._entry.create_group(self._free_name(key, name))
         group.attrs["instrument"] = instrument or ""
         group.attrs["long_name"] = name
         try:
             stream = build(group)
         except BaseException:
-            del data[key]  # before SWMR a half-declared group can still go
+            del self._entry[key]  # before SWMR a half-declared group can still go
             raise
         group.attrs["kind"] = stream.kind
+        if key == self.default_stream or "default" not in self._entry.attrs:
+            self._entry.attrs["default"] = key  # what NeXus tools plot when the file opens
         # Every write checks the room first: a large block written between two flushes
         # could otherwise fill the disk, and HDF5 cannot close a file after a failed write.
         stream.before_write = self._check_write_room

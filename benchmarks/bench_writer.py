@@ -168,7 +168,7 @@ READER = textwrap.dedent(
     import h5py, numpy as np
     expected = int(sys.argv[2])
     with h5py.File(sys.argv[1], "r", swmr=True) as f:
-        stamps = f["entry/data/probe/time"]
+        stamps = f["entry/probe/time"]
         seen, delays = 0, []
         print("ready", flush=True)
         deadline = time.monotonic() + 60

@@ -83,8 +83,8 @@ def start_writer(
 def check_counter(path: Path, rows: int, records: int) -> None:
     """Every row up to the reported flush is bit-exact; later rows are exact or not there."""
     with h5py.File(path, "r", swmr=True) as f:
-        counter = f["entry/data/counter"]
-        scope = f["entry/data/scope"]
+        counter = f["entry/counter"]
+        scope = f["entry/scope"]
         expected = {
             counter["time"]: lambda i: i * 10,
             counter["up"]: lambda i: i.astype(float),

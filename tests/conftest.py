@@ -1,0 +1,91 @@
+"""Fixtures shared by every test folder.
+
+`old_hdf5` runs `tests/support/walk_run_file.py` under an older HDF5 than the one installed
+(h5py 3.11 = HDF5 1.14.2, the HDF5 that HDFView, h5dump and MATLAB read with), so that files
+are proven against the readers labs have. The reader lives in its own virtual environment,
+built once and cached under ~/.cache/instrumentkit-tests/, keyed by the pinned versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+OLD_READER_PINS = ("h5py==3.11.0", "numpy<2", "nexusformat==2.1.0")
+WALKER = Path(__file__).parent / "support" / "walk_run_file.py"
+
+Walk = Callable[[Path], dict[str, Any]]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "instrumentkit-tests"
+
+
+def _old_reader_python() -> Path:
+    """The interpreter of the cached old-HDF5 venv; builds it on first use."""
+    key = hashlib.sha256(" ".join((sys.version, *OLD_READER_PINS)).encode()).hexdigest()[:12]
+    venv = _cache_root() / f"old-hdf5-{key}"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    ready = venv / ".ready"
+    if ready.exists():
+        return python
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        try:  # several test processes may start at once: one builds, the others wait
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:
+            pass
+        if ready.exists():
+            return python
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(venv)],
+            [str(python), "-m", "pip", "install", "-q", *OLD_READER_PINS],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False)
+            if done.returncode:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                pytest.skip(
+                    f"cannot build the old-HDF5 reader venv ({' '.join(OLD_READER_PINS)}) in "
+                    f"{venv}: {' / '.join(tail)}"
+                )
+        ready.write_text(" ".join(OLD_READER_PINS))
+    return python
+
+
+def _walk_with(python: str | Path) -> Walk:
+    def walk(path: Path) -> dict[str, Any]:
+        done = subprocess.run(
+            [str(python), str(WALKER), str(path)],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, (
+            f"reading every object of {path} with {python} failed (exit code "
+            f"{done.returncode}; -11 is a segmentation fault):\n{done.stderr[-3000:]}"
+        )
+        return json.loads(done.stdout)
+
+    return walk
+
+
+@pytest.fixture(scope="session")
+def old_hdf5() -> Walk:
+    """Walk a file with HDF5 1.14 (h5py 3.11, numpy 1.x, nexusformat) in a subprocess."""
+    return _walk_with(_old_reader_python())
+
+
+@pytest.fixture(scope="session")
+def current_hdf5() -> Walk:
+    """The same walk with the installed h5py and nexusformat, also in a subprocess."""
+    return _walk_with(sys.executable)
