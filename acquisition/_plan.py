@@ -24,7 +24,7 @@ from instrumentkit.registry import driver_by_name, registered_drivers
 
 from . import _layout as layout
 from ._config import InstrumentConfig, RunConfig, StreamConfig, SweepValues, load_run_config
-from ._resource_syntax import resource_problem
+from ._resource_syntax import resource_problem, serial_options_problem
 from ._sources import channel_label
 from ._stage_config import check_stages
 
@@ -91,6 +91,9 @@ def _check_resource(plan: Plan, name: str, config: InstrumentConfig) -> None:
         problem = resource_problem(config.resource, backend=config.options.get("backend"))
         if problem:
             raise plan.error(f"instruments.{name}.resource", problem)
+        problem = serial_options_problem(config.resource, config.options)
+        if problem:
+            raise plan.error(f"instruments.{name}.options", problem)
 
 
 def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:

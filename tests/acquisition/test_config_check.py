@@ -127,6 +127,9 @@ def test_check_sees_the_driver_refuse_a_setting(bench: Bench) -> None:
         ("timeout: 2", "timeout: -1", "instruments.meter.options.timeout", "greater than 0"),
         ("timeout: 2", "baudrate: fast", "instruments.meter.options.baudrate", "valid integer"),
         ("timeout: 2", "parity: X", "instruments.meter.options.parity", "'N', 'E', 'O'"),
+        ("timeout: 2", "timeout: 2, baudrate: 9600, parity: E", "instruments.meter.options",
+         "baudrate, parity apply only to serial lines (COM3, /dev/ttyUSB0, ASRL...::INSTR, "
+         "pyserial URLs), not to the TCPIP resource"),
         ("timeout: 2", "baud: 9600", "instruments.meter.options.baud",
          "unknown connection option; options: backend, timeout, baudrate"),
         ("channels: [1, 2]", "channels: [9]", "streams.scope.channels[0]",
