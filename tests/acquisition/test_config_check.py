@@ -267,3 +267,20 @@ def test_no_number_anywhere_may_be_infinite_or_nan(
 ) -> None:
     # NaN passes every range check (every comparison is false): refused before any driver.
     assert_refused(bench, bench.config(old, new), f"field {field!r}: ", "expected a finite number")
+
+
+def test_scope_channels_come_from_the_driver_declaration() -> None:
+    from instrumentkit import Channel, ChannelGroup, Instrument
+    from instrumentkit.acquisition._stream_checks import scope_channel, scope_channels
+    from instrumentkit.drivers.keysight.infiniivision import KeysightInfiniiVisionTwoChannel
+
+    class Grouped(Instrument):  # a third-party scope without `analog_channels`
+        channels = ChannelGroup(Channel, (1, 2, "MATH"))
+
+    assert scope_channels(KeysightInfiniiVisionTwoChannel) == (1, 2)
+    assert scope_channels(Grouped) == (1, 2, "MATH")
+    assert scope_channels(Instrument) == ()
+    ids = scope_channels(Grouped)
+    assert [scope_channel(ids, k) for k in (2, "2", "CH2", "chan 1", "channel2", "math")] == [
+        2, 2, 2, 1, 2, "MATH"]  # fmt: skip
+    assert [scope_channel(ids, k) for k in (3, "CH3", "ch", "MATH1")] == [None] * 4
