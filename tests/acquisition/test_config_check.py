@@ -113,6 +113,14 @@ def test_check_passes_a_valid_config_and_touches_nothing(bench: Bench) -> None:
     assert not bench.touched()
 
 
+def test_check_says_which_settings_wait_for_idn(bench: Bench) -> None:
+    config = bench.config("    driver: Keysight34461A\n", "")
+    code, output = acquire("--check", config)
+    assert code == 0, output
+    assert "Settings of meter are checked when opened: with no driver: given" in output
+    assert not bench.touched()
+
+
 def test_check_sees_the_driver_refuse_a_setting(bench: Bench) -> None:
     config = bench.config("timebase_scale: 1.0e-3", "timebase_scale: 5e+3")
     assert_refused(bench, config, "field 'instruments.scope.settings.timebase_scale'", "5000.0")
