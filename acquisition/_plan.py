@@ -8,7 +8,6 @@ kinds, sweep values, stages and the output path. `_bench.py` then opens what the
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,9 +23,9 @@ from instrumentkit.registry import driver_by_name, registered_drivers
 
 from . import _layout as layout
 from ._config import InstrumentConfig, RunConfig, StreamConfig, SweepValues, load_run_config
-from ._resource_syntax import resource_problem
-from ._sources import channel_label
+from ._resource_syntax import resource_problem, serial_options_problem
 from ._stage_config import check_stages
+from ._stream_checks import channel_id, check_kind_fields, check_written_names
 
 __all__ = ["Plan", "apply_settings", "channel_id", "check_settings", "plan_run", "sweep_values"]
 
@@ -91,6 +90,9 @@ def _check_resource(plan: Plan, name: str, config: InstrumentConfig) -> None:
         problem = resource_problem(config.resource, backend=config.options.get("backend"))
         if problem:
             raise plan.error(f"instruments.{name}.resource", problem)
+        problem = serial_options_problem(config.resource, config.options)
+        if problem:
+            raise plan.error(f"instruments.{name}.options", problem)
 
 
 def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:
@@ -192,85 +194,12 @@ def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str
     if stream.kind == "sweep":
         _check_sweep(plan, name, stream)
     kind = stream.kind or (kinds[0] if len(kinds) == 1 else None)
-    _check_kind_fields(plan, name, stream, cls, kind)
-    _check_written_names(plan, name, stream, kind, written)
+    check_kind_fields(plan, name, stream, cls, kind)
+    check_written_names(plan, name, stream, kind, written)
     field = f"streams.{name}.stages"
     if kind == "sweep" and stream.stages:
         raise plan.error(field, "a sweep takes no stages")
     check_stages(stream.stages, field=field, source=plan.source, kind=kind)
-
-
-_KIND_FIELDS = {
-    "batch": ("readings",),
-    "channels": ("waveforms",),
-    "timeout": ("waveforms",),
-    "settle": ("sweep",),
-    "units": ("sweep",),
-}
-"""Stream fields that only some kinds use: anywhere else they would be silently ignored."""
-
-
-def _check_kind_fields(
-    plan: Plan, name: str, stream: StreamConfig, cls: type[Instrument] | None, kind: str | None
-) -> None:
-    """Fields of another kind are refused, not ignored; channels are the driver's own."""
-    if kind is None:
-        return  # known once the instrument has answered *IDN?
-    given = stream.model_fields_set
-    for field, applies in _KIND_FIELDS.items():
-        if field in given and kind not in applies:
-            raise plan.error(
-                f"streams.{name}.{field}",
-                f"{field} applies to {' and '.join(applies)} streams, not {kind}",
-            )
-    ids = scope_channels(cls)
-    for index, channel in enumerate(stream.channels or []):
-        if ids and scope_channel(ids, channel) is None:
-            raise plan.error(
-                f"streams.{name}.channels[{index}]",
-                f"{cls.__name__ if cls else stream.instrument} has no channel {channel!r}; "
-                f"channels: {', '.join(map(str, ids))}",
-            )
-
-
-def _check_written_names(
-    plan: Plan, name: str, stream: StreamConfig, kind: str | None, written: dict[str, str]
-) -> None:
-    """Each stream of the file is written by one config stream (`scope` writes `scope_ch1`)."""
-    if kind == "waveforms" or stream.channels is not None:
-        names = [f"{name}_{channel_label(c)}" for c in stream.channels or [1]]
-    else:
-        names = [name]
-    for index, stream_name in enumerate(names):
-        if stream_name in written:
-            other = written[stream_name]
-            field = f"streams.{name}.channels[{index}]" if other == name else f"streams.{name}"
-            raise plan.error(
-                field,
-                f"writes stream {stream_name!r}, which stream {other!r} also writes; "
-                + ("list each channel once" if other == name else "rename one of them"),
-            )
-        written[stream_name] = name
-
-
-def scope_channels(cls: type[Instrument] | None) -> tuple[int | str, ...]:
-    """The channels a scope driver fetches: its `analog_channels`, else its `channels` group."""
-    declared = getattr(cls, "analog_channels", None)
-    if isinstance(declared, tuple) and declared:
-        return declared
-    group = cls.channel_groups().get("channels") if cls is not None else None
-    return tuple(group.ids) if group is not None else ()
-
-
-_CHANNEL_NAME = re.compile(r"^\s*(?:CH|CHAN|CHANNEL)?\s*(\d+)\s*$", re.IGNORECASE)
-
-
-def scope_channel(ids: tuple[int | str, ...], key: int | str) -> int | str | None:
-    """The channel `key` names (`1`, `"CH1"`, `"CHAN1"`, `"channel1"`), or None."""
-    found = channel_id(ids, key)
-    if found is None and isinstance(key, str) and (number := _CHANNEL_NAME.match(key)):
-        found = channel_id(ids, number.group(1))
-    return found
 
 
 def _check_sweep(plan: Plan, name: str, stream: StreamConfig) -> None:
@@ -319,13 +248,6 @@ def _find_setting(
             field, f"{owner.__name__} has no setting {parts[-1]!r}; settings: {', '.join(names)}"
         )
     return setting, fields
-
-
-def channel_id(ids: tuple[int | str, ...], key: Any) -> int | str | None:
-    for channel in ids:
-        if str(channel).casefold() == str(key).casefold():
-            return channel
-    return None
 
 
 def _validate(plan: Plan, field: str, setting: Setting[Any], stub: Any, value: Any) -> None:

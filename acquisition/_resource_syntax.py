@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["resource_problem"]
+__all__ = ["resource_problem", "serial_options_problem"]
 
 _SERIAL_PORT = re.compile(r"^(COM\d+|/dev/\S+)$", re.IGNORECASE)
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -47,6 +49,26 @@ def resource_problem(resource: str, *, backend: str | None = None) -> str | None
     if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
         return f"resource {resource!r}: port {port} is not a TCP port (1-65535)"
     return None
+
+
+_SERIAL_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits", "xonxoff", "rtscts", "dsrdtr")
+
+
+def serial_options_problem(resource: str, options: Mapping[str, Any]) -> str | None:
+    """Serial settings on a resource that is not a serial line would be silently ignored."""
+    given = [key for key in _SERIAL_OPTIONS if key in options]
+    if not given or _URL.match(resource) or _SERIAL_PORT.match(resource):
+        return None
+    from pyvisa import rname
+
+    interface = rname.parse_resource_name(resource).interface_type
+    if interface.upper() == "ASRL":
+        return None
+    verb = "applies" if len(given) == 1 else "apply"
+    return (
+        f"{', '.join(given)} {verb} only to serial lines (COM3, /dev/ttyUSB0, ASRL...::INSTR, "
+        f"pyserial URLs), not to the {interface} resource {resource!r}"
+    )
 
 
 def _url_problem(resource: str, scheme: str) -> str | None:

@@ -119,8 +119,8 @@ def _report_check(console: Console, plan: Plan) -> None:
     unknown = [name for name, driver in plan.drivers.items() if driver is None]
     if unknown:
         console.print(
-            f"Settings of {', '.join(unknown)} are checked when opened: no driver: is given, "
-            "so the driver is known only from *IDN?."
+            f"Settings of {', '.join(unknown)} are checked when opened: with no driver: given, "
+            "the driver is known only from *IDN?."
         )
 
 

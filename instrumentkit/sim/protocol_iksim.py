@@ -18,9 +18,10 @@ import time
 import urllib.parse
 from typing import Any
 
-import yaml
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from instrumentkit._yaml import load_yaml
+from instrumentkit.errors import ConfigError
 from instrumentkit.sim._clock import ManualClock
 from instrumentkit.sim._device import Device, Packet
 from instrumentkit.sim._registry import attached, create
@@ -33,8 +34,12 @@ _PARITY_BITS = {"N": 0, "E": 1, "O": 1, "M": 1, "S": 1}
 
 
 def _value(text: str) -> Any:
-    # Plain scalars only: safe_load turns "1" into 1 and "true" into True, nothing more.
-    loaded = yaml.safe_load(text)
+    # Plain scalars only, read like every YAML a user writes: "1" -> 1, "true" -> True,
+    # "5e-4" -> 0.0005 (YAML 1.2 numbers); anything else stays the text it was.
+    try:
+        loaded = load_yaml(text, source="iksim URL")
+    except ConfigError:
+        return text
     return loaded if isinstance(loaded, (int, float, bool, str)) else text
 
 

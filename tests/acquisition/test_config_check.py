@@ -113,6 +113,14 @@ def test_check_passes_a_valid_config_and_touches_nothing(bench: Bench) -> None:
     assert not bench.touched()
 
 
+def test_check_says_which_settings_wait_for_idn(bench: Bench) -> None:
+    config = bench.config("    driver: Keysight34461A\n", "")
+    code, output = acquire("--check", config)
+    assert code == 0, output
+    assert "Settings of meter are checked when opened: with no driver: given" in output
+    assert not bench.touched()
+
+
 def test_check_sees_the_driver_refuse_a_setting(bench: Bench) -> None:
     config = bench.config("timebase_scale: 1.0e-3", "timebase_scale: 5e+3")
     assert_refused(bench, config, "field 'instruments.scope.settings.timebase_scale'", "5000.0")
@@ -127,6 +135,9 @@ def test_check_sees_the_driver_refuse_a_setting(bench: Bench) -> None:
         ("timeout: 2", "timeout: -1", "instruments.meter.options.timeout", "greater than 0"),
         ("timeout: 2", "baudrate: fast", "instruments.meter.options.baudrate", "valid integer"),
         ("timeout: 2", "parity: X", "instruments.meter.options.parity", "'N', 'E', 'O'"),
+        ("timeout: 2", "timeout: 2, baudrate: 9600, parity: E", "instruments.meter.options",
+         "baudrate, parity apply only to serial lines (COM3, /dev/ttyUSB0, ASRL...::INSTR, "
+         "pyserial URLs), not to the TCPIP resource"),
         ("timeout: 2", "baud: 9600", "instruments.meter.options.baud",
          "unknown connection option; options: backend, timeout, baudrate"),
         ("channels: [1, 2]", "channels: [9]", "streams.scope.channels[0]",
@@ -264,3 +275,20 @@ def test_no_number_anywhere_may_be_infinite_or_nan(
 ) -> None:
     # NaN passes every range check (every comparison is false): refused before any driver.
     assert_refused(bench, bench.config(old, new), f"field {field!r}: ", "expected a finite number")
+
+
+def test_scope_channels_come_from_the_driver_declaration() -> None:
+    from instrumentkit import Channel, ChannelGroup, Instrument
+    from instrumentkit.acquisition._stream_checks import scope_channel, scope_channels
+    from instrumentkit.drivers.keysight.infiniivision import KeysightInfiniiVisionTwoChannel
+
+    class Grouped(Instrument):  # a third-party scope without `analog_channels`
+        channels = ChannelGroup(Channel, (1, 2, "MATH"))
+
+    assert scope_channels(KeysightInfiniiVisionTwoChannel) == (1, 2)
+    assert scope_channels(Grouped) == (1, 2, "MATH")
+    assert scope_channels(Instrument) == ()
+    ids = scope_channels(Grouped)
+    assert [scope_channel(ids, k) for k in (2, "2", "CH2", "chan 1", "channel2", "math")] == [
+        2, 2, 2, 1, 2, "MATH"]  # fmt: skip
+    assert [scope_channel(ids, k) for k in (3, "CH3", "ch", "MATH1")] == [None] * 4

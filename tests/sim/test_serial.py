@@ -108,6 +108,16 @@ def test_model_url_makes_a_fresh_seeded_instance():
     assert readings[0] == readings[1]
 
 
+def test_model_url_values_are_read_like_user_yaml():
+    url = "iksim://model/test-meter?latency=5e-4&seed=1&clock=manual"
+    transport = open_transport(url)
+    try:
+        device = transport.port.device  # type: ignore[attr-defined]
+        assert device.latency == 5e-4  # a string "5e-4" under YAML 1.1
+    finally:
+        transport.close()
+
+
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(ConnectionFailed, match="test-meter"):
         open_transport("iksim://model/no-such-model")
