@@ -31,7 +31,13 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import channel_number, checked_preamble, poll_until, record_dtype
+from .._oscilloscope import (
+    channel_number,
+    checked_preamble,
+    poll_until,
+    probe_scaled_scale,
+    record_dtype,
+)
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
@@ -57,6 +63,9 @@ _READABLE_ENCODINGS = _ENCODINGS | {"ascii": "ASCIi"}
 class TektronixChannel(Channel):
     """One analog input; settings every Tektronix series has under the same command."""
 
+    scale_at_1x: ClassVar[tuple[float, float]] = (1e-3, 10.0)
+    """Volts per division at a 1x probe; each series sets its manual's span."""
+
     enabled = Setting(
         "SELect:CH{ch}?",
         "SELect:CH{ch} {value}",
@@ -66,7 +75,8 @@ class TektronixChannel(Channel):
     scale = Setting(
         "CH{ch}:SCAle?",
         "CH{ch}:SCAle {value}",
-        validate=Range(1e-3, 1e4),
+        validate=Range(1e-5, 1e4),
+        limits=probe_scaled_scale,
         units="V",
         doc="Set the vertical scale in volts per division (probe attenuation included).",
     )

@@ -43,6 +43,8 @@ def _gain_from_attenuation(attenuation: float) -> str:
 class MSO4000Channel(TektronixChannel):
     """One MSO/DPO4000 analog input."""
 
+    scale_at_1x = (1e-3, 10.0)  # 1 mV/div to 10 V/div at 1 Mohm (1 V/div at 50 ohm: not enforced)
+
     offset = Setting(
         "CH{ch}:OFFSet?",
         "CH{ch}:OFFSet {value}",

@@ -30,6 +30,8 @@ RECORD_LENGTH = 2500
 class TDS2000Channel(TektronixChannel):
     """One TDS2000 input channel."""
 
+    scale_at_1x = (2e-3, 5.0)  # programmer manual: 2 mV/div to 5 V/div at the BNC
+
     coupling = Setting(
         "CH{ch}:COUPling?",
         "CH{ch}:COUPling {value}",
