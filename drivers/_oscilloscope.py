@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from instrumentkit.data import Waveform, now_ns, scale_codes
 from instrumentkit.errors import ProtocolError, Timeout, ValidationError, show_bytes
+from instrumentkit.validators import Range
 
 __all__ = [
     "Scaling",
@@ -29,6 +30,7 @@ __all__ = [
     "checked_preamble",
     "numbers",
     "poll_until",
+    "probe_scaled_scale",
     "record_dtype",
 ]
 
@@ -95,6 +97,15 @@ def record_dtype(width: int, signed: bool, byte_order: str) -> np.dtype[Any]:
         raise ValueError(f"sample width must be 1 or 2 bytes, not {width}")
     kind = np.dtype(f"{'i' if signed else 'u'}{width}")
     return kind.newbyteorder(byte_order) if width > 1 else kind
+
+
+def probe_scaled_scale(channel: Any) -> Range:
+    """A channel's vertical scale limits: its model's span at a 1x probe (`scale_at_1x`,
+    from the manual) times the probe ratio the channel reports (one query, before sending).
+    """
+    low, high = channel.scale_at_1x
+    ratio = float(channel.probe_attenuation)
+    return Range(low * ratio, high * ratio)
 
 
 def channel_number(channel: int | str, valid: Sequence[int], instrument: str) -> int:

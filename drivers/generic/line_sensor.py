@@ -11,6 +11,9 @@ loses nothing; `fresh: true` drops the backlog first when only the newest value
 matters. Polled boards get the `poll` command before each line. Lines that do not
 match (boot banners, debug prints) are skipped, up to `skip_lines` per reading.
 A field that is not a number becomes NaN with status 1.
+
+Enumeration review (2026-12-06): the driver has no enumerated settings; the board's
+channels and units come from the YAML file, not from replies.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ NORMal/MAXimum/RAW, format BYTE/WORD/ASCii (preamble codes 0/1/4), byte order
 MSBFirst/LSBFirst, edge slope POSitive/NEGative/EITHer/ALTernate, sweep AUTO/NORMal,
 edge source CHANnel<n>/EXTernal/LINE/WGEN (WGEN needs the generator licence). Not
 listed: the MSO digital sources D0-D15 and the 4000 X's WGEN2/WMOD, which read back
-as `UnknownChoice` (decision 0505). Preambles are checked before use: points a whole
+as `UnknownChoice` (decision 0005). Preambles are checked before use: points a whole
 number in [1, 8 M], steps > 0 (the 2000 X and 3000 T hold less; the figure is the
 family's largest, not confirmed per model).
 """
@@ -38,6 +38,7 @@ from .._oscilloscope import (
     checked_preamble,
     numbers,
     poll_until,
+    probe_scaled_scale,
     record_dtype,
 )
 
@@ -54,6 +55,10 @@ _FORMATS = {0: "byte", 1: "word", 4: "ascii"}
 class InfiniiVisionChannel(Channel):
     """One InfiniiVision analog input."""
 
+    scale_at_1x: ClassVar[tuple[float, float]] = (1e-3, 5.0)
+    """Volts per division at a 1x probe and 1 Mohm (programmer's guide and data sheets of
+    the 2000/3000/4000 X: 1 mV/div to 5 V/div; at 50 ohm the top is 1 V/div, not enforced)."""
+
     enabled = Setting(
         ":CHANnel{ch}:DISPlay?",
         ":CHANnel{ch}:DISPlay {value}",
@@ -64,6 +69,7 @@ class InfiniiVisionChannel(Channel):
         ":CHANnel{ch}:SCALe?",
         ":CHANnel{ch}:SCALe {value}",
         validate=Range(1e-4, 1e4),
+        limits=probe_scaled_scale,
         units="V",
         doc="Set the vertical scale in volts per division (probe attenuation included).",
     )

@@ -3,6 +3,11 @@
 Settings, connection, spectra, dark references and batches; the byte link (handshakes,
 frames, checksums) is `_serial_link`, the protocol and what could not be confirmed
 `_serial_protocol`.
+
+Enumeration review (2026-12-06): the RS-232 command set has no enumerated settings, only
+numbers and on/off words (integration time, averages, boxcar, compression, checksum,
+lamp); the pixel count that sizes each spectrum is the model's constant, never taken
+from a reply.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ slope POSitive/NEGative/RFALl, sweep AUTO/NORMal/SINGle, waveform mode
 NORMal/MAXimum/RAW, format WORD/BYTE/ASCii, `:TRIG:STAT?` TD/WAIT/RUN/AUTO/STOP, edge
 source CHANnel1-4 and AC (line; the series has no external trigger input). The
 MSO1000Z's digital sources D0-D15 are not listed: they read back as `UnknownChoice`
-(decision 0505), as does any other token the guide does not list.
+(decision 0005), as does any other token the guide does not list.
 
 One `:WAV:DATA?` returns at most 250,000 points in BYTE format (125,000 in WORD), so a
 deep-memory record (`:WAV:MODE RAW`, scope stopped) is read in chunks, each selected
@@ -52,6 +52,7 @@ from .._oscilloscope import (
     checked_preamble,
     numbers,
     poll_until,
+    probe_scaled_scale,
 )
 
 __all__ = ["DS1000ZChannel", "RigolDS1000Z"]
@@ -71,6 +72,9 @@ def _memory_depth(reply: str) -> int | str:
 class DS1000ZChannel(Channel):
     """One DS1000Z analog input."""
 
+    scale_at_1x: ClassVar[tuple[float, float]] = (1e-3, 10.0)
+    """Volts per division at a 1x probe (programming guide: 1 mV/div to 10 V/div)."""
+
     enabled = Setting(
         ":CHAN{ch}:DISP?",
         ":CHAN{ch}:DISP {value}",
@@ -81,7 +85,7 @@ class DS1000ZChannel(Channel):
         ":CHAN{ch}:SCAL?",
         ":CHAN{ch}:SCAL {value}",
         validate=Range(1e-3 * min(PROBE_RATIOS), 10 * max(PROBE_RATIOS)),
-        limits=lambda channel: channel.scale_limits(),
+        limits=probe_scaled_scale,
         units="V",
         doc="Set the vertical scale in volts per division: 1 mV to 10 V times the probe ratio.",
     )
@@ -113,11 +117,6 @@ class DS1000ZChannel(Channel):
         values={True: "20M", False: "OFF"},
         doc="Enable the 20 MHz bandwidth limit.",
     )
-
-    def scale_limits(self) -> Range:
-        """The vertical scale range at the present probe ratio (one query)."""
-        ratio = self.probe_attenuation
-        return Range(1e-3 * ratio, 10 * ratio)
 
     def offset_limits(self) -> Range:
         """The offset range at the present scale and probe ratio (two queries)."""

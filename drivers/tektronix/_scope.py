@@ -10,7 +10,7 @@ Enumerations reviewed against the manuals (2026-12-06), shared part: `DATa:ENCdg
 ASCIi/RIBinary/RPBinary/SRIbinary/SRPbinary (settable: the binary ones `fetch`
 converts), `ACQuire:STOPAfter` RUNSTop/SEQuence, `ACQuire:STATE` RUN/STOP (or 1/0),
 `BUSY?` 0/1. The MSO/DPO's FAStest and (S)FPBinary encodings read back as
-`UnknownChoice` (decision 0505); a preamble with a BYT_Nr other than 1 or 2 (floating
+`UnknownChoice` (decision 0005); a preamble with a BYT_Nr other than 1 or 2 (floating
 point) is refused as not binary. Preambles are checked before use: points a whole
 number in [1, `max_record_length`], XINcr and YMUlt > 0.
 """
@@ -31,7 +31,13 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import OneOf, Range
 
-from .._oscilloscope import channel_number, checked_preamble, poll_until, record_dtype
+from .._oscilloscope import (
+    channel_number,
+    checked_preamble,
+    poll_until,
+    probe_scaled_scale,
+    record_dtype,
+)
 
 __all__ = ["TektronixChannel", "TektronixScope"]
 
@@ -57,6 +63,9 @@ _READABLE_ENCODINGS = _ENCODINGS | {"ascii": "ASCIi"}
 class TektronixChannel(Channel):
     """One analog input; settings every Tektronix series has under the same command."""
 
+    scale_at_1x: ClassVar[tuple[float, float]] = (1e-3, 10.0)
+    """Volts per division at a 1x probe; each series sets its manual's span."""
+
     enabled = Setting(
         "SELect:CH{ch}?",
         "SELect:CH{ch} {value}",
@@ -66,7 +75,8 @@ class TektronixChannel(Channel):
     scale = Setting(
         "CH{ch}:SCAle?",
         "CH{ch}:SCAle {value}",
-        validate=Range(1e-3, 1e4),
+        validate=Range(1e-5, 1e4),
+        limits=probe_scaled_scale,
         units="V",
         doc="Set the vertical scale in volts per division (probe attenuation included).",
     )

@@ -12,7 +12,7 @@ AC/DC/DCREJect, termination 50/1e6 ohm, record lengths 1 k-20 M (10 M on the non
 models; not enforced per model), acquisition mode SAMple/PEAKdetect/HIRes/AVErage/
 ENVelope, averages 2-512 in powers of 2, edge slope RISe/FALL/EITHer, trigger mode
 AUTO/NORMal, edge source CH<x>/AUX/LINE. Not listed, and so read back as
-`UnknownChoice` (decision 0505): the MSO's digital sources D0-D15, a GND coupling some
+`UnknownChoice` (decision 0005): the MSO's digital sources D0-D15, a GND coupling some
 firmware reports, and the FAStest/FPBinary/SFPbinary encodings.
 """
 
@@ -42,6 +42,8 @@ def _gain_from_attenuation(attenuation: float) -> str:
 
 class MSO4000Channel(TektronixChannel):
     """One MSO/DPO4000 analog input."""
+
+    scale_at_1x = (1e-3, 10.0)  # 1 mV/div to 10 V/div at 1 Mohm (1 V/div at 50 ohm: not enforced)
 
     offset = Setting(
         "CH{ch}:OFFSet?",

@@ -79,7 +79,7 @@ UNLISTED_TOKEN = "ZZUNLISTED9"
 
 def _unknown_token_problems(where: str, parameter: Parameter[Any]) -> list[str]:
     """An enumerated setting reads a token it does not list as UnknownChoice (decision
-    0505), and refuses to set it back."""
+    0005), and refuses to set it back."""
     owner = SimpleNamespace(name="conformance", fields={"ch": 1})
     command = parameter.get_command or ""
     try:

@@ -125,9 +125,11 @@ def test_unknown_token_reads_as_unknown_choice_with_a_warning():
 def test_an_unknown_choice_cannot_be_set_back(name):
     with (
         expected_protocol(Supply, []) as dev,
-        pytest.raises(ValidationError, match="does not know this token"),
+        pytest.raises(ValidationError, match="does not know this token") as refused,
     ):
         setattr(dev, name, UnknownChoice("TURBO", name))
+    choices = {"mode": "['fast', 'slow']", "coupling": "['ac', 'dc', 'ground']"}[name]
+    assert str(refused.value).endswith(f"choose one of {choices}")
 
 
 @pytest.mark.parametrize("reply", ["", "   ", "\x00\x01"])

@@ -37,3 +37,12 @@ def test_an_mso_digital_trigger_source_keeps_the_snapshot_working():
     ):
         entry = type(scope).trigger_source.snapshot_entry(scope)
     assert entry == {"value": "D7", "units": "", "unknown_token": True}
+
+
+@pytest.mark.parametrize("driver", [RigolDS1000Z, KeysightInfiniiVisionTwoChannel])
+def test_a_channel_the_scope_lacks_is_a_validation_error(driver):
+    with (
+        expected_protocol(driver, [], name="scope") as scope,
+        pytest.raises(ik.ValidationError, match=r"scope: no channels\[7\]: valid ids are \[1, 2"),
+    ):
+        scope.channels[7]

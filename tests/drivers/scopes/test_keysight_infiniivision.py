@@ -24,6 +24,7 @@ def block(payload: bytes) -> bytes:
 
 def test_settings_send_the_manual_commands():
     pairs = [
+        (":CHANnel2:PROBe?", "+10.0E+00"),
         (":CHANnel2:SCALe 0.5", None),
         (":CHANnel2:SCALe?", "+5.00000E-01"),
         (":CHANnel2:OFFSet -1.5", None),
@@ -216,7 +217,7 @@ ROUND_TRIPS = [
     ("trigger_slope", "alternate", "alternate"),
     ("trigger_mode", "normal", "normal"),
     ("channels[3].enabled", False, False),
-    ("channels[3].scale", 0.002, 0.002),
+    ("channels[3].scale", 0.02, 0.02),  # 2 mV/div at the simulated 10x probe
     ("channels[3].offset", 1.5, 1.5),
     ("channels[3].coupling", "ac", "ac"),
     ("channels[3].impedance", "50", "50"),
@@ -246,6 +247,8 @@ REJECTIONS = [
     ("trigger_mode", "single"),
     ("channels[3].enabled", "maybe"),
     ("channels[3].scale", 2e4),
+    ("channels[3].scale", 0.002),  # under 1 mV/div at the 10x probe
+    ("channels[3].scale", 100.0),  # over 5 V/div at the 10x probe
     ("channels[3].offset", 1e5),
     ("channels[3].coupling", "gnd"),
     ("channels[3].impedance", "75"),

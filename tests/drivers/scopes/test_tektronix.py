@@ -40,6 +40,7 @@ def test_opening_turns_headers_off_and_keywords_long():
 def test_settings_send_the_manual_commands():
     pairs = [
         HELLO,
+        ("CH2:PRObe?", "10"),
         ("CH2:SCAle 0.05", None),
         ("CH2:SCAle?", "5.0E-2"),
         ("CH1:COUPling AC", None),
@@ -349,12 +350,16 @@ TDS_REJECTIONS = [
     ("acquiring", "maybe"),
     ("channels[3].enabled", "maybe"),
     ("channels[3].scale", 0.0),
+    ("channels[3].scale", 0.01),  # under 2 mV/div at the simulated 10x probe
+    ("channels[3].scale", 60.0),  # over 5 V/div at the 10x probe
     ("channels[3].position", -60),
     ("channels[3].coupling", "dc_reject"),
     ("channels[3].probe_attenuation", 2),
     ("channels[3].bandwidth_limit", 20e6),
 ]
 MSO_REJECTIONS = [
+    ("channels[2].scale", 0.005),  # under 1 mV/div at the simulated 10x probe
+    ("channels[2].scale", 200.0),  # over 10 V/div at the 10x probe
     ("timebase_position", 150.0),
     ("timebase_delay", 1e4),
     ("delay_enabled", "sometimes"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -157,6 +159,23 @@ def test_a_function_the_driver_does_not_know_still_reads_and_snapshots():
         assert reading.values.tolist() == [[1.0]]
         with pytest.raises(ValidationError, match="does not know this token"):
             dmm.function = function
+
+
+@pytest.mark.parametrize(("token", "units"), [('"PER"', "s"), ('"XRAY"', "")])
+def test_read_many_in_a_function_without_nplc_asks_for_none(token, units):
+    pairs = [
+        ("FUNC?", token),  # no NPLC query follows: period has an aperture, XRAY nothing known
+        ("SAMP:COUN 2", None),
+        ("INIT", None),
+        ("*OPC?", "1"),
+        ("R?", _block("+1.0E-03,+1.1E-03") + b"\n"),
+        ("SAMP:COUN 1", None),
+    ]
+    with expected_protocol(Keysight34461A, pairs) as dmm, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ik.parameters.UnknownChoiceWarning)
+        reading = dmm.read_many(2)
+    assert reading.units == (units,)
+    assert reading.values[:, 0].tolist() == [1.0e-3, 1.1e-3]
 
 
 def test_snapshot_keeps_an_unknown_function_as_its_token():
