@@ -9,6 +9,11 @@ SCPI errors under their positive Tektronix event codes). Codes follow the manual
 25 codes per division in 1-byte data (x256 in 2-byte), `volts = (code - YOFf) * YMUlt + YZEro`.
 Enumerations are answered in their long form, as with `VERBose ON`.
 Not modelled: `HEADer ON` replies (headers are never sent), math and reference sources.
+
+Reply formats: preamble numbers `4.000000E-06`, settings `+1.000000000E-01`. Not
+confirmed from the manuals, and probably unlike them: their examples show compact NR3
+(TDS `2.0E-6`, `0.0E0`; MSO `4.0000E-9`, `15.6250E-6`, `0.0E+0`), which the pyvisa-sim
+YAMLs' preamble dialogues use. The drivers read either.
 """
 
 from __future__ import annotations
