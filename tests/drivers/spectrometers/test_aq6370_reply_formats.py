@@ -101,3 +101,13 @@ def test_ascii_traces_have_three_exponent_digits(osa: Ask) -> None:
         values = osa(query).split(",")
         assert len(values) >= 101
         assert all(NR3.fullmatch(v) for v in values), values[:3]
+
+
+def test_lab_model_takes_the_manuals_optional_nodes(lab_model: Ask) -> None:
+    """`[:SENSe]` and `[:RESolution]` may be left out, as the manual writes the headers."""
+    lab_model(":WAV:CENT 1.310000E-06")
+    assert lab_model(":SENSe:WAVelength:CENTer?") == "+1.31000000E-006"
+    lab_model(":BWID 5.000000E-11")
+    assert lab_model(":SENS:BAND:RES?") == "+5.00000000E-011"
+    lab_model(":SWE:POIN 2001")
+    assert lab_model(":SENSe:SWEep:POINts?") == "2001"
