@@ -13,7 +13,7 @@ Reply formats, after the 335/336 manuals: readings (`KRDG?`, `CRDG?`, `SRDG?`) a
 `+nnnnnn`, six digits with a floating decimal point and no exponent (`+4.21000`,
 `+77.3500`, `+295.100`, `-268.940`); `RDGST?` as `nnn`; `HTR?`/`AOUT?` as `+nnn.n`.
 Not confirmed from the manual: that readings below 100 K keep six digits (`+4.21000`)
-rather than three decimals (`+4.210`).
+rather than three decimals (`+4.210`), and that no exponent follows (`+4.21000E+00`).
 """
 
 from __future__ import annotations
