@@ -10,11 +10,12 @@ SCPI errors under their positive Tektronix event codes). Codes follow the manual
 Enumerations are answered in their long form, as with `VERBose ON`.
 Not modelled: `HEADer ON` replies (headers are never sent), math and reference sources.
 
-Reply formats: the preamble's real numbers as the programmer manuals' examples show them,
-`nr3` per series: TDS `2.0E-6`, `-5.0E-3`, `0.0E0` (`compact_nr3`), MSO/DPO4000
-`4.0000E-9`, `-20.0000E-6`, `0.0E+0` (`engineering_nr3`). Not confirmed from the manuals:
-the MSO's sign on positive exponents (`2.5000E+0`), and settings, which are answered
-`+1.000000000E-01` (the manuals' examples suggest the same compact forms).
+Reply formats: the preamble's real numbers as the programmer manuals' examples and
+captured replies show them, `nr3` per series: TDS `2.0E-6`, `-2.2528E4`, `0.0E0`
+(`compact_nr3`), MSO/DPO4000 `4.0000E-9`, `-20.0000E-6`, `6.4000E+3`, `0.0000`
+(`engineering_nr3`). Not confirmed from the manuals: the MSO's form for other numbers
+between 1 and 1000 (`2.5000`, like its zero), and settings, which are answered
+`+1.000000000E-01` (the manuals suggest the series' preamble forms).
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ def compact_nr3(value: float) -> str:
 
 
 def engineering_nr3(value: float) -> str:
-    """MSO style: engineering notation with four decimals: 4.0000E-9, -20.0000E-6, 0.0E+0."""
+    """MSO style: engineering notation, four decimals: 4.0000E-9, 6.4000E+3, 0.0000."""
     if value == 0:
-        return "0.0E+0"
+        return "0.0000"
     exponent = math.floor(math.log10(abs(value)) / 3) * 3
     mantissa = f"{value / 10**exponent:.4f}"
     if abs(float(mantissa)) >= 1000:  # 999.99996 rounds up into the next group
         exponent += 3
         mantissa = f"{value / 10**exponent:.4f}"
-    return f"{mantissa}E{exponent:+d}"
+    return f"{mantissa}E{exponent:+d}" if exponent else mantissa
 
 
 def _short(word: str) -> str:

@@ -1,7 +1,7 @@
 """Tektronix sims write the preamble's numbers as the programmer manuals' examples do.
 
 TDS1000/2000: the fewest digits, exponent unpadded (`2.0E-6`, `0.0E0`); MSO/DPO4000:
-engineering notation with four decimals (`4.0000E-9`, `-20.0000E-6`, `0.0E+0`).
+engineering notation with four decimals (`4.0000E-9`, `-20.0000E-6`, `6.4000E+3`, `0.0000`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from instrumentkit.drivers.tektronix.tds2000_sim import TDS2024CModel
 from instrumentkit.sim import ManualClock
 
 TDS_NUMBER = re.compile(r"-?\d\.(?:\d*[1-9]|0)E(?:0|-?[1-9]\d*)")  # no padding zeros
-MSO_NUMBER = re.compile(r"-?\d{1,3}\.\d{4}E[+-]\d+|0\.0E\+0")
+MSO_NUMBER = re.compile(r"-?\d{1,3}\.\d{4}(?:E[+-][1-9]\d*)?")
 REAL_FIELDS = ("XINcr", "XZEro", "YMUlt", "YOFf", "YZEro")
 
 
@@ -26,7 +26,10 @@ REAL_FIELDS = ("XINcr", "XZEro", "YMUlt", "YOFf", "YZEro")
     [
         (2e-6, "2.0E-6", "2.0000E-6"),
         (-5e-3, "-5.0E-3", "-5.0000E-3"),
-        (0.0, "0.0E0", "0.0E+0"),
+        (0.0, "0.0E0", "0.0000"),
+        (6400.0, "6.4E3", "6.4000E+3"),
+        (-22528.0, "-2.2528E4", "-22.5280E+3"),
+        (2.5, "2.5E0", "2.5000"),
         (8e-2, "8.0E-2", "80.0000E-3"),
         (15.625e-6, "1.5625E-5", "15.6250E-6"),
         (4e-10, "4.0E-10", "400.0000E-12"),
