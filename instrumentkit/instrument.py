@@ -103,7 +103,13 @@ class Instrument(Component):
     idn_patterns: ClassVar[tuple[str, ...]] = ()
     """Regular expressions matched against the `*IDN?` reply to pick this driver."""
     sim_file: ClassVar[str | None] = None
-    """pyvisa-sim YAML beside the driver module, e.g. "sim/34461a.yaml"."""
+    """pyvisa-sim YAML beside the driver module, e.g. "sim/34461a.yaml".
+
+    Plain pyvisa opens it with the file's terminators, or every query times out:
+    `pyvisa.ResourceManager(f"{path}@sim").open_resource("TCPIP0::127.0.0.1::inst0::INSTR",
+    read_termination="\\n", write_termination="\\n")`; `instrumentkit.simfiles.plain_pyvisa`
+    gives the call for each file and resource (docs/simulation.md lists them).
+    """
     sim_resource: ClassVar[str] = ""
     """The resource of this driver's device in its sim file."""
     sim_model: ClassVar[str | None] = None

@@ -8,6 +8,9 @@ selected and answered), `RANGe:AUTO`, `NPLCycles` (0.01-10), `:SAMPle:COUNt` and
 after power-up), `:READ?`, `:FETCh?` and `:SYSTem:ERRor?`. Readings come from one
 `physics.Source` per function (`model.sources["VOLT:DC"]`), with NPLC-scaled noise
 and +9.9E37 past 120 % of the range.
+
+Reply formats: readings `+1.23456789E+00`, ranges and NPLC `+1.000000E+01`, errors
+`0,"No error"`. Not confirmed from the manual: the digit counts.
 """
 
 from __future__ import annotations

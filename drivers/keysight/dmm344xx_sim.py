@@ -10,6 +10,10 @@ turns autorange off), `RANGe:AUTO`, `NPLC`, `SAMPle:COUNt`, `TRIGger:COUNt|SOURc
 Each function reads its own `physics.Source` (`model.sources["VOLT"]`, ...), with the
 DMM's noise falling as NPLC grows and 9.9E37 beyond 120 % of the range.
 Not modelled: waiting for BUS/EXTernal triggers (INITiate measures at once).
+
+Reply formats, after the 34461A/34465A manual: readings, ranges and NPLC as
+`+1.23456789E+00` (nine significant digits, two exponent digits), overloads as
+`+9.90000000E+37`, counts as `+5`, errors as `+0,"No error"`.
 """
 
 from __future__ import annotations
@@ -185,7 +189,7 @@ class Keysight34461AModel(ScpiDevice):
         return done, values
 
     def _readings_text(self, values: np.ndarray) -> str:
-        return ",".join(f"{v:+.9E}" for v in values)
+        return ",".join(f"{v:+.8E}" for v in values)
 
     @command("INITiate[:IMMediate]")
     def _init(self) -> None:

@@ -10,6 +10,10 @@ transfer: `:WAVeform:SOURce|FORMat|BYTeorder|UNSigned|POINts|POINts:MODE`,
 words in either byte order, signed or not). BYTE data has 32 codes per division, WORD
 data 32 x 256; `volts = (code - yreference) * yincrement + yorigin`.
 Not modelled: averaging and hi-res change the settings only; ASCii data.
+
+Reply formats: preamble fields `+1.00000000E-09` and `+n` integers (as the programmer's
+guide shows); settings `+1.000000000E-03`. Not confirmed from the manual: the settings'
+format (the pyvisa-sim YAML answers `1.000000E-03`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ with a first-order lag of `time_constant` seconds, and `HTR?` reports the effort
 Replies end with CR LF. There is no error queue: a refused command sets the event status
 register bits (`*ESR?`), as on the real controller. Opened over a serial link whose
 framing is not 57600 baud 7O1, every reply is garbled, as a real UART would make it.
+
+Reply formats, after the 335/336 manuals: readings (`KRDG?`, `CRDG?`, `SRDG?`) as
+`+nnnnnn`, six digits with a floating decimal point and no exponent (`+4.21000`,
+`+77.3500`, `+295.100`, `-268.940`); `RDGST?` as `nnn`; `HTR?`/`AOUT?` as `+nnn.n`.
+Not confirmed from the manual: that readings below 100 K keep six digits (`+4.21000`)
+rather than three decimals (`+4.210`), and that no exponent follows (`+4.21000E+00`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ __all__ = ["LakeShore335Model", "LakeShore336Model"]
 _LINE = {"baudrate": 57600, "bytesize": 7, "parity": "O", "stopbits": 1}
 _INVALID = 1
 _RANGE_SCALE = {1: 0.01, 2: 0.1, 3: 1.0}  # heater power per range, relative to high
+
+
+def six_digits(value: float) -> str:
+    """A reading as the controller sends it: `+nnnnnn`, the decimal point floating."""
+    whole_digits = len(str(int(abs(value))))
+    return f"{value:+.{max(0, 6 - whole_digits)}f}"
 
 
 class LakeShore336Model(ScpiDevice):
@@ -114,17 +126,17 @@ class LakeShore336Model(ScpiDevice):
     @command("KRDG?")
     def _krdg(self, which: str) -> str:
         if which.strip() == "0":
-            return ",".join(f"{self._kelvin(n):+.4E}" for n in self.inputs)
-        return f"{self._kelvin(self._input(which)):+.4E}"
+            return ",".join(six_digits(self._kelvin(n)) for n in self.inputs)
+        return six_digits(self._kelvin(self._input(which)))
 
     @command("CRDG?")
     def _crdg(self, which: str) -> str:
-        return f"{self._kelvin(self._input(which)) - 273.15:+.3f}"
+        return six_digits(self._kelvin(self._input(which)) - 273.15)
 
     @command("SRDG?")
     def _srdg(self, which: str) -> str:
         kelvin = self._kelvin(self._input(which))
-        return f"{1.7 - 0.0024 * kelvin:+.5E}"  # a rough silicon-diode curve, in volts
+        return six_digits(1.7 - 0.0024 * kelvin)  # a rough silicon-diode curve, in volts
 
     @command("RDGST?")
     def _rdgst(self, which: str) -> str:

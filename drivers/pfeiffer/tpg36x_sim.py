@@ -9,6 +9,9 @@ Pressures drift (`physics.Drift`, in mbar) and are reported in the unit `UNI` se
 Tests set a channel's status (`model.status[2] = GaugeStatus.NO_SENSOR`) or make the next
 commands refused (`model.refuse(1)`). If the host opened the port with other framing than
 9600 8N1, every reply is garbled, as a real line would be.
+
+Reply formats (TPG 36x manual): `PRx` answers `status,+1.2345E-06` (five significant
+digits, two exponent digits), CR LF after every line.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ the memory, at most 250,000 points (125,000 in WORD) per `:WAV:DATA?`, selected 
 `:WAV:STARt`/`:WAV:STOP`; more is refused with -222, and RAW while running with -221.
 Codes: 25 per division, `volts = (code - YORigin - YREFerence) * YINCrement`.
 Not modelled: ASCii data, digital channels, math; AUTO memory depth is 12,000 points.
+
+Reply formats (DS1000Z programming guide): numbers `1.000000e-03` (lower-case e),
+enumerations in short form (`CHAN1`, `STOP`).
 """
 
 from __future__ import annotations

@@ -9,19 +9,27 @@ SCPI errors under their positive Tektronix event codes). Codes follow the manual
 25 codes per division in 1-byte data (x256 in 2-byte), `volts = (code - YOFf) * YMUlt + YZEro`.
 Enumerations are answered in their long form, as with `VERBose ON`.
 Not modelled: `HEADer ON` replies (headers are never sent), math and reference sources.
+
+Reply formats: the preamble's real numbers as the programmer manuals' examples and
+captured replies show them, `nr3` per series: TDS `2.0E-6`, `-2.2528E4`, `0.0E0`
+(`compact_nr3`), MSO/DPO4000 `4.0000E-9`, `-20.0000E-6`, `6.4000E+3`, `0.0000`
+(`engineering_nr3`). Not confirmed from the manuals: the MSO's form for other numbers
+between 1 and 1000 (`2.5000`, like its zero), and settings, which are answered
+`+1.000000000E-01` (the manuals suggest the series' preamble forms).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from instrumentkit.sim import ScpiError, Setting, binary_block, command
 from instrumentkit.sim.physics import ADC
 
 from .._scope_sim import ScopeModel
 
-__all__ = ["Keyword", "TektronixScopeModel"]
+__all__ = ["Keyword", "TektronixScopeModel", "compact_nr3", "engineering_nr3"]
 
 _DIVISION_CODES = 25
 """Codes per vertical division in 1-byte data."""
@@ -32,6 +40,25 @@ _ENCODINGS = {  # DATa:ENCdg short form -> (binary?, signed?, byte order)
     "SRP": (True, False, "<"),
     "ASCI": (False, True, ">"),
 }
+
+
+def compact_nr3(value: float) -> str:
+    """TDS style: the fewest digits (one decimal at least), exponent unpadded: 2.0E-6, 0.0E0."""
+    mantissa, exponent = f"{value:.6E}".split("E")
+    whole, fraction = mantissa.split(".")
+    return f"{whole}.{fraction.rstrip('0') or '0'}E{int(exponent)}"
+
+
+def engineering_nr3(value: float) -> str:
+    """MSO style: engineering notation, four decimals: 4.0000E-9, 6.4000E+3, 0.0000."""
+    if value == 0:
+        return "0.0000"
+    exponent = math.floor(math.log10(abs(value)) / 3) * 3
+    mantissa = f"{value / 10**exponent:.4f}"
+    if abs(float(mantissa)) >= 1000:  # 999.99996 rounds up into the next group
+        exponent += 3
+        mantissa = f"{value / 10**exponent:.4f}"
+    return f"{mantissa}E{exponent:+d}" if exponent else mantissa
 
 
 def _short(word: str) -> str:
@@ -57,6 +84,8 @@ class TektronixScopeModel(ScopeModel):
     """
 
     preamble_header = "WFMOutpre"
+    nr3: ClassVar[Callable[[float], str]] = staticmethod(engineering_nr3)
+    """How this series writes the preamble's real numbers."""
 
     header = Setting("HEADer", False)
     verbose = Setting("VERBose", True)
@@ -79,12 +108,12 @@ class TektronixScopeModel(ScopeModel):
             "ENCdg": lambda: "BINARY" if _ENCODINGS[self.encoding][0] else "ASCII",
             "BN_Fmt": lambda: "RI" if _ENCODINGS[self.encoding][1] else "RP",
             "NR_Pt": lambda: str(self._span()[1] - self._span()[0]),
-            "XINcr": lambda: f"{self.sample_interval():.6E}",
-            "XZEro": lambda: f"{self._x_zero():.6E}",
+            "XINcr": lambda: self.nr3(self.sample_interval()),
+            "XZEro": lambda: self.nr3(self._x_zero()),
             "PT_Off": lambda: "0",
-            "YMUlt": lambda: f"{self._y_scale()[0]:.6E}",
-            "YOFf": lambda: f"{self._y_scale()[1]:.6E}",
-            "YZEro": lambda: f"{self._y_scale()[2]:.6E}",
+            "YMUlt": lambda: self.nr3(self._y_scale()[0]),
+            "YOFf": lambda: self.nr3(self._y_scale()[1]),
+            "YZEro": lambda: self.nr3(self._y_scale()[2]),
             "WFId": lambda: f'"{self.data_source}, {self.record_points()} points"',
         }
         for name, answer in fields.items():

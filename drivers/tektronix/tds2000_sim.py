@@ -14,7 +14,7 @@ from typing import Any
 
 from instrumentkit.sim import Setting, command
 
-from ._scope_sim import Keyword, TektronixScopeModel
+from ._scope_sim import Keyword, TektronixScopeModel, compact_nr3
 
 __all__ = ["TDS2024CModel"]
 
@@ -27,6 +27,7 @@ class TDS2024CModel(TektronixScopeModel):
 
     idn = "TEKTRONIX,TDS 2024C,C012345,CF:91.1CT FV:v24.26"
     preamble_header = "WFMPre"
+    nr3 = staticmethod(compact_nr3)
 
     stop = Setting("DATa:STOP", RECORD_LENGTH, limits=(1, RECORD_LENGTH))
 

@@ -6,6 +6,9 @@ wavelength span (`SENSe:CORRection:WAVelength? MIN|MAX`, out of span: error -222
 whether energy can be measured: `CONFigure:ENERgy` with a photodiode (the default
 S120C) is refused with -221, with a pyroelectric sensor (`sensor="ES111C"`) READ?
 answers pulse energies in joules. Power reads follow `SENSe:POWer:UNIT` (W or dBm).
+
+Reply formats: readings `1.000000000E-03`, wavelengths `1.000000E+03` (no sign). Not
+confirmed from the manual: the digit counts (the pyvisa-sim YAMLs send seven digits).
 """
 
 from __future__ import annotations

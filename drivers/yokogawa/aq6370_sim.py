@@ -15,7 +15,7 @@ Reply formats, after the remote control manual (IM AQ6370D-17EN): wavelengths, s
 resolutions and ASCII trace values as `+1.55000000E-006` (sign, nine significant digits,
 a three-digit exponent); point counts and averages as integers (`1001`); enumerations as
 indices (`2`); `:SYSTem:ERRor?` as `0,"No error"`. Both `:SENSe:BANDwidth` and its alias
-`:SENSe:BWIDth` set and read the resolution, with `:RESolution` optional as
+`:SENSe:BWIDth` set and read the resolution, with `:SENSe` and `:RESolution` optional as
 the manual writes them. Not confirmed from the manual: that ASCII level values (`:TRACe:Y?`)
 use the same three-digit format as wavelengths (`-6.20000000E+001`), and that
 `:FORMat:DATA?` answers `ASCII` or `REAL,64`.
@@ -106,13 +106,13 @@ class AQ6370DModel(ScpiDevice):
     idn = "YOKOGAWA,AQ6370D,91M000001,02.08"
 
     resolution = Setting(
-        ":SENSe:BANDwidth[:RESolution]",
+        "[:SENSe]:BANDwidth[:RESolution]",
         0.1e-9,
         choices=tuple(r * 1e-9 for r in _RESOLUTIONS_NM),
     )
-    sweep_points = Setting(":SENSe:SWEep:POINts", 1001, limits=(101, 50001))
-    points_auto = Setting(":SENSe:SWEep:POINts:AUTO", False)
-    averages = Setting(":SENSe:AVERage:COUNt", 1, limits=(1, 999))
+    sweep_points = Setting("[:SENSe]:SWEep:POINts", 1001, limits=(101, 50001))
+    points_auto = Setting("[:SENSe]:SWEep:POINts:AUTO", False)
+    averages = Setting("[:SENSe]:AVERage:COUNt", 1, limits=(1, 999))
 
     def __init__(
         self,
@@ -169,52 +169,52 @@ class AQ6370DModel(ScpiDevice):
             raise ScpiError(-222)
         self.start_m, self.stop_m = start, stop
 
-    @command(":SENSe:WAVelength:STARt")
+    @command("[:SENSe]:WAVelength:STARt")
     def _start(self, value: str) -> None:
         self._set_range(_metres(value), self.stop_m)
 
-    @command(":SENSe:WAVelength:STOP")
+    @command("[:SENSe]:WAVelength:STOP")
     def _stop(self, value: str) -> None:
         self._set_range(self.start_m, _metres(value))
 
-    @command(":SENSe:WAVelength:CENTer")
+    @command("[:SENSe]:WAVelength:CENTer")
     def _center(self, value: str) -> None:
         half = (self.stop_m - self.start_m) / 2
         center = _metres(value)
         self._set_range(center - half, center + half)
 
-    @command(":SENSe:WAVelength:SPAN")
+    @command("[:SENSe]:WAVelength:SPAN")
     def _span(self, value: str) -> None:
         center, half = (self.start_m + self.stop_m) / 2, _metres(value) / 2
         self._set_range(center - half, center + half)
 
-    @command(":SENSe:WAVelength:STARt?")
+    @command("[:SENSe]:WAVelength:STARt?")
     def _start_q(self) -> str:
         return nr3(f"{self.start_m:+.8E}")
 
-    @command(":SENSe:WAVelength:STOP?")
+    @command("[:SENSe]:WAVelength:STOP?")
     def _stop_q(self) -> str:
         return nr3(f"{self.stop_m:+.8E}")
 
-    @command(":SENSe:WAVelength:CENTer?")
+    @command("[:SENSe]:WAVelength:CENTer?")
     def _center_q(self) -> str:
         return nr3(f"{(self.start_m + self.stop_m) / 2:+.8E}")
 
-    @command(":SENSe:WAVelength:SPAN?")
+    @command("[:SENSe]:WAVelength:SPAN?")
     def _span_q(self) -> str:
         return nr3(f"{self.stop_m - self.start_m:+.8E}")
 
     # -- resolution: the Setting keeps the value; these give the alias and the reply format
-    @command(":SENSe:BANDwidth[:RESolution]?", ":SENSe:BWIDth[:RESolution]?")
+    @command("[:SENSe]:BANDwidth[:RESolution]?", "[:SENSe]:BWIDth[:RESolution]?")
     def _resolution_q(self) -> str:
         return nr3(f"{self.resolution:+.8E}")
 
-    @command(":SENSe:BWIDth[:RESolution]")
+    @command("[:SENSe]:BWIDth[:RESolution]")
     def _resolution_alias(self, *params: str) -> None:
         self._run_setting(AQ6370DModel.resolution, params, {}, query=False)
 
     # -- enumerations: set by mnemonic (or index), answered by index
-    @command(":SENSe:SENSe")
+    @command("[:SENSe]:SENSe")
     def _sensitivity(self, value: str) -> None:
         word = _LONG_SENSITIVITY.get(value.strip().upper(), value.strip().upper())
         if word.isdigit() and int(word) < len(SENSITIVITIES):
@@ -223,7 +223,7 @@ class AQ6370DModel(ScpiDevice):
             raise ScpiError(-224)
         self.sensitivity = word
 
-    @command(":SENSe:SENSe?")
+    @command("[:SENSe]:SENSe?")
     def _sensitivity_q(self) -> str:
         return str(SENSITIVITIES.index(self.sensitivity))
 

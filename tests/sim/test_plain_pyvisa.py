@@ -81,3 +81,40 @@ def test_each_file_names_its_plain_pyvisa_call(package: str, file: str) -> None:
     """A file opened on its own says how to open it (a comment in its header)."""
     for entry in plain_pyvisa(package, file):
         assert f"# {entry.call}" in entry.path.read_text(encoding="utf-8"), entry.resource
+
+
+def test_terminators_come_from_each_interfaces_eom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read and write ends may differ per interface; no eom means LF, as in pyvisa-sim."""
+    package = tmp_path / "acme_sims"
+    (package / "sim").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "sim" / "box.yaml").write_text(
+        "spec: '1.1'\n"
+        "devices:\n"
+        "  BOX:\n"
+        "    eom:\n"
+        '      ASRL INSTR: {q: "\\r", r: "\\r\\n"}\n'
+        "    dialogues: [{q: '*IDN?', r: 'Acme,BOX,1,1'}]\n"
+        "resources:\n"
+        "  ASRL3::INSTR: {device: BOX}\n"
+        "  TCPIP0::127.0.0.1::inst0::INSTR: {device: BOX}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    serial, lan = plain_pyvisa("acme_sims", "sim/box.yaml")
+    assert (serial.resource, serial.read_termination, serial.write_termination) == (
+        "ASRL3::INSTR",
+        "\r\n",
+        "\r",
+    )
+    assert serial.call == (
+        'open_resource("ASRL3::INSTR", read_termination="\\r\\n", write_termination="\\r")'
+    )
+    assert (lan.read_termination, lan.write_termination) == ("\n", "\n")
+    rm = pyvisa.ResourceManager(f"{serial.path}@sim")
+    try:
+        assert eval(f"rm.{serial.call}", {"rm": rm}).query("*IDN?") == "Acme,BOX,1,1"
+    finally:
+        rm.close()

@@ -7,19 +7,15 @@ pyvisa-sim YAML through plain pyvisa on a copy of the file (fresh pyvisa-sim sta
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import pyvisa
 import serial
 
 from instrumentkit.drivers.yokogawa import YokogawaAQ6370D
 from instrumentkit.drivers.yokogawa.aq6370 import _metres_to_nm
 from instrumentkit.drivers.yokogawa.aq6370_sim import AQ6370DModel
 from instrumentkit.sim import ManualClock, attach, detach
-from instrumentkit.simfiles import sim_path
 
 NR3 = re.compile(r"[+-]\d\.\d{8}E[+-]\d{3}")  # the manual's real numbers
 
@@ -57,17 +53,9 @@ def lab_model() -> Iterator[Ask]:
 
 
 @pytest.fixture
-def yaml_sim(tmp_path: Path) -> Iterator[Ask]:
-    path = tmp_path / "aq6370.yaml"
-    shutil.copyfile(sim_path(YokogawaAQ6370D), path)
-    rm = pyvisa.ResourceManager(f"{path}@sim")
-    osa = rm.open_resource(
-        YokogawaAQ6370D.sim_resource, read_termination="\n", write_termination="\n"
-    )
-    osa.timeout = 2000
-
-    yield asker(osa.write, osa.read)
-    rm.close()
+def yaml_sim(plain_sim) -> Ask:
+    osa = plain_sim(YokogawaAQ6370D)
+    return asker(osa.write, osa.read)
 
 
 @pytest.fixture(params=["lab_model", "yaml_sim"])
@@ -113,3 +101,13 @@ def test_ascii_traces_have_three_exponent_digits(osa: Ask) -> None:
         values = osa(query).split(",")
         assert len(values) >= 101
         assert all(NR3.fullmatch(v) for v in values), values[:3]
+
+
+def test_lab_model_takes_the_manuals_optional_nodes(lab_model: Ask) -> None:
+    """`[:SENSe]` and `[:RESolution]` may be left out, as the manual writes the headers."""
+    lab_model(":WAV:CENT 1.310000E-06")
+    assert lab_model(":SENSe:WAVelength:CENTer?") == "+1.31000000E-006"
+    lab_model(":BWID 5.000000E-11")
+    assert lab_model(":SENS:BAND:RES?") == "+5.00000000E-011"
+    lab_model(":SWE:POIN 2001")
+    assert lab_model(":SENSe:SWEep:POINts?") == "2001"
