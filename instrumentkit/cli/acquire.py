@@ -19,6 +19,7 @@ from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._plan import plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
+from instrumentkit.sim import Lab
 
 __all__ = ["acquire", "inspect", "plot"]
 
@@ -62,7 +63,7 @@ def acquire(
         with Bench(plan) as bench:
             for name, instrument in bench.instruments.items():
                 resource = plan.config.instruments[name].resource or (
-                    bench.lab.resource(plan.config.instruments[name].device) if bench.lab else ""
+                    _lab_resource(bench.lab, plan.config.instruments[name].device)
                 )
                 console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
             pipeline = build_pipeline(plan, bench, duration=duration)
@@ -86,6 +87,13 @@ def acquire(
         console.print("Interrupted before the run started.")
         sys.exit(EXIT_INTERRUPTED)
     _finish(console, result)
+
+
+def _lab_resource(lab: Lab | None, device: str | None) -> str:
+    """How a lab device is reached from elsewhere (a lab on 0.0.0.0: this host's address)."""
+    if lab is None or device is None:
+        return ""
+    return lab.remote_resources.get(device) or lab.resource(device)
 
 
 def _silent() -> Console:

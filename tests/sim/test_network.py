@@ -7,6 +7,7 @@ the default", and the refusal of 0.0.0.0 is checked before anything listens.
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import socket
 import threading
@@ -139,3 +140,20 @@ def test_a_wildcard_listener_is_advertised_at_this_computers_address(monkeypatch
     assert "0.0.0.0" in warning
     assert "192.0.2.77" in warning
     assert "no authentication" in warning
+
+
+def test_acquire_prints_where_other_computers_reach_the_lab(tmp_path, monkeypatch):
+    # As if the lab listened on 0.0.0.0: the run itself still goes over loopback.
+    monkeypatch.setattr(server_module, "advertised_host", lambda host: "192.0.2.77")
+    config = {
+        "lab": "default",
+        "instruments": {"dmm": {"device": "dmm"}},
+        "streams": {"dmm": {"instrument": "dmm", "rate": 20}},
+        "stop": {"duration": 0.3},
+        "output": {"path": str(tmp_path / "run.h5")},
+    }
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["acquire", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"dmm\s+Keysight34461A on TCPIP::192\.0\.2\.77::\d+::SOCKET", result.output)
