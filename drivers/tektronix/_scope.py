@@ -10,7 +10,7 @@ Enumerations reviewed against the manuals (2026-12-06), shared part: `DATa:ENCdg
 ASCIi/RIBinary/RPBinary/SRIbinary/SRPbinary (settable: the binary ones `fetch`
 converts), `ACQuire:STOPAfter` RUNSTop/SEQuence, `ACQuire:STATE` RUN/STOP (or 1/0),
 `BUSY?` 0/1. The MSO/DPO's FAStest and (S)FPBinary encodings read back as
-`UnknownChoice` (decision 0005); a preamble with a BYT_Nr other than 1 or 2 (floating
+`UnknownChoice` (decision 0008); a preamble with a BYT_Nr other than 1 or 2 (floating
 point) is refused as not binary. Preambles are checked before use: points a whole
 number in [1, `max_record_length`], XINcr and YMUlt > 0.
 """

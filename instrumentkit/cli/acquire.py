@@ -21,6 +21,7 @@ from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
+from instrumentkit.sim import Lab
 
 __all__ = ["acquire", "inspect", "plot"]
 
@@ -77,7 +78,7 @@ def acquire(
         with Bench(plan) as bench:
             for name, instrument in bench.instruments.items():
                 resource = plan.config.instruments[name].resource or (
-                    bench.lab.resource(plan.config.instruments[name].device) if bench.lab else ""
+                    _lab_resource(bench.lab, plan.config.instruments[name].device)
                 )
                 console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
             pipeline = build_pipeline(plan, bench, duration=duration)
@@ -126,6 +127,13 @@ def _report_check(console: Console, plan: Plan) -> None:
 
 def _count(items: Sized, noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _lab_resource(lab: Lab | None, device: str | None) -> str:
+    """How a lab device is reached from elsewhere (a lab on 0.0.0.0: this host's address)."""
+    if lab is None or device is None:
+        return ""
+    return lab.remote_resources.get(device) or lab.resource(device)
 
 
 def _silent() -> Console:
