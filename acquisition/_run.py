@@ -9,6 +9,7 @@
             run.append("psu", {"voltage": volts}, units="V")   # numbers, by channel name
             run.append("scope", scope.fetch(1))            # a Waveform; Spectra too
             run.append("image", camera_frame)              # any fixed-shape array
+            run.append("psd", ik.AxisArray(power, {"frequency": (freqs, "Hz")}, units="V^2/Hz"))
 
 Each stream is declared by its first record. HDF5 needs every stream declared before the
 file goes live (SWMR: crash-safe flushes, readable while written), so a run goes live at
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from instrumentkit._axis_array import AxisArray, is_xarray
 from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
 from instrumentkit.errors import ValidationError
 
@@ -302,6 +304,13 @@ def _normalise(
 ) -> Any:
     if isinstance(record, (Reading, Waveform, Spectrum)):
         return record
+    if isinstance(record, AxisArray):
+        if timestamp_ns is None:
+            return record
+        return AxisArray(record.values, record.axes, record.units,
+                         long_name=record.long_name, timestamp_ns=timestamp_ns)  # fmt: skip
+    if is_xarray(record):
+        return AxisArray.from_xarray(record, timestamp_ns=timestamp_ns)
     if isinstance(record, Mapping):
         channels = tuple(str(k) for k in record)
         values = [float(v) for v in record.values()]
@@ -322,7 +331,8 @@ def _normalise(
         return array
     raise TypeError(
         f"stream {stream!r}: cannot append a {type(record).__name__}; append a Reading, "
-        "Waveform, Spectrum, NumPy array, number or mapping of numbers"
+        "Waveform, Spectrum, AxisArray (or xarray.DataArray), NumPy array, number or "
+        "mapping of numbers"
     )
 
 
@@ -345,6 +355,9 @@ def _kind(record: Any) -> str:
         return "waveforms"
     if isinstance(record, Spectrum):
         return "spectra"
+    if isinstance(record, AxisArray):
+        axes = ", ".join(axis.name for axis in record.axes)
+        return f"AxisArrays of shape {record.shape} on the axes ({axes})"
     return f"arrays of shape {np.shape(record)} ({np.asarray(record).dtype})"
 
 
@@ -370,4 +383,6 @@ def _nbytes(record: Any) -> int:
         return int(record.y.nbytes)
     if isinstance(record, Spectrum):
         return int(record.intensities.nbytes)
+    if isinstance(record, AxisArray):
+        return int(record.values.nbytes)
     return int(np.asarray(record).nbytes)
