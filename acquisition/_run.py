@@ -148,6 +148,8 @@ class Run:
             with self._lock:
                 try:
                     if self._plain_open and rows.add(record):
+                        if self._live_at is None:
+                            self._hold_check(len(rows))
                         return
                 except OSError as error:
                     self._failed(error)
@@ -170,6 +172,7 @@ class Run:
                 raise RuntimeError(f"run {self.path} is closed; open a new Run to write more")
             if self._live_at is None:
                 self._units.setdefault(stream, units)
+                self._hold_rows(stream)  # rows gathered before this record go first
                 self._hold(block)
                 return
             if stream not in self._first:
@@ -208,14 +211,37 @@ class Run:
         return stream if stream in self.instruments else ""
 
     def _hold(self, block: Block) -> None:
-        now = time.monotonic()
         if self._first_append is None:
-            self._first_append = now
-        self._first.setdefault(block.stream, block)
+            self._first_append = time.monotonic()
+        if block.stream not in self._first:
+            self._first[block.stream] = block
+            record = block.record
+            if isinstance(record, Reading) and record.status is None:
+                units = self._units.get(block.stream)
+                self._plain[block.stream] = PlainRows(record.channels, units)
         self._held.append(block)
         self._held_bytes += _nbytes(block.record)
-        if now - self._first_append >= self.declare_for or self._held_bytes > _HOLD_BYTES:
+        self._hold_check(0)
+
+    def _hold_check(self, gathered: int) -> None:
+        """Go live after `declare_for` seconds, or when what is held passes 64 MB (a row
+        gathered in lists takes ~200 bytes of Python objects)."""
+        since = time.monotonic() - (self._first_append or 0.0)
+        if since >= self.declare_for or self._held_bytes + 200 * gathered > _HOLD_BYTES:
             self._go_live()
+
+    def _hold_rows(self, stream: str) -> None:
+        """Before the run is live: `stream`'s gathered rows become one held Reading, so a
+        record of the general path held after them is written after them."""
+        rows = self._plain.get(stream)
+        first = self._first.get(stream)
+        if rows is None or first is None or not len(rows):
+            return
+        times, monotonic, values = rows.take()
+        reading = Reading(values, times, rows.channels, first.record.units)
+        self._held.append(Block(stream, reading, float(monotonic[-1]), int(times[-1]),
+                                first.instrument))  # fmt: skip
+        self._held_bytes += _nbytes(reading)
 
     def _late(self, stream: str) -> RuntimeError:
         since = (self._live_at or 0.0) - self._t0
@@ -237,8 +263,10 @@ class Run:
             self._blocks.declare(stream, block.record, block.instrument)
             record = block.record
             if isinstance(record, Reading) and record.status is None:
-                target = self._blocks.stream(stream)
-                self._plain[stream] = PlainRows(target, record.channels, self._units.get(stream))
+                rows = self._plain.setdefault(
+                    stream, PlainRows(record.channels, self._units.get(stream))
+                )
+                rows.stream = self._blocks.stream(stream)
         # The run began with its first record, held until now: start_time says so.
         stamps = [first_stamp_ns(block) for block in self._held]
         self._writer.start(min(stamps, default=None))
@@ -248,6 +276,7 @@ class Run:
             problem = self._blocks.write(block)
             if problem is not None:
                 raise problem
+        self._drain()  # rows gathered while held come after every held record of theirs
 
     def flush(self) -> None:
         """Write everything appended so far to the file (going live first if needed)."""
