@@ -137,9 +137,13 @@ class Run:
     ) -> None:
         """Append one record to `stream` (declared by its first record).
 
-        `record` is a Reading, Waveform, Spectrum, a NumPy array (or list) of fixed shape,
-        a number, or a mapping of channel name to number. `units` applies to numbers and
-        mappings; `timestamp_ns` to numbers, mappings and arrays (default: now).
+        `record` is a Reading, Waveform, Spectrum, an AxisArray (or xarray.DataArray: an
+        array against named axes), a NumPy array (or list) of fixed shape, a number, or a
+        mapping of channel name to number. `units` applies to numbers and mappings;
+        `timestamp_ns` to numbers, mappings, arrays and AxisArrays (default: now).
+
+        A record of another kind than the stream's first raises ValidationError. Numbers
+        and mappings take a per-row path of ~1 us (see _script_rows).
         """
         rows = self._plain.get(stream)
         if rows is not None and timestamp_ns is None and (units is None or units == rows.units):

@@ -145,9 +145,11 @@ def _render(
     quiet: float,
 ) -> Group:
     table = Table(box=None, pad_edge=False)
-    for column, justify in (("stream", "left"), ("kind", "left"), ("rows", "right"),
-                            ("rows/s", "right"), ("last", "left")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("stream")
+    table.add_column("kind")
+    table.add_column("rows", justify="right")
+    table.add_column("rows/s", justify="right")
+    table.add_column("last")
     for name, stream in streams.items():
         if name != "errors":
             rate = f"{stream.rate:,.1f}"
