@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from instrumentkit._axis_array import AxisArray
 from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.errors import Timeout
 
@@ -177,7 +178,7 @@ def _append(stream: Any, record: Any, block: Block) -> None:
         monotonic *= 1e-9
         monotonic += block.monotonic
         stream.append(record, monotonic=monotonic)
-    elif isinstance(record, (Waveform, Spectrum)):
+    elif isinstance(record, (Waveform, Spectrum, AxisArray)):
         stream.append(
             record, monotonic=block.monotonic + (record.timestamp_ns - block.wall_ns) * 1e-9
         )
