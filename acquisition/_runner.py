@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from instrumentkit.data import Reading, now_ns
+from instrumentkit.errors import InstrumentReportedError, ProtocolError, Timeout
 
 from ._sources import Record, Source
 
@@ -39,12 +40,17 @@ class ErrorPolicy:
 
     action: Literal["stop", "skip"] = "stop"
     max_errors: int = 10
+    check_interval: float | None = 2.0
+    """Seconds between reads of the instrument's error queue (None: only after a failed
+    poll); instruments without one (no `drain_errors()`) are never asked."""
 
     def __post_init__(self) -> None:
         if self.action not in ("stop", "skip"):
             raise ValueError(f"on_error action must be 'stop' or 'skip', not {self.action!r}")
         if self.max_errors < 0:
             raise ValueError(f"max_errors must be >= 0, got {self.max_errors}")
+        if self.check_interval is not None and not self.check_interval > 0:
+            raise ValueError(f"check_interval must be > 0 s, got {self.check_interval}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,7 @@ class ErrorEvent:
     error: str
     message: str
     action: str  # "skipped", "stopped the run", "ended the source"
+    code: int = 0  # the instrument's own error code (SCPI -222 ...), 0 when it gave none
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +223,8 @@ class SourceRunner(threading.Thread):
         self._delivered: set[str] = set()
         self._pending = False  # some batcher holds readings
         self._flush_due = 0.0  # when they must leave at the latest
+        self._cancelled = False  # the pipeline closed the link to stop a blocked read
+        self._errors_due = 0.0  # when the instrument's error queue is read next
         source.bind_stop(stop)
 
     # -- the loop -------------------------------------------------------------------------
@@ -267,7 +276,11 @@ class SourceRunner(threading.Thread):
             try:
                 items = source.poll()
             except Exception as error:
-                if not self._failed_poll(error):
+                if self._cancelled or not self._failed_poll(error):
+                    return
+                if isinstance(error, (ProtocolError, Timeout)):
+                    source.resync()  # back in step before the error queue and the next poll
+                if not self._check_errors():
                     return
                 continue
             monotonic = monotonic_clock()
@@ -288,6 +301,8 @@ class SourceRunner(threading.Thread):
                 live = self._wait_until_live()
             elif self._pending and monotonic >= self._flush_due:
                 self._flush_batches()
+            if monotonic >= self._errors_due and not self._check_errors():
+                return
         if state.status == "running":
             state.status = "stopped"
 
@@ -307,6 +322,38 @@ class SourceRunner(threading.Thread):
                     return False
             return True
         return False
+
+    def _check_errors(self) -> bool:
+        """Read the instrument's error queue; log each entry under the error policy.
+
+        Off the hot path: every `check_interval` s and after a failed poll. False if the
+        source must end.
+        """
+        interval = self._policy.check_interval
+        self._errors_due = time.monotonic() + (interval if interval else float("inf"))
+        try:
+            reported = self.source.reported_errors()
+        except Exception as error:
+            if self._cancelled:
+                return False
+            return self._failed_poll(error, where="reading the error queue")
+        for code, message in reported:
+            error = InstrumentReportedError(
+                f"reported {code}, {message!r}", code=code, instrument=self.source.instrument
+            )
+            if not self._failed_poll(error):
+                return False
+        return True
+
+    def cancel(self) -> None:
+        """Close the source's links from the pipeline's thread: a read blocked on an
+        instrument that does not answer ends now, and its error is not counted."""
+        self._cancelled = True
+        self.source.abort()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
     # -- records --------------------------------------------------------------------------
     def _flush_batches(self) -> None:
@@ -356,7 +403,9 @@ class SourceRunner(threading.Thread):
             state.last_error = message
             goes_on = policy.action == "skip" and state.errors <= policy.max_errors
             action = "skipped" if goes_on else "stopped the run"
-            event = ErrorEvent(now_ns(), state.instrument, type(error).__name__, message, action)
+            code = getattr(error, "code", 0)
+            event = ErrorEvent(now_ns(), state.instrument, type(error).__name__, message, action,
+                               code if isinstance(code, int) else 0)  # fmt: skip
             if goes_on:
                 return event, True
             state.status = "failed"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -25,6 +26,10 @@ __all__ = ["Session"]
 log = logging.getLogger("instrumentkit.io")
 
 _MAX_HEADER_PREFIX = 64
+_DRAIN_QUIET = 0.05
+"""Seconds without a byte after which a drained link counts as quiet."""
+_SYNC_REPLIES = 4
+"""Messages read after a sync query before giving up on seeing its expected reply."""
 ByteOrder = Literal["<", ">", "little", "big"]
 
 
@@ -69,6 +74,14 @@ class Session:
         self.read_termination = read_termination
         self.log_io = log_io
         self.lock = threading.RLock()
+        self.in_step = True
+        """False after an exchange failed half-way (a timeout, a malformed reply): the
+        next exchange first calls `resync()`."""
+        self.on_resync: Callable[[], None] | None = None
+        """The instrument's part of a resync (its sync query, re-reading what it caches);
+        `Instrument` sets it."""
+        self._resyncing = False
+        self._aborted = False
 
     # -- terminators, kept as bytes too so the hot path does not re-encode them
     @property
@@ -108,7 +121,15 @@ class Session:
 
     # -- error translation
     def translate_error(self, error: OSError, command: str | None) -> Exception:
-        """The instrumentkit error for a transport failure (for drivers that read bytes)."""
+        """The instrumentkit error for a transport failure (for drivers that read bytes).
+
+        The session is out of step afterwards: a reply may be half read or still coming.
+        """
+        self.in_step = False
+        if self._aborted:
+            return ConnectionFailed(
+                "the connection was closed to stop the run", instrument=self.name, command=command
+            )
         if isinstance(error, (Timeout, ConnectionFailed)):
             return error
         if isinstance(error, TimeoutError):
@@ -129,6 +150,8 @@ class Session:
 
     # -- raw bytes
     def write_raw(self, data: bytes, *, command: str | None = None) -> None:
+        if not self.in_step and not self._resyncing:
+            self.resync()
         if self.log_io:
             log.debug("%s << %r", self.name, data)
         try:
@@ -171,7 +194,7 @@ class Session:
         try:
             return data.decode(self.encoding)
         except UnicodeDecodeError as error:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"reply is not {self.encoding} text: {show_bytes(data)}",
                 instrument=self.name,
                 command=command,
@@ -260,7 +283,7 @@ class Session:
                 payload = self.read_raw_until(self._read_term, command=command)
                 return self._array_from(payload, kind, command)
             if length % kind.itemsize:
-                raise ProtocolError(
+                raise self.out_of_step(
                     f"block of {length} bytes is not a whole number of {kind} values",
                     instrument=self.name,
                     command=command,
@@ -281,14 +304,14 @@ class Session:
                 break
             skipped += one
             if len(skipped) > _MAX_HEADER_PREFIX:
-                raise ProtocolError(
+                raise self.out_of_step(
                     f"expected an IEEE 488.2 block starting with '#', got {show_bytes(skipped)}",
                     instrument=self.name,
                     command=command,
                 )
         self.read_raw_into(view, command=command)
         if not one.isdigit():
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"malformed block header: '#' followed by {bytes(one)!r}, not a digit",
                 instrument=self.name,
                 command=command,
@@ -298,7 +321,7 @@ class Session:
             return None
         count = self.read_bytes(digits, command=command)
         if not count.isdigit():
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"malformed block header: length field {count!r} is not a number",
                 instrument=self.name,
                 command=command,
@@ -308,7 +331,7 @@ class Session:
     def _read_block_trailer(self, command: str | None) -> None:
         trailer = self.read_bytes(len(self._read_term), command=command)
         if trailer != self._read_term:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"block longer than its header says: expected the terminator "
                 f"{self._read_term!r} after it, got {trailer!r}",
                 instrument=self.name,
@@ -317,15 +340,129 @@ class Session:
 
     def _array_from(self, payload: bytes, kind: np.dtype[Any], command: str | None) -> NDArray[Any]:
         if len(payload) % kind.itemsize:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"indefinite block of {len(payload)} bytes is not a whole number of {kind} values",
                 instrument=self.name,
                 command=command,
             )
         return np.frombuffer(payload, dtype=kind)
 
+    # -- getting back in step after a failed exchange
+    def out_of_step(
+        self, message: str, *, command: str | None, instrument: str | None = None
+    ) -> ProtocolError:
+        """A ProtocolError for a reply whose framing broke; the next exchange resyncs."""
+        self.in_step = False
+        return ProtocolError(message, instrument=instrument or self.name, command=command)
+
+    def drain(self, quiet: float = _DRAIN_QUIET) -> int:
+        """Discard every byte pending or arriving until the link is quiet for `quiet` s.
+
+        Bounded by the session's timeout (at least 1 s): an instrument still sending
+        after that raises ProtocolError. Returns how many bytes were dropped.
+        """
+        limit = max(1.0, self.transport.timeout)
+        drain = getattr(self.transport, "drain", None)
+        with self.lock:
+            try:
+                if callable(drain):
+                    dropped = int(drain(quiet, limit))
+                else:
+                    dropped = _drain_by_reads(self.transport, quiet, limit)
+            except OSError as error:
+                raise self.translate_error(error, "(drain)") from error
+        if dropped < 0:
+            raise self.out_of_step(
+                f"still sending after {limit:g} s of draining; is it streaming data "
+                "(a talk-only or continuous mode)?",
+                command="(drain)",
+            )
+        if dropped and self.log_io:
+            log.debug("%s: drained %d bytes", self.name, dropped)
+        return dropped
+
+    def resync(self) -> None:
+        """Get back in step after a failed exchange, so the next reply answers the next query.
+
+        Drop what is pending or still arriving, clear the device where the transport can
+        (VISA device clear: USBTMC, VXI-11, HiSLIP, GPIB), then the instrument's own sync
+        (`on_resync`: `*OPC?` answered exactly `1` for SCPI instruments, re-reading what the
+        driver caches). Raises the failing exchange's error if the instrument does not
+        come back; the session stays out of step and the next exchange tries again.
+        """
+        with self.lock:
+            self._resyncing = True
+            try:
+                self.drain()
+                clear = getattr(self.transport, "clear", None)
+                if callable(clear):
+                    try:
+                        clear()
+                    except OSError as error:
+                        raise self.translate_error(error, "(device clear)") from error
+                if self.on_resync is not None:
+                    self.on_resync()
+                self.in_step = True
+            except BaseException:
+                self.in_step = False
+                raise
+            finally:
+                self._resyncing = False
+
+    def sync(self, command: str, expected: str) -> None:
+        """Send `command` and read replies until one is exactly `expected` (a few at most).
+
+        Replies before it are late answers to earlier queries and are dropped.
+        """
+        with self.lock:
+            self.write(command)
+            seen: list[str] = []
+            for _ in range(_SYNC_REPLIES):
+                reply = self.read_raw_until(self._read_term, command=command)
+                text = reply.decode(self.encoding, "replace").strip()
+                if text == expected or text.lstrip("+") == expected:
+                    return
+                seen.append(text)
+            raise self.out_of_step(
+                f"not back in step: expected {expected!r}, got {show_bytes(repr(seen).encode())}",
+                command=command,
+            )
+
+    def abort(self) -> None:
+        """Close the link from another thread, so a read blocked on it ends at once.
+
+        For stopping a run while an instrument does not answer; the session is unusable
+        afterwards and its errors say the connection was closed to stop the run.
+        """
+        self._aborted = True
+        abort = getattr(self.transport, "abort", None)
+        (abort if callable(abort) else self.transport.close)()
+
+    @property
+    def aborted(self) -> bool:
+        return self._aborted
+
     def close(self) -> None:
         self.transport.close()
 
     def __repr__(self) -> str:
         return f"Session({self.name!r})"
+
+
+def _drain_by_reads(transport: Transport, quiet: float, limit: float) -> int:
+    """`drain` for a transport without one: single-byte reads with a short timeout."""
+    one = memoryview(bytearray(1))
+    previous = transport.timeout
+    transport.timeout = quiet
+    dropped = 0
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            try:
+                transport.read_into(one)
+            except TimeoutError:
+                return dropped
+            dropped += 1
+    finally:
+        transport.timeout = previous
+    return -1
