@@ -212,6 +212,11 @@ class Pipeline:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def live(self) -> bool:
+        """Whether the run file went live (its streams declared, records written)."""
+        return self._started.is_set()
+
     # -- the run --------------------------------------------------------------------------
     def run(
         self,
