@@ -124,3 +124,108 @@ def test_one_bad_reply_costs_one_record_on_every_scope_and_spectrometer(
             after = int(np.count_nonzero(stamps > failed_at))
             assert after >= 3, (name, kind, after)
             assert len(stamps) >= 0.6 * reference, (name, len(stamps), reference)
+
+
+@pytest.mark.parametrize("action", ["skip", "stop"])
+def test_errors_the_instruments_report_are_recorded_with_their_code(
+    tmp_path: Path, action: str
+) -> None:
+    """A -222 on the DMM's READ? and on the scope's data query: the reply still comes, so
+    only the error queue tells; it is read every check_interval and recorded."""
+    policy = {"action": action, "check_interval": 0.2}
+    devices: dict[str, dict[str, Any]] = {
+        "dmm": {"model": "keysight-34461a", "on_error": policy},
+        "scope": {"model": "rigol-ds1054z", "on_error": {"action": "skip", "check_interval": 0.2}},
+    }
+    streams = {"dmm": {"instrument": "dmm", "rate": RATE},
+               "scope": {"instrument": "scope", "channels": [1], "rate": RATE}}  # fmt: skip
+
+    def inject(lab: Any) -> None:
+        lab.device("dmm").faults.inject("error", on="READ?", code=-222,
+                                        message="Data out of range")  # fmt: skip
+        lab.device("scope").faults.inject("error", on=":WAV:DATA?", code=-222,
+                                          message="Data out of range")  # fmt: skip
+
+    result, _ = lab_run(
+        tmp_path, devices, streams, inject, duration=1.5,
+        ready=lambda p: p.rows.get("dmm", 0) >= 2 and p.rows.get("scope_ch1", 0) >= 2,
+    )  # fmt: skip
+    log = error_log(result.path)
+    by = {row["instrument"].decode(): row for row in log}
+    assert sorted(by) == ["dmm", "scope"]
+    for name in ("dmm", "scope"):
+        assert by[name]["error"] == b"InstrumentReportedError"
+        assert by[name]["code"] == -222
+        assert b"Data out of range" in by[name]["message"]
+    if action == "skip":
+        assert result.status == "completed"
+        assert by["dmm"]["action"] == b"skipped"
+    else:
+        assert result.status == "aborted"
+        assert result.reason.startswith("dmm: InstrumentReportedError: dmm: reported -222")
+        assert by["dmm"]["action"] == b"stopped the run"
+    with open_run(result.path) as run:
+        assert run.status == result.status
+
+
+def test_a_stream_stopped_by_an_error_aborts_the_run_even_past_its_duration(
+    tmp_path: Path,
+) -> None:
+    """The scope stops answering; its read times out after the duration was reached: the
+    run did not complete, and it ends within the timeout plus a second of the fault."""
+    timeout = 1.0
+    devices: dict[str, dict[str, Any]] = {
+        "dmm": {"model": "keysight-34461a"},
+        "scope": {"model": "rigol-ds1054z", "options": {"timeout": timeout},
+                  "on_error": {"action": "stop"}},
+    }  # fmt: skip
+    streams = {"dmm": {"instrument": "dmm", "rate": RATE},
+               "scope": {"instrument": "scope", "channels": [1], "rate": RATE}}  # fmt: skip
+    result, injected = lab_run(
+        tmp_path, devices, streams,
+        lambda lab: lab.device("scope").faults.inject("no_reply", on=":WAV:DATA?"),
+        duration=1.0, ready=lambda p: p.rows.get("scope_ch1", 0) >= 2,
+    )  # fmt: skip
+    ended = time.monotonic()
+    assert result.status == "aborted"
+    assert result.reason.startswith("scope: Timeout: scope: command ':WAV:DATA?'")
+    # Generous for a loaded machine: the stop itself is immediate once the read fails.
+    assert ended - injected < timeout + 1.0 + 2.0
+    with open_run(result.path) as run:
+        assert run.status == "aborted"
+        assert run.reason == result.reason
+        assert run["errors"].data["action"].tolist() == [b"stopped the run"]
+
+
+def test_a_source_still_blocked_after_the_grace_has_its_link_closed(tmp_path: Path) -> None:
+    """The run ends at its duration plus the grace, not when a 20 s read gives up; the
+    closed link is no instrument error, and the run still completed its duration."""
+    from instrumentkit.acquisition import CallableSource, Pipeline, ScopeSource, Stop
+    from instrumentkit.drivers.rigol import RigolDS1000Z
+    from instrumentkit.sim import Lab, load_lab
+
+    (tmp_path / "lab.yaml").write_text(
+        yaml.safe_dump({"devices": [{"name": "scope", "model": "rigol-ds1054z"}]})
+    )
+    with Lab(load_lab(tmp_path / "lab.yaml")) as lab:
+        scope = RigolDS1000Z.open(lab.resource("scope"), name="scope", timeout=20.0)
+        armed: list[bool] = []
+
+        def swallow_replies(progress: Any) -> None:
+            if not armed and progress.rows.get("scope_ch1", 0) >= 1:
+                lab.device("scope").faults.inject("no_reply", on=":WAV:DATA?", count=None)
+                armed.append(True)
+
+        sources = [ScopeSource(scope, [1], rate=RATE), CallableSource(lambda: 1.0, stream="tick",
+                                                                      rate=20)]  # fmt: skip
+        pipeline = Pipeline(sources, tmp_path / "run.h5", stop=Stop(duration=1.0),
+                            shutdown_timeout=0.5)  # fmt: skip
+        started = time.monotonic()
+        result = pipeline.run(swallow_replies, progress_interval=0.02)
+        took = time.monotonic() - started
+        scope.close()
+    assert armed
+    assert took < 8.0, f"the run waited {took:.1f} s for a read with a 20 s timeout"
+    assert result.status == "completed"
+    assert result.reason == "duration of 1 s reached; scope still busy after 0.5 s: link closed"
+    assert result.errors == ()
