@@ -230,3 +230,27 @@ def test_a_source_still_blocked_after_the_grace_has_its_link_closed(tmp_path: Pa
     assert result.status == "completed"
     assert result.reason == "duration of 1 s reached; scope still busy after 0.5 s: link closed"
     assert result.errors == ()
+
+
+def test_errors_queued_before_the_run_are_recorded_but_do_not_stop_it(tmp_path: Path) -> None:
+    (tmp_path / "lab.yaml").write_text(
+        yaml.safe_dump({"devices": [{"name": "dmm", "model": "keysight-34461a"}]})
+    )
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({
+        "lab": "lab.yaml",
+        "instruments": {"dmm": {"device": "dmm", "on_error": {"action": "stop"}}},
+        "streams": {"dmm": {"instrument": "dmm", "rate": 20}},
+        "stop": {"duration": 0.5},
+        "output": {"path": str(tmp_path / "run.h5")},
+    }))  # fmt: skip
+    result = run_pipeline(
+        tmp_path / "run.yaml",
+        on_start=lambda pipeline, bench: bench.lab.device("dmm").report_error(-113, "Undefined"),
+    )
+    assert result.status == "completed", result.reason
+    [row] = error_log(result.path)
+    assert (row["instrument"], row["code"], row["action"]) == (
+        b"dmm",
+        -113,
+        b"queued before the run",
+    )
