@@ -5,6 +5,8 @@ with ik.open("TCPIP::192.168.1.20::INSTR") as dmm:
     print(dmm.idn, dmm.voltage)
 """
 
+# First: a signal while the imports below run (most of a second) exits with one line.
+from instrumentkit import _startup  # noqa: F401  (guards the command line on import)
 from instrumentkit._axis_array import Axis, AxisArray
 from instrumentkit._source_tree import install_checkout_finder
 from instrumentkit._version import __version__

@@ -235,6 +235,10 @@ class RigolDS1000Z(SCPIInstrument):
         doc="Set the transfer format (byte: 1 byte per point, word: 2, ascii: text).",
     )
 
+    def _after_resync(self) -> None:
+        # An arming whose :SING may not have arrived: the next wait starts afresh.
+        self._armed_at = None
+
     # -- acquisition control
     def run(self) -> None:
         """Acquire continuously until stopped."""

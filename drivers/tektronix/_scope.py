@@ -159,6 +159,10 @@ class TektronixScope(SCPIInstrument):
         # Bare values in their long form: settings parse replies without a header.
         self.session.write("HEADer OFF;VERBose ON")
 
+    def _after_resync(self) -> None:
+        # The reply form every parser here relies on, in case the scope was reset.
+        self.session.write("HEADer OFF;VERBose ON")
+
     # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?
     def next_error(self) -> tuple[int, str]:
         """Pop one event of the event queue: (code, message); code 0 means empty."""

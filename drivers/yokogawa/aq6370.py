@@ -191,6 +191,10 @@ class YokogawaAQ6370D(SCPIInstrument, DarkReferenceHolder):
         self._format_sent: TraceFormat | None = None
         self._dark: DarkReference | None = None
 
+    def _after_resync(self) -> None:
+        # The trace format is sent again before the next trace (it may not have arrived).
+        self._format_sent = None
+
     # -- opening
     @classmethod
     def open(
