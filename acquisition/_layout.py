@@ -11,6 +11,7 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 import h5py
 import numpy as np
+from numpy.typing import NDArray
 
 from instrumentkit.errors import ConfigError
 
@@ -124,6 +126,29 @@ def chunk_shape(row_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
         if itemsize * math.prod(shape) <= CHUNK_BYTES:
             break
     return (1, *shape)
+
+
+def status_flags(meanings: Mapping[int, str] | None) -> tuple[NDArray[np.int16], str]:
+    """CF `flag_values` and `flag_meanings` of a status dataset: each code and one word.
+
+    Code 0 means valid unless the instrument's meanings say otherwise; a meaning becomes
+    one token (CF separates them by blanks), e.g. "invalid reading" -> "invalid_reading".
+    """
+    table = {0: "valid", **{int(code): str(text) for code, text in (meanings or {}).items()}}
+    codes = sorted(table)
+    words = [
+        re.sub(r"[^\w.+-]+", "_", table[code].strip()).strip("_") or "unnamed" for code in codes
+    ]
+    return np.array(codes, dtype=np.int16), " ".join(words)
+
+
+def flag_table(dataset: h5py.Dataset) -> dict[int, str]:
+    """A dataset's CF flags as {code: meaning}; empty when it has none."""
+    values, meanings = dataset.attrs.get("flag_values"), dataset.attrs.get("flag_meanings")
+    if values is None or meanings is None:
+        return {}
+    text = meanings.decode() if isinstance(meanings, bytes) else str(meanings)
+    return dict(zip((int(v) for v in np.atleast_1d(values)), text.split(), strict=False))
 
 
 def instrument_group_name(key: str) -> str:

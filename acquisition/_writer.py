@@ -90,6 +90,7 @@ class RunWriter:
         self.status: layout.Status = "created"
         self._streams: dict[str, Stream] = {}
         self._instruments: dict[str, h5py.Group] = {}
+        self._status_meanings: dict[str, dict[int, str]] = {}
         self._next_flush = float("inf")
         try:
             self._entry = declare_entry(
@@ -116,11 +117,14 @@ class RunWriter:
         settings: Mapping[str, Any],
         resource: str | None = None,
         settings_capacity: int | None = None,
+        status_meanings: Mapping[int, str] | None = None,
     ) -> None:
         """Record an instrument: IDN, driver, resource and its settings snapshot at start.
 
         Room for the end snapshot is reserved now (`settings_capacity` bytes, default the
-        larger of 64 KiB and four times the start snapshot).
+        larger of 64 KiB and four times the start snapshot). `status_meanings` ({code:
+        meaning} of the status codes its readings carry) goes on the status dataset of its
+        readings streams.
         """
         self._require_declaring("add an instrument")
         key = layout.safe_name(name)
@@ -132,6 +136,7 @@ class RunWriter:
             settings_capacity=settings_capacity,
         )  # fmt: skip
         self._instruments[key] = group
+        self._status_meanings[name] = dict(status_meanings or {})
 
     def _free_name(self, key: str, name: str) -> str:
         """`key` if nothing under /entry has that name yet (streams and instruments share it)."""
@@ -177,17 +182,21 @@ class RunWriter:
         dtype: DTypeLike = np.float64,
         monotonic: bool = False,
         instrument: str | None = None,
+        status_meanings: Mapping[int, str] | None = None,
     ) -> ReadingStream:
         """Declare a stream of scalar readings: one dataset per channel, one row per sample.
 
         `units` is one unit for all channels or one per channel; `status=True` keeps the
-        readings' status codes.
+        readings' status codes, with what each means (`status_meanings`, by default the
+        instrument's, as given to `add_instrument`) as CF `flag_values`/`flag_meanings`.
         """
         names = (channels,) if isinstance(channels, str) else tuple(channels)
         unit_list = (units,) * len(names) if isinstance(units, str) else tuple(units)
+        if status_meanings is None:
+            status_meanings = self._status_meanings.get(instrument or "")
         return self._new_stream(name, instrument, lambda group: ReadingStream(
             group, names, unit_list, status=status, dtype=dtype, monotonic=monotonic,
-            filters=self._filters, on_append=self._tick,
+            filters=self._filters, on_append=self._tick, status_meanings=status_meanings,
         ))  # fmt: skip
 
     def add_waveforms(

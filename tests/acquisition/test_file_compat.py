@@ -171,3 +171,38 @@ def test_files_written_by_0_1_0_still_read(tmp_path: Path) -> None:
         assert spectra["saturated"].tolist() == [False, False, False, True, False, False]
         np.testing.assert_array_equal(run["peaks"].data[:, 0], index + 500.0)
         assert run.to_xarray("dmm")["reading"].attrs["units"] == "V"
+
+
+def test_status_codes_carry_their_meanings_as_cf_flags(run_files: dict[str, Path]) -> None:
+    import h5py
+
+    # The Lake Shore of the main job: inputs without a sensor read NaN with status bit 1.
+    with h5py.File(run_files["main job"], "r") as f:
+        status = f["entry/temperature/status"]
+        assert status.attrs["flag_values"].dtype == np.int16
+        assert status.attrs["flag_values"].tolist() == [0, 1, 16, 32, 64, 128]
+        assert status.attrs["flag_meanings"] == (
+            "valid invalid_reading temperature_underrange temperature_overrange "
+            "sensor_units_zero sensor_units_overrange"
+        )
+    with open_run(run_files["main job"]) as run:
+        temperature = run["temperature"]
+        assert temperature.status_meanings[1] == "invalid_reading"
+        codes = np.unique(temperature["status"])
+        assert set(codes.tolist()) <= set(temperature.status_meanings)
+        assert run["dmm"].status_meanings == {}  # no status codes, no flags
+    with open_run(run_files["script Run"]) as run:  # no instrument to say: 0 is still valid
+        assert run["temperature"].status_meanings == {0: "valid"}
+
+
+def test_meanings_given_to_the_writer_become_one_word_each(tmp_path: Path) -> None:
+    with RunWriter(tmp_path / "run.h5") as writer:
+        writer.add_instrument("gauge", idn="", driver="", settings={},
+                              status_meanings={5: "no sensor", 2: "over-range (high)"})  # fmt: skip
+        writer.add_stream("gauge", Reading.single([1.0], "p", "hPa", status=[0]),
+                          instrument="gauge")  # fmt: skip
+        writer.add_readings("own", "p", "hPa", status=True, status_meanings={3: "bad"})
+        writer.start()
+    with open_run(tmp_path / "run.h5") as run:
+        assert run["gauge"].status_meanings == {0: "valid", 2: "over-range_high", 5: "no_sensor"}
+        assert run["own"].status_meanings == {0: "valid", 3: "bad"}
