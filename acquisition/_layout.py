@@ -10,7 +10,6 @@ import json
 import math
 import os
 import re
-import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
@@ -60,7 +59,7 @@ MIN_CHUNK_ROWS = 1024
 """Rows per chunk of a stream's small columns, at least, when a big column has fewer."""
 
 # A run stops (aborted, file closed cleanly) when less room than this is left on the disk:
-# once a write has failed for lack of space, HDF5 can no longer close the file.
+# once a write has failed for lack of space, HDF5 can no longer close the file (_room.py).
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 TIME = "time"
@@ -217,27 +216,12 @@ def check_output(path: Path, overwrite: bool) -> None:
 def write_failed(path: str | os.PathLike[str], error: Exception) -> OSError:
     """A clear OSError for a failed HDF5 write (HDF5 reports a full disk as RuntimeError)."""
     if isinstance(error, OSError) and "rows up to the last flush" in str(error):
-        return error
+        return error  # already ours (a refused write, see _room.py)
     found = re.search(r"errno = (\d+)", str(error))
     code = int(found.group(1)) if found else getattr(error, "errno", None) or errno.EIO
     cause = os.strerror(code) if found else str(error)
     return OSError(
         code,
-        f"writing run file {path} failed ({cause}); rows up to the last flush are safe in "
-        f"the file. HDF5 said: {str(error).splitlines()[0]}",
+        f"writing run file {path} failed ({cause}); rows up to the last complete flush are in "
+        f"the file, nothing more is written to it. HDF5 said: {str(error).splitlines()[0]}",
     )
-
-
-def room_left(path: Path) -> int:
-    """Bytes the run file may still grow by: free disk space, and the file-size limit."""
-    folder = path.parent if str(path.parent) else Path(".")
-    room = shutil.disk_usage(folder).free
-    try:
-        import resource
-    except ImportError:  # Windows
-        return room
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if limit != resource.RLIM_INFINITY:
-        size = path.stat().st_size if path.exists() else 0
-        room = min(room, limit - size)
-    return room

@@ -33,6 +33,7 @@ thread or the lab script); hand data to that thread through a queue.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -53,6 +54,7 @@ from . import _layout as layout
 from ._entry import declare_entry, declare_instrument, write_settings_end
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
+from ._room import DiskRoom, growth_bound
 from ._streams import Stream
 
 StreamT = TypeVar("StreamT", bound=Stream)
@@ -81,11 +83,15 @@ class RunWriter:
         self.min_free_bytes = min_free_bytes
         self._filters = layout.filters_for(compression)
         layout.check_output(self.path, overwrite)
-        self._check_room("cannot start")
+        self._room = DiskRoom(self.path, min_free_bytes)
+        self._room.before_create()
         try:
             self._file = h5py.File(self.path, "w", libver=layout.libver_bounds())
         except OSError as error:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
+        self._room.attach(self._file.id.get_vfd_handle())
+        self._failure: OSError | None = None  # an HDF5 write failed: nothing more is written
+        self._row_datasets = 0
         self.entry_identifier = str(uuid.uuid4())
         self.status: layout.Status = "created"
         self._streams: dict[str, Stream] = {}
@@ -166,9 +172,10 @@ class RunWriter:
         group.attrs["kind"] = stream.kind
         if key == self.default_stream or "default" not in self._entry.attrs:
             self._entry.attrs["default"] = key  # what NeXus tools plot when the file opens
-        # Every write checks the room first: a large block written between two flushes
-        # could otherwise fill the disk, and HDF5 cannot close a file after a failed write.
-        stream.before_write = self._check_write_room
+        # Every write claims its room first: HDF5 must never be the one to find the disk
+        # full, since it cannot finish a flush or close a file after a failed write.
+        stream.before_write = self._before_write
+        stream.on_write_error = self._write_failed
         self._streams[key] = stream
         return stream
 
@@ -313,6 +320,8 @@ class RunWriter:
         self._entry["status"][()] = b"running"
         self.status = "running"
         self._file.swmr_mode = True
+        self._row_datasets = sum(len(stream.datasets) for stream in self._streams.values())
+        self._room.ensure(growth_bound(0, self._row_datasets), 0)
         self._flush_file()
         for stream in self._streams.values():
             stream.open()
@@ -332,33 +341,29 @@ class RunWriter:
         """Write every buffered row and flush the file (fsync too when asked)."""
         if self.status != "running":
             raise RuntimeError(f"{self.path}: flush() needs a started, open run ({self.status})")
+        if self._failure is not None:
+            raise self._failure
         for stream in self._streams.values():
             stream.write_buffer()
         self._flush_file()
-        self._check_room("stopping before the disk is full")
+        self._room.flushed(self._row_datasets)
 
-    def _check_write_room(self, nbytes: int) -> None:
-        self._check_room("stopping before the disk is full", needed=nbytes)
+    def _before_write(self, nbytes: int) -> None:
+        self._room.before_write(nbytes, self._row_datasets)
 
-    def _check_room(self, action: str, *, needed: int = 0) -> None:
-        """Stop while HDF5 can still close the file: after a failed write it cannot."""
-        if not self.min_free_bytes:
-            return
-        room = layout.room_left(self.path)
-        if room - needed < self.min_free_bytes:
-            writing = f" with {needed / 1e6:.1f} MB to write" if needed else ""
-            raise OSError(
-                errno.ENOSPC,
-                f"run file {self.path}: {action}, only {room / 1e6:.1f} MB left for it"
-                f"{writing} (min_free_bytes={self.min_free_bytes}); rows up to the last flush "
-                "are safe in the file",
-            )
+    def _write_failed(self, error: OSError) -> None:
+        """An HDF5 write failed: HDF5 cannot be trusted with this file any more."""
+        self._failure = self._failure or error
+        for stream in self._streams.values():
+            stream.stop(f"writing the run file failed: {self._failure}")
 
     def _flush_file(self) -> None:
         try:
             self._file.flush()
         except (OSError, RuntimeError) as error:
-            raise layout.write_failed(self.path, error) from error
+            failed = layout.write_failed(self.path, error)
+            self._write_failed(failed)
+            raise failed from error
         if self.fsync:
             os.fsync(self._file.id.get_vfd_handle())
         if self.flush_interval is not None:
@@ -384,7 +389,10 @@ class RunWriter:
             return
         if status not in ("completed", "aborted"):
             raise ValueError(f"status must be 'completed' or 'aborted', not {status!r}")
-        failure: BaseException | None = None
+        failure: BaseException | None = self._failure
+        if failure is not None:
+            self._close_failed(reason)
+            return
         try:
             if self.status == "created":  # closed before start: a valid, empty run
                 self._entry["start_time"][()] = layout.iso_now().encode()
@@ -393,6 +401,9 @@ class RunWriter:
                     stream.close()
                 except OSError as error:  # e.g. disk full: still mark the run as aborted
                     failure = failure or error
+            if self._failure is not None:  # HDF5 itself failed: only the status is written
+                self._close_failed(reason)
+                return
             for name, settings in (settings_end or {}).items():
                 self.record_settings_end(name, settings)
             if failure is not None:
@@ -417,6 +428,31 @@ class RunWriter:
                 f"run file {self.path}: rows buffered since the last flush were lost "
                 f"({failure}); the file is marked aborted"
             ) from failure
+
+    def _close_failed(self, reason: str | None) -> None:
+        """Close after an HDF5 write failed: mark the run aborted in place, if HDF5 still can.
+
+        Nothing else goes to HDF5 (no buffered rows), and what HDF5 reports on the way out
+        is turned into one OSError naming the file.
+        """
+        failure = self._failure
+        why = f"{reason}; {failure}" if reason else str(failure)
+        self.status = "aborted"
+        errors: list[str] = []
+        try:
+            self._entry["end_time"][()] = layout.iso_now().encode()
+            self._entry["reason"][()] = layout.fit_utf8(why, layout.REASON_BYTES)
+            self._entry["status"][()] = b"aborted"
+            self._file.close()
+        except (OSError, RuntimeError) as error:
+            errors.append(str(error).splitlines()[0])
+            with contextlib.suppress(OSError, RuntimeError):
+                self._file.close()
+        raise OSError(
+            errno.EIO,
+            f"run file {self.path}: closed after a failed write ({failure})"
+            + (f"; HDF5 could not finish the file either: {errors[0]}" if errors else ""),
+        ) from failure
 
     def __enter__(self) -> RunWriter:
         return self

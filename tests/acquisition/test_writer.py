@@ -344,6 +344,8 @@ def test_a_disk_without_room_is_refused_before_the_file_is_created(path: Path) -
         RunWriter(path, min_free_bytes=10**18)
     assert error.value.errno == 28  # ENOSPC
     assert not path.exists()
+    assert "no file was created" in str(error.value)
+    assert "rows up to the last flush" not in str(error.value)  # there are none
 
 
 def test_blocks_larger_than_the_buffer_go_straight_to_the_file(path: Path) -> None:
