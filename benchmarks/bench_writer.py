@@ -6,7 +6,8 @@
     one sample per append and 1000-sample blocks;
 (b) 10k-point float64 waveforms: RunWriter vs buffered raw h5py and per-record raw h5py;
 (c) how long after `flush()` a SWMR reader in another process sees new rows.
-Every file is `libver="latest"` with SWMR on, flushed every second, on the local disk.
+Every file has SWMR on, is flushed every second, on the local disk; the raw baselines are
+`libver="latest"`, the writer uses its ("v110", "v114") bounds (docs/decisions/0204).
 """
 
 from __future__ import annotations
