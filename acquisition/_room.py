@@ -20,6 +20,7 @@ since claimed blocks do not count against it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -36,13 +37,15 @@ _KEEP_SIZE = 0x01  # FALLOC_FL_KEEP_SIZE
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENODEV, errno.ESPIPE}
 
 
-def growth_bound(nbytes: int, datasets: int) -> int:
+def growth_bound(nbytes: int, datasets: int, *, compressed: bool = False) -> int:
     """Most bytes HDF5 can add to the file for `nbytes` of new rows in `datasets` datasets.
 
-    Raw rows at most double (a compressed chunk rewritten lands at a new address); each
-    dataset may rewrite its two partly filled edge chunks; plus RESERVE_BYTES for metadata.
+    Each dataset may write its two partly filled edge chunks whole; compressed rows may
+    take twice their size (a compressed chunk rewritten larger lands at a new address);
+    plus RESERVE_BYTES for metadata.
     """
-    return 2 * nbytes + datasets * 2 * CHUNK_BYTES + RESERVE_BYTES
+    factor = 2 if compressed else 1
+    return factor * nbytes + datasets * 2 * CHUNK_BYTES + RESERVE_BYTES
 
 
 def _fallocate() -> ctypes._CFuncPtr | None:
@@ -58,12 +61,14 @@ def _fallocate() -> ctypes._CFuncPtr | None:
 class DiskRoom:
     """The room checks and claims of one run file (see the module docstring)."""
 
-    def __init__(self, path: Path, min_free_bytes: int) -> None:
+    def __init__(self, path: Path, min_free_bytes: int, *, compressed: bool = False) -> None:
         self.path = path
         self.min_free_bytes = min_free_bytes
+        self.compressed = compressed
         self.claimed_to = 0
         """The file offset up to which disk blocks are claimed."""
         self._fd: int | None = None
+        self._base = 0  # the file's size after the last flush
         self._fallocate = _fallocate()
         self._pending = 0  # bytes handed to HDF5 since the last flush
         self._flushed = False  # rows exist in the file only after a flush
@@ -85,21 +90,34 @@ class DiskRoom:
         """Claim through the open file's descriptor from now on."""
         self._fd = fd
 
+    def _size(self) -> int:
+        return os.fstat(self._fd).st_size if self._fd is not None else 0
+
+    def started(self, datasets: int) -> None:
+        """Around the first flush: room for the declared objects and the end of the run."""
+        self._base = self._size()
+        self.claimed_to = 0
+        self._ensure(datasets, 0)
+
     def before_write(self, nbytes: int, datasets: int) -> None:
         """Make sure HDF5 can take `nbytes` more rows; raise OSError(ENOSPC) if not."""
-        self.ensure(growth_bound(self._pending + nbytes, datasets), nbytes)
+        self._ensure(datasets, nbytes)
         self._pending += nbytes
 
     def flushed(self, datasets: int) -> None:
         """After a flush: nothing pending; keep room for the next metadata and the end."""
         self._pending = 0
         self._flushed = True
-        self.ensure(growth_bound(0, datasets), 0)
+        self._base = self._size()
+        # HDF5 truncates the file to its end at a flush, which frees claimed blocks.
+        self.claimed_to = 0
+        self._ensure(datasets, 0)
 
-    def ensure(self, bound: int, nbytes: int) -> None:
-        size = os.fstat(self._fd).st_size if self._fd is not None else 0
+    def _ensure(self, datasets: int, nbytes: int) -> None:
+        # HDF5 writes nothing beyond base + bound before the next flush (see growth_bound).
+        bound = growth_bound(self._pending + nbytes, datasets, compressed=self.compressed)
         writing = f" with {nbytes / 1e6:.1f} MB to write" if nbytes else ""
-        limit = self._size_room(size)
+        limit = self._size_room(self._base)
         if self.min_free_bytes:  # the margin of decision 0203
             room = min(self._disk_free(), limit)
             if room - nbytes < self.min_free_bytes:
@@ -108,23 +126,34 @@ class DiskRoom:
         if limit < bound:  # claimed blocks do not count against RLIMIT_FSIZE: check here
             self._refuse(f"only {limit / 1e6:.1f} MB left for it under the file-size limit"
                          f"{writing}")  # fmt: skip
-        self._claim(size, bound, writing)
+        self._claim(self._base + bound, writing)
 
-    def _claim(self, size: int, bound: int, writing: str) -> None:
-        if self._fd is None or size + bound <= self.claimed_to:
+    def release(self) -> None:
+        """After the file is closed: give back the claimed blocks beyond its end."""
+        if not self.claimed_to or not self.path.exists():
+            return
+        with contextlib.suppress(OSError), open(self.path, "r+b") as file:
+            file.truncate(os.fstat(file.fileno()).st_size)  # frees blocks past the end
+        self.claimed_to = 0
+
+    def _claim(self, end: int, writing: str) -> None:
+        size = self._size()
+        if self._fd is None or end <= max(size, self.claimed_to):
             return
         if self._fallocate is not None:
-            if self._fallocate(self._fd, _KEEP_SIZE, size, bound) == 0:
-                self.claimed_to = size + bound
+            start = max(size, self.claimed_to)
+            if self._fallocate(self._fd, _KEEP_SIZE, start, end - start) == 0:
+                self.claimed_to = end
                 return
             code = ctypes.get_errno()
             if code not in _UNSUPPORTED:
-                self._refuse(f"the disk has no room for {bound / 1e6:.1f} MB more{writing} "
+                more = end - start
+                self._refuse(f"the disk has no room for {more / 1e6:.1f} MB more{writing} "
                              f"({os.strerror(code)})", code)  # fmt: skip
             self._fallocate = None  # this file system cannot: the check alone remains
         free = self._disk_free()
-        if free < bound:
-            self._refuse(f"only {free / 1e6:.1f} MB left for the next {bound / 1e6:.1f} MB")
+        if free < end - size:
+            self._refuse(f"only {free / 1e6:.1f} MB left for {(end - size) / 1e6:.1f} MB more")
 
     def _refuse(self, why: str, code: int = errno.ENOSPC) -> None:
         kept = (

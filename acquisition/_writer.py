@@ -54,7 +54,7 @@ from . import _layout as layout
 from ._entry import declare_entry, declare_instrument, write_settings_end
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
-from ._room import DiskRoom, growth_bound
+from ._room import DiskRoom
 from ._streams import Stream
 
 StreamT = TypeVar("StreamT", bound=Stream)
@@ -83,7 +83,7 @@ class RunWriter:
         self.min_free_bytes = min_free_bytes
         self._filters = layout.filters_for(compression)
         layout.check_output(self.path, overwrite)
-        self._room = DiskRoom(self.path, min_free_bytes)
+        self._room = DiskRoom(self.path, min_free_bytes, compressed=bool(self._filters))
         self._room.before_create()
         try:
             self._file = h5py.File(self.path, "w", libver=layout.libver_bounds())
@@ -321,8 +321,9 @@ class RunWriter:
         self.status = "running"
         self._file.swmr_mode = True
         self._row_datasets = sum(len(stream.datasets) for stream in self._streams.values())
-        self._room.ensure(growth_bound(0, self._row_datasets), 0)
+        self._room.started(self._row_datasets)
         self._flush_file()
+        self._room.started(self._row_datasets)  # the flush gave back what was claimed
         for stream in self._streams.values():
             stream.open()
 
@@ -423,6 +424,7 @@ class RunWriter:
         finally:
             self.status = status
             self._file.close()
+            self._room.release()
         if failure is not None:
             raise OSError(
                 f"run file {self.path}: rows buffered since the last flush were lost "
@@ -448,6 +450,7 @@ class RunWriter:
             errors.append(str(error).splitlines()[0])
             with contextlib.suppress(OSError, RuntimeError):
                 self._file.close()
+        self._room.release()
         raise OSError(
             errno.EIO,
             f"run file {self.path}: closed after a failed write ({failure})"

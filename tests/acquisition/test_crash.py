@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -199,20 +200,26 @@ def check_every_row(path: Path, rows: int, records: int) -> None:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 20 MiB file system (tmpfs), so the disk itself runs out, not a limit."""
+def small_disk() -> Iterator[Path]:
+    """A real 20 MiB file system (tmpfs), so the disk itself runs out, not a limit.
+
+    Mounted outside pytest's temporary folders, which a concurrent pytest session of the
+    same user may delete.
+    """
     if getattr(os, "geteuid", lambda: -1)() != 0:
         pytest.skip("mounting a 20 MiB tmpfs needs root (CI runs the tests as root)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
+    disk = Path(tempfile.mkdtemp(prefix="ik-small-disk-"))
     mount = ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(disk)]
     done = subprocess.run(mount, capture_output=True, text=True, check=False)
     if done.returncode:
+        disk.rmdir()
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield disk
     finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True, check=False)
+        unmounted = subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+        if unmounted.returncode == 0:
+            disk.rmdir()
 
 
 def fill(disk: Path) -> None:
