@@ -34,6 +34,7 @@ RESERVE_BYTES = 1024 * 1024
 free-space blocks) and the end of the run (status, end time, reason are written in place)."""
 
 _KEEP_SIZE = 0x01  # FALLOC_FL_KEEP_SIZE
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _UNSUPPORTED = {errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENODEV, errno.ESPIPE}
 
 
@@ -146,10 +147,13 @@ class DiskRoom:
                 self.claimed_to = end
                 return
             code = ctypes.get_errno()
-            if code not in _UNSUPPORTED:
+            if code in _NO_ROOM:
                 more = end - start
                 self._refuse(f"the disk has no room for {more / 1e6:.1f} MB more{writing} "
                              f"({os.strerror(code)})", code)  # fmt: skip
+            if code not in _UNSUPPORTED:  # an I/O error: HDF5 would fail the same way
+                raise OSError(code, f"run file {self.path}: cannot claim room on the disk "
+                                    f"({os.strerror(code)})")  # fmt: skip
             self._fallocate = None  # this file system cannot: the check alone remains
         free = self._disk_free()
         if free < end - size:

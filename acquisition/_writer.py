@@ -52,6 +52,7 @@ from instrumentkit.data import Reading, Spectrum, Waveform
 
 from . import _layout as layout
 from ._entry import declare_entry, declare_instrument, write_settings_end
+from ._failed import close_after_failure, end_field_offsets
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._room import DiskRoom
@@ -91,6 +92,7 @@ class RunWriter:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
         self._room.attach(self._file.id.get_vfd_handle())
         self._failure: OSError | None = None  # an HDF5 write failed: nothing more is written
+        self._end_fields: dict[str, tuple[int, int]] = {}
         self._row_datasets = 0
         self.entry_identifier = str(uuid.uuid4())
         self.status: layout.Status = "created"
@@ -175,7 +177,7 @@ class RunWriter:
         # Every write claims its room first: HDF5 must never be the one to find the disk
         # full, since it cannot finish a flush or close a file after a failed write.
         stream.before_write = self._before_write
-        stream.on_write_error = self._write_failed
+        stream.on_write_error = self._failed_write
         self._streams[key] = stream
         return stream
 
@@ -320,6 +322,7 @@ class RunWriter:
         self._entry["status"][()] = b"running"
         self.status = "running"
         self._file.swmr_mode = True
+        self._end_fields = end_field_offsets(self._entry)  # allocated: written above
         self._row_datasets = sum(len(stream.datasets) for stream in self._streams.values())
         self._room.started(self._row_datasets)
         self._flush_file()
@@ -352,7 +355,7 @@ class RunWriter:
     def _before_write(self, nbytes: int) -> None:
         self._room.before_write(nbytes, self._row_datasets)
 
-    def _write_failed(self, error: OSError) -> None:
+    def _failed_write(self, error: OSError) -> None:
         """An HDF5 write failed: HDF5 cannot be trusted with this file any more."""
         self._failure = self._failure or error
         for stream in self._streams.values():
@@ -363,7 +366,7 @@ class RunWriter:
             self._file.flush()
         except (OSError, RuntimeError) as error:
             failed = layout.write_failed(self.path, error)
-            self._write_failed(failed)
+            self._failed_write(failed)
             raise failed from error
         if self.fsync:
             os.fsync(self._file.id.get_vfd_handle())
@@ -390,71 +393,76 @@ class RunWriter:
             return
         if status not in ("completed", "aborted"):
             raise ValueError(f"status must be 'completed' or 'aborted', not {status!r}")
-        failure: BaseException | None = self._failure
-        if failure is not None:
-            self._close_failed(reason)
-            return
+        failure: BaseException | None = None
         try:
-            if self.status == "created":  # closed before start: a valid, empty run
-                self._entry["start_time"][()] = layout.iso_now().encode()
-            for stream in self._streams.values():
-                try:
-                    stream.close()
-                except OSError as error:  # e.g. disk full: still mark the run as aborted
-                    failure = failure or error
-            if self._failure is not None:  # HDF5 itself failed: only the status is written
-                self._close_failed(reason)
-                return
-            for name, settings in (settings_end or {}).items():
-                self.record_settings_end(name, settings)
-            if failure is not None:
-                lost = f"writing the last buffered rows failed: {failure}"
-                reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
-                if status == "completed":
-                    status = "aborted"
-                else:
-                    failure = None  # already aborting: the reason records it
-            self._entry["end_time"][()] = layout.iso_now().encode()
-            self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
-            self._entry["status"][()] = status.encode()
+            if self._failure is None:
+                failure = self._finish(status, reason, settings_end)
+        except (OSError, RuntimeError) as error:  # HDF5 failed while finishing the file
+            if self._failure is None:
+                self._failed_write(layout.write_failed(self.path, error))
+        except BaseException:  # a bad argument (an unknown instrument): still close
+            with contextlib.suppress(OSError, RuntimeError):
+                self._file.close()
             self.status = status
-            self._file.flush()
-            if self.fsync:
-                os.fsync(self._file.id.get_vfd_handle())
-        finally:
-            self.status = status
-            self._file.close()
             self._room.release()
+            raise
+        if self._failure is not None:
+            self._close_failed(reason)  # raises
         if failure is not None:
             raise OSError(
                 f"run file {self.path}: rows buffered since the last flush were lost "
                 f"({failure}); the file is marked aborted"
             ) from failure
 
-    def _close_failed(self, reason: str | None) -> None:
-        """Close after an HDF5 write failed: mark the run aborted in place, if HDF5 still can.
+    def _finish(
+        self,
+        status: Literal["completed", "aborted"],
+        reason: str | None,
+        settings_end: Mapping[str, Mapping[str, Any]] | None,
+    ) -> OSError | None:
+        """The end of a healthy run; returns the refusal that lost buffered rows, if any."""
+        failure: OSError | None = None
+        if self.status == "created":  # closed before start: a valid, empty run
+            self._entry["start_time"][()] = layout.iso_now().encode()
+        for stream in self._streams.values():
+            try:
+                stream.close()
+            except OSError as error:  # e.g. disk full: still mark the run as aborted
+                failure = failure or error
+        if self._failure is not None:  # HDF5 itself failed: close() takes over
+            return None
+        for name, settings in (settings_end or {}).items():
+            self.record_settings_end(name, settings)
+        if failure is not None:
+            lost = f"writing the last buffered rows failed: {failure}"
+            reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
+            if status == "completed":
+                status = "aborted"
+            else:
+                failure = None  # already aborting: the reason records it
+        self._entry["end_time"][()] = layout.iso_now().encode()
+        self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
+        self._entry["status"][()] = status.encode()
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.id.get_vfd_handle())
+        self._file.close()
+        self.status = status
+        self._room.release()
+        return failure
 
-        Nothing else goes to HDF5 (no buffered rows), and what HDF5 reports on the way out
-        is turned into one OSError naming the file.
-        """
+    def _close_failed(self, reason: str | None) -> None:
+        """Close after an HDF5 write failed (see _failed.py) and raise an OSError saying so."""
         failure = self._failure
         why = f"{reason}; {failure}" if reason else str(failure)
         self.status = "aborted"
-        errors: list[str] = []
-        try:
-            self._entry["end_time"][()] = layout.iso_now().encode()
-            self._entry["reason"][()] = layout.fit_utf8(why, layout.REASON_BYTES)
-            self._entry["status"][()] = b"aborted"
-            self._file.close()
-        except (OSError, RuntimeError) as error:
-            errors.append(str(error).splitlines()[0])
-            with contextlib.suppress(OSError, RuntimeError):
-                self._file.close()
+        values = {"end_time": layout.iso_now(), "reason": why, "status": "aborted"}
+        problem = close_after_failure(self._file, self._end_fields, values)
         self._room.release()
         raise OSError(
             errno.EIO,
-            f"run file {self.path}: closed after a failed write ({failure})"
-            + (f"; HDF5 could not finish the file either: {errors[0]}" if errors else ""),
+            f"run file {self.path}: closed after a failed write ({failure}); "
+            + (problem or "it is marked aborted, with rows up to the last complete flush"),
         ) from failure
 
     def __enter__(self) -> RunWriter:

@@ -77,10 +77,11 @@ WRITER = textwrap.dedent(
 
 
 def start_writer(
-    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0
+    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0, script: str = ""
 ) -> subprocess.Popen[str]:
+    arguments = [str(path), compression, str(size_limit), str(min_free)]
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), compression, str(size_limit), str(min_free)],
+        [sys.executable, "-c", script or WRITER, *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -255,3 +256,60 @@ def test_a_really_full_disk_ends_the_run_aborted_with_every_flushed_row(
         assert run.status == "aborted"
         assert "No space left on device" in run.reason
         assert run.end_time is not None
+
+
+FAILS_UNDER_HDF5 = textwrap.dedent(
+    """
+    import os, sys
+    import numpy as np
+    from instrumentkit.acquisition import RunWriter
+
+    path = sys.argv[1]
+    run = RunWriter(path, flush_interval=None, min_free_bytes=0)
+    scope = run.add_waveforms("scope", 5000)
+    run.start()
+    for n in range(0, 50, 10):
+        scope.append_block(np.arange(n, n + 10)[:, None] * np.ones((1, 5000)),
+                           timestamps_ns=np.arange(n, n + 10), x0=0.0, dx=1e-6)
+        run.flush()
+    claim = scope.before_write
+
+    def claim_then_fail(nbytes):
+        claim(nbytes)  # there is room, but the disk turns read-only under HDF5 (EBADF)
+        os.dup2(os.open(path, os.O_RDONLY), scope.group.file.id.get_vfd_handle())
+
+    scope.before_write = claim_then_fail
+    try:
+        scope.append_block(np.ones((10, 5000)), timestamps_ns=np.arange(10), x0=0.0, dx=1e-6)
+        run.flush()
+    except OSError as error:
+        print("flush error:", error, flush=True)
+    try:
+        scope.append_block(np.ones((1, 5000)), timestamps_ns=[0], x0=0.0, dx=1e-6)
+    except RuntimeError as error:
+        print("append refused:", error, flush=True)
+    try:
+        run.close()
+    except OSError as error:
+        print("close error:", error, flush=True)
+    """
+)
+
+
+def test_after_hdf5_fails_a_write_nothing_more_is_written_and_the_run_is_aborted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.h5"
+    writer = start_writer(path, script=FAILS_UNDER_HDF5)
+    output, errors = writer.communicate(timeout=60)
+    assert writer.returncode == 0, errors  # HDF5 used to crash at exit (SIGSEGV)
+    flush, append, close = output.splitlines()
+    assert flush.startswith(f"flush error: [Errno 9] writing run file {path} failed (Bad file")
+    assert append.startswith("append refused: stream 'scope': writing the run file failed")
+    assert close.startswith(f"close error: [Errno 5] run file {path}: closed after a failed")
+    with open_run(path) as run:
+        assert run.status == "aborted"
+        assert "Bad file descriptor" in run.reason
+        assert run.end_time is not None
+        y = run["scope"]["y"]
+        np.testing.assert_array_equal(y, np.arange(50)[:, None] * np.ones((1, 5000)))
