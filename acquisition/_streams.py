@@ -1,4 +1,4 @@
-"""Buffered append-only datasets of one stream (/entry/data/<stream>).
+"""Buffered append-only datasets of one stream (/entry/<stream>).
 
 A stream is a set of datasets that grow together along axis 0, one row per sample
 (readings) or per record (waveforms, spectra, arrays). Appends copy into preallocated

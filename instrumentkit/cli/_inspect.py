@@ -95,7 +95,7 @@ def inspect_command(path: Path, as_json: bool) -> None:
             lines.append(f"    resource {record['resource']}")
     if not info["instruments"]:
         lines.append("  (none recorded)")
-    lines.append("streams (/entry/data)")
+    lines.append("streams (NXdata groups of /entry)")
     for name, stream in info["streams"].items():
         lines.append(f"  {name}: {stream['kind']}, {stream['rows']:,} rows")
         for key, ds in stream["datasets"].items():
