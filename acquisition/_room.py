@@ -52,7 +52,7 @@ def growth_bound(nbytes: int, datasets: int, *, compressed: bool = False) -> int
 def _fallocate() -> ctypes._CFuncPtr | None:
     try:
         function = ctypes.CDLL(None, use_errno=True).fallocate
-    except (AttributeError, OSError):  # not glibc/musl Linux
+    except (AttributeError, OSError, TypeError):  # not Linux (no libc, or no fallocate)
         return None
     function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     function.restype = ctypes.c_int

@@ -20,12 +20,19 @@ Phases: *declaring* (constructor, `add_instrument`, `add_readings` / `add_wavefo
 at the end (end_time, status, reason, end settings) is reserved at declaration as
 fixed-length strings, because SWMR readers break when objects are created after the switch.
 
+The file is NeXus as NeXus tools read it: `/entry/<stream>` NXdata groups, of which
+`default_stream=` (else the first declared) is the entry's `@default`, and
+`/entry/instrument_<name>` NXinstrument groups; written with the library-version bounds
+("v110", "v114") so that HDF5 1.10-1.14 readers open it (decision 0204).
+
 Appends are buffered; buffers go to HDF5 in large slices when full. `flush()` writes every
 buffer and flushes the file (and fsyncs it with `fsync=True`); appends and `maybe_flush()`
 flush by themselves every `flush_interval` seconds. A process killed at any moment leaves a
 file that opens with `h5py.File(path, "r", swmr=True)` and holds every row up to the last
 flush. Leaving a `with` block through an exception closes the run as "aborted" with the
-exception as the reason, then re-raises.
+exception as the reason, then re-raises. The room HDF5 needs next is claimed on the disk
+before every write (_room.py), so a full disk raises OSError(ENOSPC) while the file can
+still be closed as "aborted" with every flushed row.
 
 Thread-safety: none. A writer and its streams belong to one thread (the pipeline's writer
 thread or the lab script); hand data to that thread through a queue.
