@@ -8,6 +8,7 @@ tests/conftest.py).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,24 @@ def sweep_run(folder: Path) -> Path:
     return out
 
 
+def every_kind_gzip(folder: Path) -> Path:
+    """Readings with status, raw waveforms, spectra and arrays, gzip-compressed: the
+    generator of tests/data/run-0.1.0.h5, run with today's writer."""
+    spec = importlib.util.spec_from_file_location("make_run", ROOT / "tests/data/make_run_0_1_0.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = folder / "every-kind.h5"
+    module.main(str(out))
+    return out
+
+
 RUNS = {  # file -> (stream NeXus tools plot, its signal)
     "main job": (main_job, "scope_ch1", "y"),
     "script Run": (script_run, "temperature", "A"),
     "sweep": (sweep_run, "iv", "bias"),
+    "every kind, gzip": (every_kind_gzip, "dmm", "reading"),
 }
 
 
