@@ -30,6 +30,8 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
+from instrumentkit.errors import ValidationError
+
 from ._layout import (
     ENTRY,
     INSTRUMENT_PREFIX,
@@ -339,4 +341,4 @@ def _check_is_hdf5(path: Path) -> None:
             f"it looks like a run configuration: record a run with `instrumentkit acquire "
             f"{path}`, then open the .h5 file it writes"
         )
-    raise ValueError(f"{path} is not an HDF5 file, so not a run file; {hint}")
+    raise ValidationError(f"{path} is not an HDF5 file, so not a run file; {hint}")
