@@ -10,6 +10,7 @@ would take it.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from instrumentkit.instrument import Channel, Instrument
@@ -46,7 +47,7 @@ class SupplyChannel(SourceOutputMixin, Channel):
         self.rating: tuple[float, float] = parent.ratings[channel_id]  # type: ignore[attr-defined]
         declared = type(self).safe_limits
         if declared.max_level is None or declared.max_level > self.rating[0]:
-            self.safe_limits = declared.tightened(max_level=self.rating[0])
+            self.declare_safe_limits(dataclasses.replace(declared, max_level=self.rating[0]))
 
     @property
     def level(self) -> float:

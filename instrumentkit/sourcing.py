@@ -105,7 +105,11 @@ class _SafeLimitsSlot:
     def __get__(self, obj: object | None, owner: type) -> Any:
         if obj is None:
             return self.declared
-        return obj.__dict__.get("safe_limits", self.declared)
+        return obj.__dict__.get("safe_limits", self.ceiling(obj))
+
+    def ceiling(self, obj: object) -> SafeLimits:
+        """The widest limits `obj` may have: the class's, or its own driver-declared ones."""
+        return obj.__dict__.get("_declared_safe_limits", self.declared)  # type: ignore[no-any-return]
 
     def __set__(self, obj: object, value: SafeLimits) -> None:
         if not isinstance(value, SafeLimits):
@@ -114,7 +118,7 @@ class _SafeLimitsSlot:
                 instrument=getattr(obj, "name", None),
             )
         try:
-            checked = self.declared.tightened(**dataclasses.asdict(value))
+            checked = self.ceiling(obj).tightened(**dataclasses.asdict(value))
         except ValidationError as error:
             raise ValidationError(
                 f"safe_limits refused: {error.detail}", instrument=getattr(obj, "name", None)
@@ -144,6 +148,18 @@ class SourceOutputMixin:
         declared = cls.__dict__.get("safe_limits")
         if isinstance(declared, SafeLimits):
             cls.safe_limits = _SafeLimitsSlot(declared)  # type: ignore[assignment]
+
+    def declare_safe_limits(self, limits: SafeLimits) -> None:
+        """For drivers: this output's own ceiling (a 6 V output beside 25 V ones), at most
+        the class's; users may then only tighten below it."""
+        slot: _SafeLimitsSlot = vars(SourceOutputMixin)["safe_limits"]
+        for klass in type(self).__mro__:
+            if isinstance(vars(klass).get("safe_limits"), _SafeLimitsSlot):
+                slot = vars(klass)["safe_limits"]
+                break
+        checked = slot.declared.tightened(**dataclasses.asdict(limits))
+        self.__dict__["_declared_safe_limits"] = checked
+        self.__dict__["safe_limits"] = checked
 
     def source_outputs(self) -> Mapping[str, SourceOutputMixin]:
         """This instrument's one output, under the name ""."""
