@@ -10,7 +10,9 @@ one integration time for all functions), `:SYSTem:RSENse` (4-wire), `:OUTPut`,
 
 A reading is `voltage,current,status` (`:FORMat:ELEMents VOLTage,CURRent,STATus`, set
 on the first read with both functions measured concurrently). Bit 3 (value 8) of the
-status word is compliance: the row gets `Reading.status` 1.
+status word is compliance (bit position as recalled from the manual's status-word
+table): the row gets `Reading.status` 1. A source function the driver does not list
+(`MEM`, source memory sweeps) reads as UnknownChoice, and `level`/`limit` refuse it.
 
 Ranges: source ±210 V and ±1.05 A, compliance up to 210 V and 1.05 A (the manual's
 power envelope, 1.05 A only up to 21 V and 105 mA above, is left to the instrument:
