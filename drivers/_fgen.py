@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from instrumentkit.instrument import Channel, Instrument
-from instrumentkit.parameters import UnknownChoice
+from instrumentkit.parameters import ON_OFF, Setting, UnknownChoice
 from instrumentkit.sourcing import SafeLimits, SourceOutputMixin
 from instrumentkit.validators import Range
 
@@ -26,9 +26,15 @@ __all__ = [
     "FgenLimits",
     "FgenOutput",
     "LoadValidator",
+    "amplitude_setting",
+    "frequency_setting",
     "load_from_reply",
+    "load_setting",
     "load_token",
     "model_from_idn",
+    "offset_setting",
+    "output_setting",
+    "unit_setting",
 ]
 
 HIGH_Z = math.inf
@@ -96,15 +102,19 @@ class FgenLimits:
         ceiling = self.max_frequency.get(str(function).upper(), self.stored_frequency_max)
         return Range(self.min_frequency, ceiling)
 
-    def peak(self, load: float, frequency: float | None = None) -> float:
+    def peak(self, load: float) -> float:
         """The largest |offset + amplitude/2| (V) at `load` ohms (inf: high-Z)."""
         scale = 1.0 if math.isinf(load) else load / (load + SOURCE_RESISTANCE)
+        return self.open_circuit_peak * scale
+
+    def max_swing(self, load: float, frequency: float | None) -> float:
+        """The largest amplitude (Vpp) at `load`, lowered above `peak_derating` steps."""
         factor = 1.0
         if frequency is not None:
             for above, derated in self.peak_derating:
                 if frequency > above:
                     factor = derated
-        return self.open_circuit_peak * scale * factor
+        return 2 * self.peak(load) * factor
 
     def min_amplitude(self, load: float) -> float:
         """The smallest amplitude (Vpp): 1 mVpp into 50 ohm, scaled like the peak."""
@@ -113,13 +123,14 @@ class FgenLimits:
         return self.min_amplitude_50ohm * 2 * load / (load + SOURCE_RESISTANCE)
 
     def amplitude_range(self, load: float, offset: float, frequency: float | None) -> Range:
-        """Amplitudes (Vpp) allowed with `offset` at `load`: the swing must fit the peak."""
-        top = 2 * (self.peak(load, frequency) - abs(offset))
+        """Amplitudes (Vpp) allowed with `offset` at `load` and `frequency`: the swing
+        must fit the peak with the offset, and the model's swing at that frequency."""
+        top = min(2 * (self.peak(load) - abs(offset)), self.max_swing(load, frequency))
         low = self.min_amplitude(load)
         if top < low:
             raise ValueError(
                 f"no amplitude fits with offset {offset:g} V into {_load_text(load)} "
-                f"(peak {self.peak(load, frequency):g} V): lower the offset first"
+                f"(peak {self.peak(load):g} V): lower the offset first"
             )
         return Range(low, top)
 
@@ -241,3 +252,75 @@ class FgenOutput(SourceOutputMixin, Channel):
                 f"the amplitude unit is {unit!r}; the driver works in Vpp: set "
                 "amplitude_unit = 'vpp' first"
             )
+
+
+# -- the settings both dialects share, given their command prefixes
+def frequency_setting(source: str, ceiling: float) -> Setting[float]:
+    """`<source>:FREQ`, checked against the present function's ceiling on the model."""
+    return Setting(
+        f"{source}:FREQ?",
+        f"{source}:FREQ {{value}}",
+        validate=Range(1e-6, ceiling),
+        limits=lambda channel: channel.frequency_limits(),
+        units="Hz",
+        doc="Set the frequency in Hz (1 uHz up to the present function's ceiling on this model).",
+    )
+
+
+def amplitude_setting(source: str, note: str = "") -> Setting[float]:
+    """`<source>:VOLT` in Vpp, checked at the present load and offset."""
+    return Setting(
+        f"{source}:VOLT?",
+        f"{source}:VOLT {{value}}",
+        validate=Range(1e-5, 20.0),
+        limits=lambda channel: channel.amplitude_limits(),
+        units="Vpp",
+        doc="Set the amplitude in Vpp into the output load set (|offset| + amplitude/2 "
+        f"at most 5 V into 50 ohm, 10 V into high-Z{note}).",
+    )
+
+
+def offset_setting(source: str) -> Setting[float]:
+    """`<source>:VOLT:OFFS`, checked at the present load, amplitude and function."""
+    return Setting(
+        f"{source}:VOLT:OFFS?",
+        f"{source}:VOLT:OFFS {{value}}",
+        validate=Range(-10.0, 10.0),
+        limits=lambda channel: channel.offset_limits(),
+        units="V",
+        doc="Set the DC offset in volts (it and half the amplitude must fit the peak).",
+    )
+
+
+def unit_setting(source: str) -> Setting[str]:
+    """`<source>:VOLT:UNIT`: VPP, VRMS or DBM."""
+    return Setting(
+        f"{source}:VOLT:UNIT?",
+        f"{source}:VOLT:UNIT {{value}}",
+        values={"vpp": "VPP", "vrms": "VRMS", "dbm": "DBM"},
+        doc="Set the amplitude unit; the driver's levels are Vpp.",
+    )
+
+
+def output_setting(output: str) -> Setting[bool]:
+    """`<output>` ON/OFF: the `output` Setting of the Source interface."""
+    return Setting(
+        f"{output}?",
+        f"{output} {{value}}",
+        values=ON_OFF,
+        doc="Control whether the output is on (its relay closed).",
+    )
+
+
+def load_setting(output: str) -> Setting[float]:
+    """`<output>:LOAD`: 1 ohm to 10 kohm or INF (high-Z)."""
+    return Setting(
+        f"{output}:LOAD?",
+        f"{output}:LOAD {{value}}",
+        parse=load_from_reply,
+        format=load_token,
+        validate=LoadValidator(),
+        units="ohm",
+        doc="Set the load the amplitude is computed for: 1 ohm to 10 kohm, or math.inf "
+        "(or 'high-z') for a high-impedance load.",
+    )

@@ -13,7 +13,7 @@ Burst modes are stored and read back but not emitted: the output runs continuous
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from instrumentkit.sim import ScpiDevice, ScpiError
 
 from ._fgen import SOURCE_RESISTANCE, FgenLimits
 
-__all__ = ["FgenModel", "waveform"]
+__all__ = ["FgenModel", "number", "on_off", "waveform"]
 
 Floats = NDArray[np.float64]
 NOISE_CREST = 6.0
@@ -72,7 +72,8 @@ def _ramp(phase: Floats, rise: float) -> Floats:
 
 
 class FgenModel(ScpiDevice):
-    """A function generator model: vendors add their commands and call the checks here.
+    """A function generator model: the commands both dialects share are built from the
+    class attributes below; vendors add the rest and call the checks here.
 
     State per channel (dicts by channel number): `function` (canonical token: SIN, SQU,
     TRI, RAMP, PULS, NOIS, DC, ...), `frequency`, `amplitude` (Vpp at the set load),
@@ -82,6 +83,13 @@ class FgenModel(ScpiDevice):
     channel_ids: tuple[int, ...] = (1, 2)
     limits: FgenLimits
     ramp_symmetry = 100.0
+    functions: Mapping[str, str] = {}
+    """Every spelling the instrument accepts (upper case) -> its canonical token."""
+    frequency_header = "[:SOURce<n>]:FREQuency"
+    output_header = "OUTPut<n>"
+    number_format = "{:+.14E}"
+    on_off_replies = ("1", "0")
+    high_z_reply = "+9.9E+37"
     defaults: Mapping[str, Any] = {
         "function": "SIN",
         "frequency": 1e3,
@@ -89,6 +97,25 @@ class FgenModel(ScpiDevice):
         "offset": 0.0,
         "load": 50.0,
     }
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        source, output = "[:SOURce<n>]", self.output_header
+        volts = f"{source}:VOLTage[:LEVel][:IMMediate]"
+        shared = {
+            f"{source}:FUNCtion[:SHAPe]": (self._set_function, self._state_reply("function")),
+            self.frequency_header: (self._set_frequency, self._state_reply("frequency")),
+            f"{volts}[:AMPLitude]": (self._set_amplitude, self._state_reply("amplitude")),
+            f"{volts}:OFFSet": (self._set_offset, self._state_reply("offset")),
+            f"{output}[:STATe]": (self._set_output, self._output_reply),
+            f"{output}:LOAD": (self._set_load, self._load_reply),
+        }
+        for header, (setter, query) in shared.items():
+            self.add_command(header, setter)
+            self.add_command(f"{header}?", query)
+
+    def reply_number(self, value: float) -> str:
+        return self.number_format.format(value)
 
     def reset(self) -> None:
         super().reset()
@@ -123,6 +150,56 @@ class FgenModel(ScpiDevice):
         if load is not None:
             volts = volts * _load_factor(state["load"], load)
         return volts
+
+    # -- the commands both dialects share
+    def _state_reply(self, key: str) -> Callable[..., str]:
+        def reply(n: int = 1) -> str:
+            value = self.state(n)[key]
+            return value if isinstance(value, str) else self.reply_number(value)
+
+        return reply
+
+    def _set_function(self, value: str, n: int = 1) -> None:
+        token = self.functions.get(value.strip().upper())
+        if token is None:
+            raise ScpiError(-224)
+        self.state(n)["function"] = token
+
+    def _set_frequency(self, value: str, n: int = 1) -> None:
+        self.set_frequency(n, self.parse_number(value, n, "frequency"))
+
+    def _set_amplitude(self, value: str, n: int = 1) -> None:
+        self.set_amplitude(n, self.parse_number(value, n, "amplitude"))
+
+    def _set_offset(self, value: str, n: int = 1) -> None:
+        self.set_offset(n, self.parse_number(value, n, "offset"))
+
+    def _set_output(self, value: str, n: int = 1) -> None:
+        self.state(n)["on"] = on_off(value)
+
+    def _output_reply(self, n: int = 1) -> str:
+        return self.on_off_replies[0 if self.state(n)["on"] else 1]
+
+    def _set_load(self, value: str, n: int = 1) -> None:
+        self.set_load(n, number(value, 1.0, 10_000.0, infinity=math.inf))
+
+    def _load_reply(self, n: int = 1) -> str:
+        load = self.state(n)["load"]
+        return self.high_z_reply if math.isinf(load) else self.reply_number(load)
+
+    def parse_number(self, word: str, channel: int, what: str) -> float:
+        """A frequency, amplitude or offset parameter; MIN/MAX are the present limits."""
+        state = self.state(channel)
+        if what == "frequency":
+            span = self.limits.frequency_range(state["function"])
+            low, high = span.minimum, span.maximum
+        elif what == "amplitude":
+            span = self.limits.amplitude_range(state["load"], 0.0, state["frequency"])
+            low, high = span.minimum, span.maximum
+        else:
+            high = self.limits.peak(state["load"])
+            low = -high
+        return number(word, low, high)
 
     # -- the instrument's own checks (it refuses out-of-range values with -222)
     def set_frequency(self, channel: int, value: float) -> None:
@@ -171,6 +248,14 @@ def _load_factor(set_for: float, actual: float) -> float:
         return 1.0 if math.isinf(load) else load / (load + SOURCE_RESISTANCE)
 
     return divider(actual) / divider(set_for)
+
+
+def on_off(value: str) -> bool:
+    """ON/OFF/1/0, or error -224."""
+    word = value.strip().upper()
+    if word not in ("ON", "OFF", "1", "0"):
+        raise ScpiError(-224)
+    return word in ("ON", "1")
 
 
 def number(text: str, minimum: float, maximum: float, *, infinity: float | None = None) -> float:

@@ -44,9 +44,12 @@ from .._fgen import (
     FgenInstrument,
     FgenLimits,
     FgenOutput,
-    LoadValidator,
-    load_from_reply,
-    load_token,
+    amplitude_setting,
+    frequency_setting,
+    load_setting,
+    offset_setting,
+    output_setting,
+    unit_setting,
 )
 
 __all__ = [
@@ -94,53 +97,12 @@ class TrueformOutput(FgenOutput):
         values=FUNCTIONS,
         doc="Set the waveform: sine, square, triangle, ramp, pulse, prbs, noise, arb or dc.",
     )
-    frequency = Setting(
-        "SOUR{ch}:FREQ?",
-        "SOUR{ch}:FREQ {value}",
-        validate=Range(1e-6, 120e6),
-        limits=lambda channel: channel.frequency_limits(),
-        units="Hz",
-        doc="Set the frequency in Hz (1 uHz up to the present function's ceiling on this model).",
-    )
-    amplitude = Setting(
-        "SOUR{ch}:VOLT?",
-        "SOUR{ch}:VOLT {value}",
-        validate=Range(1e-5, 20.0),
-        limits=lambda channel: channel.amplitude_limits(),
-        units="Vpp",
-        doc="Set the amplitude in Vpp into the output load set (|offset| + amplitude/2 "
-        "at most 5 V into 50 ohm, 10 V into high-Z).",
-    )
-    offset = Setting(
-        "SOUR{ch}:VOLT:OFFS?",
-        "SOUR{ch}:VOLT:OFFS {value}",
-        validate=Range(-10.0, 10.0),
-        limits=lambda channel: channel.offset_limits(),
-        units="V",
-        doc="Set the DC offset in volts (it and half the amplitude must fit the peak).",
-    )
-    amplitude_unit = Setting(
-        "SOUR{ch}:VOLT:UNIT?",
-        "SOUR{ch}:VOLT:UNIT {value}",
-        values={"vpp": "VPP", "vrms": "VRMS", "dbm": "DBM"},
-        doc="Set the amplitude unit; the driver's levels are Vpp.",
-    )
-    output = Setting(
-        "OUTP{ch}?",
-        "OUTP{ch} {value}",
-        values=ON_OFF,
-        doc="Control whether the output is on (its relay closed).",
-    )
-    load = Setting(
-        "OUTP{ch}:LOAD?",
-        "OUTP{ch}:LOAD {value}",
-        parse=load_from_reply,
-        format=load_token,
-        validate=LoadValidator(),
-        units="ohm",
-        doc="Set the load the amplitude is computed for: 1 ohm to 10 kohm, or math.inf "
-        "(or 'high-z') for a high-impedance load.",
-    )
+    frequency = frequency_setting("SOUR{ch}", 120e6)
+    amplitude = amplitude_setting("SOUR{ch}")
+    offset = offset_setting("SOUR{ch}")
+    amplitude_unit = unit_setting("SOUR{ch}")
+    output = output_setting("OUTP{ch}")
+    load = load_setting("OUTP{ch}")
     burst = Setting(
         "SOUR{ch}:BURS:STAT?",
         "SOUR{ch}:BURS:STAT {value}",
