@@ -38,6 +38,6 @@ def test_default_lab_generator_is_a_33522b_that_emits_what_was_set(lab):
 def test_default_lab_lockin_reads_its_input(lab):
     with ik.open(lab.resource("lockin")) as lockin:
         assert isinstance(lockin, StanfordSR830)
-        x, y, r, theta = lockin.read().values[0]
+        _, _, r, theta = lockin.read().values[0]
         assert r == pytest.approx(1e-3, rel=0.02)  # the model's default 1 mV rms at 30 deg
         assert theta == pytest.approx(30.0, abs=1.0)
