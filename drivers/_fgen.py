@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from instrumentkit.instrument import Channel, Instrument
 from instrumentkit.parameters import ON_OFF, Setting, UnknownChoice
 from instrumentkit.sourcing import SafeLimits, SourceOutputMixin
-from instrumentkit.validators import Range
+from instrumentkit.validators import Range, Validator
 
 __all__ = [
     "HIGH_Z",
@@ -182,7 +182,9 @@ class FgenOutput(SourceOutputMixin, Channel):
     """
 
     level_units: ClassVar[str] = "Vpp"
-    safe_limits = SafeLimits()
+    safe_limits = SafeLimits(max_level=20.0)
+    """20 Vpp: the most any model here drives (into high-Z); tighten it per channel to
+    protect a device, and `amplitude` refuses more as well as `ramp_to`."""
     parent: FgenInstrument  # type: ignore[assignment]
 
     def model_limits(self) -> FgenLimits:
@@ -211,15 +213,28 @@ class FgenOutput(SourceOutputMixin, Channel):
         return []
 
     # -- limits that depend on the present state (each asks the instrument, before sending)
-    def amplitude_limits(self) -> Range:
+    def amplitude_limits(self) -> Validator:
         """Amplitudes allowed now: at the present load, offset (and frequency, where the
-        model derates its swing at high frequencies)."""
+        model derates its swing at high frequencies), and within `safe_limits.max_level`."""
         self._check_unit()
         load = float(self.load)  # type: ignore[attr-defined]
         offset = float(self.offset)  # type: ignore[attr-defined]
         limits = self.model_limits()
         frequency = float(self.frequency) if limits.peak_derating else None  # type: ignore[attr-defined]
-        return limits.amplitude_range(load, offset, frequency)
+        allowed = limits.amplitude_range(load, offset, frequency)
+        cap = self.safe_limits.max_level
+        if cap is None or cap >= allowed.maximum:
+            return allowed
+
+        def within_safe_limits(value: Any) -> float:
+            if isinstance(value, (int, float)) and value > cap:
+                raise ValueError(
+                    f"beyond safe_limits.max_level {cap:g} Vpp; ask for less or widen the "
+                    "channel's safe_limits (up to the driver's 20 Vpp)"
+                )
+            return float(allowed(value))
+
+        return within_safe_limits
 
     def offset_limits(self) -> Range:
         """Offsets allowed now: at the present load, amplitude and function."""

@@ -29,13 +29,13 @@ from instrumentkit.parameters import Setting
 __all__ = ["SafeLimits", "SourceMixin", "SourceOutputMixin"]
 
 
-def _positive_or_none(name: str, value: Any) -> float | None:
+def _positive_or_none(label: str, value: Any, where: str | None = None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValidationError(f"SafeLimits.{name} = {value!r}: expected a finite number or None")
+        raise ValidationError(f"{label} = {value!r}: expected a finite number", instrument=where)
     if value <= 0:
-        raise ValidationError(f"SafeLimits.{name} = {value!r}: must be greater than 0")
+        raise ValidationError(f"{label} = {value!r}: must be greater than 0", instrument=where)
     return float(value)
 
 
@@ -50,8 +50,12 @@ class SafeLimits:
     safe_level: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "max_level", _positive_or_none("max_level", self.max_level))
-        object.__setattr__(self, "max_slew", _positive_or_none("max_slew", self.max_slew))
+        object.__setattr__(
+            self, "max_level", _positive_or_none("SafeLimits.max_level", self.max_level)
+        )
+        object.__setattr__(
+            self, "max_slew", _positive_or_none("SafeLimits.max_slew", self.max_slew)
+        )
         safe = self.safe_level
         if isinstance(safe, bool) or not isinstance(safe, Real) or not math.isfinite(safe):
             raise ValidationError(f"SafeLimits.safe_level = {safe!r}: expected a finite number")
@@ -105,7 +109,11 @@ class _SafeLimitsSlot:
     def __get__(self, obj: object | None, owner: type) -> Any:
         if obj is None:
             return self.declared
-        return obj.__dict__.get("safe_limits", self.declared)
+        return obj.__dict__.get("safe_limits", self.ceiling(obj))
+
+    def ceiling(self, obj: object) -> SafeLimits:
+        """The widest limits `obj` may have: the class's, or its own driver-declared ones."""
+        return obj.__dict__.get("_declared_safe_limits", self.declared)  # type: ignore[no-any-return]
 
     def __set__(self, obj: object, value: SafeLimits) -> None:
         if not isinstance(value, SafeLimits):
@@ -114,7 +122,7 @@ class _SafeLimitsSlot:
                 instrument=getattr(obj, "name", None),
             )
         try:
-            checked = self.declared.tightened(**dataclasses.asdict(value))
+            checked = self.ceiling(obj).tightened(**dataclasses.asdict(value))
         except ValidationError as error:
             raise ValidationError(
                 f"safe_limits refused: {error.detail}", instrument=getattr(obj, "name", None)
@@ -145,6 +153,18 @@ class SourceOutputMixin:
         if isinstance(declared, SafeLimits):
             cls.safe_limits = _SafeLimitsSlot(declared)  # type: ignore[assignment]
 
+    def declare_safe_limits(self, limits: SafeLimits) -> None:
+        """For drivers: this output's own ceiling (a 6 V output beside 25 V ones), at most
+        the class's; users may then only tighten below it."""
+        slot: _SafeLimitsSlot = vars(SourceOutputMixin)["safe_limits"]
+        for klass in type(self).__mro__:
+            if isinstance(vars(klass).get("safe_limits"), _SafeLimitsSlot):
+                slot = vars(klass)["safe_limits"]
+                break
+        checked = slot.declared.tightened(**dataclasses.asdict(limits))
+        self.__dict__["_declared_safe_limits"] = checked
+        self.__dict__["safe_limits"] = checked
+
     def source_outputs(self) -> Mapping[str, SourceOutputMixin]:
         """This instrument's one output, under the name ""."""
         return {"": self}
@@ -167,7 +187,7 @@ class SourceOutputMixin:
         limits = self.safe_limits
         level = self.validate_level(limits.check_level(level, self.name))
         if rate is not None:
-            rate = _positive_or_none("rate", rate)
+            rate = _positive_or_none("ramp_to rate", rate, self.name)
         rates = [r for r in (rate, limits.max_slew) if r is not None]
         if not rates:
             self.level = level

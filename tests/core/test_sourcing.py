@@ -53,8 +53,11 @@ def test_safe_limits_only_tighten():
     limits = SafeLimits(max_level=20.0, max_slew=10.0)
     assert limits.tightened(max_level=5.0).max_level == 5.0
     assert limits.tightened(safe_level=-3.0).safe_level == -3.0
+    assert limits.tightened(max_level=20.0, max_slew=10.0) == limits  # equal is not wider
     with pytest.raises(ValidationError, match=r"max_level.*widen"):
-        limits.tightened(max_level=21.0)
+        limits.tightened(max_level=20.001)
+    with pytest.raises(ValidationError, match=r"max_slew.*widen"):
+        limits.tightened(max_slew=10.001)
     with pytest.raises(ValidationError, match=r"max_slew.*widen"):
         limits.tightened(max_slew=None)
     with pytest.raises(ValidationError, match="beyond max_level"):
@@ -196,3 +199,17 @@ def test_make_safe_of_many_outputs_reports_each_problem_and_reaches_every_output
     assert len(problems) == 1
     assert "link lost" in problems[0]
     assert "channel 1" in problems[0]
+
+
+def test_a_driver_declared_per_output_ceiling_cannot_be_widened_by_users():
+    with expected_protocol(TwoRails, []) as rails:
+        rail = rails.channels[1]
+        rail.declare_safe_limits(SafeLimits(max_level=6.0))
+        assert rail.safe_limits.max_level == 6.0
+        assert rails.channels[2].safe_limits.max_level == 10.0  # the class's, untouched
+        with pytest.raises(ValidationError, match="widen"):
+            rail.safe_limits = SafeLimits(max_level=8.0)
+        rail.safe_limits = SafeLimits(max_level=5.0)
+        assert rail.safe_limits.max_level == 5.0
+        with pytest.raises(ValidationError, match="widen"):
+            rail.declare_safe_limits(SafeLimits(max_level=12.0))  # beyond the class's

@@ -355,3 +355,27 @@ def test_lab_model_reads_long_forms_and_min_max(lab):
     assert fgen.channels[2].load == 10_000.0
     assert fgen.channels[2].amplitude == pytest.approx(2e-3 * 10_000 / 10_050)
     assert fgen.drain_errors() == []
+
+
+def test_tightened_safe_limits_cap_the_amplitude_and_ramp_to():
+    pairs = [
+        ("SOUR1:VOLT:UNIT?", "VPP"),
+        ("OUTP1:LOAD?", "+9.9E+37"),
+        ("SOUR1:VOLT:OFFS?", "+0.00000000000000E+00"),
+        ("*IDN?", IDN_33522B),
+        ("SOUR1:VOLT:UNIT?", "VPP"),
+        ("OUTP1:LOAD?", "+9.9E+37"),
+        ("SOUR1:VOLT:OFFS?", "+0.00000000000000E+00"),
+        ("SOUR1:VOLT 2.0", None),
+    ]
+    with expected_protocol(Keysight33500B, pairs) as fgen:
+        channel = fgen.channels[1]
+        assert channel.safe_limits.max_level == 20.0
+        channel.safe_limits = ik.SafeLimits(max_level=2.0)
+        with pytest.raises(ik.ValidationError, match="beyond the safe limit"):
+            channel.ramp_to(2.5)  # refused before any byte
+        with pytest.raises(ik.ValidationError, match="safe_limits.max_level 2 Vpp"):
+            channel.amplitude = 2.5  # the instrument (high-Z) would take 20 Vpp
+        channel.amplitude = 2.0
+        with pytest.raises(ik.ValidationError, match="widen"):
+            fgen.channels[2].safe_limits = ik.SafeLimits(max_level=25.0)
