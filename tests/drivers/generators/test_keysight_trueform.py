@@ -374,7 +374,7 @@ def test_tightened_safe_limits_cap_the_amplitude_and_ramp_to():
         channel.safe_limits = ik.SafeLimits(max_level=2.0)
         with pytest.raises(ik.ValidationError, match="beyond the safe limit"):
             channel.ramp_to(2.5)  # refused before any byte
-        with pytest.raises(ik.ValidationError, match="safe_limits.max_level 2 Vpp"):
+        with pytest.raises(ik.ValidationError, match=r"safe_limits\.max_level 2 Vpp"):
             channel.amplitude = 2.5  # the instrument (high-Z) would take 20 Vpp
         channel.amplitude = 2.0
         with pytest.raises(ik.ValidationError, match="widen"):
