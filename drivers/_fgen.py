@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from instrumentkit.instrument import Channel, Instrument
 from instrumentkit.parameters import ON_OFF, Setting, UnknownChoice
 from instrumentkit.sourcing import SafeLimits, SourceOutputMixin
-from instrumentkit.validators import Range, Validator
+from instrumentkit.validators import OneOf, Range, Validator
 
 __all__ = [
     "HIGH_Z",
@@ -28,6 +28,7 @@ __all__ = [
     "LoadValidator",
     "amplitude_setting",
     "frequency_setting",
+    "function_setting",
     "load_from_reply",
     "load_setting",
     "load_token",
@@ -243,6 +244,27 @@ class FgenOutput(SourceOutputMixin, Channel):
         amplitude = 0.0 if function == "DC" else float(self.amplitude)  # type: ignore[attr-defined]
         return self.model_limits().offset_range(load, amplitude, function)
 
+    def function_limits(self) -> Validator:
+        """Functions allowed now: those whose ceiling holds the present frequency (the
+        instrument would otherwise move the frequency and report a settings conflict)."""
+        frequency = float(self.frequency)  # type: ignore[attr-defined]
+        limits = self.model_limits()
+        tokens = type(self).parameters()["function"].values or {}
+
+        def holds_the_frequency(value: Any) -> Any:
+            token = tokens.get(value)
+            if token is not None:
+                ceiling = limits.frequency_range(token).maximum
+                if frequency > ceiling:
+                    raise ValueError(
+                        f"the present frequency {frequency:g} Hz is above the {value} "
+                        f"ceiling {ceiling:g} Hz on the {limits.model}: lower the "
+                        "frequency first"
+                    )
+            return value
+
+        return holds_the_frequency
+
     def frequency_limits(self) -> Range:
         """Frequencies the present function accepts on this model."""
         function = self._function_token()
@@ -270,6 +292,18 @@ class FgenOutput(SourceOutputMixin, Channel):
 
 
 # -- the settings both dialects share, given their command prefixes
+def function_setting(source: str, tokens: Mapping[str, str]) -> Setting[str]:
+    """`<source>:FUNC`, refused when the present frequency is above its ceiling."""
+    return Setting(
+        f"{source}:FUNC?",
+        f"{source}:FUNC {{value}}",
+        values=tokens,
+        validate=OneOf(*tokens),  # unknown names are refused before the limits' queries
+        limits=lambda channel: channel.function_limits(),
+        doc=f"Set the waveform: {', '.join(tokens)}.",
+    )
+
+
 def frequency_setting(source: str, ceiling: float) -> Setting[float]:
     """`<source>:FREQ`, checked against the present function's ceiling on the model."""
     return Setting(

@@ -15,6 +15,7 @@ from instrumentkit.drivers.keysight import (
     Keysight33600A,
     Keysight33600AOneChannel,
 )
+from instrumentkit.drivers.keysight.trueform33500 import FUNCTIONS
 from instrumentkit.drivers.keysight.trueform33500_sim import (
     Keysight33522BModel,
     Keysight33622AModel,
@@ -30,6 +31,8 @@ IDN_33611A = "Keysight Technologies,33611A,MY53800003,A.02.01-3.15-03.64-02.00-0
 
 def test_settings_send_the_manual_commands():
     pairs = [
+        ("SOUR2:FREQ?", "+1.00000000000000E+03"),
+        ("*IDN?", IDN_33522B),
         ("SOUR2:FUNC SQU", None),
         ("SOUR2:FUNC?", "SQU"),
         ("OUTP1 ON", None),
@@ -60,6 +63,22 @@ def test_settings_send_the_manual_commands():
         fgen.channels[1].burst_mode = "gated"
         assert fgen.channels[1].burst_mode == "gated"
         fgen.channels[1].amplitude_unit = "vpp"
+
+
+@pytest.mark.parametrize(
+    ("frequency", "function", "accepted"),
+    [("+2.00000000000000E+05", "ramp", True), ("+2.00100000000000E+05", "ramp", False),
+     ("+2.00100000000000E+05", "noise", True), ("+3.00000000000000E+07", "pulse", True)],
+)  # fmt: skip
+def test_a_function_whose_ceiling_is_below_the_frequency_is_refused(frequency, function, accepted):
+    pairs = [("SOUR1:FREQ?", frequency), ("*IDN?", IDN_33522B)]
+    pairs += [(f"SOUR1:FUNC {FUNCTIONS[function]}", None)] if accepted else []
+    with expected_protocol(Keysight33500B, pairs) as fgen:
+        if accepted:
+            fgen.channels[1].function = function
+        else:
+            with pytest.raises(ik.ValidationError, match="lower the frequency first"):
+                fgen.channels[1].function = function
 
 
 def test_frequency_is_checked_against_the_function_and_the_model_read_once():
@@ -344,6 +363,15 @@ def test_lab_model_refuses_what_the_driver_would_not_send(lab):
     assert fgen.channels[1].frequency == 1000.0
     with pytest.raises(ik.ValidationError):
         fgen.channels[1].amplitude = 10.5  # and the driver refuses it before sending
+
+
+def test_lab_model_refuses_a_function_below_the_present_frequency(lab):
+    fgen, _ = lab
+    fgen.session.write("SOUR1:FREQ 1e6;FUNC RAMP")
+    assert [code for code, _ in fgen.drain_errors()] == [-221]
+    assert fgen.channels[1].function == "sine"
+    with pytest.raises(ik.ValidationError, match="lower the frequency first"):
+        fgen.channels[1].function = "ramp"
 
 
 def test_lab_model_reads_long_forms_and_min_max(lab):
