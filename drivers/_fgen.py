@@ -177,7 +177,8 @@ class FgenOutput(SourceOutputMixin, Channel):
     """One generator output as a `SourceOutput`: `level` is the amplitude in Vpp.
 
     Subclasses declare the Settings `output`, `amplitude`, `offset`, `frequency`,
-    `function` and `load`, and `limits()` giving their model's `FgenLimits`.
+    `function`, `load` and `amplitude_unit` (the `*_setting` helpers below); their
+    instrument, an `FgenInstrument`, gives the model's `FgenLimits`.
     `make_safe()` turns the output off at once: an open output relay is the safe
     state of a generator, whatever its amplitude (no ramp below the 1 mVpp floor).
     """
