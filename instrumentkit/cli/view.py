@@ -1,0 +1,71 @@
+"""`instrumentkit view FILE`: the live view of a run file, in the browser."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from instrumentkit.view._server import ViewServer
+
+__all__ = ["start_view", "view"]
+
+
+def start_view(
+    path: Path, *, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
+) -> ViewServer:
+    """A started ViewServer for `path`, or a ClickException naming the missing extra."""
+    from instrumentkit.view import require_view_extra
+
+    try:
+        require_view_extra()
+    except ImportError as error:
+        raise click.ClickException(str(error)) from None
+    from instrumentkit.view._server import ViewServer
+
+    return ViewServer(path, host=host, port=port, allow_remote=allow_remote).start()
+
+
+@click.command("view")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on (0: any free port; the address is printed).")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; a non-loopback one needs --allow-remote.")  # fmt: skip
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a --host other machines reach (no authentication!).")  # fmt: skip
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+def view(file: Path, port: int, host: str, allow_remote: bool, open_browser: bool) -> None:
+    """Serve a read-only live view of the run FILE (being written, finished or killed).
+
+    The page shows the run's status, every stream's rows and rate, the errors and one plot
+    per stream, following the file as it grows. Ctrl-C stops the server.
+    """
+    _check_run_file(file)
+    server = start_view(file, host=host, port=port, allow_remote=allow_remote)
+    url = server.url
+    click.echo(f"Live view of {file} at {url} (Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        while not server.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def _check_run_file(file: Path) -> None:
+    """Refuse a file that is not a run file now, not in the page; one being created is fine."""
+    from instrumentkit.acquisition import open_run
+
+    try:
+        open_run(file, lazy=True).close()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError:
+        pass  # held by a writer that has not yet switched to SWMR: the page waits for it

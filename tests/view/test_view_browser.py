@@ -1,0 +1,94 @@
+"""The live view in a real browser: headless Chromium on a page that follows a recording run.
+
+Skipped only where Chromium is not installed (`.ci/run` installs Debian's `chromium`).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import h5py
+import numpy as np
+import pytest
+from cdp import Browser, find_chromium
+
+from instrumentkit.view import ViewServer
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium is not installed (Debian: apt-get install chromium, as .ci/run does)",
+)
+
+PLOTTED = ("dmm", "scope_ch1", "scope_ch2", "spectrometer", "temperature")
+ROWS_JS = (
+    "Object.fromEntries([...document.querySelectorAll('#streams tbody tr')]"
+    ".map(r => [r.dataset.stream, Number(r.cells[2].textContent.replace(/\\D/g, ''))]))"
+)
+BOX_JS = (
+    "(() => { const r = document.querySelector(\".plot[data-stream='%s'] canvas\")"
+    ".getBoundingClientRect(); "
+    "return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; })()"
+)
+PLOTS_READY_JS = (
+    "[" + ",".join(f"'{name}'" for name in PLOTTED) + "].every(n => "
+    "document.querySelector(`.plot[data-stream='${n}'] canvas`) && "
+    "window.ikView.panels[n].rows > 0)"
+)
+
+
+def colored_pixels(png: bytes) -> int:
+    """Pixels of a plotted line: saturated colours (axes, grid and text are grey)."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+    spread = pixels.max(axis=2) - pixels.min(axis=2)
+    return int((spread > 60).sum())
+
+
+def test_page_follows_a_recording_run_in_chromium(recording):
+    recording.wait_for_file()
+    with ViewServer(recording.path) as server, Browser(CHROMIUM) as page:
+        page.goto(server.url)
+        page.wait_for(PLOTS_READY_JS, timeout=40)
+        assert page.evaluate("document.querySelector('#errors').hidden")  # no errors logged
+        first = page.evaluate(ROWS_JS)
+        time.sleep(2.0)
+        second = page.evaluate(ROWS_JS)
+        assert page.evaluate("document.getElementById('state').textContent") == "running"
+        for name in PLOTTED:
+            assert second[name] > first[name] > 0, (name, first, second)
+
+        for name in PLOTTED:  # what the screen shows, not only the DOM: lines were drawn
+            box = page.evaluate(BOX_JS % name)
+            drawn = 0
+            for _ in range(20):  # a plot rebuilt at that moment shows on the next frame
+                drawn = colored_pixels(page.screenshot(clip=box))
+                if drawn > 300:
+                    break
+                time.sleep(0.1)
+            assert drawn > 300, name
+
+        page.wait_for("document.getElementById('state').textContent === 'completed'", 40)
+        page.wait_for(  # the last rows, written as the run closed, are drawn too
+            "Object.entries(window.ikView.status.streams)"
+            ".every(([n, s]) => window.ikView.panels[n].rows === s.rows)",
+            10,
+        )
+        assert "duration of 8 s reached" in page.evaluate(
+            "document.getElementById('reason').textContent"
+        )
+        draws = page.evaluate("window.ikView.draws")
+        assert page.console_errors == []
+    recording.finish()
+    assert recording.process.returncode == 0
+
+    # Every draw showed rows the file held, and the last one all of them: the page ends
+    # on the run's final rows, not on some earlier flush.
+    with h5py.File(recording.path, "r") as f:
+        for name in PLOTTED:
+            rows = f["entry"][name]["time"].shape[0]
+            shown = [d["rows"] for d in draws if d["stream"] == name]
+            assert shown == sorted(shown), (name, shown)
+            assert shown[-1] == rows, (name, shown, rows)
