@@ -4,6 +4,7 @@ from instrumentkit.acquisition import RunWriter, open_run
 from instrumentkit.acquisition import Run, Pipeline, Stop, SensorSource, run_pipeline
 """
 
+from ._axis_arrays import AxisArrayStream
 from ._bench import run_pipeline
 from ._config import RunConfig, load_run_config
 from ._pipeline import Pipeline, Progress, RunResult, Stop
@@ -25,6 +26,7 @@ from ._writer import RunWriter
 
 __all__ = [
     "ArrayStream",
+    "AxisArrayStream",
     "CallableSource",
     "ErrorPolicy",
     "InstrumentRecord",

@@ -100,7 +100,7 @@ def build_pipeline(plan: Plan, bench: Bench, *, duration: float | None = None) -
             for output in source.streams:
                 stages[output] = build_stages(stream.stages)
     policies = {
-        name: ErrorPolicy(i.on_error.action, i.on_error.max_errors)
+        name: ErrorPolicy(i.on_error.action, i.on_error.max_errors, i.on_error.check_interval)
         for name, i in cfg.instruments.items()
     }
     stop = Stop(duration=duration or cfg.stop.duration, max_readings=cfg.stop.max_readings)

@@ -86,6 +86,9 @@ class ErrorPolicyConfig(_Strict):
 
     action: Literal["stop", "skip"] = "stop"
     max_errors: int = Field(default=10, ge=0)
+    check_interval: float | None = Field(
+        default=2.0, gt=0, description="seconds between reads of the error queue; null: off"
+    )
 
 
 class InstrumentConfig(_Strict):

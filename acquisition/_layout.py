@@ -37,8 +37,10 @@ LEGACY_DATA = "data"
 
 Compression = Literal["gzip", "blosc"] | None
 
-StreamKind = Literal["readings", "waveforms", "spectra", "arrays"]
-STREAM_KINDS: tuple[StreamKind, ...] = ("readings", "waveforms", "spectra", "arrays")
+StreamKind = Literal["readings", "waveforms", "spectra", "arrays", "axis_arrays"]
+STREAM_KINDS: tuple[StreamKind, ...] = (
+    "readings", "waveforms", "spectra", "arrays", "axis_arrays"
+)  # fmt: skip
 
 Status = Literal["created", "running", "completed", "aborted"]
 STATUSES: tuple[Status, ...] = ("created", "running", "completed", "aborted")

@@ -33,15 +33,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from instrumentkit.data import now_ns
 
+from ._outcome import Progress, RunResult, Stop
 from ._record_stages import RecordStages
-from ._runner import Block, Done, ErrorEvent, ErrorPolicy, SourceRunner, SourceState
+from ._runner import Block, Done, ErrorEvent, ErrorPolicy, SourceRunner
 from ._sources import Source
 from ._writer import RunWriter
 from ._writing import (
@@ -55,59 +54,14 @@ from ._writing import (
 __all__ = ["Pipeline", "Progress", "RunResult", "Stop"]
 
 _TICK = 0.05  # the writer's longest wait for a block, so stop conditions are checked often
+_INTERRUPT_GRACE = 0.5  # seconds sources get to end their poll after Ctrl-C or SIGTERM
+_CANCEL_WAIT = 1.0  # seconds for a source to end once its links are closed
+_DEFAULT_GRACE = 10.0  # without instrument timeouts to go by
 
 _STOP_SIGNALS = {
     signal.SIGINT: "interrupted by the user (Ctrl-C)",
     signal.SIGTERM: "terminated (SIGTERM)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    """When a run ends by itself: after `duration` seconds, or `max_readings` rows in all.
-
-    A sensor sample, a waveform and a spectrum each count as one reading. With neither
-    set, the run ends when every source is done (counts, sweeps) or on Ctrl-C.
-    """
-
-    duration: float | None = None
-    max_readings: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.duration is not None and not self.duration > 0:
-            raise ValueError(f"stop duration must be > 0 s, got {self.duration}")
-        if self.max_readings is not None and self.max_readings < 1:
-            raise ValueError(f"stop max_readings must be >= 1, got {self.max_readings}")
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A snapshot of a running pipeline, for progress displays."""
-
-    elapsed: float
-    rows: dict[str, int]
-    total_rows: int
-    rate: float
-    file_size: int
-    sources: dict[str, SourceState]
-    phase: str  # "starting", "running", "stopping"
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """How a run ended and what it wrote."""
-
-    path: Path
-    status: str
-    reason: str
-    rows: dict[str, int]
-    errors: tuple[ErrorEvent, ...]
-    elapsed: float
-    interrupted: bool
-
-    @property
-    def total_rows(self) -> int:
-        return sum(self.rows.values())
 
 
 class Pipeline:
@@ -124,7 +78,7 @@ class Pipeline:
         on_error: ErrorPolicy | Mapping[str, ErrorPolicy] | None = None,
         queue_size: int = 64,
         first_record_timeout: float = 30.0,
-        shutdown_timeout: float = 10.0,
+        shutdown_timeout: float | None = None,
         snapshot_timeout: float = 30.0,
         monotonic: bool = True,
     ) -> None:
@@ -149,6 +103,7 @@ class Pipeline:
         self._phase = "starting"
         self._t0 = 0.0
         self._started_ns = 0
+        self._waiting_for_sources = False
         policies = on_error if isinstance(on_error, Mapping) else {}
         default = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy()
         self._runners = [
@@ -204,11 +159,23 @@ class Pipeline:
                 self._stop.set()
 
     def _fatal(self, instrument: str, reason: str) -> None:
-        self.request_stop(reason, aborted=True)
+        """A stream stopped on an error: the run is aborted with that error as the reason,
+        even when it was already ending by itself (a duration reached while the failing
+        read waited): it did not complete."""
+        with self._lock:
+            if not self._stop.is_set() or self._status == "completed":
+                self._status = "aborted"
+                self._reason = reason
+                self._stop.set()
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def live(self) -> bool:
+        """Whether the run file went live (its streams declared, records written)."""
+        return self._started.is_set()
 
     # -- the run --------------------------------------------------------------------------
     def run(
@@ -257,10 +224,12 @@ class Pipeline:
         previous = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            self._interrupt(_STOP_SIGNALS[signum])
-            # A second signal acts at once, in case an instrument hangs the shutdown.
-            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
-            signal.signal(signum, default)
+            if not self._interrupted:
+                self._interrupt(_STOP_SIGNALS[signum])
+            elif self._waiting_for_sources:
+                # A second signal gives up waiting for the instruments; never while the
+                # file is being closed, which must finish for the file to be valid.
+                raise KeyboardInterrupt
 
         for number in _STOP_SIGNALS:
             signal.signal(number, on_signal)
@@ -389,13 +358,45 @@ class Pipeline:
         )
 
     # -- the end --------------------------------------------------------------------------
+    def _stop_grace(self) -> float:
+        """How long sources may take to finish their poll once the run is stopping.
+
+        Interrupted: half a second. Otherwise `shutdown_timeout` or, by default, the longest
+        timeout of the instruments plus one second: so a duration is overrun by at most
+        one timeout. Sources still busy then have their links closed (`SourceRunner.cancel`).
+        """
+        if self._interrupted:
+            return _INTERRUPT_GRACE
+        if self.shutdown_timeout is not None:
+            return self.shutdown_timeout
+        timeouts = [
+            getattr(getattr(device, "session", None), "timeout", None)
+            for runner in self._runners
+            for device in runner.source.devices()
+        ]
+        known = [t for t in timeouts if isinstance(t, (int, float))]
+        return max(known) + 1.0 if known else _DEFAULT_GRACE
+
     def _shutdown(self) -> None:
         self._stop.set()
         self._phase = "stopping"
-        deadline = time.monotonic() + self.shutdown_timeout
+        started = time.monotonic()
+        grace = self._stop_grace()
+        cancel_at = started + grace
+        deadline: float | None = None
+        self._waiting_for_sources = True
         try:
             while any(r.is_alive() for r in self._runners) or not self._queue.empty():
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if deadline is None and (now > cancel_at or self._interrupted):
+                    if self._interrupted:  # a signal came while waiting: shorten the wait
+                        cancel_at = min(cancel_at, started + _INTERRUPT_GRACE)
+                    if now > cancel_at:
+                        for runner in self._runners:
+                            if runner.is_alive():
+                                runner.cancel()
+                        deadline = now + _CANCEL_WAIT
+                if deadline is not None and now > deadline:
                     break
                 try:
                     item = self._queue.get(timeout=_TICK)
@@ -405,14 +406,22 @@ class Pipeline:
                     self._handle(item)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the instruments
             self._interrupted = True
+        finally:
+            self._waiting_for_sources = False
         self._abandoned.set()
         hung = [r.source.instrument for r in self._runners if r.is_alive()]
+        closed = [r.source.instrument for r in self._runners if r.cancelled and not r.is_alive()]
         reason = self._reason or "stopped"
-        if hung:
-            reason += f"; {', '.join(hung)} did not stop within {self.shutdown_timeout:g} s"
+        if not self._interrupted:
+            if hung:
+                reason += f"; {', '.join(hung)} did not stop within {grace:g} s"
+            if closed:
+                reason += f"; {', '.join(closed)} still busy after {grace:g} s: link closed"
+        hung += closed
         trusted = [n for n in self.instruments if n not in hung and not self._failed(n)]
         settings_end = settings_end_snapshots(
-            {n: self.instruments[n] for n in trusted}, timeout=self.shutdown_timeout
+            {n: self.instruments[n] for n in trusted},
+            timeout=_INTERRUPT_GRACE if self._interrupted else (self.shutdown_timeout or 10.0),
         )
         status, reason = self._blocks.close(self._status, reason, settings_end)
         self.result = RunResult(

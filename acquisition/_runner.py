@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from instrumentkit.data import Reading, now_ns
+from instrumentkit.errors import InstrumentReportedError, ProtocolError, Timeout
 
+from ._batcher import ReadingBatcher
 from ._sources import Record, Source
 
 __all__ = ["Block", "Done", "ErrorEvent", "ErrorPolicy", "SourceRunner", "SourceState", "Stage"]
@@ -39,12 +39,17 @@ class ErrorPolicy:
 
     action: Literal["stop", "skip"] = "stop"
     max_errors: int = 10
+    check_interval: float | None = 2.0
+    """Seconds between reads of the instrument's error queue (None: only after a failed
+    poll); instruments without one (no `drain_errors()`) are never asked."""
 
     def __post_init__(self) -> None:
         if self.action not in ("stop", "skip"):
             raise ValueError(f"on_error action must be 'stop' or 'skip', not {self.action!r}")
         if self.max_errors < 0:
             raise ValueError(f"max_errors must be >= 0, got {self.max_errors}")
+        if self.check_interval is not None and not self.check_interval > 0:
+            raise ValueError(f"check_interval must be > 0 s, got {self.check_interval}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class ErrorEvent:
     error: str
     message: str
     action: str  # "skipped", "stopped the run", "ended the source"
+    code: int = 0  # the instrument's own error code (SCPI -222 ...), 0 when it gave none
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,95 +97,6 @@ class SourceState:
     last_error: str = ""
     blocks: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class ReadingBatcher:
-    """Gathers Readings of one stream into blocks of about `block_bytes`.
-
-    Handing a block to the writer costs tens of microseconds (queue, thread hand-over,
-    stamping, one append) whatever its size, while copying a row costs nanoseconds: so
-    one-sample reads and small buffered reads alike travel in blocks of ~256 KiB. Readings
-    of more than half a block pass on whole. The one-sample case (a polled sensor) is the
-    hot path: a few scalar copies, no allocation.
-    """
-
-    def __init__(self, block_bytes: int = 256 * 1024) -> None:
-        self.block_bytes = block_bytes
-        self.capacity = 0
-        self.fill = 0
-        self._channels: tuple[str, ...] = ()
-        self._units: tuple[str, ...] = ()
-        self._values: np.ndarray = np.empty((0, 0))
-        self._stamps: np.ndarray = np.empty(0, np.int64)
-        self._status: np.ndarray | None = None
-
-    def capacity_for(self, reading: Reading) -> int:
-        row = 8 + reading.values.dtype.itemsize * reading.values.shape[1]
-        if reading.status is not None:
-            row += reading.status.dtype.itemsize * reading.status.shape[1]
-        return max(16, self.block_bytes // row)
-
-    def add(self, reading: Reading) -> list[Reading] | None:
-        """Take in `reading`; return the blocks that are complete (None: none yet)."""
-        fill = self.fill
-        channels, units, stamps = reading.channels, reading.units, reading.timestamps_ns
-        if (
-            fill
-            and len(stamps) == 1
-            and reading.status is None
-            and self._status is None
-            and (channels is self._channels or channels == self._channels)
-            and (units is self._units or units == self._units)
-        ):
-            self._values[fill] = reading.values  # one sample: (1, k) into a (k,) row
-            self._stamps[fill] = stamps[0]
-            self.fill = fill = fill + 1
-            return [self.take()] if fill == self.capacity else None
-        return self._add_slow(reading)
-
-    def _add_slow(self, reading: Reading) -> list[Reading] | None:
-        out: list[Reading] = []
-        n = len(reading)
-        passes = 2 * n > self.capacity_for(reading)
-        if self.fill and (
-            passes
-            or self.fill + n > self.capacity
-            or reading.channels != self._channels
-            or reading.units != self._units
-            or reading.values.dtype != self._values.dtype
-            or (reading.status is None) != (self._status is None)
-        ):
-            out.append(self.take())
-        if passes:
-            out.append(reading)
-            return out
-        if self.fill == 0:
-            self._allocate(reading)
-        start, stop = self.fill, self.fill + n
-        self._values[start:stop] = reading.values
-        self._stamps[start:stop] = reading.timestamps_ns
-        if self._status is not None:
-            self._status[start:stop] = reading.status
-        self.fill = stop
-        if stop == self.capacity:
-            out.append(self.take())
-        return out or None
-
-    def _allocate(self, reading: Reading) -> None:
-        # Fresh arrays per block: the previous block may still wait in the queue.
-        self.capacity = capacity = self.capacity_for(reading)
-        self._channels, self._units = reading.channels, reading.units
-        self._values = np.empty((capacity, reading.values.shape[1]), reading.values.dtype)
-        self._stamps = np.empty(capacity, np.int64)
-        self._status = (
-            None if reading.status is None else np.empty(self._values.shape, reading.status.dtype)
-        )
-
-    def take(self) -> Reading:
-        """The gathered samples as one Reading; the batcher is empty afterwards."""
-        n, self.fill = self.fill, 0
-        status = None if self._status is None else self._status[:n]
-        return Reading(self._values[:n], self._stamps[:n], self._channels, self._units, status)
 
 
 class SourceRunner(threading.Thread):
@@ -216,6 +133,8 @@ class SourceRunner(threading.Thread):
         self._delivered: set[str] = set()
         self._pending = False  # some batcher holds readings
         self._flush_due = 0.0  # when they must leave at the latest
+        self._cancelled = False  # the pipeline closed the link to stop a blocked read
+        self._errors_due = 0.0  # when the instrument's error queue is read next
         source.bind_stop(stop)
 
     # -- the loop -------------------------------------------------------------------------
@@ -232,6 +151,7 @@ class SourceRunner(threading.Thread):
         except Exception as error:
             self._fail(error, "preparing")
             return
+        self._note_stale_errors()
         try:
             self._loop()
         finally:
@@ -267,7 +187,11 @@ class SourceRunner(threading.Thread):
             try:
                 items = source.poll()
             except Exception as error:
-                if not self._failed_poll(error):
+                if self._cancelled or not self._failed_poll(error):
+                    return
+                if isinstance(error, (ProtocolError, Timeout)):
+                    source.resync()  # back in step before the error queue and the next poll
+                if not self._check_errors():
                     return
                 continue
             monotonic = monotonic_clock()
@@ -288,6 +212,8 @@ class SourceRunner(threading.Thread):
                 live = self._wait_until_live()
             elif self._pending and monotonic >= self._flush_due:
                 self._flush_batches()
+            if monotonic >= self._errors_due and not self._check_errors():
+                return
         if state.status == "running":
             state.status = "stopped"
 
@@ -307,6 +233,52 @@ class SourceRunner(threading.Thread):
                     return False
             return True
         return False
+
+    def _check_errors(self) -> bool:
+        """Read the instrument's error queue; log each entry under the error policy.
+
+        Off the hot path: every `check_interval` s and after a failed poll. False if the
+        source must end.
+        """
+        interval = self._policy.check_interval
+        self._errors_due = time.monotonic() + (interval if interval else float("inf"))
+        try:
+            reported = self.source.reported_errors()
+        except Exception as error:
+            if self._cancelled:
+                return False
+            return self._failed_poll(error, where="reading the error queue")
+        for code, message in reported:
+            error = InstrumentReportedError(
+                f"reported {code}, {message!r}", code=code, instrument=self.source.instrument
+            )
+            if not self._failed_poll(error):
+                return False
+        return True
+
+    def _note_stale_errors(self) -> None:
+        """Log what the error queues hold before the first poll, without judging it: a
+        stale entry (from before the run, or from its settings) must not end the run."""
+        interval = self._policy.check_interval
+        self._errors_due = time.monotonic() + (interval if interval else float("inf"))
+        try:
+            reported = self.source.reported_errors()
+        except Exception:  # the first regular check reports it, under the policy
+            return
+        for code, message in reported:
+            self._put(ErrorEvent(now_ns(), self.source.instrument, "InstrumentReportedError",
+                                 f"reported {code}, {message!r}", "queued before the run",
+                                 code))  # fmt: skip
+
+    def cancel(self) -> None:
+        """Close the source's links from the pipeline's thread: a read blocked on an
+        instrument that does not answer ends now, and its error is not counted."""
+        self._cancelled = True
+        self.source.abort()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
     # -- records --------------------------------------------------------------------------
     def _flush_batches(self) -> None:
@@ -356,7 +328,9 @@ class SourceRunner(threading.Thread):
             state.last_error = message
             goes_on = policy.action == "skip" and state.errors <= policy.max_errors
             action = "skipped" if goes_on else "stopped the run"
-            event = ErrorEvent(now_ns(), state.instrument, type(error).__name__, message, action)
+            code = getattr(error, "code", 0)
+            event = ErrorEvent(now_ns(), state.instrument, type(error).__name__, message, action,
+                               code if isinstance(code, int) else 0)  # fmt: skip
             if goes_on:
                 return event, True
             state.status = "failed"

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._readings import ReadingStream
 
@@ -25,33 +26,31 @@ LATENCY = 0.1
 
 
 class PlainRows:
-    """The gathered rows of one live readings stream; the caller holds the run's lock."""
+    """The gathered rows of one readings stream; the caller holds the run's lock.
+
+    Before the run is live there is no stream yet (`stream` is None): rows wait in the
+    lists until the run declares it, or are taken as one Reading when a record of the
+    general path must follow them.
+    """
 
     __slots__ = (
-        "channels",
-        "deadline",
-        "drained",
-        "monotonic",
-        "stream",
-        "times",
-        "units",
-        "values",
-    )
+        "channels", "deadline", "drained", "monotonic", "stream", "times", "units", "values"
+    )  # fmt: skip
 
-    def __init__(self, stream: ReadingStream, channels: tuple[str, ...], units: Any) -> None:
-        self.stream = stream
+    def __init__(self, channels: tuple[str, ...], units: Any) -> None:
+        self.stream: ReadingStream | None = None
         self.channels = channels
         self.units = units
         """The `units=` the stream was declared with; later rows may repeat it or omit it."""
         self.times: list[int] = []
         self.monotonic: list[float] = []
-        self.values: list[Any] = []
+        self.values: list[float] = []
         self.deadline = 0.0
         self.drained = 0
 
     @property
     def gathered(self) -> int:
-        """Rows gathered so far (handed to the stream or still in the lists)."""
+        """Rows gathered and handed to the stream so far, or still in the lists."""
         return self.drained + len(self.times)
 
     def __len__(self) -> int:
@@ -78,18 +77,23 @@ class PlainRows:
         now = time.monotonic()
         self.times.append(time.time_ns())
         self.monotonic.append(now)
-        if now >= self.deadline or len(self.times) >= BATCH:
+        if (now >= self.deadline or len(self.times) >= BATCH) and self.stream is not None:
             self.drain()
         return True
 
+    def take(self) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """The gathered rows as arrays (wall stamps, monotonic stamps, values), emptied."""
+        count = len(self.times)
+        times = np.array(self.times, dtype=np.int64)
+        monotonic = np.array(self.monotonic, dtype=np.float64)
+        values = np.array(self.values, dtype=np.float64).reshape(count, -1)
+        self.times, self.monotonic, self.values = [], [], []
+        return times, monotonic, values
+
     def drain(self) -> None:
         """Hand the gathered rows to the stream as one block (it flushes when due)."""
-        if self.times:
-            count = len(self.times)
-            times = np.array(self.times, dtype=np.int64)
-            monotonic = np.array(self.monotonic, dtype=np.float64)
-            values = np.array(self.values, dtype=np.float64).reshape(count, -1)
-            self.times, self.monotonic, self.values = [], [], []
-            self.drained += count
+        if self.times and self.stream is not None:
+            times, monotonic, values = self.take()
+            self.drained += len(times)
             self.stream.append_block(times, values, monotonic=monotonic)
         self.deadline = time.monotonic() + LATENCY

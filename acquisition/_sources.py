@@ -16,6 +16,7 @@ return, runs the stages and hands it to the writer through a bounded queue.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -106,6 +107,37 @@ class Source:
     def finish(self) -> None:
         """Called once in the source's thread after the last poll (also after errors)."""
 
+    # -- faults (decision 0700)
+    def devices(self) -> list[Any]:
+        """The instruments this source talks to (for resync, error queues and stopping)."""
+        return []
+
+    def resync(self) -> None:
+        """Get every instrument back in step after a failed poll; one that cannot stays
+        out of step, and its next exchange tries again (and fails the poll if it must)."""
+        self._each_device(lambda device: getattr(device, "resync", None))
+
+    def reported_errors(self) -> list[tuple[int, str]]:
+        """Drain the error queue of every instrument that has one: (code, message) each."""
+        reported: list[tuple[int, str]] = []
+        for device in self.devices():
+            drain = getattr(device, "drain_errors", None)
+            if callable(drain):
+                reported += drain()
+        return reported
+
+    def abort(self) -> None:
+        """Close the links of the source's instruments, ending a read blocked on one."""
+        self._each_device(lambda device: getattr(getattr(device, "session", None), "abort", None))
+
+    def _each_device(self, method: Callable[[Any], Any]) -> None:
+        """Call `method(device)()` where it exists; a failure leaves that device as it is."""
+        for device in self.devices():
+            call = method(device)
+            if callable(call):
+                with contextlib.suppress(Exception):
+                    call()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.instrument!r} -> {list(self.streams)}>"
 
@@ -129,6 +161,9 @@ class SensorSource(Source):
             raise ValueError(f"{name}: batch must be >= 1 readings, got {batch}")
         self.sensor = sensor
         self.batch = batch
+
+    def devices(self) -> list[Any]:
+        return [self.sensor]
 
     def poll(self) -> list[tuple[str, Record]]:
         sensor = self.sensor
@@ -165,6 +200,9 @@ class ScopeSource(Source):
         self.channels = list(channels)
         self.timeout = timeout
 
+    def devices(self) -> list[Any]:
+        return [self.scope]
+
     def poll(self) -> list[tuple[str, Record]]:
         self.scope.single()
         self.scope.wait_for_acquisition(self.timeout)
@@ -187,6 +225,9 @@ class SpectrumSource(Source):
         name = instrument or _instrument_name(spectrometer, stream or "spectrometer")
         super().__init__(instrument=name, streams=[stream or name], rate=rate, count=count)
         self.spectrometer = spectrometer
+
+    def devices(self) -> list[Any]:
+        return [self.spectrometer]
 
     def poll(self) -> list[tuple[str, Record]]:
         return [(self.streams[0], self.spectrometer.acquire())]
@@ -231,6 +272,10 @@ class SweepSource(Source):
         self.units = units
         self._step = 0
         self._layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+    def devices(self) -> list[Any]:
+        target = getattr(self.setter, "args", (None,))[0]  # functools.partial(setattr, x, ..)
+        return [d for d in (target, *self.readers.values()) if d is not None]
 
     def poll(self) -> list[tuple[str, Record]]:
         value = float(self.values[self._step])

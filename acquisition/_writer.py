@@ -47,9 +47,11 @@ import h5py
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from instrumentkit._axis_array import AxisArray
 from instrumentkit.data import Reading, Spectrum, Waveform
 
 from . import _layout as layout
+from ._axis_arrays import AxisArrayStream
 from ._entry import declare_entry, declare_instrument, write_settings_end
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
@@ -244,17 +246,31 @@ class RunWriter:
             monotonic=monotonic, filters=self._filters, on_append=self._tick,
         ))  # fmt: skip
 
+    def add_axis_arrays(
+        self,
+        name: str,
+        like: AxisArray,
+        *,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> AxisArrayStream:
+        """Declare a stream of AxisArrays shaped like `like`, on its axes (fixed from now)."""
+        return self._new_stream(name, instrument, lambda group: AxisArrayStream(
+            group, like, monotonic=monotonic, filters=self._filters, on_append=self._tick,
+        ))  # fmt: skip
+
     def add_stream(
         self,
         name: str,
-        like: Reading | Waveform | Spectrum | np.ndarray,
+        like: Reading | Waveform | Spectrum | AxisArray | np.ndarray,
         *,
         monotonic: bool = False,
         instrument: str | None = None,
     ) -> Any:
         """Declare a stream shaped like `like`, usually the first record of a source.
 
-        Returns a ReadingStream, WaveformStream, SpectrumStream or ArrayStream.
+        Returns a ReadingStream, WaveformStream, SpectrumStream, AxisArrayStream or
+        ArrayStream.
         """
         common: dict[str, Any] = {"monotonic": monotonic, "instrument": instrument}
         if isinstance(like, Reading):
@@ -287,6 +303,8 @@ class RunWriter:
                 dtype=like.intensities.dtype,
                 **common,
             )
+        if isinstance(like, AxisArray):
+            return self.add_axis_arrays(name, like, **common)
         if isinstance(like, np.ndarray):
             return self.add_arrays(name, like.shape, like.dtype, **common)
         raise TypeError(f"cannot declare stream {name!r} from a {type(like).__name__}")

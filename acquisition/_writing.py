@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from instrumentkit._axis_array import AxisArray
 from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.errors import Timeout
 
@@ -32,7 +33,13 @@ ERRORS_STREAM = "errors"
 """The stream that logs every instrument error of a run, one row per error."""
 
 ERROR_DTYPE = np.dtype(
-    [("instrument", "S64"), ("error", "S64"), ("action", "S32"), ("message", "S512")]
+    [
+        ("instrument", "S64"),
+        ("error", "S64"),
+        ("code", "<i4"),  # the instrument's own code (SCPI -222 ...), 0 if it gave none
+        ("action", "S32"),
+        ("message", "S512"),
+    ]
 )
 
 
@@ -46,6 +53,7 @@ def error_row(event: ErrorEvent) -> np.ndarray:
         (
             _fit(event.instrument, 64),
             _fit(event.error, 64),
+            event.code,
             _fit(event.action, 32),
             _fit(event.message, 512),
         ),
@@ -95,7 +103,7 @@ class BlockWriter:
             ERRORS_STREAM,
             (),
             ERROR_DTYPE,
-            long_name="instrument errors: instrument, error type, action taken, message",
+            long_name="instrument errors: instrument, error type, code, action taken, message",
         )
 
     def stream(self, name: str) -> Any:
@@ -177,7 +185,7 @@ def _append(stream: Any, record: Any, block: Block) -> None:
         monotonic *= 1e-9
         monotonic += block.monotonic
         stream.append(record, monotonic=monotonic)
-    elif isinstance(record, (Waveform, Spectrum)):
+    elif isinstance(record, (Waveform, Spectrum, AxisArray)):
         stream.append(
             record, monotonic=block.monotonic + (record.timestamp_ns - block.wall_ns) * 1e-9
         )

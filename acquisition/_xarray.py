@@ -23,6 +23,8 @@ def stream_to_xarray(stream: StreamData) -> xr.Dataset:
     }  # fmt: skip
     if stream.monotonic is not None:
         coords[MONOTONIC] = (TIME, _array(stream.monotonic), _attrs(stream, MONOTONIC))
+    for name in _named_axes(stream):  # an AxisArray stream's own axes, with units
+        coords[name] = (name, _array(stream.axes[name]), _attrs(stream, name))
     if second_axis is not None:
         coords[second_axis] = (second_axis, _array(stream.axes[second_axis]),
                                _attrs(stream, second_axis))  # fmt: skip
@@ -47,9 +49,18 @@ def _dims(stream: StreamData, name: str, ndim: int, second_axis: str | None) -> 
         return (TIME,)
     if stream.kind == "readings" and name == "status":
         return (TIME, "channel")
+    if stream.kind == "axis_arrays" and name == "data":
+        return (TIME, *_named_axes(stream))
     if second_axis is not None and ndim == 2:
         return (TIME, second_axis)
     return (TIME, *(f"dim_{i}" for i in range(1, ndim)))
+
+
+def _named_axes(stream: StreamData) -> list[str]:
+    """The axes after time of an AxisArray stream, from its NXdata @axes."""
+    if stream.kind != "axis_arrays":
+        return []
+    return [str(name) for name in stream.attrs.get("axes", ())][1:]
 
 
 def _array(values: Any) -> Any:

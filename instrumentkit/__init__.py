@@ -5,6 +5,9 @@ with ik.open("TCPIP::192.168.1.20::INSTR") as dmm:
     print(dmm.idn, dmm.voltage)
 """
 
+# First: a signal while the imports below run (most of a second) exits with one line.
+from instrumentkit import _startup  # noqa: F401  (guards the command line on import)
+from instrumentkit._axis_array import Axis, AxisArray
 from instrumentkit._source_tree import install_checkout_finder
 from instrumentkit._version import __version__
 from instrumentkit.connect import ConnectionOptions, open_transport
@@ -46,6 +49,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ON_OFF",
+    "Axis",
+    "AxisArray",
     "Channel",
     "ChannelGroup",
     "ConfigError",

@@ -10,7 +10,7 @@ framings of the drivers that match on `*IDN?`, each with a short timeout, at mos
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from instrumentkit.connect import _SERIAL_KEYS, open_transport, parse_resource
@@ -60,7 +60,6 @@ class Identified:
     idn: str
     driver: type[Instrument] | None
     attempt: Attempt
-    failures: list[str] = field(default_factory=list)
 
 
 def _serial_framing(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -179,7 +178,7 @@ def identify_transport(
                     # Line noise at a wrong baud rate is not an identity, even first.
                     if driver is not None or (index == 0 and reply.isprintable()):
                         transport.timeout = timeout
-                        found = Identified(transport, reply, driver, attempt, failures)
+                        found = Identified(transport, reply, driver, attempt)
                         transport = None  # handed over to the caller
                         return found
             except (Timeout, ProtocolError) as caught:

@@ -148,7 +148,11 @@ def _visa_serial_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_transport(resource: Any, **options: Any) -> Transport:
-    """Open `resource` with `options` (see ConnectionOptions); raises ConnectionFailed."""
+    """Open `resource` with `options` (see ConnectionOptions).
+
+    Raises ConnectionFailed (refused, no such port or resource, port busy) or Timeout (no
+    answer within `timeout`, which also bounds the open), both naming the resource.
+    """
     if isinstance(resource, Transport):
         return resource
     timeout = float(options.pop("timeout", 5.0))

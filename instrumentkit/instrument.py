@@ -118,6 +118,9 @@ class Instrument(Component):
     """Options the instrument needs by default (baud rate, framing, timeout)."""
     interfaces: ClassVar[tuple[type, ...]] = ()
     """The interfaces (Oscilloscope, Spectrometer, Sensor) the driver claims to satisfy."""
+    sync_query: ClassVar[tuple[str, str] | None] = None
+    """A query and its exact reply that prove the instrument is back in step after a
+    failed exchange (`*OPC?` and `1` for IEEE 488.2); None: the drain alone."""
 
     def __init__(
         self, connection: Transport | Session, *, name: str | None = None, log_io: bool = False
@@ -136,6 +139,23 @@ class Instrument(Component):
                 log_io=log_io,
             )
         self.name = self.session.name
+        self.session.on_resync = self._resync
+
+    # -- getting back in step (decision 0700)
+    def resync(self) -> None:
+        """Get back in step after a timeout or a malformed reply: drain, device clear,
+        sync, re-read what the driver caches. The session does this by itself before
+        the next exchange; call it to do it now."""
+        self.session.resync()
+
+    def _resync(self) -> None:
+        if self.sync_query is not None:
+            self.session.sync(*self.sync_query)
+        self._after_resync()
+
+    def _after_resync(self) -> None:
+        """Forget or re-read what the driver caches about the instrument's state (its
+        settings may have changed, or been set by a command whose reply was lost)."""
 
     @classmethod
     def open(

@@ -45,7 +45,7 @@ class UnknownChoiceWarning(UserWarning):
 class UnknownChoice(str):
     """The value of an enumerated setting whose reply is a token the driver does not know.
 
-    A real instrument is often left in a mode its driver does not list (decision 0005).
+    A real instrument is often left in a mode its driver does not list (decision 0008).
     Reading it must not break `snapshot()`, run headers or derived logic, so the
     setting reads as this string: the token as the instrument sent it (stripped), also
     kept in `.raw`, with the setting's name in `.setting`. Setting it back is refused:

@@ -38,6 +38,8 @@ def parse_idn(reply: str) -> Identity:
 class IEEE4882(Instrument):
     """`*IDN?`, `*RST`, `*CLS`, `*OPC?`, `*ESR?`."""
 
+    sync_query = ("*OPC?", "1")
+
     @property
     def idn(self) -> Identity:
         """Get the instrument's identity (vendor, model, serial number, firmware)."""

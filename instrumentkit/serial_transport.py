@@ -142,5 +142,21 @@ class SerialTransport(TransportBase):
         self._pending.clear()
         self.port.reset_input_buffer()
 
+    def drain(self, quiet: float, limit: float) -> int:
+        """Drop what is buffered and what arrives until `quiet` s pass without a byte."""
+        dropped = len(self._pending)
+        self._pending.clear()
+        deadline = time.monotonic() + limit
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            chunk = self._receive(max(1, self._waiting()), deadline)
+            now = time.monotonic()
+            if chunk:
+                dropped += len(chunk)
+                last = now
+            elif now - last >= quiet:
+                return dropped
+        return -1
+
     def close(self) -> None:
         self.port.close()

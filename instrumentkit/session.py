@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from instrumentkit._resync import Resync
 from instrumentkit.errors import ConnectionFailed, ProtocolError, Timeout, show_bytes
 from instrumentkit.transport import Transport
 
@@ -46,7 +47,7 @@ def _cached_block_dtype(dtype: Any, byte_order: str) -> np.dtype[Any]:
     return kind
 
 
-class Session:
+class Session(Resync):
     """Text and binary messages with one instrument.
 
     `name` is what errors call the instrument; it defaults to the transport's resource.
@@ -69,6 +70,14 @@ class Session:
         self.read_termination = read_termination
         self.log_io = log_io
         self.lock = threading.RLock()
+        self.in_step = True
+        """False after an exchange failed half-way (a timeout, a malformed reply): the
+        next exchange first calls `resync()`."""
+        self.on_resync: Callable[[], None] | None = None
+        """The instrument's part of a resync (its sync query, re-reading what it caches);
+        `Instrument` sets it."""
+        self._resyncing = False
+        self._aborted = False
 
     # -- terminators, kept as bytes too so the hot path does not re-encode them
     @property
@@ -108,7 +117,15 @@ class Session:
 
     # -- error translation
     def translate_error(self, error: OSError, command: str | None) -> Exception:
-        """The instrumentkit error for a transport failure (for drivers that read bytes)."""
+        """The instrumentkit error for a transport failure (for drivers that read bytes).
+
+        The session is out of step afterwards: a reply may be half read or still coming.
+        """
+        self.in_step = False
+        if self._aborted:
+            return ConnectionFailed(
+                "the connection was closed to stop the run", instrument=self.name, command=command
+            )
         if isinstance(error, (Timeout, ConnectionFailed)):
             return error
         if isinstance(error, TimeoutError):
@@ -129,6 +146,8 @@ class Session:
 
     # -- raw bytes
     def write_raw(self, data: bytes, *, command: str | None = None) -> None:
+        if not self.in_step and not self._resyncing:
+            self.resync()
         if self.log_io:
             log.debug("%s << %r", self.name, data)
         try:
@@ -171,7 +190,7 @@ class Session:
         try:
             return data.decode(self.encoding)
         except UnicodeDecodeError as error:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"reply is not {self.encoding} text: {show_bytes(data)}",
                 instrument=self.name,
                 command=command,
@@ -260,7 +279,7 @@ class Session:
                 payload = self.read_raw_until(self._read_term, command=command)
                 return self._array_from(payload, kind, command)
             if length % kind.itemsize:
-                raise ProtocolError(
+                raise self.out_of_step(
                     f"block of {length} bytes is not a whole number of {kind} values",
                     instrument=self.name,
                     command=command,
@@ -281,14 +300,14 @@ class Session:
                 break
             skipped += one
             if len(skipped) > _MAX_HEADER_PREFIX:
-                raise ProtocolError(
+                raise self.out_of_step(
                     f"expected an IEEE 488.2 block starting with '#', got {show_bytes(skipped)}",
                     instrument=self.name,
                     command=command,
                 )
         self.read_raw_into(view, command=command)
         if not one.isdigit():
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"malformed block header: '#' followed by {bytes(one)!r}, not a digit",
                 instrument=self.name,
                 command=command,
@@ -298,7 +317,7 @@ class Session:
             return None
         count = self.read_bytes(digits, command=command)
         if not count.isdigit():
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"malformed block header: length field {count!r} is not a number",
                 instrument=self.name,
                 command=command,
@@ -308,7 +327,7 @@ class Session:
     def _read_block_trailer(self, command: str | None) -> None:
         trailer = self.read_bytes(len(self._read_term), command=command)
         if trailer != self._read_term:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"block longer than its header says: expected the terminator "
                 f"{self._read_term!r} after it, got {trailer!r}",
                 instrument=self.name,
@@ -317,7 +336,7 @@ class Session:
 
     def _array_from(self, payload: bytes, kind: np.dtype[Any], command: str | None) -> NDArray[Any]:
         if len(payload) % kind.itemsize:
-            raise ProtocolError(
+            raise self.out_of_step(
                 f"indefinite block of {len(payload)} bytes is not a whole number of {kind} values",
                 instrument=self.name,
                 command=command,

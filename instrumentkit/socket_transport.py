@@ -9,6 +9,7 @@ one per header field.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -133,6 +134,33 @@ class SocketTransport(TransportBase):
                     f"connection closed by the instrument after {position} of {total} bytes"
                 )
             position += received
+
+    def drain(self, quiet: float, limit: float) -> int:
+        """Drop what is buffered and what arrives until `quiet` s pass without a byte."""
+        dropped = len(self._pending)
+        self._pending.clear()
+        deadline = time.monotonic() + limit
+        self._set_socket_timeout(quiet)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    chunk = self._sock.recv(_RECV)
+                except TimeoutError:
+                    return dropped
+                except OSError as error:
+                    raise ConnectionError(f"read failed: {error}") from error
+                if not chunk:
+                    raise ConnectionError("connection closed by the instrument")
+                dropped += len(chunk)
+            return -1
+        finally:
+            self._set_socket_timeout(self._timeout)
+
+    def abort(self) -> None:
+        """Shut the connection down: a `recv` blocked in another thread returns at once."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
 
     def close(self) -> None:
         self._sock.close()

@@ -50,6 +50,14 @@ class TransportBase:
         self.read_into(memoryview(buffer))
         return bytes(buffer)
 
+    # Optional, found by the session with getattr (a third-party transport may lack them):
+    # `drain(quiet, limit) -> int` drops input until `quiet` s pass without a byte (-1 if
+    # bytes still come after `limit` s); `clear()` is a device clear where the bus has one;
+    # `abort()` ends a read blocked in another thread (default: `close()`).
+    def abort(self) -> None:
+        """End the connection now, waking a read blocked in another thread."""
+        self.close()
+
     def close(self) -> None:  # pragma: no cover - overridden
         pass
 

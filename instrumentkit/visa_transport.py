@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Any
 
 import pyvisa
@@ -213,6 +214,37 @@ class VisaTransport(TransportBase):
                     position += len(chunk)
         except VisaIOError as error:
             raise _as_builtin(error, f"read failed after {position} of {total} bytes") from error
+
+    def drain(self, quiet: float, limit: float) -> int:
+        """Drop what arrives until a read of `quiet` s gets nothing."""
+        self._set_termchar(None)
+        lib, session = self._lib, self._session
+        dropped = 0
+        deadline = time.monotonic() + limit
+        self.visa.timeout = quiet * 1000.0
+        try:
+            with lib.ignore_warning(session, _MAX_COUNT):
+                while time.monotonic() < deadline:
+                    try:
+                        chunk, _ = lib.read(session, _CHUNK)
+                    except VisaIOError as error:
+                        if error.error_code in _TIMEOUT_CODES:
+                            return dropped
+                        raise _as_builtin(error, "drain failed") from error
+                    dropped += len(chunk)
+            return -1
+        finally:
+            self.visa.timeout = self._timeout * 1000.0
+
+    def clear(self) -> None:
+        """Device clear (USBTMC, VXI-11, HiSLIP, GPIB); a no-op where the backend has none."""
+        try:
+            self.visa.clear()
+        except (NotImplementedError, AttributeError):
+            return  # pyvisa-sim and some raw sockets: the drain and the sync must do
+        except VisaIOError as error:
+            if error.error_code in _TIMEOUT_CODES | _LOST_CODES:
+                raise _as_builtin(error, "device clear failed") from error
 
     def close(self) -> None:
         if self._owns_resource:

@@ -240,3 +240,18 @@ def test_simulation_page_gives_terminators_to_every_plain_pyvisa_open() -> None:
     assert len(calls) >= 20
     for call in calls:
         assert "read_termination=" in call, call
+
+
+def test_tutorial_derived_array_with_its_own_axis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fft = next(code for code in fenced(DOCS / "tutorial.md", "python") if "AxisArray" in code)
+    exec(fft, {"ik": ik})
+    with ik.open_run("fft.h5") as run:
+        stream = run["fft"]
+        assert stream.kind == "axis_arrays"
+        assert stream.units["frequency"] == "Hz"
+        peak = stream.axes["frequency"][int(stream.data[0].argmax())]
+        assert peak == pytest.approx(50.0)
+        assert stream.data[0].max() == pytest.approx(1.0, abs=0.01)  # a 1 V sine

@@ -8,7 +8,7 @@ reference": `[:SENSe]:FUNCtion`, `[:SENSe]:<function>:RANGe[:UPPer|:AUTO]`,
 
 Enumerations reviewed against the manual (2026-12-06): `FUNCtion` lists all eleven
 Model 2000 functions; `TRIGger:SOURce` is IMMediate, EXTernal, TIMer, MANual or BUS.
-A token outside these reads as `UnknownChoice` (decision 0005): `units` is then ""
+A token outside these reads as `UnknownChoice` (decision 0008): `units` is then ""
 and `read()` still works. Readings: an empty reply, or `nan`/`inf` text (the meter
 sends +9.9E+37 for overflow, which is kept: decision 0500), is a ProtocolError.
 

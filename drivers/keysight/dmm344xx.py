@@ -11,7 +11,7 @@ Enumerations reviewed against the manual's command reference (2026-12-06):
 2/4-wire resistance, frequency, period, temperature, capacitance, continuity, diode,
 DC voltage ratio); `TRIGger:SOURce` is IMMediate, EXTernal, BUS or INTernal (INTernal,
 the level trigger, needs the 34465A's DIG option or a 34470A). A token outside these
-reads as `UnknownChoice` (decision 0005): `units` is then "" and `read()` still works.
+reads as `UnknownChoice` (decision 0008): `units` is then "" and `read()` still works.
 
 Readings: an empty reply, or `nan`/`inf` text (which the meter never sends: overload
 reads +9.9E+37 and is kept, decision 0500), is a ProtocolError showing the bytes.

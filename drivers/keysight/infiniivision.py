@@ -13,7 +13,7 @@ NORMal/MAXimum/RAW, format BYTE/WORD/ASCii (preamble codes 0/1/4), byte order
 MSBFirst/LSBFirst, edge slope POSitive/NEGative/EITHer/ALTernate, sweep AUTO/NORMal,
 edge source CHANnel<n>/EXTernal/LINE/WGEN (WGEN needs the generator licence). Not
 listed: the MSO digital sources D0-D15 and the 4000 X's WGEN2/WMOD, which read back
-as `UnknownChoice` (decision 0005). Preambles are checked before use: points a whole
+as `UnknownChoice` (decision 0008). Preambles are checked before use: points a whole
 number in [1, 8 M], steps > 0 (the 2000 X and 3000 T hold less; the figure is the
 family's largest, not confirmed per model).
 """

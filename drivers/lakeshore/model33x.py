@@ -21,7 +21,7 @@ Enumerations reviewed against both manuals (2026-12-06): `INTYPE` sensor types 0
 (disabled, diode, PTC RTD, NTC RTD, thermocouple, capacitance) and units 1-3
 (kelvin, Celsius, sensor); `RANGE` 0-3 (off, low, medium, high) on the current outputs,
 0-1 (off, on) on the 336's voltage outputs 3 and 4. A code outside these reads as
-`UnknownChoice` (decision 0005) instead of failing the read or the snapshot.
+`UnknownChoice` (decision 0008) instead of failing the read or the snapshot.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _intype(reply: str) -> dict[str, Any]:
         raise ValueError(f"INTYPE? has 5 fields, got {len(fields)}")
     units = {v: k for k, v in _INPUT_UNITS.items()}
     sensor = {t.value: t.name.lower() for t in SensorType}.get(int(fields[0]))
-    return {  # codes the manual does not list are kept as their token (decision 0005)
+    return {  # codes the manual does not list are kept as their token (decision 0008)
         "sensor": UnknownChoice(fields[0], "input_type") if sensor is None else sensor,
         "autorange": fields[1] == "1",
         "range": int(fields[2]),

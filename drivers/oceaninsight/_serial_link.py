@@ -101,6 +101,17 @@ class OceanSerialLink(Instrument):
         self._checksum = False
         self._compressed = False
 
+    # -- getting back in step (decision 0700)
+    def _after_resync(self) -> None:
+        """Binary mode, frame options and the settings this driver keeps, sent or read
+        again: each is ACKed, which is this protocol's sync (it has no `*OPC?`)."""
+        self._send(b"bB", "bB (binary mode)")
+        self._send(wire.command("k", int(self._checksum)), "k (checksum mode)")
+        self._send(wire.command("G", int(self._compressed)), "G (compression)")
+        for letter in ("I", "A", "B"):
+            self._query_word(letter)
+        self._header_bytes = _NO_HEADER
+
     # -- handshakes
     def _discard_input(self) -> None:
         """Drop unread bytes so a late or garbled reply is not taken for the next one."""
@@ -201,6 +212,8 @@ class OceanSerialLink(Instrument):
         transport = session.transport
         # The whole frame shares one deadline: exposure plus the transfer at the baud rate.
         with session.lock:
+            if not session.in_step:  # the write below skips `Session.write_raw`'s check
+                session.resync()
             dword = self._scans > 1
             if (dword, self._checksum) != self._layout:
                 self._plain_layout(dword)

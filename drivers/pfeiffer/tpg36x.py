@@ -23,7 +23,7 @@ TPG 361 (the TPG 361 class reads `PR1` instead), and the pressure-unit codes bey
 
 Enumerations reviewed (2026-12-06): `UNI` codes 0-5 (mbar, Torr, Pa, micron, hPa, V);
 gauge statuses 0-6. A unit code outside these reads as `UnknownChoice` (decision
-0005) and readings then carry units "".
+0008) and readings then carry units "".
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ class PfeifferTPG36x(Instrument):
         return (self._unit(),) * len(self.channel_names)
 
     def _unit(self) -> str:
-        """The pressure unit; "" for a code the driver does not know (decision 0005)."""
+        """The pressure unit; "" for a code the driver does not know (decision 0008)."""
         unit = self.pressure_unit
         return "" if isinstance(unit, UnknownChoice) else unit
 

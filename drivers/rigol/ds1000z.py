@@ -22,7 +22,7 @@ slope POSitive/NEGative/RFALl, sweep AUTO/NORMal/SINGle, waveform mode
 NORMal/MAXimum/RAW, format WORD/BYTE/ASCii, `:TRIG:STAT?` TD/WAIT/RUN/AUTO/STOP, edge
 source CHANnel1-4 and AC (line; the series has no external trigger input). The
 MSO1000Z's digital sources D0-D15 are not listed: they read back as `UnknownChoice`
-(decision 0005), as does any other token the guide does not list.
+(decision 0008), as does any other token the guide does not list.
 
 One `:WAV:DATA?` returns at most 250,000 points in BYTE format (125,000 in WORD), so a
 deep-memory record (`:WAV:MODE RAW`, scope stopped) is read in chunks, each selected
@@ -234,6 +234,10 @@ class RigolDS1000Z(SCPIInstrument):
         values={"byte": "BYTE", "word": "WORD", "ascii": "ASC"},
         doc="Set the transfer format (byte: 1 byte per point, word: 2, ascii: text).",
     )
+
+    def _after_resync(self) -> None:
+        # An arming whose :SING may not have arrived: the next wait starts afresh.
+        self._armed_at = None
 
     # -- acquisition control
     def run(self) -> None:

@@ -10,7 +10,7 @@ Enumerations reviewed against the manuals (2026-12-06), shared part: `DATa:ENCdg
 ASCIi/RIBinary/RPBinary/SRIbinary/SRPbinary (settable: the binary ones `fetch`
 converts), `ACQuire:STOPAfter` RUNSTop/SEQuence, `ACQuire:STATE` RUN/STOP (or 1/0),
 `BUSY?` 0/1. The MSO/DPO's FAStest and (S)FPBinary encodings read back as
-`UnknownChoice` (decision 0005); a preamble with a BYT_Nr other than 1 or 2 (floating
+`UnknownChoice` (decision 0008); a preamble with a BYT_Nr other than 1 or 2 (floating
 point) is refused as not binary. Preambles are checked before use: points a whole
 number in [1, `max_record_length`], XINcr and YMUlt > 0.
 """
@@ -157,6 +157,10 @@ class TektronixScope(SCPIInstrument):
     def __init__(self, connection: Transport | Session, **options: Any) -> None:
         super().__init__(connection, **options)
         # Bare values in their long form: settings parse replies without a header.
+        self.session.write("HEADer OFF;VERBose ON")
+
+    def _after_resync(self) -> None:
+        # The reply form every parser here relies on, in case the scope was reset.
         self.session.write("HEADer OFF;VERBose ON")
 
     # -- the status and error queue: Tektronix reports events, not SYSTem:ERRor?

@@ -12,7 +12,7 @@ AC/DC/DCREJect, termination 50/1e6 ohm, record lengths 1 k-20 M (10 M on the non
 models; not enforced per model), acquisition mode SAMple/PEAKdetect/HIRes/AVErage/
 ENVelope, averages 2-512 in powers of 2, edge slope RISe/FALL/EITHer, trigger mode
 AUTO/NORMal, edge source CH<x>/AUX/LINE. Not listed, and so read back as
-`UnknownChoice` (decision 0005): the MSO's digital sources D0-D15, a GND coupling some
+`UnknownChoice` (decision 0008): the MSO's digital sources D0-D15, a GND coupling some
 firmware reports, and the FAStest/FPBinary/SFPbinary encodings.
 """
 

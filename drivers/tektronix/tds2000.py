@@ -9,7 +9,7 @@ Enumerations reviewed against the TDS1000/TDS2000 programmer manual (2026-12-06)
 coupling AC/DC/GND, probe 1/10/20/50/100/500/1000, acquisition mode
 SAMple/PEAKdetect/AVErage, averages 4/16/64/128, edge slope RISe/FALL, trigger mode
 AUTO/NORMal, edge source CH<x>/EXT/EXT5. Not listed, and so read back as
-`UnknownChoice` (decision 0005): EXT10 and AC LINE (the manual's set form is two
+`UnknownChoice` (decision 0008): EXT10 and AC LINE (the manual's set form is two
 words; the query form was not confirmed here).
 """
 

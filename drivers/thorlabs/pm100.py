@@ -14,7 +14,7 @@ error, which `check_errors_after_set` turns into an exception.
 Enumerations reviewed against the command reference (2026-12-06): `CONFigure` power,
 energy, current, voltage, frequency, power/energy density, resistance, temperature;
 `SENSe:POWer:UNIT` W/DBM. A token outside these reads as `UnknownChoice` (decision
-0005), with reading units "". A `READ?` reply that is empty or `nan`/`inf` is a
+0008), with reading units "". A `READ?` reply that is empty or `nan`/`inf` is a
 ProtocolError showing the bytes.
 
 Not confirmed from the manual here: the exact `CONFigure?` reply tokens (taken as the
@@ -159,7 +159,7 @@ class ThorlabsPM100D(SCPIInstrument):
         return self._units_of(self.measurement)
 
     def _units_of(self, mode: str) -> tuple[str, ...]:
-        """A measurement's units; "" for one the driver does not know (decision 0005)."""
+        """A measurement's units; "" for one the driver does not know (decision 0008)."""
         if mode == "power":
             unit = self.power_unit
             return ("" if isinstance(unit, UnknownChoice) else unit,)

@@ -11,7 +11,7 @@ SINGle=1 ... SEGMent=4); the driver sends the mnemonic and reads either.
 Enumerations reviewed (2026-12-06) against the AQ6370D manual: sensitivity, sweep mode
 and level scale above are complete for the D. The RAPID1-6 sensitivities of later
 firmware and the AQ6370E were not confirmed: they, and any other index or token, read
-as `UnknownChoice` (decision 0005); `acquire` refuses an unknown level scale, since it
+as `UnknownChoice` (decision 0008); `acquire` refuses an unknown level scale, since it
 cannot tell dBm from watts.
 
 Not confirmed from the manual, so choices of this driver (see docs/drivers/spectrometers.md):
@@ -190,6 +190,10 @@ class YokogawaAQ6370D(SCPIInstrument, DarkReferenceHolder):
         self.trace_format: TraceFormat = "real64"
         self._format_sent: TraceFormat | None = None
         self._dark: DarkReference | None = None
+
+    def _after_resync(self) -> None:
+        # The trace format is sent again before the next trace (it may not have arrived).
+        self._format_sent = None
 
     # -- opening
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def describe_run(path: Path) -> dict[str, Any]:
             },
             "streams": streams,
             "errors": errors,
+            "last_change_s": round(time.time() - os.path.getmtime(path), 3),
         }
 
 
@@ -71,11 +73,57 @@ def _iso(moment: Any) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+STALE_AFTER = 10.0
+"""Seconds without a change after which a `running` file is taken for one whose writer died."""
+
+
+def _running_lines(path: Path, info: dict[str, Any]) -> list[str]:
+    """What `status=running` means for this file: being written now, or its writer died."""
+    quiet = info["last_change_s"]
+    if quiet < STALE_AFTER:
+        return [
+            f"  status   running: being written now (last change {quiet:.1f} s ago)",
+            f"           follow it live: instrumentkit inspect --follow {path}",
+        ]
+    rows = ", ".join(f"{name} {stream['rows']:,} rows" for name, stream in info["streams"].items())
+    return [
+        f"  status   running, but the file has not changed for {_age(quiet)}: its writer",
+        "           stopped without closing it (killed, crashed or power loss), or is paused",
+        f"           the file holds what was flushed before: {rows or 'no streams'}",
+        f"           read it with open_run('{path}') or h5py.File('{path}', 'r', swmr=True)",
+    ]
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 @click.command("inspect")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
-def inspect_command(path: Path, as_json: bool) -> None:
+@click.option(
+    "--follow", is_flag=True,
+    help="Live view of a file being written (rows, rates, last values, errors); ends with the run.",
+)  # fmt: skip
+@click.option(
+    "--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+    help="Seconds between refreshes with --follow.",
+)  # fmt: skip
+@click.option(
+    "--stale-after", type=click.FloatRange(min=0.1), default=STALE_AFTER, show_default=True,
+    help="With --follow: stop when the file has not changed for this long (writer died).",
+)  # fmt: skip
+def inspect_command(
+    path: Path, as_json: bool, follow: bool, interval: float, stale_after: float
+) -> None:
     """Show what a run file holds: status, instruments, streams, shapes and units."""
+    if follow:
+        _follow(path, interval, stale_after)
+        return
     try:
         info = describe_run(path)
     except ValueError as error:  # not a run file: say so in one line
@@ -84,9 +132,10 @@ def inspect_command(path: Path, as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2))
         return
     status = info["status"] + (f" ({info['reason']})" if info["reason"] else "")
+    running = info["status"] == "running"
     lines = [
         f"{path}  {size_text(info['size_bytes'])}",
-        f"  status   {status}",
+        *(_running_lines(path, info) if running else [f"  status   {status}"]),
         f"  run id   {info['entry_identifier']}",
         f"  started  {info['start_time']}",
         f"  ended    {info['end_time'] or '(not ended: still running, or the writer died)'}",
@@ -112,3 +161,16 @@ def inspect_command(path: Path, as_json: bool) -> None:
     for error in info["errors"][:20]:
         lines.append(f"  {error['instrument']}: {error['error']}: {error['message']}")
     click.echo("\n".join(lines))
+
+
+def _follow(path: Path, interval: float, stale_after: float) -> None:
+    from instrumentkit.cli._follow import follow
+
+    try:
+        result = follow(path, interval=interval, stale_after=stale_after)
+    except ValueError as error:  # not a run file
+        raise click.ClickException(str(error)) from None
+    if result.status == "stale":
+        raise click.ClickException(result.reason)
+    ended = result.status + (f" ({result.reason})" if result.reason else "")
+    click.echo(f"run ended: {ended}")

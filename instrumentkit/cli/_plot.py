@@ -156,6 +156,8 @@ def _draw(panes: list[Any], data: Any, record: int, meanings: tuple[dict[int, st
         axes.set_xlabel(_label("wavelength", data.units.get("wavelength", "")))
         axes.set_ylabel(_label("intensity", data.units.get("intensities", "")))
         return f"{data.name}, spectrum {index % rows} of {rows}"
+    if kind == "axis_arrays":
+        return _draw_axis_array(axes, data, index, rows)
     values = np.asarray(data.data[index])
     if values.dtype.names is not None or values.ndim != 1:
         raise TypeError(f"stream {data.name!r} holds {values.dtype} rows of shape {values.shape}; "
@@ -164,3 +166,22 @@ def _draw(panes: list[Any], data: Any, record: int, meanings: tuple[dict[int, st
     axes.set_xlabel("index")
     axes.set_ylabel(_label(data.name, data.units.get("data", "")))
     return f"{data.name}, row {index % rows} of {rows}"
+
+
+def _draw_axis_array(pane: Any, data: Any, index: int, rows: int) -> str:
+    """An AxisArray record against its own axes: a curve (1-D) or a colour map (2-D)."""
+    names = [str(name) for name in data.attrs.get("axes", ())][1:]
+    values = np.asarray(data.data[index])
+    value_label = _label(data.long_names.get("data") or data.name, data.units.get("data", ""))
+    if len(names) == 1:
+        pane.plot(np.asarray(data.axes[names[0]]), values)
+        pane.set_ylabel(value_label)
+    elif len(names) == 2:
+        mesh = pane.pcolormesh(np.asarray(data.axes[names[1]]), np.asarray(data.axes[names[0]]),
+                               values, shading="auto")  # fmt: skip
+        pane.figure.colorbar(mesh, ax=pane, label=value_label)
+        pane.set_ylabel(_label(names[0], data.units.get(names[0], "")))
+    else:
+        raise TypeError(f"stream {data.name!r} has {len(names)} axes; only 1 or 2 can be plotted")
+    pane.set_xlabel(_label(names[-1], data.units.get(names[-1], "")))
+    return f"{data.name}, record {index % rows} of {rows}"

@@ -7,11 +7,17 @@ instrumentkit plot run.h5 scope_ch1 -o scope.png
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Sized
+import threading
+from collections.abc import Iterator, Sized
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -21,6 +27,7 @@ from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
+from instrumentkit.sim import Lab
 
 __all__ = ["acquire", "inspect", "plot"]
 
@@ -63,43 +70,49 @@ def acquire(
     run cleanly: the file is closed, marked aborted, and the exit code is 130.
     """
     console = _console()
-    plan = plan_run(config, output=output, overwrite=overwrite or None, output_option="-o/--output")
-    cfg = plan.config
-    if check:
-        _report_check(console, plan)
-        return
-    length = duration or cfg.stop.duration
-    if plan.lab_spec is not None:
-        where = "the default simulated lab" if cfg.lab == "default" else f"lab {plan.lab_path}"
-        console.print(f"Starting {where} ({len(plan.lab_spec.devices)} simulated devices)")
     pipeline: Pipeline | None = None
-    try:
-        with Bench(plan) as bench:
-            for name, instrument in bench.instruments.items():
-                resource = plan.config.instruments[name].resource or (
-                    bench.lab.resource(plan.config.instruments[name].device) if bench.lab else ""
+    with _signals_interrupt() as stop_signal:
+        try:
+            plan = plan_run(
+                config, output=output, overwrite=overwrite or None, output_option="-o/--output"
+            )
+            cfg = plan.config
+            if check:
+                _report_check(console, plan)
+                return
+            length = duration or cfg.stop.duration
+            if plan.lab_spec is not None:
+                where = (
+                    "the default simulated lab" if cfg.lab == "default" else f"lab {plan.lab_path}"
                 )
-                console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
-            pipeline = build_pipeline(plan, bench, duration=duration)
-            finite = all(s.kind == "sweep" or s.count for s in plan.streams.values())
-            stop = f"for {length:g} s" if length else (
-                "until every stream is done" if finite else "until Ctrl-C"
-            )  # fmt: skip
-            if cfg.stop.max_readings:
-                stop += f" or {cfg.stop.max_readings:,} readings"
-            sources = len(pipeline.sources)
-            noun = "source" if sources == 1 else "sources"
-            console.print(f"Recording {sources} {noun} into {plan.output} {stop}")
-            display = ProgressDisplay(console if not quiet else _silent(), str(plan.output), length)
-            with display:
-                result = pipeline.run(display, raise_on_interrupt=False)
-                display(pipeline.progress(), final=True)
-    except KeyboardInterrupt:
-        # Ctrl-C while instruments were being opened: the run never started.
-        if pipeline is not None and pipeline.result is None:
-            pipeline.writer.close("aborted", "interrupted by the user (Ctrl-C) before the start")
-        console.print("Interrupted before the run started.")
-        sys.exit(EXIT_INTERRUPTED)
+                console.print(f"Starting {where} ({len(plan.lab_spec.devices)} simulated devices)")
+            with Bench(plan) as bench:
+                for name, instrument in bench.instruments.items():
+                    resource = plan.config.instruments[name].resource or (
+                        _lab_resource(bench.lab, plan.config.instruments[name].device)
+                    )
+                    console.print(f"  {name:<14} {type(instrument).__name__} on {resource}")
+                with _signals_held():  # the file is created here: never half made
+                    pipeline = build_pipeline(plan, bench, duration=duration)
+                finite = all(s.kind == "sweep" or s.count for s in plan.streams.values())
+                stop = f"for {length:g} s" if length else (
+                    "until every stream is done" if finite else "until Ctrl-C"
+                )  # fmt: skip
+                if cfg.stop.max_readings:
+                    stop += f" or {cfg.stop.max_readings:,} readings"
+                sources = len(pipeline.sources)
+                noun = "source" if sources == 1 else "sources"
+                console.print(f"Recording {sources} {noun} into {plan.output} {stop}")
+                display = ProgressDisplay(
+                    console if not quiet else _silent(), str(plan.output), length
+                )
+                with display:
+                    result = pipeline.run(display, raise_on_interrupt=False)
+                    display(pipeline.progress(), final=True)
+        except KeyboardInterrupt:
+            _interrupted(pipeline, stop_signal[0] if stop_signal else signal.SIGINT)
+    if result.interrupted and not pipeline.live:
+        _interrupted(pipeline, signal.SIGTERM if "SIGTERM" in result.reason else signal.SIGINT)
     _finish(console, result)
 
 
@@ -126,6 +139,67 @@ def _report_check(console: Console, plan: Plan) -> None:
 
 def _count(items: Sized, noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _lab_resource(lab: Lab | None, device: str | None) -> str:
+    """How a lab device is reached from elsewhere (a lab on 0.0.0.0: this host's address)."""
+    if lab is None or device is None:
+        return ""
+    return lab.remote_resources.get(device) or lab.resource(device)
+
+
+_HOW = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt once (the run's own handling takes
+    over while it runs); later ones are ignored so the clean-up is never cut short."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not seen:
+            seen.append(signum)
+            raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, on_signal) for number in _HOW}
+    try:
+        yield seen
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (delivered on leaving), where POSIX allows it."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = mask(signal.SIG_BLOCK, set(_HOW))
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, previous)
+
+
+def _interrupted(pipeline: Pipeline | None, signum: int) -> NoReturn:
+    """Stopped before any record was written: no file is left, one line says so."""
+    how = _HOW.get(signum, "interrupted")
+    if pipeline is not None and pipeline.result is not None and pipeline.live:
+        click.echo(f"instrumentkit: {how}; {pipeline.writer.path} is closed", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if pipeline is not None:
+        if pipeline.result is None:
+            pipeline.writer.close("aborted", "interrupted before the start")
+        with contextlib.suppress(OSError):
+            pipeline.writer.path.unlink()
+    click.echo(f"instrumentkit: {how} before the run started; no file written", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _silent() -> Console:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from instrumentkit.sim import Lab, default_lab_path, load_lab, models
+from instrumentkit.sim._server import advertised_host, is_loopback
 
 __all__ = ["sim"]
 
@@ -25,6 +26,20 @@ def sim() -> None:
     """Run the simulated lab: device models reached over TCP and serial URLs."""
 
 
+def remote_warning(host: str) -> str:
+    """The warning printed before the lab listens beyond this computer."""
+    reachable = advertised_host(host)
+    where = (
+        f"every network interface of this computer ({host}; others reach it as {reachable})"
+        if reachable != host
+        else host
+    )
+    return (
+        f"warning: serving the simulated lab on {where}. Anyone who can reach that address "
+        "can drive every simulated device: there is no authentication. Stop it when done."
+    )
+
+
 @sim.command("serve")
 @click.argument("lab_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -32,13 +47,39 @@ def sim() -> None:
     default=None,
     help="Listen address for TCP devices (default: the file's, else 127.0.0.1).",
 )
-def serve_command(lab_file: Path | None, host: str | None) -> None:
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a --host other than loopback (0.0.0.0: every interface). Anyone who "
+    "reaches it can drive the devices; there is no authentication.",
+)
+@click.option(
+    "--port",
+    "base_port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="First TCP port: devices get BASE, BASE+1, ... in file order (ports the file "
+    "pins stay), the same on every run. Default: ephemeral ports.",
+)
+def serve_command(
+    lab_file: Path | None, host: str | None, allow_remote: bool, base_port: int | None
+) -> None:
     """Serve the devices of LAB_FILE (default: the lab shipped with instrumentkit) until Ctrl-C.
 
     Serial devices are served over TCP as well, as socket://host:port, so scripts in
-    other processes reach them through pyserial.
+    other processes reach them through pyserial. Only this computer reaches them unless
+    --allow-remote (or `allow_remote: true` in the lab file) allows another --host.
     """
     spec = load_lab(lab_file or default_lab_path())
+    lab = Lab(
+        spec,
+        host=host,
+        serial_over_tcp=True,
+        allow_remote=allow_remote,
+        base_port=base_port,
+    )  # refuses a non-loopback host without --allow-remote before anything listens
+    if not is_loopback(lab.host):
+        click.echo(remote_warning(lab.host), err=True)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -47,7 +88,7 @@ def serve_command(lab_file: Path | None, host: str | None) -> None:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     console = _console()
     try:
-        with Lab(spec, host=host, serial_over_tcp=True) as lab:
+        with lab:
             table = Table("name", "model", "resource", title=spec.description or "Simulated lab")
             for name, resource in lab.remote_resources.items():
                 table.add_row(name, lab.model(name), resource)

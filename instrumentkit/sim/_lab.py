@@ -1,6 +1,7 @@
 """A lab file: which simulated devices to run, how each is reached, and their parameters.
 
     description: bench with a DMM and a gauge
+    host: 127.0.0.1                   # listen address; another needs allow_remote: true
     devices:
       - name: dmm
         model: keysight-34461a        # a name from instrumentkit.sim.models()
@@ -30,7 +31,7 @@ from instrumentkit.errors import ConfigError
 from instrumentkit.sim._clock import Clock
 from instrumentkit.sim._device import Device
 from instrumentkit.sim._registry import attach, create, detach, models
-from instrumentkit.sim._server import LabServer
+from instrumentkit.sim._server import LabServer, check_listen_address
 
 __all__ = ["DeviceSpec", "Lab", "LabSpec", "default_lab_path", "load_lab", "parse_lab"]
 
@@ -67,6 +68,8 @@ class LabSpec(BaseModel):
 
     description: str = ""
     host: str = "127.0.0.1"
+    allow_remote: bool = False
+    """Needed, on purpose, for a `host` other than loopback (it exposes every device)."""
     devices: list[DeviceSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -124,9 +127,11 @@ class Lab:
             dmm = ik.open(lab.resource("dmm"))
             lab.device("dmm").faults.inject("no_reply", on="READ?")
 
-    `host` overrides the file's listen address; `clock` is given to every model. With
-    `serial_over_tcp`, serial devices are also served on a TCP port, so another process
-    reaches them as `socket://host:port` (see `remote_resources`).
+    `host` overrides the file's listen address; a non-loopback one needs `allow_remote`
+    here or in the file. `base_port` gives the TCP devices the file does not pin ports
+    `base_port`, `base_port + 1`, ... in file order, the same on every run. `clock` is
+    given to every model. With `serial_over_tcp`, serial devices are also served on a TCP
+    port, so another process reaches them as `socket://host:port` (see `remote_resources`).
     """
 
     def __init__(
@@ -136,9 +141,16 @@ class Lab:
         host: str | None = None,
         clock: Clock | None = None,
         serial_over_tcp: bool = False,
+        allow_remote: bool = False,
+        base_port: int | None = None,
     ) -> None:
         self.spec = spec if isinstance(spec, LabSpec) else load_lab(spec)
         self.host = host or self.spec.host
+        self.allow_remote = allow_remote or self.spec.allow_remote
+        check_listen_address(self.host, self.allow_remote)
+        if base_port is not None and not 0 < base_port < 65536:
+            raise ConfigError(f"base port {base_port} is not a TCP port (1-65535)")
+        self.base_port = base_port
         self._clock = clock
         self.serial_over_tcp = serial_over_tcp
         self.devices: dict[str, Device] = {}
@@ -158,6 +170,21 @@ class Lab:
         except ConfigError as error:
             raise ConfigError(error.detail, field=f"devices[{index}].{error.field}") from error
 
+    def _ports(self, served: dict[str, Device]) -> dict[str, int]:
+        """The file's pinned ports, and `base_port + n` for the n-th other served device."""
+        ports = {d.name: d.port for d in self.spec.devices if d.port}
+        if self.base_port is not None:
+            unpinned = [d.name for d in self.spec.devices if d.name in served and not d.port]
+            for offset, name in enumerate(unpinned):
+                port = self.base_port + offset
+                if port > 65535:
+                    raise ConfigError(
+                        f"base port {self.base_port} leaves no port for device {name!r} "
+                        f"({len(unpinned)} devices need consecutive ports)"
+                    )
+                ports[name] = port
+        return ports
+
     def start(self) -> Lab:
         try:
             self.devices = {d.name: self._create(i, d) for i, d in enumerate(self.spec.devices)}
@@ -166,8 +193,9 @@ class Lab:
                 for d in self.spec.devices
                 if d.transport == "tcp" or self.serial_over_tcp
             }
-            ports = {d.name: d.port for d in self.spec.devices if d.port}
-            self._server = LabServer(tcp, host=self.host, ports=ports).start()
+            self._server = LabServer(
+                tcp, host=self.host, ports=self._ports(tcp), allow_remote=self.allow_remote
+            ).start()
             for spec in self.spec.devices:
                 if spec.transport == "serial":
                     attach(spec.name, self.devices[spec.name])
@@ -215,12 +243,13 @@ class Lab:
         if self._server is None:
             return {}
         remote = {}
+        served = self._server.remote_resources
         for spec in self.spec.devices:
             if spec.transport == "tcp":
-                remote[spec.name] = self._server.resource(spec.name)
-            elif spec.name in self._server.resources:
+                remote[spec.name] = served[spec.name]
+            elif spec.name in served:
                 server = self._server._servers[spec.name]
-                remote[spec.name] = f"socket://{server.host}:{server.port}"
+                remote[spec.name] = f"socket://{server.remote_host}:{server.port}"
         return remote
 
     def resource(self, name: str) -> str:

@@ -8,6 +8,7 @@ in the listen backlog), as many clients one after another as you like.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import select
 import socket
@@ -15,14 +16,67 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 
+from instrumentkit.errors import ConfigError
 from instrumentkit.sim._device import Device
 
-__all__ = ["DeviceServer", "LabServer", "serve"]
+__all__ = [
+    "DeviceServer",
+    "LabServer",
+    "advertised_host",
+    "check_listen_address",
+    "is_loopback",
+    "serve",
+]
 
 log = logging.getLogger("instrumentkit.sim")
 
 _POLL = 0.05
 _RECV = 1 << 16
+_WILDCARDS = ("", "0.0.0.0", "::")
+_ROUTE_PROBE = ("192.0.2.1", 9)
+"""A TEST-NET-1 address (RFC 5737): only asked of the routing table, never sent to."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this computer reaches (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_listen_address(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback listen address unless remote access was asked for."""
+    if is_loopback(host) or allow_remote:
+        return
+    where = "every network interface" if host in _WILDCARDS else f"the network at {host}"
+    raise ConfigError(
+        f"listening on {host!r} exposes every simulated device to {where}, with no "
+        "authentication; pass --allow-remote (allow_remote: true in the lab file, "
+        "allow_remote=True in Python) to do that on purpose, or keep the default 127.0.0.1",
+        field="host",
+    )
+
+
+def _primary_address() -> str:
+    """This computer's address on its default route, else its host name.
+
+    connect() on a UDP socket sends nothing; it asks the kernel which source address a
+    packet to that destination would leave from.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(_ROUTE_PROBE)
+            return str(probe.getsockname()[0])
+        except OSError:
+            return socket.gethostname()
+
+
+def advertised_host(host: str) -> str:
+    """The address other computers use for a server listening on `host`."""
+    return _primary_address() if host in _WILDCARDS else host
 
 
 class DeviceServer:
@@ -35,8 +89,12 @@ class DeviceServer:
         self.device = device
         self._listener = socket.create_server((host, port), backlog=8)
         bound_host, self.port = self._listener.getsockname()[:2]
-        self.host = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        # In this process, a wildcard listener is reached over loopback; from elsewhere,
+        # at this computer's own address.
+        self.host = "127.0.0.1" if bound_host in _WILDCARDS else bound_host
+        self.remote_host = advertised_host(bound_host)
         self.resource = f"TCPIP::{self.host}::{self.port}::SOCKET"
+        self.remote_resource = f"TCPIP::{self.remote_host}::{self.port}::SOCKET"
         self._stop = threading.Event()
         self._client: socket.socket | None = None
         self._thread = threading.Thread(target=self._accept_loop, name=f"iksim-{name}", daemon=True)
@@ -133,7 +191,9 @@ class DeviceServer:
 class LabServer:
     """Several devices served at once, one port each; a context manager.
 
-    `ports` pins ports by device name (0 or missing: an ephemeral port).
+    `ports` pins ports by device name (0 or missing: an ephemeral port). A host that is
+    not a loopback address needs `allow_remote=True` (checked before anything listens);
+    the devices are then reachable, unauthenticated, by anyone who reaches the host.
     """
 
     def __init__(
@@ -142,13 +202,22 @@ class LabServer:
         *,
         host: str = "127.0.0.1",
         ports: Mapping[str, int] | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        check_listen_address(host, allow_remote)
         self.devices = dict(devices)
         self.host = host
         self._ports = dict(ports or {})
         self._servers: dict[str, DeviceServer] = {}
 
     def start(self) -> LabServer:
+        if not is_loopback(self.host) and not self._servers:
+            log.warning(
+                "the simulated lab listens on %s (reachable as %s): anyone who reaches "
+                "this address can drive its devices",
+                self.host,
+                advertised_host(self.host),
+            )
         for name, device in self.devices.items():
             if name in self._servers:
                 continue
@@ -185,6 +254,11 @@ class LabServer:
         """Device name -> `TCPIP::127.0.0.1::<port>::SOCKET`."""
         return {name: server.resource for name, server in self._servers.items()}
 
+    @property
+    def remote_resources(self) -> dict[str, str]:
+        """Device name -> the resource other computers use (this host's own address)."""
+        return {name: server.remote_resource for name, server in self._servers.items()}
+
     def resource(self, name: str) -> str:
         return self._servers[name].resource
 
@@ -200,6 +274,7 @@ def serve(
     *,
     host: str = "127.0.0.1",
     ports: Mapping[str, int] | None = None,
+    allow_remote: bool = False,
 ) -> LabServer:
     """Start serving `devices` (a single device is named "device"); use it as a context manager.
 
@@ -208,4 +283,4 @@ def serve(
     """
     if isinstance(devices, Device):
         devices = {"device": devices}
-    return LabServer(devices, host=host, ports=ports).start()
+    return LabServer(devices, host=host, ports=ports, allow_remote=allow_remote).start()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -102,11 +107,22 @@ def test_plot_marks_invalid_readings_and_says_what_their_status_means(
         rows = len(run["temperature"])
         assert (run["temperature"]["status"][:, 3] == 1).all()  # input D: no sensor
     panes = drawn_panes(lab_run, "temperature")
-    notes = [text.get_text() for text in panes[3].texts]
-    assert notes == [f"no valid reading to plot\n{rows} of {rows} readings flagged: "
-                     "status 1 = invalid reading"]  # fmt: skip
+    (note,) = [text.get_text() for text in panes[3].texts]
+    # the meaning as the file states it (flag_meanings), or as the driver's manual does
+    assert note.startswith(f"no valid reading to plot\n{rows} of {rows} readings flagged: "
+                           "status 1 = ")  # fmt: skip
+    assert "invalid" in note
     assert flag_marks(panes[3]) == rows
     assert all(not pane.texts and flag_marks(pane) == 0 for pane in panes[:3])
+    older = tmp_path / "older.h5"  # a file from before the meanings were stored
+    shutil.copy(lab_run, older)
+    with h5py.File(older, "r+") as f:
+        for name, dataset in _datasets(f):
+            if name.endswith("temperature/status"):
+                for key in ("flag_values", "flag_meanings"):
+                    dataset.attrs.pop(key, None)
+    (note,) = [text.get_text() for text in drawn_panes(older, "temperature")[3].texts]
+    assert note.endswith(f"{rows} of {rows} readings flagged: status 1 = invalid reading")
     target = tmp_path / "temperature.png"
     code, output = invoke("plot", str(lab_run), "temperature", "-o", str(target))
     assert code == 0, output
@@ -137,3 +153,70 @@ def _datasets(f: h5py.File) -> list[tuple[str, h5py.Dataset]]:
         lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None
     )
     return found
+
+
+WRITER = """
+import os, sys, time
+from instrumentkit.acquisition import Run
+path, rows, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+run = Run(path, flush_interval=0.1)
+run.append("v", {"v": 0.0}, units="V")
+run.start()
+print("live", flush=True)
+for i in range(1, rows):
+    run.append("v", {"v": float(i)})
+    time.sleep(0.01)
+if how == "die":  # flushed, then gone without closing: as after kill -9 or a power cut
+    run.flush()
+    os._exit(0)
+run.close()
+"""
+
+
+def start_writer(path: Path, rows: int, how: str) -> subprocess.Popen[str]:
+    """A lab script writing `rows` rows in another process; returns once the file is live."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), str(rows), how],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout is not None
+    assert writer.stdout.readline() == "live\n", writer.stderr.read() if writer.stderr else ""
+    return writer
+
+
+def test_follow_shows_a_run_being_written_and_ends_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "live.h5"
+    writer = start_writer(path, 150, "close")
+    try:
+        code, output = invoke("inspect", str(path), "--follow", "--interval", "0.1")
+    finally:
+        writer.wait(timeout=60)
+    assert code == 0, output
+    assert output.rstrip().endswith("run ended: completed")
+    assert "status completed" in output
+    final = output.split("status completed")[-1]
+    assert "v       readings   150" in final  # the last frame: every row, its kind
+    assert "v=149 V" in final  # and the last value with its units
+    assert "errors: none" in final
+
+
+def test_follow_stops_on_a_file_whose_writer_died_and_inspect_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "dead.h5"
+    writer = start_writer(path, 40, "die")
+    assert writer.wait(timeout=60) == 0
+    started = time.monotonic()
+    code, output = invoke("inspect", str(path), "--follow", "--interval", "0.1",
+                          "--stale-after", "0.5")  # fmt: skip
+    assert time.monotonic() - started < 30  # ended by itself (bound generous for load)
+    assert code == 1
+    assert "status running" in output
+    assert "s while its status says running" in output
+    assert "stopped without closing it (killed, crashed or power loss)" in output
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    code, output = invoke("inspect", str(path))
+    assert code == 0, output
+    assert "status   running, but the file has not changed for 60 min" in output
+    assert "stopped without closing it (killed, crashed or power loss)" in output
+    assert "the file holds what was flushed before: v 40 rows" in output
+    assert f"read it with open_run('{path}')" in output

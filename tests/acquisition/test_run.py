@@ -218,3 +218,34 @@ def test_rows_of_plain_numbers_land_in_order_with_their_times(tmp_path: Path) ->
         assert before <= stamps[0]
         assert stamps[-1] <= after
         assert np.all(np.diff(iv.monotonic[1:]) >= 0)
+
+
+def test_rows_gathered_before_the_run_is_live_keep_their_order_with_other_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "held.h5"
+    with Run(path, declare_for=60) as run:
+        run.append("v", {"v": 0.0}, units="V")
+        for value in range(1, 11):
+            run.append("v", {"v": float(value)})  # gathered while the run is not live
+        run.append("v", {"v": 11.0}, timestamp_ns=time.time_ns())  # the general path
+        for value in range(12, 17):
+            run.append("v", float(value))
+        assert not run.live
+        assert run.rows == {"v": 17}
+    with open_run(path) as f:
+        stream = f["v"]
+        np.testing.assert_array_equal(stream["v"], np.arange(17.0))
+        assert np.all(np.diff(stream.time) >= 0)
+        assert np.all(np.isfinite(stream.monotonic))
+        assert stream.units["v"] == "V"
+
+
+def test_a_run_fed_only_plain_rows_goes_live_by_itself(tmp_path: Path) -> None:
+    with Run(tmp_path / "soon.h5", declare_for=0.2) as run:
+        run.append("v", 0.0)
+        deadline = time.monotonic() + 30
+        while not run.live and time.monotonic() < deadline:
+            run.append("v", 1.0)
+        assert run.live
+        assert run.status == "running"

@@ -15,7 +15,7 @@ def test_driver_conforms(driver):
 
 
 class _StrictMode(ik.Setting):
-    """A setting that, like drivers before decision 0005, refuses any token it lacks."""
+    """A setting that, like drivers before decision 0008, refuses any token it lacks."""
 
     def decode(self, reply, obj, command):
         if reply not in ("FAST", "SLOW"):

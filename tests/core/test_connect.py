@@ -160,3 +160,29 @@ def test_parse_resource_with_a_backend_is_always_visa():
 def test_parse_resource_refuses_what_cannot_be_opened(resource, why):
     with pytest.raises(ik.ConfigError, match=why):
         parse_resource(resource)
+
+
+class LateManager:
+    """A resource manager whose open finishes only when the test says so."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.closed = threading.Event()
+
+    def open_resource(self, resource: str, **options: object) -> LateManager:
+        self.release.wait(10)
+        return self
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_an_open_that_finishes_after_the_caller_gave_up_is_closed():
+    from instrumentkit.visa_transport import _open_within
+
+    manager = LateManager()
+    with pytest.raises(TimeoutError, match=r"no answer while opening within 0\.5 s"):
+        _open_within(manager, "TCPIP::127.0.0.1::INSTR", 0.1, {})  # type: ignore[arg-type]
+    assert not manager.closed.is_set()
+    manager.release.set()
+    assert manager.closed.wait(10), "the late resource was left open"

@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+import instrumentkit as ik
 from instrumentkit._source_tree import CheckoutFinder, install_checkout_finder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 WHERE = (
     "import json, sys, instrumentkit, instrumentkit.acquisition, instrumentkit.drivers.keysight;"
     "from instrumentkit._source_tree import CheckoutFinder;"
+    "drivers = instrumentkit.registered_drivers();"
+    "files = {m.__file__ for n, m in list(sys.modules.items())"
+    " if n.split('.')[0] == 'instrumentkit' and getattr(m, '__file__', None)};"
     "print(json.dumps({'core': instrumentkit.__file__,"
     " 'acquisition': instrumentkit.acquisition.__file__,"
     " 'keysight': instrumentkit.drivers.keysight.__file__,"
+    " 'drivers': len(drivers), 'files': sorted(files),"
     " 'finders': sum(isinstance(f, CheckoutFinder) for f in sys.meta_path)}))"
 )
 
@@ -66,6 +71,9 @@ def where(python: Path, cwd: Path) -> dict[str, object]:
 
 def test_python_in_the_checkout_root_imports_the_whole_source_tree(installed_python):
     found = where(installed_python, ROOT)
+    # Every driver entry point loaded, and not one module came from the installed copy.
+    assert found.pop("drivers") == len(ik.registered_drivers())
+    assert all(Path(f).is_relative_to(ROOT) for f in found.pop("files")), "imported twice"  # type: ignore[attr-defined]
     assert found == {
         "core": str(ROOT / "instrumentkit" / "__init__.py"),
         "acquisition": str(ROOT / "acquisition" / "__init__.py"),
@@ -78,6 +86,7 @@ def test_elsewhere_the_installed_package_is_used_alone(installed_python, tmp_pat
     found = where(installed_python, tmp_path)
     site = Path(str(found["core"])).parent
     assert site != ROOT / "instrumentkit"
+    assert not any(Path(f).is_relative_to(ROOT) for f in found["files"])  # type: ignore[attr-defined]
     assert found["acquisition"] == str(site / "acquisition" / "__init__.py")
     assert found["keysight"] == str(site / "drivers" / "keysight" / "__init__.py")
     assert found["finders"] == 0

@@ -43,7 +43,7 @@ def test_snapshot_with_unknown_tokens_is_stored_as_the_raw_tokens(tmp_path):
         run.start()
         run.close("completed")
     with h5py.File(path, "r") as f:
-        stored = json.loads(f["entry/instrument/tc/settings_start"].asstr()[()])
+        stored = json.loads(f["entry/instrument_tc/settings_start"].asstr()[()])
     assert stored["outputs"]["1"]["heater_range"] == {
         "value": "7",
         "units": "",

@@ -1,0 +1,119 @@
+"""SIGINT and SIGTERM at any moment of `instrumentkit acquire` (issue 10, section 2): one line,
+exit code 130, no traceback, and either no file or a valid one marked aborted; a signal while
+an instrument is blocked in a read ends the run at once, not after the read's timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from instrumentkit.acquisition import open_run
+
+READ_TIMEOUT = 20.0  # the scope's: a blocked read would last this long
+
+
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({
+        "lab": "default",
+        "instruments": {"scope": {"device": "scope", "options": {"timeout": READ_TIMEOUT}},
+                        "dmm": {"device": "dmm"}},
+        "streams": {"scope": {"instrument": "scope", "channels": [1], "rate": 5},
+                    "dmm": {"instrument": "dmm", "rate": 5}},
+        "stop": {"duration": 60},
+        "output": {"path": str(tmp_path / "run.h5")},
+    }))  # fmt: skip
+    return path
+
+
+def no_file_or_aborted(path: Path) -> None:
+    if path.exists():
+        with open_run(path) as run:
+            assert run.status == "aborted"
+            assert run.reason in ("interrupted by the user (Ctrl-C)", "terminated (SIGTERM)")
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "after"),
+    [(signal.SIGINT, 0.3), (signal.SIGTERM, 0.3), (signal.SIGTERM, 0.9), (signal.SIGINT, 0.9)],
+)
+def test_a_signal_at_start_up_is_one_line_and_exit_130(
+    tmp_path: Path, stop_signal: signal.Signals, after: float
+) -> None:
+    """While the package imports (about 0.5 s) or the lab and instruments open."""
+    command = [sys.executable, "-m", "instrumentkit", "acquire", str(config(tmp_path)), "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(after)
+        process.send_signal(stop_signal)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 1, err
+    no_file_or_aborted(tmp_path / "run.h5")
+
+
+# The command line, with the scope's replies to :WAV:DATA? swallowed once data flows.
+BLOCKED = textwrap.dedent(
+    """
+    import sys, threading
+    from instrumentkit.acquisition import _bench
+    from instrumentkit.cli import main
+
+    opened = _bench.Bench.open
+
+    def open_then_break_the_scope(self):
+        bench = opened(self)
+        def swallow():
+            bench.lab.device("scope").faults.inject("no_reply", on=":WAV:DATA?", count=None)
+            print("SWALLOWING", flush=True)
+        threading.Timer(0.5, swallow).start()
+        return bench
+
+    _bench.Bench.open = open_then_break_the_scope
+    main(sys.argv[1:])
+    """
+)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_scope_is_blocked_in_a_read_stops_at_once(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    command = [sys.executable, "-c", BLOCKED, "acquire", str(config(tmp_path)), "-q"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "SWALLOWING" in line:
+                break
+        time.sleep(0.5)  # the scope's next :WAV:DATA? is now waiting for its reply
+        signalled = time.monotonic()
+        process.send_signal(stop_signal)
+        _, err = process.communicate(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert took < READ_TIMEOUT / 4, f"the run waited {took:.1f} s for the blocked read"
+    with open_run(tmp_path / "run.h5") as run:
+        assert run.status == "aborted"
+        assert len(run["scope_ch1"]) >= 1
+        assert len(run["dmm"]) >= 1
+        assert len(run["errors"]) == 0  # closing the link to stop is no instrument error
