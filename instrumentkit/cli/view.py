@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import webbrowser
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
 
 if TYPE_CHECKING:
     from instrumentkit.view._server import ViewServer
 
-__all__ = ["start_view", "view"]
+__all__ = ["live_view", "require_view", "start_view", "view"]
+
+END_GRACE_SECONDS = 3.0
+"""How long `acquire --view` waits, after the run, for open pages to learn how it ended."""
 
 
-def start_view(
-    path: Path, *, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
-) -> ViewServer:
-    """A started ViewServer for `path`, or a ClickException naming the missing extra."""
+def require_view() -> None:
+    """A ClickException naming the `view` extra when Starlette or uvicorn is missing."""
     from instrumentkit.view import require_view_extra
 
     try:
         require_view_extra()
     except ImportError as error:
         raise click.ClickException(str(error)) from None
+
+
+def start_view(
+    path: Path, *, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
+) -> ViewServer:
+    """A started ViewServer for `path`, or a ClickException naming the missing extra."""
+    require_view()
     from instrumentkit.view._server import ViewServer
 
     return ViewServer(path, host=host, port=port, allow_remote=allow_remote).start()
@@ -57,6 +68,23 @@ def view(file: Path, port: int, host: str, allow_remote: bool, open_browser: boo
         pass
     finally:
         server.stop()
+
+
+@contextmanager
+def live_view(path: Path, console: Console | None) -> Iterator[None]:
+    """For `acquire --view`: the run's live view while the block runs (none if no console).
+
+    After the run, open pages get their final update (completed/aborted) before it stops.
+    """
+    if console is None:
+        yield
+        return
+    server = start_view(path)
+    console.print(f"Live view: {server.url}")
+    try:
+        yield
+    finally:
+        server.stop(wait_for_pages=END_GRACE_SECONDS)
 
 
 def _check_run_file(file: Path) -> None:

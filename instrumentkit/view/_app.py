@@ -110,6 +110,15 @@ def make_app(follower: RunFollower, *, loopback_only: bool = True) -> ASGIApp:
 
 async def _events(follower: RunFollower) -> AsyncIterator[str]:
     """Server-Sent Events: the run's snapshot when it changes (and every second), then `end`."""
+    follower.listeners += 1
+    try:
+        async for event in _changes(follower):
+            yield event
+    finally:
+        follower.listeners -= 1
+
+
+async def _changes(follower: RunFollower) -> AsyncIterator[str]:
     sent: tuple[Any, ...] | None = None
     quiet = 0.0
     while True:

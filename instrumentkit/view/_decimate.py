@@ -13,7 +13,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["column_edges", "column_minmax", "index_edges_uniform", "interleave"]
+__all__ = [
+    "column_edges",
+    "column_minmax",
+    "index_edges_sorted",
+    "index_edges_uniform",
+    "interleave",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -31,7 +37,16 @@ def index_edges_uniform(edges: FloatArray, x0: float, dx: float, points: int) ->
     if not (math.isfinite(x0) and math.isfinite(dx)) or dx <= 0:
         x0, dx = 0.0, 1.0  # a record whose axis was not given: plot it against the index
     index = np.ceil((edges - x0) / dx)
+    index[-1] = np.floor((edges[-1] - x0) / dx) + 1  # the last column includes its end
     return np.clip(index, 0, points).astype(np.intp)
+
+
+def index_edges_sorted(edges: FloatArray, axis: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Index where each column starts along an ascending `axis`; the last column includes
+    a sample exactly on its end."""
+    index = np.searchsorted(axis, edges, side="left")
+    index[-1] = np.searchsorted(axis, edges[-1], side="right")
+    return index.astype(np.intp)
 
 
 def column_minmax(

@@ -51,6 +51,8 @@ class RunFollower:
         self._config: dict[str, Any] = {}
         self._streams: dict[str, _StreamState] = {}
         self._open_error = ""
+        self.listeners = 0
+        """Pages following the run's events now (they leave once the run has ended)."""
 
     # -- file ------------------------------------------------------------------------------
     def _open(self) -> RunFile | None:

@@ -90,7 +90,11 @@ class ViewServer:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def stop(self) -> None:
+    def stop(self, wait_for_pages: float = 0.0) -> None:
+        """Stop serving; first wait up to `wait_for_pages` s for open pages to see the end."""
+        deadline = time.monotonic() + wait_for_pages
+        while self.follower.listeners and time.monotonic() < deadline:
+            time.sleep(0.05)
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(5)

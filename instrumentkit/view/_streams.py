@@ -18,6 +18,7 @@ from instrumentkit.cli._status import describe_code, status_meanings
 from instrumentkit.view._decimate import (
     column_edges,
     column_minmax,
+    index_edges_sorted,
     index_edges_uniform,
     interleave,
 )
@@ -115,7 +116,7 @@ def _time_series(
         decimated = False
     else:
         edges = column_edges(lo, hi, width)
-        index = np.clip(np.searchsorted(times, edges), first, last)
+        index = np.clip(index_edges_sorted(edges, times), first, last)
         low, high = column_minmax(values[index[0] : index[-1]].T, index)
         centers = (edges[:-1] + edges[1:]) / 2
         x = np.repeat(centers, 2)
@@ -213,7 +214,7 @@ def _traces(
         if x0 is not None and dx is not None:
             index = index_edges_uniform(edges, float(x0[n]), float(dx[n]), points)
         else:
-            index = np.clip(np.searchsorted(axis, edges), 0, points).astype(np.intp)
+            index = index_edges_sorted(edges, axis)
         samples = np.asarray(signal[record, int(index[0]) : int(index[-1])])
         low, high = column_minmax(samples, index)
         series.append(

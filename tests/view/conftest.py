@@ -18,11 +18,11 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "simulated_lab.yaml"
 class Recording:
     """`instrumentkit acquire examples/simulated_lab.yaml` writing `path` in a subprocess."""
 
-    def __init__(self, path: Path, duration: float) -> None:
+    def __init__(self, path: Path, duration: float, *options: str) -> None:
         self.path = path
         self.process = subprocess.Popen(
             [sys.executable, "-m", "instrumentkit", "acquire", str(EXAMPLE), "-o", str(path),
-             "--overwrite", "--duration", str(duration), "-q"],
+             "--overwrite", "--duration", str(duration), "-q", *options],
             cwd=path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
@@ -38,10 +38,8 @@ class Recording:
         return out
 
 
-@pytest.fixture
-def recording(tmp_path: Path) -> Iterator[Recording]:
-    """An 8 s run of the example config, recording while the test runs."""
-    run = Recording(tmp_path / "run.h5", duration=8)
+def _recording(path: Path, duration: float, *options: str) -> Iterator[Recording]:
+    run = Recording(path, duration, *options)
     try:
         yield run
     finally:
@@ -50,3 +48,15 @@ def recording(tmp_path: Path) -> Iterator[Recording]:
             run.process.wait(30)
         if run.process.stdout:
             run.process.stdout.close()
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Iterator[Recording]:
+    """An 8 s run of the example config, recording while the test runs."""
+    yield from _recording(tmp_path / "run.h5", 8)
+
+
+@pytest.fixture
+def recording_with_view(tmp_path: Path) -> Iterator[Recording]:
+    """A 5 s run of the example config with `--view`."""
+    yield from _recording(tmp_path / "run.h5", 5, "--view")
