@@ -23,8 +23,9 @@ from instrumentkit.view._follow import RunFollower
 
 __all__ = ["LOOPBACK_HOSTS", "POLL_SECONDS", "make_app"]
 
-POLL_SECONDS = 0.2
-"""How often the server looks at the file for new rows (SWMR refresh: well under 1 ms)."""
+POLL_SECONDS = 0.1
+"""How often the server looks at the file for new rows (a SWMR refresh of each stream's
+`time` and a read of `status`: well under 1 ms)."""
 HEARTBEAT_SECONDS = 1.0
 """An update is sent at least this often, so the elapsed time moves."""
 MIN_WIDTH, MAX_WIDTH = 16, 4096

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import yaml
 
 from instrumentkit.acquisition import RunFile, StreamData, open_run
+from instrumentkit.acquisition._layout import TIME
 from instrumentkit.view._streams import Columns, plot_payload
 
 __all__ = ["FINAL", "RunFollower"]
@@ -31,6 +33,9 @@ RATE_ROWS = 50
 
 @dataclass
 class _StreamState:
+    data: StreamData
+    kind: str
+    instrument: str
     rows: int = 0
     last_time: float | None = None
     rate: float | None = None
@@ -51,6 +56,8 @@ class RunFollower:
         self._config: dict[str, Any] = {}
         self._streams: dict[str, _StreamState] = {}
         self._open_error = ""
+        self._description_text = ""
+        self._ended: tuple[str, str, datetime | None, datetime | None] = ("", "", None, None)
         self.listeners = 0
         """Pages following the run's events now (they leave once the run has ended)."""
 
@@ -101,20 +108,29 @@ class RunFollower:
                 "final": False, "elapsed": None, "description": "", "streams": {},
                 "flush_interval": None, "now": now,
             }  # fmt: skip
-        status, reason = run.status, run.reason
-        start, end = run.start_time, run.end_time
+        status = run.status
+        if status != self._ended[0]:  # the rest changes only with the status
+            self._ended = (status, run.reason, run.start_time, run.end_time)
+        _, reason, start, end = self._ended
         streams: dict[str, Any] = {}
         newest: float | None = None
-        for name in run.streams:
-            data = run[name]
-            state = self._refresh(name, data)
+        if not self._streams:  # declared before SWMR started: read once, then only rows
+            for name in run.streams:
+                data = run[name]
+                self._streams[name] = _StreamState(
+                    data=data, kind=self._stream_kind(name, data),
+                    instrument=str(data.attrs.get("instrument", "")),
+                )  # fmt: skip
+            self._description_text = self._description(run)
+        for name, state in self._streams.items():
+            self._refresh(state)
             newest = max(newest or 0.0, state.last_time or 0.0) or None
             streams[name] = {
-                "kind": self._stream_kind(name, data),
+                "kind": state.kind,
                 "rows": state.rows,
                 "last_time": state.last_time,
                 "rate": state.rate,
-                "instrument": str(data.attrs.get("instrument", "")),
+                "instrument": state.instrument,
             }
         started = start.timestamp() if start else None
         state_name, final = status, status in FINAL
@@ -141,7 +157,7 @@ class RunFollower:
             "start_time": start.isoformat() if start else None,
             "end_time": end.isoformat() if end else None,
             "elapsed": elapsed,
-            "description": self._description(run),
+            "description": self._description_text,
             "flush_interval": self.flush_interval,
             "streams": streams,
             "now": now,
@@ -161,17 +177,22 @@ class RunFollower:
             text = ""
         return str(text or self._config.get("description", "") or "")
 
-    def _refresh(self, name: str, data: StreamData) -> _StreamState:
-        state = self._streams.setdefault(name, _StreamState())
-        rows = len(data)
+    def _refresh(self, state: _StreamState) -> None:
+        """Re-read the stream's extents (a SWMR refresh per row dataset: microseconds)."""
+        fields = state.data.fields
+        fields[TIME].refresh()
+        if int(fields[TIME].shape[0]) == state.rows:
+            return  # every field already had these rows: nothing new (the common case)
+        for dataset in fields.values():
+            dataset.refresh()
+        rows = min((int(ds.shape[0]) for ds in fields.values()), default=0)
         if rows != state.rows:
             state.rows = rows
-            times = np.asarray(data.time[max(0, rows - RATE_ROWS) : rows], dtype=np.float64)
+            times = np.asarray(fields[TIME][max(0, rows - RATE_ROWS) : rows], dtype=np.float64)
             times /= 1e9
             state.last_time = float(times[-1]) if times.size else None
             span = float(times[-1] - times[0]) if times.size > 1 else 0.0
             state.rate = (times.size - 1) / span if span > 0 else None
-        return state
 
     # -- plots -----------------------------------------------------------------------------
     def streams(self) -> tuple[str, ...]:
@@ -187,17 +208,21 @@ class RunFollower:
         Raises KeyError for a stream the file does not hold.
         """
         with self._lock:
-            run = self._open()
-            if run is None or name not in run.streams:
+            if not self._streams:
+                self._snapshot()
+            run, state = self._run, self._streams.get(name)
+            if run is None or state is None:
                 raise KeyError(name)
-            data = run[name]
-            state = self._refresh(name, data)
+            self._refresh(state)
             key = (state.rows, width, lo, hi)
             if state.payload_key == key and state.payload is not None:
                 return state.payload
-            kind = self._stream_kind(name, data)
+            # The handles opened once, refreshed above: a second handle on a dataset while
+            # one is refreshed reads stale chunks (HDF5 1.14 SWMR), so never open another.
+            data = state.data
+            kind = state.kind
             if state.driver is None:
-                record = run.instruments.get(str(data.attrs.get("instrument", "")))
+                record = run.instruments.get(state.instrument)
                 state.driver = record.driver if record else ""
             payload = plot_payload(
                 data, kind, state.columns, state.rows, width, lo, hi, state.driver

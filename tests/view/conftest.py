@@ -52,8 +52,8 @@ def _recording(path: Path, duration: float, *options: str) -> Iterator[Recording
 
 @pytest.fixture
 def recording(tmp_path: Path) -> Iterator[Recording]:
-    """An 8 s run of the example config, recording while the test runs."""
-    yield from _recording(tmp_path / "run.h5", 8)
+    """A 10 s run of the example config, recording while the test runs."""
+    yield from _recording(tmp_path / "run.h5", 10)
 
 
 @pytest.fixture

@@ -31,6 +31,12 @@ BOX_JS = (
     ".getBoundingClientRect(); "
     "return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; })()"
 )
+WHEEL_JS = (
+    "(() => { const over = window.ikView.panels.dmm.plot.over; "
+    "const r = over.getBoundingClientRect(); "
+    "over.dispatchEvent(new WheelEvent('wheel', {deltaY: -300, bubbles: true, cancelable: true, "
+    "clientX: r.x + r.width / 2, clientY: r.y + r.height / 2})); })()"
+)
 PLOTS_READY_JS = (
     "[" + ",".join(f"'{name}'" for name in PLOTTED) + "].every(n => "
     "document.querySelector(`.plot[data-stream='${n}'] canvas`) && "
@@ -60,6 +66,33 @@ def test_page_follows_a_recording_run_in_chromium(recording):
         for name in PLOTTED:
             assert second[name] > first[name] > 0, (name, first, second)
 
+        # Nobody zoomed: every plot still follows its whole stream.
+        assert page.evaluate("Object.values(window.ikView.panels).every(p => p.zoom === null)")
+
+        # The wheel zooms the dmm plot; the server sends that range, decimated again.
+        page.evaluate(WHEEL_JS)
+        zoom = page.wait_for("window.ikView.panels.dmm.zoom", 5)
+        page.wait_for(
+            "(p => p.payload.range[0] === p.zoom[0] && p.payload.range[1] === p.zoom[1])"
+            "(window.ikView.panels.dmm)",
+            5,
+        )
+        x = page.evaluate("window.ikView.panels.dmm.payload.x")
+        assert zoom[0] <= min(x) <= max(x) <= zoom[1]
+        page.evaluate(
+            "window.ikView.panels.dmm.plot.over.dispatchEvent("
+            "new MouseEvent('dblclick', {bubbles: true}))"
+        )
+        page.wait_for("window.ikView.panels.dmm.zoom === null", 5)
+
+        # Pause freezes the plots while rows keep arriving; Resume catches up.
+        page.evaluate("document.getElementById('pause').click()")
+        frozen = page.evaluate("window.ikView.panels.dmm.rows")
+        page.wait_for(f"window.ikView.status.streams.dmm.rows > {frozen} + 20", 5)
+        assert page.evaluate("window.ikView.panels.dmm.rows") == frozen
+        page.evaluate("document.getElementById('pause').click()")
+        page.wait_for(f"window.ikView.panels.dmm.rows > {frozen} + 20", 5)
+
         for name in PLOTTED:  # what the screen shows, not only the DOM: lines were drawn
             box = page.evaluate(BOX_JS % name)
             drawn = 0
@@ -76,7 +109,7 @@ def test_page_follows_a_recording_run_in_chromium(recording):
             ".every(([n, s]) => window.ikView.panels[n].rows === s.rows)",
             10,
         )
-        assert "duration of 8 s reached" in page.evaluate(
+        assert "duration of 10 s reached" in page.evaluate(
             "document.getElementById('reason').textContent"
         )
         draws = page.evaluate("window.ikView.draws")

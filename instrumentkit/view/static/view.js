@@ -86,7 +86,7 @@
       $("plots").appendChild(box);
     }
     const panel = { name, box, isLog, rows: -1, busy: false, again: false, zoom: null,
-      plot: null, signature: "", payload: null, setting: false };
+      plot: null, signature: "", payload: null };
     ik.panels[name] = panel;
     return panel;
   }
@@ -133,17 +133,14 @@
     const signature = [payload.mode, payload.xlabel,
       ...payload.series.map((s) => `${s.units}|${s.faded ? 1 : 0}|${payload.mode === "traces" ? "" : s.label}`)].join(";");
     if (panel.plot && panel.signature === signature) {
-      panel.setting = true;
       panel.plot.setData(data, !panel.zoom);
-      panel.setting = false;
       return;
     }
     if (panel.plot) panel.plot.destroy();
     panel.signature = signature;
     const target = panel.box.querySelector(".canvas");
-    panel.setting = true;
     panel.plot = new uPlot(plotOptions(panel, payload, target.clientWidth || 600), data, target);
-    panel.setting = false;
+    if (panel.zoom) panel.plot.setScale("x", { min: panel.zoom[0], max: panel.zoom[1] });
     panel.plot.over.addEventListener("dblclick", () => { panel.zoom = null; update(panel.name, true); });
   }
 
@@ -176,17 +173,27 @@
       width, height: HEIGHT,
       scales: { x: { time: payload.mode === "time" } },
       series, axes,
-      cursor: { drag: { x: true, y: false } },
+      // Zoom only on what the user does (a drag, the wheel): uPlot also rescales on its
+      // own when data arrives, which must not freeze the range.
+      cursor: { drag: { x: true, y: false, setScale: false } },
       hooks: {
-        setScale: [(u, key) => {
-          if (key !== "x" || panel.setting) return;
-          panel.zoom = [u.scales.x.min, u.scales.x.max];
-          update(panel.name, true);
+        setSelect: [(u) => {
+          if (u.select.width < 2) return;
+          const lo = u.posToVal(u.select.left, "x");
+          const hi = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          zoomTo(panel, lo, hi);
         }],
         draw: [(u) => drawInvalid(u, panel)],
       },
       plugins: [wheelZoom(panel)],
     };
+  }
+
+  function zoomTo(panel, lo, hi) {
+    panel.zoom = [lo, hi];
+    panel.plot.setScale("x", { min: lo, max: hi });
+    update(panel.name, true);
   }
 
   // Invalid readings are NaN in the file (gaps in the line): a red tick at the bottom marks
@@ -226,7 +233,7 @@
               const factor = event.deltaY < 0 ? 0.8 : 1.25;
               lo = at - (at - min) * factor; hi = at + (max - at) * factor;
             }
-            u.setScale("x", { min: lo, max: hi });
+            zoomTo(panel, lo, hi);
           }, { passive: false });
         },
       },
