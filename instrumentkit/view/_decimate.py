@@ -9,16 +9,19 @@ only the samples of the visible range are read.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "block_max",
     "column_edges",
     "column_minmax",
     "index_edges_sorted",
     "index_edges_uniform",
     "interleave",
+    "json_numbers",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -79,3 +82,22 @@ def interleave(low: FloatArray, high: FloatArray) -> FloatArray:
     out[..., 0::2] = low
     out[..., 1::2] = high
     return out
+
+
+def block_max(values: NDArray[np.generic], down: int, across: int) -> FloatArray:
+    """A 2-D array cut into `down` x `across` blocks, each replaced by its largest value
+    (NaN-aware: a block with no number stays NaN), so a hot spot survives in a heat map."""
+    rows, columns = values.shape
+    padded = np.full((-(-rows // down) * down, -(-columns // across) * across), np.nan)
+    padded[:rows, :columns] = values
+    blocks = padded.reshape(padded.shape[0] // down, down, padded.shape[1] // across, across)
+    return np.fmax.reduce(np.fmax.reduce(blocks, axis=3), axis=1)
+
+
+def json_numbers(values: NDArray[Any]) -> list[float | None]:
+    """Numbers for JSON: NaN and infinities (gaps, invalid readings) become null."""
+    array = np.asarray(values, dtype=np.float64)
+    rounded = array.tolist()
+    if np.isfinite(array).all():
+        return rounded
+    return [v if math.isfinite(v) else None for v in rounded]

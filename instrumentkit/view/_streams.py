@@ -19,14 +19,13 @@ from instrumentkit.view._decimate import (
     column_edges,
     column_minmax,
     index_edges_sorted,
-    index_edges_uniform,
     interleave,
+    json_numbers,
 )
+from instrumentkit.view._traces import heat_map, numeric_rows, traces
 
-__all__ = ["TRACES", "Columns", "plot_payload"]
+__all__ = ["Columns", "plot_payload"]
 
-TRACES = 4
-"""Records drawn for waveforms and spectra: the newest and the previous ones, faded."""
 TABLE_ROWS = 50
 """Rows of a table stream (the errors log) sent to the page, newest last."""
 
@@ -91,8 +90,12 @@ def plot_payload(
         )  # fmt: skip
         payload["invalid_counts"] = _invalid_counts(data, columns, driver)
         return payload
-    if kind in ("waveforms", "spectra") or (kind == "arrays" and _numeric_rows(data, 1)):
-        return _traces(data, kind, rows, width, lo, hi)
+    if kind in ("waveforms", "spectra") or (
+        kind in ("arrays", "axis_arrays") and numeric_rows(data, 1)
+    ):
+        return traces(data, kind, rows, width, lo, hi)
+    if kind in ("arrays", "axis_arrays") and numeric_rows(data, 2):
+        return heat_map(data, rows, width)
     return _table(data, rows)
 
 
@@ -131,16 +134,16 @@ def _time_series(
         decimated = True
     return {
         "mode": "time",
-        "x": _json(x),
+        "x": json_numbers(x),
         "xlabel": "time",
         "xunits": "s",
         "range": [lo, hi],
         "decimated": decimated,
         "series": [
-            {"label": name, "units": data.units.get(name, ""), "y": _json(y)}
+            {"label": name, "units": data.units.get(name, ""), "y": json_numbers(y)}
             for name, y in zip(columns.names, ys, strict=True)
         ],
-        "invalid": [_json(marks) for marks in invalid],
+        "invalid": [json_numbers(marks) for marks in invalid],
     }
 
 
@@ -164,98 +167,21 @@ def _sweep(data: StreamData, columns: Columns, width: int) -> dict[str, Any]:
     names = columns.names
     return {
         "mode": "sweep",
-        "x": _json(x),
+        "x": json_numbers(x),
         "xlabel": names[0] if names else "parameter",
         "xunits": data.units.get(names[0], "") if names else "",
         "decimated": stride > 1,
         "series": [
-            {"label": n, "units": data.units.get(n, ""), "y": _json(columns.values[::stride, i])}
+            {
+                "label": n,
+                "units": data.units.get(n, ""),
+                "y": json_numbers(columns.values[::stride, i]),
+            }
             for i, n in enumerate(names)
             if i > 0
         ],
         "invalid": [],
     }
-
-
-# -- records ------------------------------------------------------------------------------------
-def _numeric_rows(data: StreamData, ndim: int) -> bool:
-    signal = data.data
-    return signal.dtype.names is None and signal.dtype.kind in "iuf" and signal.ndim == ndim + 1
-
-
-def _traces(
-    data: StreamData, kind: str, rows: int, width: int, lo: float | None, hi: float | None
-) -> dict[str, Any]:
-    """The newest record and the previous few, min/max per pixel column of the visible range."""
-    signal = data.data
-    points = int(signal.shape[1])
-    first = max(0, rows - TRACES)
-    records = range(first, rows)
-    axis_name, axis = _record_axis(data, kind, points)
-    if kind == "waveforms":
-        x0 = np.asarray(data["x0"][first:rows], dtype=np.float64)
-        dx = np.asarray(data["dx"][first:rows], dtype=np.float64)
-        extent = _uniform_extent(x0, dx, points)
-    else:
-        x0 = dx = None
-        extent = (float(axis[0]), float(axis[-1])) if points else (0.0, 1.0)
-    if lo is None or hi is None:
-        lo, hi = extent
-    edges = column_edges(lo, hi, width)
-    centers = (edges[:-1] + edges[1:]) / 2
-    # Always TRACES series (empty ones first while the run has fewer records), so the page
-    # keeps one plot instead of rebuilding it as records arrive.
-    empty = _json(np.full(2 * width, np.nan))
-    series = [
-        {"label": "", "units": data.units.get(data.signal, ""), "y": empty, "faded": True}
-        for _ in range(TRACES - len(records))
-    ]
-    for n, record in enumerate(records):
-        if x0 is not None and dx is not None:
-            index = index_edges_uniform(edges, float(x0[n]), float(dx[n]), points)
-        else:
-            index = index_edges_sorted(edges, axis)
-        samples = np.asarray(signal[record, int(index[0]) : int(index[-1])])
-        low, high = column_minmax(samples, index)
-        series.append(
-            {
-                "label": f"record {record}",
-                "units": data.units.get(data.signal, ""),
-                "y": _json(interleave(low, high)),
-                "faded": record != rows - 1,
-            }
-        )
-    return {
-        "mode": "traces",
-        "x": _json(np.repeat(centers, 2)),
-        "xlabel": axis_name,
-        "xunits": data.units.get("x0" if kind == "waveforms" else axis_name, ""),
-        "range": [lo, hi],
-        "decimated": True,
-        "points": points,
-        "series": series,
-        "invalid": [],
-        "invalid_counts": [],
-    }
-
-
-def _record_axis(data: StreamData, kind: str, points: int) -> tuple[str, NDArray[np.float64]]:
-    """The axis of a record's samples: time for waveforms, the stream's axis for spectra."""
-    if kind == "waveforms":
-        return "time", np.empty(0)
-    axes = [str(a) for a in np.atleast_1d(data.attrs.get("axes", ()))]
-    for name in axes[1:2]:
-        if name in data.axes and data.axes[name].shape == (points,):
-            axis = np.asarray(data.axes[name][()], dtype=np.float64)
-            if points < 2 or axis[-1] >= axis[0]:
-                return name, axis
-    return "index", np.arange(points, dtype=np.float64)
-
-
-def _uniform_extent(x0: NDArray[np.float64], dx: NDArray[np.float64], points: int) -> tuple:
-    start = float(x0[-1]) if x0.size and math.isfinite(x0[-1]) else 0.0
-    step = float(dx[-1]) if dx.size and math.isfinite(dx[-1]) and dx[-1] > 0 else 1.0
-    return start, start + step * max(points - 1, 1)
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -280,12 +206,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, np.generic):
         return str(value.item())
     return str(value)
-
-
-def _json(values: NDArray[Any]) -> list[float | None]:
-    """Numbers for JSON: NaN and infinities (gaps, invalid readings) become null."""
-    array = np.asarray(values, dtype=np.float64)
-    rounded = array.tolist()
-    if np.isfinite(array).all():
-        return rounded
-    return [v if math.isfinite(v) else None for v in rounded]

@@ -133,10 +133,12 @@ def test_a_trace_reaches_the_page_as_min_max_per_pixel_column(tmp_path):
     assert len(body) < 60_000  # 16 MB of trace, a few tens of KB of page data
 
 
-def test_a_zoomed_range_is_decimated_again_at_full_detail(server):
+def test_a_zoomed_range_is_fetched_again_at_full_detail(server):
     payload = get_json(server, "/api/stream/scope?width=100&x0=0.000330&x1=0.000336")
     ys = payload["series"][-1]["y"]
     assert payload["range"] == [0.00033, 0.000336]
+    assert payload["decimated"] is False  # 7 samples: sent as they are
+    assert payload["x"] == pytest.approx(np.arange(330, 337) * 1e-6)
     assert max(v for v in ys if v is not None) == 7.5  # sample 333 at 333 us
 
 
@@ -274,3 +276,53 @@ def test_column_minmax_skips_empty_columns_and_nans():
     assert np.isnan(low[1])
     assert (low[2], high[2]) == (-2.0, 5.0)
     assert high[0] == 1.0
+
+
+def write_map(path: Path, *, measured: int, shape: tuple[int, int] = (6, 8)) -> None:
+    """A 2-D scan over stage positions, the first `measured` points taken (rest NaN)."""
+    import instrumentkit as ik
+
+    values = np.full(shape, np.nan)
+    values.flat[:measured] = np.arange(measured, dtype=float)
+    axes = {"y": (np.arange(shape[0]) * 0.5, "mm"), "x": (np.arange(shape[1]) * 0.1, "mm")}
+    spectrum_axis = {"frequency": (np.linspace(0, 100, 50), "Hz")}
+    with RunWriter(path, flush_interval=None) as writer:
+        scan = writer.add_axis_arrays("scan", ik.AxisArray(values, axes, "V"))
+        psd = writer.add_axis_arrays("psd", ik.AxisArray(np.ones(50), spectrum_axis, "V^2/Hz"))
+        writer.start(T0)
+        scan.append(ik.AxisArray(values, axes, "V", timestamp_ns=T0))
+        psd.append(ik.AxisArray(np.linspace(1, 2, 50), spectrum_axis, "V^2/Hz", timestamp_ns=T0))
+
+
+def test_a_two_d_scan_is_a_heat_map_with_its_gaps(tmp_path):
+    path = tmp_path / "map.h5"
+    write_map(path, measured=20)
+    with ViewServer(path) as server:
+        heat = get_json(server, "/api/stream/scan?width=400")
+        curve = get_json(server, "/api/stream/psd?width=100")
+    assert heat["mode"] == "heatmap"
+    assert (heat["xlabel"], heat["ylabel"], heat["xunits"], heat["units"]) == ("x", "y", "mm", "V")
+    assert heat["x"] == pytest.approx(np.arange(8) * 0.1)
+    assert heat["y"] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert heat["z"][0] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert heat["z"][2][:4] == [16.0, 17.0, 18.0, 19.0]
+    assert heat["z"][2][4:] == [None] * 4  # not measured yet
+    assert (heat["filled"], heat["points"], heat["zrange"]) == (20, 48, [0.0, 19.0])
+    assert curve["mode"] == "traces"
+    assert curve["decimated"] is False  # 50 points on a 100-pixel plot: as they are
+    assert curve["x"] == pytest.approx(np.linspace(0, 100, 50))
+    assert (curve["xlabel"], curve["xunits"]) == ("frequency", "Hz")
+    assert max(v for v in curve["series"][-1]["y"] if v is not None) == 2.0
+
+
+def test_a_large_map_is_cut_to_cells_keeping_the_largest_value(tmp_path):
+    path = tmp_path / "big-map.h5"
+    write_map(path, measured=300 * 2000, shape=(300, 2000))
+    with ViewServer(path) as server:
+        heat = get_json(server, "/api/stream/scan?width=100")
+    assert len(heat["x"]) == 100  # 2000 columns in blocks of 20
+    assert len(heat["y"]) == 50  # 300 rows in blocks of 6: at most half the width down
+    assert len(heat["z"]) == 50
+    assert len(heat["z"][0]) == 100
+    assert heat["z"][-1][-1] == 300 * 2000 - 1  # the largest of the last block
+    assert heat["decimated"] is True

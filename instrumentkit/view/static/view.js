@@ -125,6 +125,7 @@
   function draw(panel, payload) {
     panel.payload = payload;
     if (payload.mode === "table") return drawTable(panel, payload);
+    if (payload.mode === "heatmap") return drawHeatmap(panel, payload);
     const note = panel.box.querySelector(".note");
     const invalid = (payload.invalid_counts || [])
       .map((c) => `${fmt(c.count, 0)} x ${c.meaning}`);
@@ -238,6 +239,71 @@
         },
       },
     };
+  }
+
+  // A 2-D record (a map over two axes) as colour cells; unmeasured points stay grey.
+  const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  function colour(t) {
+    const at = Math.min(Math.max(t, 0), 1) * (VIRIDIS.length - 1);
+    const i = Math.min(Math.floor(at), VIRIDIS.length - 2), f = at - i;
+    const c = VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
+    return `rgb(${c[0]},${c[1]},${c[2]})`;
+  }
+  function drawHeatmap(panel, payload) {
+    const holder = panel.box.querySelector(".canvas");
+    let canvas = holder.querySelector("canvas.heatmap");
+    if (!canvas) {
+      holder.innerHTML = "";
+      canvas = el("canvas", { class: "heatmap" });
+      holder.appendChild(canvas);
+    }
+    const width = holder.clientWidth || 600, ratio = devicePixelRatio;
+    canvas.width = width * ratio; canvas.height = HEIGHT * ratio;
+    canvas.style.width = width + "px"; canvas.style.height = HEIGHT + "px";
+    const ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    ctx.clearRect(0, 0, width, HEIGHT);
+    const left = 70, top = 22, right = 90, bottom = 40;
+    const w = width - left - right, h = HEIGHT - top - bottom;
+    const z = payload.z, rows = z.length, cols = rows ? z[0].length : 0;
+    const [lo, hi] = payload.zrange || [0, 1];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const v = z[r][c];
+        ctx.fillStyle = v === null ? "#e6e6e6" : colour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+        // first row at the bottom, as on a plot
+        ctx.fillRect(left + (c * w) / cols, top + h - ((r + 1) * h) / rows,
+          Math.ceil(w / cols) + 0.5, Math.ceil(h / rows) + 0.5);
+      }
+    }
+    for (let i = 0; i <= 20; i++) {  // colour bar
+      ctx.fillStyle = colour(i / 20);
+      ctx.fillRect(width - right + 15, top + h - ((i + 1) * h) / 21, 12, h / 21 + 1);
+    }
+    ctx.fillStyle = "#222";
+    ctx.font = "12px system-ui, sans-serif";
+    const ends = (axis) => (axis.length ? [axis[0], axis[axis.length - 1]] : [0, 0]);
+    const [x0, x1] = ends(payload.x), [y0, y1] = ends(payload.y);
+    const unit = (u) => (u ? ` (${u})` : "");
+    ctx.textAlign = "center";
+    ctx.fillText(`${payload.xlabel}${unit(payload.xunits)}`, left + w / 2, HEIGHT - 8);
+    ctx.textAlign = "left";
+    ctx.fillText(fmt(x0, 4), left, top + h + 14);
+    ctx.fillText(fmt(hi, 4) + unit(payload.units), width - right + 15, top - 6);
+    ctx.fillText(fmt(lo, 4), width - right + 31, top + h);
+    ctx.textAlign = "right";
+    ctx.fillText(fmt(x1, 4), left + w, top + h + 14);
+    ctx.fillText(fmt(y0, 4), left - 4, top + h);
+    ctx.fillText(fmt(y1, 4), left - 4, top + 10);
+    ctx.save();
+    ctx.translate(14, top + h / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "center";
+    ctx.fillText(`${payload.ylabel}${unit(payload.yunits)}`, 0, 0);
+    ctx.restore();
+    panel.box.querySelector(".note").textContent =
+      `${fmt(payload.filled, 0)} of ${fmt(payload.points, 0)} points measured` +
+      (payload.decimated ? " (largest value per cell shown)" : "");
   }
 
   function drawTable(panel, payload) {
