@@ -58,5 +58,5 @@ def recording(tmp_path: Path) -> Iterator[Recording]:
 
 @pytest.fixture
 def recording_with_view(tmp_path: Path) -> Iterator[Recording]:
-    """A 5 s run of the example config with `--view`."""
-    yield from _recording(tmp_path / "run.h5", 5, "--view")
+    """An 8 s run of the example config with `--view`."""
+    yield from _recording(tmp_path / "run.h5", 8, "--view")

@@ -27,7 +27,7 @@ def test_acquire_view_serves_the_run_it_records(recording_with_view):
         assert time.monotonic() < deadline, first  # the file is created before it runs
         time.sleep(0.1)
         first = status(url)
-    time.sleep(1.5)
+    time.sleep(2.0)
     second = status(url)
     assert second["state"] == "running"
     for name in ("dmm", "scope_ch1", "scope_ch2", "spectrometer", "temperature"):
