@@ -14,6 +14,9 @@ from instrumentkit.view._follow import RunFollower
 
 __all__ = ["ViewServer", "is_loopback"]
 
+FINAL_FETCH_SECONDS = 1.0
+"""After a page has heard that the run ended, time left for it to fetch the last rows."""
+
 
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_HOSTS:
@@ -93,8 +96,11 @@ class ViewServer:
     def stop(self, wait_for_pages: float = 0.0) -> None:
         """Stop serving; first wait up to `wait_for_pages` s for open pages to see the end."""
         deadline = time.monotonic() + wait_for_pages
+        pages = self.follower.listeners
         while self.follower.listeners and time.monotonic() < deadline:
             time.sleep(0.05)
+        if pages and wait_for_pages:
+            time.sleep(min(FINAL_FETCH_SECONDS, wait_for_pages))  # their last rows' requests
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(5)

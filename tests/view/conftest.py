@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -26,12 +27,20 @@ class Recording:
             cwd=path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
-    def wait_for_file(self, timeout: float = 60) -> None:
+    def view_url(self, timeout: float = 60) -> str:
+        """The address `acquire --view` printed."""
+        assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
-        while not self.path.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"acquire wrote no file: {self.finish()}")
-            time.sleep(0.05)
+        seen = []
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            match = re.search(r"Live view: (http://127\.0\.0\.1:\d+/)", line)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"acquire --view printed no address: {''.join(seen)}")
 
     def finish(self, timeout: float = 60) -> str:
         out, _ = self.process.communicate(timeout=timeout)
@@ -51,12 +60,6 @@ def _recording(path: Path, duration: float, *options: str) -> Iterator[Recording
 
 
 @pytest.fixture
-def recording(tmp_path: Path) -> Iterator[Recording]:
-    """A 10 s run of the example config, recording while the test runs."""
-    yield from _recording(tmp_path / "run.h5", 10)
-
-
-@pytest.fixture
 def recording_with_view(tmp_path: Path) -> Iterator[Recording]:
-    """An 8 s run of the example config with `--view`."""
-    yield from _recording(tmp_path / "run.h5", 8, "--view")
+    """A 10 s run of the example config with `--view`, recording while the test runs."""
+    yield from _recording(tmp_path / "run.h5", 10, "--view")

@@ -6,14 +6,14 @@ Skipped only where Chromium is not installed (`.ci/run` installs Debian's `chrom
 from __future__ import annotations
 
 import io
+import json
 import time
+import urllib.request
 
 import h5py
 import numpy as np
 import pytest
 from cdp import Browser, find_chromium
-
-from instrumentkit.view import ViewServer
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
@@ -53,18 +53,26 @@ def colored_pixels(png: bytes) -> int:
     return int((spread > 60).sum())
 
 
-def test_page_follows_a_recording_run_in_chromium(recording):
-    recording.wait_for_file()
-    with ViewServer(recording.path) as server, Browser(CHROMIUM) as page:
-        page.goto(server.url)
+def api_rows(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url + "api/status", timeout=10) as response:
+        return {name: s["rows"] for name, s in json.load(response)["streams"].items()}
+
+
+def test_acquire_view_page_follows_the_run_in_chromium(recording_with_view):
+    """`acquire --view` while the example records: the page, the API, then the run's end."""
+    recording = recording_with_view
+    url = recording.view_url()
+    with Browser(CHROMIUM) as page:
+        page.goto(url)
         page.wait_for(PLOTS_READY_JS, timeout=40)
         assert page.evaluate("document.querySelector('#errors').hidden")  # no errors logged
-        first = page.evaluate(ROWS_JS)
+        first, first_api = page.evaluate(ROWS_JS), api_rows(url)
         time.sleep(2.0)
-        second = page.evaluate(ROWS_JS)
+        second, second_api = page.evaluate(ROWS_JS), api_rows(url)
         assert page.evaluate("document.getElementById('state').textContent") == "running"
         for name in PLOTTED:
             assert second[name] > first[name] > 0, (name, first, second)
+            assert second_api[name] > first_api[name] > 0, (name, first_api, second_api)
 
         # Nobody zoomed: every plot still follows its whole stream.
         assert page.evaluate("Object.values(window.ikView.panels).every(p => p.zoom === null)")
@@ -113,9 +121,10 @@ def test_page_follows_a_recording_run_in_chromium(recording):
             "document.getElementById('reason').textContent"
         )
         draws = page.evaluate("window.ikView.draws")
+        out = recording.finish()  # the server waited for the page's last requests
+        assert recording.process.returncode == 0, out
+        assert "Run completed" in out
         assert page.console_errors == []
-    recording.finish()
-    assert recording.process.returncode == 0
 
     # Every draw showed rows the file held, and the last one all of them: the page ends
     # on the run's final rows, not on some earlier flush.
