@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -61,13 +64,21 @@ def view(file: Path, port: int, host: str, allow_remote: bool, open_browser: boo
     click.echo(f"Live view of {file} at {url} (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(url)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # Ctrl-C and SIGTERM end the server quietly (exit 0): a viewer has nothing to lose.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not server.wait(0.5):
+        while not stop.wait(0.2) and not server.wait(0):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
+    click.echo("Stopped.")
 
 
 @contextmanager

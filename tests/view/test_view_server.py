@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import re
+import signal
 import subprocess
 import sys
-import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -234,9 +236,24 @@ def test_a_killed_writers_file_is_shown_stopped_not_closed(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == -9, done.stderr
-    with ViewServer(path, stale_after=0.5) as server:
-        time.sleep(0.6)
-        status = get_json(server, "/api/status")
+    view = subprocess.Popen(
+        [sys.executable, "-m", "instrumentkit", "view", str(path), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        line = view.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0) + "api/status", timeout=10) as response:
+            status = json.load(response)
+        view.send_signal(signal.SIGINT)  # Ctrl-C: the server stops, exit code 0
+        assert view.wait(15) == 0
+        assert view.stdout.read().strip() == "Stopped."
+    finally:
+        if view.poll() is None:
+            view.kill()
+            view.wait()
+        view.stdout.close()
     assert status["status"] == "running"  # what the file says; nobody closed it
     assert status["state"] == "stopped"
     assert status["final"] is False
