@@ -343,3 +343,28 @@ def test_a_large_map_is_cut_to_cells_keeping_the_largest_value(tmp_path):
     assert len(heat["z"][0]) == 100
     assert heat["z"][-1][-1] == 300 * 2000 - 1  # the largest of the last block
     assert heat["decimated"] is True
+
+
+def test_readings_are_read_incrementally_and_kept_in_order():
+    """The server reads only new rows of a readings stream; what it keeps is every row."""
+    from instrumentkit.acquisition import StreamData
+    from instrumentkit.view._streams import Columns
+
+    rng = np.random.default_rng(7)
+    time_ns = T0 + np.arange(5000, dtype=np.int64) * 1000
+    a, b = rng.normal(size=5000), rng.normal(size=5000)
+    status = rng.integers(0, 3, size=(5000, 2)).astype(np.int16)
+    data = StreamData(
+        name="s", kind="readings", signal="a", signals=("a", "b"),
+        fields={"time": time_ns, "a": a, "b": b, "status": status},
+        axes={}, units={}, long_names={}, attrs={},
+    )  # fmt: skip
+    columns = Columns()
+    for rows in (3, 4, 1000, 1001, 4999, 5000):  # small and large steps, past each doubling
+        columns.update(data, rows)
+        assert columns.rows == rows
+        np.testing.assert_array_equal(columns.time, time_ns[:rows] / 1e9)
+        np.testing.assert_array_equal(columns.values, np.column_stack([a, b])[:rows])
+        np.testing.assert_array_equal(columns.status, status[:rows])
+    columns.update(data, 10)  # fewer rows: another file under the same name, read afresh
+    np.testing.assert_array_equal(columns.values, np.column_stack([a, b])[:10])
