@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DriveOut", "Port", "Signal", "SignalIn", "SignalOut"]
+__all__ = ["DriveOut", "Port", "Signal", "SignalIn", "SignalOut", "phasor"]
 
 Floats = NDArray[np.float64]
 
@@ -68,3 +68,19 @@ class SignalIn:
 
 
 Port = SignalOut | DriveOut | SignalIn
+
+
+def phasor(
+    signal: Signal, frequency: float, start: float, *, periods: int = 16, per_period: int = 64
+) -> complex:
+    """The rms phasor of `signal` at `frequency`, relative to `sin(2 pi f t)` on the clock.
+
+    What a lock-in detects: `A sin(2 pi f t + phi)` gives `A / sqrt(2) * exp(j phi)`.
+    Averaged over `periods` whole periods from `start`, so other harmonics cancel.
+    """
+    if frequency <= 0:
+        return 0j
+    count = periods * per_period
+    t = start + np.arange(count) / (frequency * per_period)
+    mixed = signal.at(t) * np.exp(-2j * np.pi * frequency * t)
+    return complex(math.sqrt(2) * 1j * np.mean(mixed))

@@ -25,8 +25,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import lfilter
-from scipy.special import wrightomega
 
 from instrumentkit.sim._signal import Signal
 
@@ -107,9 +105,9 @@ class Resistor(Dut):
 class Diode(Dut):
     """A junction diode, anode on the source: the Shockley equation behind a series resistance.
 
-    `I = Is(T) (exp((V - I Rs) / (n Vt)) - 1)` with `Vt = k T / q`, solved for I in closed
-    form with the Lambert W function (`wrightomega(x) = W(exp(x))` stays finite where
-    `exp(x)` would overflow). `Is(T)` follows the SPICE temperature law
+    `I = Is(T) (exp((V - I Rs) / (n Vt)) - 1)` with `Vt = k T / q`, solved for I by
+    Newton's method on the junction voltage (`_junction`), bounded so it always
+    converges. `Is(T)` follows the SPICE temperature law
     `Is (T/Tnom)^(xti/n) exp((T/Tnom - 1) Eg / (n Vt))`. Defaults are the common
     1N4148 SPICE parameters. `temperature` is a number, or a wired input
     (`diode.temperature`) read at the time of each solve on `clock`.
@@ -158,8 +156,7 @@ class Diode(Dut):
         nvt, i_s, r_s = self.thermal_voltage(t), self.saturation(t), self.series_resistance
         if r_s <= 0:
             return _shaped(i_s * np.expm1(np.minimum(v / nvt, 700.0)), voltage)
-        x = math.log(i_s * r_s / nvt) + (v + i_s * r_s) / nvt
-        return _shaped(nvt / r_s * np.real(wrightomega(x)) - i_s, voltage)
+        return _shaped(i_s * np.expm1(_junction(v, nvt, i_s, r_s)), voltage)
 
     def voltage(self, current: ArrayLike, kelvin: float | None = None) -> Any:
         """The voltage that drives `current`; a reverse current beyond Is needs -inf."""
@@ -170,6 +167,45 @@ class Diode(Dut):
             junction = self.thermal_voltage(t) * np.log1p(i / i_s)
         junction = np.where(i <= -i_s, -math.inf, junction)
         return _shaped(junction + i * self.series_resistance, current)
+
+
+def _junction(v: Floats, nvt: float, i_s: float, r_s: float) -> Floats:
+    """u = V_junction / (n Vt) solving `h(u) = nVt u + Rs Is (e^u - 1) - V = 0`.
+
+    h is convex and increasing, so Newton's method started at or above the root comes
+    down to it monotonically: the start is 0 for V < 0 (h(0) = -V > 0) and, for V >= 0,
+    the smaller of V / nVt and log(1 + V / (Rs Is)), both bounds from above.
+    """
+    upper = np.minimum(v / nvt, np.log1p(np.maximum(v, 0.0) / (r_s * i_s)))
+    u = np.where(v < 0, 0.0, upper)
+    for _ in range(100):
+        grown = np.exp(u)
+        step = (nvt * u + r_s * i_s * (grown - 1) - v) / (nvt + r_s * i_s * grown)
+        u = u - step
+        if np.all(np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(u))):
+            break
+    return u
+
+
+def first_order(x: Floats, a: float, y0: float) -> Floats:
+    """`y[n] = a y[n-1] + x[n]` with `y[-1] = y0`, in NumPy blocks (no per-sample loop).
+
+    Inside a block `y[k] = a^k (a y_prev + sum_j<=k a^-j x[j])`; blocks are short enough
+    that a^-k stays below e^5, so the cumulative sum loses no precision.
+    """
+    if a < 1e-12:
+        return x.copy()
+    block = max(1, min(len(x), int(5.0 / max(-math.log(a), 1e-300))))
+    powers = a ** np.arange(block, dtype=np.float64)
+    inverse = 1 / powers
+    out = np.empty_like(x)
+    previous = y0
+    for start in range(0, len(x), block):
+        piece = x[start : start + block]
+        m = len(piece)
+        out[start : start + m] = powers[:m] * (a * previous + np.cumsum(piece * inverse[:m]))
+        previous = float(out[start + m - 1])
+    return out
 
 
 @dataclass
@@ -229,8 +265,10 @@ class RCLowPass(Dut):
         u = signal.at(grid)
         a = math.exp(-step / self.tau)
         k = self.tau * (1 - a) / step
-        # Exact for u linear between samples: y1 = a y0 + (k - a) u0 + (1 - k) u1.
-        y, _ = lfilter([1 - k, k - a], [1, -a], u, zi=[a * u[0]])
+        # Exact for u linear between samples: y1 = a y0 + (k - a) u0 + (1 - k) u1,
+        # starting settled on the first input value.
+        drive = (1 - k) * u + (k - a) * np.concatenate(([u[0]], u[:-1]))
+        y = first_order(drive, a, float(u[0]))
         return np.interp(t, grid, y)
 
     def output(self) -> Signal | None:

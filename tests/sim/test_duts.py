@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from instrumentkit.sim import Signal
-from instrumentkit.sim.dut import Diode, RCLowPass, Resistor, ThermalStage
+from instrumentkit.sim.dut import Diode, RCLowPass, Resistor, ThermalStage, first_order
 
 K_OVER_Q = 1.380649e-23 / 1.602176634e-19
 
@@ -56,6 +56,17 @@ def test_diode_current_with_series_resistance_satisfies_the_implicit_equation(rs
     assert slope == pytest.approx(1 / rs, rel=0.05)
 
 
+def test_diode_solve_converges_far_into_forward_and_reverse_bias():
+    diode = Diode(series_resistance=2.0)
+    v = np.array([-1e3, -1e-3, 0.0, 1e-3, 1e3])
+    i = diode.current(v)
+    assert np.all(np.isfinite(i))
+    assert i[2] == 0.0
+    assert i[0] == pytest.approx(-diode.saturation_current)
+    assert i[-1] == pytest.approx((1e3 - 1.0) / 2.0, rel=1e-3)  # ~1 V on the junction
+    assert diode.voltage(i[1:]) == pytest.approx(v[1:], rel=1e-9, abs=1e-12)
+
+
 def test_diode_voltage_inverts_current_and_refuses_impossible_reverse_currents():
     diode = Diode()
     currents = np.array([1e-9, 1e-6, 1e-3, 0.1])
@@ -88,6 +99,15 @@ def test_diode_reads_a_wired_temperature_at_clock_time():
 
 
 # -- RC low-pass
+@pytest.mark.parametrize("a", [0.0, 1e-3, 0.5, 0.995, 0.999999])
+def test_first_order_recursion_matches_a_plain_loop(a):
+    x = np.random.default_rng(1).normal(size=3000)
+    expected, previous = np.empty_like(x), 0.7
+    for n, value in enumerate(x):
+        previous = expected[n] = a * previous + value
+    assert first_order(x, a, 0.7) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
 @pytest.mark.parametrize("frequency", [100.0, 1e3, 1e4])
 def test_rc_time_response_matches_gain_and_phase_of_the_transfer_function(frequency):
     rc = RCLowPass(resistance=1.59e3, capacitance=100e-9)

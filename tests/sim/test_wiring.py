@@ -163,3 +163,21 @@ def test_generator_output_is_what_the_scope_channel_shows():
         assert np.percentile(trace, 95) == pytest.approx(1.0, abs=0.05)
         assert np.percentile(trace, 5) == pytest.approx(-1.0, abs=0.05)
         assert np.median(scope.fetch(4).y) == pytest.approx(-0.3, abs=0.03)  # unwired: its default
+
+
+def test_lockin_reads_its_sine_output_through_the_rc_filter():
+    clock = ManualClock()
+    wire = {"from": "lockin.ref", "to": "rc", "then": "lockin.input"}
+    devices = [{"name": "lockin", "model": "stanford-sr830", "seed": 6}]
+    spec = parse_lab({"devices": devices, "duts": DUTS, "wiring": [wire]})
+    with Lab(spec, clock=clock) as lab, ik.open(lab.resource("lockin")) as lockin:
+        rc = lab.dut("rc")
+        lockin.amplitude = 0.5  # V rms
+        for frequency in (100.0, rc.cutoff, 10e3):
+            lockin.frequency = frequency
+            assert lockin.frequency == pytest.approx(frequency, rel=1e-4)
+            clock.advance(100.0)  # many output-filter time constants
+            r, theta = lockin.r, lockin.theta
+            w_rc = 2 * math.pi * frequency * rc.tau
+            assert r == pytest.approx(0.5 / math.sqrt(1 + w_rc**2), rel=5e-3)
+            assert theta == pytest.approx(-math.degrees(math.atan(w_rc)), abs=0.5)
