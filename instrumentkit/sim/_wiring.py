@@ -200,15 +200,26 @@ class _Wiring:
             raise ConfigError(f"{end} is an input; 'from' needs an output", field=field)
         return port
 
-    def signal(self, source: SignalOut | DriveOut | Dut, impedance: float, slew: float | None):
+    def signal(
+        self, source: SignalOut | DriveOut | Dut, begin: _End, impedance: float, slew: float | None
+    ) -> Signal:
+        """What `source` puts on an input of `impedance` ohms."""
         if isinstance(source, SignalOut):
             return source.signal(impedance)
         if isinstance(source, DriveOut):
-            slewed = Slewed(source.voltage, slew, self.clock.now())
-            return Signal(slewed.at)
+            return Signal(self.slewed(source, begin, slew).at)
         output = source.output()
         assert output is not None
         return output
+
+    def slewed(
+        self, drive: DriveOut, begin: _End, rate: float | None, dut: Dut | None = None
+    ) -> Slewed:
+        """The drive's level as it moves; before each command to the source device, `dut`
+        (if any) is brought up to now with the old level, then the level reached is noted."""
+        slewed = Slewed(drive.voltage, rate, self.clock.now())
+        self.devices[begin.name].before_host_write.append(_before(dut, slewed, self.clock))
+        return slewed
 
     def connect(self, spec: WireSpec, index: int, names: tuple[list[str], list[str]]) -> None:
         field = f"wiring[{index}]"
@@ -234,7 +245,7 @@ class _Wiring:
             if not isinstance(port, SignalIn):
                 raise ConfigError(f"{to} is an output; 'to' needs an input or a DUT", field=field)
             self._take(to, label, field)
-            port.connect(self.signal(source, port.impedance, spec.slew))
+            port.connect(self.signal(source, begin, port.impedance, spec.slew))
             return
         dut = self.duts[to.name]
         if to.port:
@@ -245,11 +256,11 @@ class _Wiring:
                     f"DUT {to.name!r} has no input {to.port!r}; inputs: {names}", field=field
                 )
             self._take(to, label, field)
-            inputs[to.port](self.signal(source, math.inf, spec.slew))
+            inputs[to.port](self.signal(source, begin, math.inf, spec.slew))
             return
         self._take(to, label, field)
         if dut.kind == "filter":
-            dut.connect(self.signal(source, dut.input_impedance, spec.slew))
+            dut.connect(self.signal(source, begin, dut.input_impedance, spec.slew))
             return
         if not isinstance(source, DriveOut):
             raise ConfigError(
@@ -259,16 +270,15 @@ class _Wiring:
             )
         self._take(begin, label, field.rsplit(".", 1)[0] + ".from")
         source.attach(dut)
-        slewed = Slewed(source.voltage, spec.slew, self.clock.now())
-        dut.connect(Signal(slewed.at))
+        dut.connect(Signal(self.slewed(source, begin, spec.slew, dut).at))
         dut.advance(self.clock.now())
-        self.devices[begin.name].before_host_write.append(_before(dut, slewed, self.clock))
 
 
-def _before(dut: Dut, slewed: Slewed, clock: Clock) -> Callable[[], None]:
+def _before(dut: Dut | None, slewed: Slewed, clock: Clock) -> Callable[[], None]:
     def bring_up_to_now() -> None:
         now = clock.now()
-        dut.advance(now)
+        if dut is not None:
+            dut.advance(now)
         slewed.mark(now)
 
     return bring_up_to_now

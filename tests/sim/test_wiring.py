@@ -181,3 +181,60 @@ def test_lockin_reads_its_sine_output_through_the_rc_filter():
             w_rc = 2 * math.pi * frequency * rc.tau
             assert r == pytest.approx(0.5 / math.sqrt(1 + w_rc**2), rel=5e-3)
             assert theta == pytest.approx(-math.degrees(math.atan(w_rc)), abs=0.5)
+
+
+def test_supply_level_slews_onto_a_scope_input_on_the_device_clock():
+    clock = ManualClock()
+    spec = parse_lab(lab_data({"from": "psu.2", "to": "scope.4", "slew": 2.0}))
+    with (
+        Lab(spec, clock=clock) as lab,
+        ik.open(lab.resource("psu")) as psu,
+        ik.open(lab.resource("scope")) as scope,
+    ):
+        scope.channels[4].scale = 1.0
+        output = psu.channels[2]
+        output.voltage = 5.0
+        output.output = True
+        assert output.output is True
+        clock.advance(1.0)  # 2 V/s for 1 s
+        assert np.median(scope.fetch(4).y) == pytest.approx(2.0, abs=0.05)
+        clock.advance(1.0)
+        assert np.median(scope.fetch(4).y) == pytest.approx(4.0, abs=0.05)
+        output.voltage = 1.0  # back down at 2 V/s, from the 4 V reached by now
+        assert output.voltage == pytest.approx(1.0)  # a query: the command was handled
+        clock.advance(1.0)
+        assert np.median(scope.fetch(4).y) == pytest.approx(2.0, abs=0.05)
+        clock.advance(1.0)
+        assert np.median(scope.fetch(4).y) == pytest.approx(1.0, abs=0.05)
+        assert lab.device("scope").wired.keys() == {4}
+
+
+def test_stage_temperature_reaches_the_diode_that_the_smu_measures():
+    clock = ManualClock()
+    spec = parse_lab(
+        lab_data(
+            {"from": "smu", "to": "diode"},
+            {"from": "psu.1", "to": "stage"},
+            {"from": "stage", "to": "diode.temperature"},
+        )
+    )
+    with (
+        Lab(spec, clock=clock) as lab,
+        ik.open(lab.resource("smu")) as smu,
+        ik.open(lab.resource("psu")) as psu,
+    ):
+        smu.nplc = 10
+        smu.current_limit = 0.01
+        smu.level = 0.5
+        smu.output = True
+        cold = smu.measure_current()
+        assert cold == pytest.approx(Diode().current(0.5, kelvin=295.0), rel=1e-3)
+        heater = psu.channels[1]
+        heater.current_limit = 1.0
+        heater.voltage = 6.0
+        heater.output = True
+        assert heater.output is True
+        clock.advance(10 * lab.dut("stage").time_constant)  # settled: 295 K + 1.44 W / G
+        kelvin = 295.0 + 6.0**2 / 25.0 / 0.05
+        assert lab.dut("stage").temperature([clock.now()])[0] == pytest.approx(kelvin, abs=0.01)
+        assert smu.measure_current() == pytest.approx(Diode().current(0.5, kelvin=kelvin), rel=1e-3)
