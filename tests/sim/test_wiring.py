@@ -238,3 +238,27 @@ def test_stage_temperature_reaches_the_diode_that_the_smu_measures():
         kelvin = 295.0 + 6.0**2 / 25.0 / 0.05
         assert lab.dut("stage").temperature([clock.now()])[0] == pytest.approx(kelvin, abs=0.01)
         assert smu.measure_current() == pytest.approx(Diode().current(0.5, kelvin=kelvin), rel=1e-3)
+
+
+def test_dmm_reads_the_supply_voltage_wired_to_its_input():
+    clock = ManualClock()
+    devices = [*DEVICES, {"name": "dmm", "model": "keysight-34461a", "seed": 7}]
+    wire = {"from": "psu.3", "to": "dmm", "slew": 10.0}
+    spec = parse_lab({"devices": devices, "wiring": [wire]})
+    with (
+        Lab(spec, clock=clock) as lab,
+        ik.open(lab.resource("psu")) as psu,
+        ik.open(lab.resource("dmm")) as dmm,
+    ):
+        assert dmm.voltage == pytest.approx(0.0, abs=1e-4)  # the output is off
+        output = psu.channels[3]
+        output.voltage = 12.5
+        output.output = True
+        assert output.output is True
+        start = clock.now()
+        clock.advance(0.3)
+        volts = dmm.voltage  # taken when the integration ends: the reply's clock time
+        assert volts == pytest.approx(10.0 * (clock.now() - start), abs=1e-3)
+        assert 3.0 < volts < 10.0  # slewing at 10 V/s, read on the 10 V range
+        clock.advance(5.0)
+        assert dmm.voltage == pytest.approx(12.5, abs=1e-3)  # autorange: the 100 V range
