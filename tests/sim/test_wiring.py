@@ -67,6 +67,9 @@ def test_lab_file_refuses_a_dut_named_like_a_device():
         ({"from": "fgen.1", "to": "diode"}, "wiring[0].to", "diode' is a load"),
         ({"from": "smu", "to": "diode.colour"}, "wiring[0].to", "no input 'colour'"),
         ({"from": "diode", "to": "scope.1"}, "wiring[0].from", "no output to wire from"),
+        ({"from": "smu", "to": "diode", "then": "scope.1"}, "wiring[0].then", "no output to"),
+        ({"from": "psu.1", "to": "stage", "then": "scope.1"}, "wiring[0].then", "V, but stage"),
+        ({"from": "fgen.1", "to": "temperature.A"}, "wiring[0].to", "measures K, but fgen.1"),
     ],
 )
 def test_lab_refuses_ports_that_do_not_exist_or_do_not_fit(wire, field, words):
