@@ -139,6 +139,8 @@ class Slewed:
 
     def mark(self, now: float) -> None:
         """Note the level reached by `now`, before the output's setting may change."""
+        if self.rate is None:
+            return  # the level is the target at every moment: nothing to remember
         self.mark_level = float(self.at(np.array([now]))[0])
         self.mark_time = now
 

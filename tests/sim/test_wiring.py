@@ -162,6 +162,7 @@ def test_generator_output_is_what_the_scope_channel_shows():
         output.frequency = 1000.0
         output.amplitude = 1.0  # Vpp into 50 ohm: twice that into the scope's 1 Mohm
         output.output = True
+        fgen.wait()  # *OPC?: the generator has acted on every command before the scope reads
         trace = scope.fetch(3).y
         assert np.percentile(trace, 95) == pytest.approx(1.0, abs=0.05)
         assert np.percentile(trace, 5) == pytest.approx(-1.0, abs=0.05)
