@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from instrumentkit.sim import ScpiDevice, ScpiError
+from instrumentkit.sim import ScpiDevice, ScpiError, Signal, SignalOut
 
 from ._fgen import SOURCE_RESISTANCE, FgenLimits
 
@@ -150,6 +151,18 @@ class FgenModel(ScpiDevice):
         if load is not None:
             volts = volts * _load_factor(state["load"], load)
         return volts
+
+    def ports(self) -> dict[str, SignalOut]:
+        """Each channel ("1", "2") as a wired lab's signal: what a load of given ohms sees."""
+        return {str(ch): SignalOut(partial(self._signal, ch)) for ch in self.channel_ids}
+
+    def _signal(self, channel: int, load: float) -> Signal:
+        def frequency() -> float:
+            state = self.channel_state[channel]
+            periodic = state["on"] and state["function"] not in ("DC", "NOIS")
+            return float(state["frequency"]) if periodic else 0.0
+
+        return Signal(partial(self.emitted, channel, load=load), frequency=frequency)
 
     # -- the commands both dialects share
     def _state_reply(self, key: str) -> Callable[..., str]:

@@ -26,12 +26,23 @@ from __future__ import annotations
 
 import cmath
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from instrumentkit.sim import Reply, ScpiDevice, ScpiError, Setting, command
+from instrumentkit.sim import (
+    Reply,
+    ScpiDevice,
+    ScpiError,
+    Setting,
+    Signal,
+    SignalIn,
+    SignalOut,
+    command,
+    phasor,
+)
 
 from .sr830 import MAX_DETECTION_FREQUENCY, SENSITIVITIES, TIME_CONSTANTS
 
@@ -69,6 +80,19 @@ class SinusoidAtReference:
         if not math.isclose(frequency, reference.frequency, rel_tol=1e-9):
             return 0j
         return cmath.rect(self.amplitude, math.radians(self.phase))
+
+
+@dataclass
+class WiredInput:
+    """A wired lab's signal at the input: its component at the detection frequency,
+    demodulated over whole periods ending at the clock time of the reading."""
+
+    signal: Signal
+    now: Callable[[], float]
+
+    def __call__(self, frequency: float, reference: Reference) -> complex:
+        periods = 16
+        return phasor(self.signal, frequency, self.now() - periods / frequency, periods=periods)
 
 
 def _table_index(table: tuple[float, ...]) -> tuple[int, ...]:
@@ -162,6 +186,19 @@ class SR830Model(ScpiDevice):
         """The sine output (volts) at clock times `t`, for a wired lab."""
         omega = 2 * np.pi * self.reference_frequency()
         return self.sine_out * math.sqrt(2) * np.sin(omega * np.asarray(t, dtype=np.float64))
+
+    def ports(self) -> dict[str, SignalOut | SignalIn]:
+        """ "ref": the sine output (a stiff source: its 50 ohm is not modelled);
+        "input": the signal input (10 Mohm), demodulated by `WiredInput`."""
+        return {
+            "ref": SignalOut(
+                lambda load: Signal(self.reference_output, frequency=self.reference_frequency)
+            ),
+            "input": SignalIn(self._wire_input, impedance=10e6),
+        }
+
+    def _wire_input(self, signal: Signal) -> None:
+        self.input_signal = WiredInput(signal, self.clock.now)
 
     @command("FREQ")
     def _set_frequency(self, value: str) -> None:

@@ -16,7 +16,10 @@ from instrumentkit.sim import Lab, default_lab_path, load_lab
 def lab():
     spec = load_lab(default_lab_path())
     wanted = [d for d in spec.devices if d.name in ("fgen", "lockin")]
-    with Lab(spec.model_copy(update={"devices": wanted})) as running:
+    # Keep the lock-in's wire (sine out -> RC filter -> input), drop those to other devices.
+    wires = [w for w in spec.wiring if w.source.startswith("lockin")]
+    update = {"devices": wanted, "wiring": wires}
+    with Lab(spec.model_copy(update=update)) as running:
         yield running
 
 
@@ -39,5 +42,8 @@ def test_default_lab_lockin_reads_its_input(lab):
     with ik.open(lab.resource("lockin")) as lockin:
         assert isinstance(lockin, StanfordSR830)
         _, _, r, theta = lockin.read().values[0]
-        assert r == pytest.approx(1e-3, rel=0.02)  # the model's default 1 mV rms at 30 deg
-        assert theta == pytest.approx(30.0, abs=1.0)
+        # 1 V rms from the sine output through the lab's RC low-pass, whose cut-off is
+        # the 1 kHz reference: 1/sqrt(2) at -45 degrees.
+        gain = lab.dut("rc_filter").transfer(1000.0)
+        assert r == pytest.approx(abs(gain), rel=0.01)
+        assert theta == pytest.approx(np.degrees(np.angle(gain)), abs=1.0)
