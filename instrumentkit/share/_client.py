@@ -1,0 +1,403 @@
+"""One HiSLIP client of a shared instrument: its synchronous and asynchronous channels.
+
+Each channel runs in its own thread. The synchronous one carries the client's program
+messages (Data/DataEnd) to the instrument and the replies back, each tagged with the
+MessageID of the message it answers; the asynchronous one serves locks, device clears,
+status queries and the message-size exchange while the other may be busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from instrumentkit.share._instrument import SharedInstrument
+from instrumentkit.share._limits import Limits
+from instrumentkit.share._messages import is_query
+from instrumentkit.share._protocol import (
+    HEADER,
+    ErrorCode,
+    FatalCode,
+    Header,
+    LockResult,
+    MessageType,
+    PeerClosed,
+    parse_header,
+    recv_exact,
+    send_message,
+)
+
+if TYPE_CHECKING:
+    from instrumentkit.share._usage import UsageRecord
+
+__all__ = ["Client", "ProtocolViolation"]
+
+log = logging.getLogger("instrumentkit.share")
+
+_MAX_ASYNC_PAYLOAD = 4096
+_MAX_WAITING = 64
+_SMALLEST_CHUNK = 64
+_DEFAULT_CLIENT_MAX = 1 << 20  # what VISA assumes until the client says otherwise
+
+
+class ProtocolViolation(Exception):
+    """A client broke HiSLIP: answered with FatalError, then disconnected."""
+
+    def __init__(self, code: FatalCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Client:
+    def __init__(
+        self,
+        session_id: int,
+        instrument: SharedInstrument,
+        sync: socket.socket,
+        address: tuple[str, int],
+        *,
+        limits: Limits,
+        usage: UsageRecord | None,
+        on_close: Callable[[Client], None],
+    ) -> None:
+        self.session_id = session_id
+        self.instrument = instrument
+        self.sync = sync
+        self.async_: socket.socket | None = None
+        self.address = address
+        self.limits = limits
+        self.usage = usage
+        self.operator = instrument.is_operator(address[0])
+        self._on_close = on_close
+        self.closed = threading.Event()
+        self.clearing = threading.Event()
+        self._sync_send = threading.Lock()
+        self._close_lock = threading.Lock()
+        self._busy = threading.Condition()
+        self._outstanding = 0  # messages handed to the worker and not finished
+        self._generation = 0  # bumped by a device clear: older messages answer no one
+        self._work: queue.SimpleQueue[tuple[int, bytes, int]] = queue.SimpleQueue()
+        self.client_max_size = _DEFAULT_CLIENT_MAX
+        self.messages = self.bytes_in = self.bytes_out = 0
+        self.record_id = 0
+        if usage is not None:
+            self.record_id = usage.connection_opened(
+                instrument.name, address[0], address[1], session_id, self.role
+            )
+
+    @property
+    def role(self) -> str:
+        return "operator" if self.operator else "observer"
+
+    def __repr__(self) -> str:
+        return f"Client({self.session_id}, {self.instrument.name!r}, {self.address[0]})"
+
+    # -- the record
+    def _event(self, kind: str, detail: str) -> None:
+        log.info("%s %s:%d: %s: %s", self.instrument.name, *self.address, kind, detail)
+        if self.usage is not None:
+            self.usage.event(
+                kind, detail, client=self.address[0], instrument=self.instrument.name,
+                connection=self.record_id,
+            )  # fmt: skip
+
+    # -- receiving
+    def _receive(self, sock: socket.socket, idle: float | None, max_payload: int) -> Header:
+        sock.settimeout(idle)
+        raw = recv_exact(sock, HEADER.size)
+        header = parse_header(bytes(raw))
+        if header is None:
+            raise ProtocolViolation(
+                FatalCode.POORLY_FORMED_HEADER,
+                f"a message header must start with 'HS', got {bytes(raw[:2])!r}",
+            )
+        if header.length > max_payload:
+            raise ProtocolViolation(
+                FatalCode.UNIDENTIFIED,
+                f"message payload of {header.length} bytes is over this server's maximum "
+                f"of {max_payload}; ask AsyncMaximumMessageSize and send Data in parts",
+            )
+        return header
+
+    def _payload(self, sock: socket.socket, header: Header) -> bytes:
+        if not header.length:
+            return b""
+        sock.settimeout(self.limits.io_timeout)
+        return bytes(recv_exact(sock, header.length))
+
+    # -- the synchronous channel
+    def serve_sync(self) -> None:
+        reason = "closed by client"
+        worker = threading.Thread(
+            target=self._work_loop, name=f"share-work-{self.session_id}", daemon=True
+        )
+        worker.start()
+        try:
+            self._sync_loop()
+        except ProtocolViolation as violation:
+            reason = f"fatal error: {violation}"
+            self._fatal(self.sync, violation)
+        except TimeoutError:
+            reason = f"idle for {self.limits.idle_timeout:g} s"
+            self._fatal(
+                self.sync,
+                ProtocolViolation(FatalCode.UNIDENTIFIED, f"closed: {reason}"),
+            )
+        except OSError:
+            pass
+        finally:
+            self.close(reason)
+            worker.join(timeout=self.instrument.rules.timeout + 1.0)
+
+    def _sync_loop(self) -> None:
+        pending = bytearray()
+        limits = self.limits
+        while not self.closed.is_set():
+            header = self._receive(self.sync, limits.idle_timeout, limits.max_message_size)
+            payload = self._payload(self.sync, header)
+            kind = header.type
+            if self.clearing.is_set() and kind != MessageType.DEVICE_CLEAR_COMPLETE:
+                continue  # thrown away until the client completes its device clear
+            if kind in (MessageType.DATA, MessageType.DATA_END):
+                pending += payload
+                if len(pending) > limits.max_program_size:
+                    raise ProtocolViolation(
+                        FatalCode.UNIDENTIFIED,
+                        f"program message over {limits.max_program_size} bytes",
+                    )
+                if kind == MessageType.DATA_END:
+                    message, pending = bytes(pending), bytearray()
+                    self._submit(message, header.parameter)
+            elif kind == MessageType.TRIGGER:
+                self._submit(b"*TRG", header.parameter, trigger=True)
+            elif kind == MessageType.DEVICE_CLEAR_COMPLETE:
+                pending.clear()
+                with self._sync_send:
+                    self._generation += 1  # whatever is still running answers no one
+                    send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
+                self.clearing.clear()
+            elif kind == MessageType.FATAL_ERROR:
+                raise PeerClosed(f"client sent FatalError: {payload[:200]!r}")
+            elif kind == MessageType.ERROR:
+                self._event("error", f"client reported error {header.control}: {payload[:200]!r}")
+            else:
+                self._error(
+                    ErrorCode.UNRECOGNIZED_MESSAGE_TYPE,
+                    f"message type {kind} is not for the synchronous channel",
+                )
+
+    def _refusal(self, message: bytes) -> str | None:
+        rules = self.instrument.rules
+        if rules.protocol == "scpi" and is_query(message):
+            return None
+        if rules.read_only:
+            return f"instrument {self.instrument.name!r} is read-only: queries only"
+        if not self.operator:
+            return (
+                f"{self.address[0]} is an observer of {self.instrument.name!r}: queries only "
+                "(ask the share's owner to list your network under operators)"
+            )
+        return None
+
+    def _submit(self, message: bytes, message_id: int, *, trigger: bool = False) -> None:
+        """Hand a whole message to the worker (refusals are answered here, at once)."""
+        self.messages += 1
+        self.bytes_in += len(message)
+        refused = self._refusal(message)
+        if refused or (trigger and self.instrument.rules.protocol != "scpi"):
+            detail = refused or "Trigger is only forwarded to SCPI instruments (as *TRG)"
+            self._event("refused", f"{detail}: {message[:60]!r}")
+            self._error(ErrorCode.REFUSED, detail)
+            return
+        with self._busy:
+            if self._outstanding >= _MAX_WAITING:
+                raise ProtocolViolation(
+                    FatalCode.UNIDENTIFIED,
+                    f"more than {_MAX_WAITING} messages waiting for the instrument: read the "
+                    "replies before sending more",
+                )
+            self._outstanding += 1
+        self._work.put((self._generation, message, message_id))
+
+    def _work_loop(self) -> None:
+        """Run the client's messages on the instrument, one at a time, in order."""
+        while not self.closed.is_set():
+            try:
+                generation, message, message_id = self._work.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                if generation == self._generation:
+                    self._exchange(message, message_id, generation)
+            except OSError:
+                self.close("connection lost while replying")
+            finally:
+                with self._busy:
+                    self._outstanding -= 1
+                    self._busy.notify_all()
+
+    def _exchange(self, message: bytes, message_id: int, generation: int) -> None:
+        instrument = self.instrument
+
+        def stop() -> bool:
+            return self.closed.is_set() or self._generation != generation
+
+        if not instrument.locks.wait_for_access(self.session_id, stop):
+            return
+        try:
+            reply = instrument.exchange(message)
+        except TimeoutError:
+            detail = (
+                f"{instrument.name} ({instrument.resource}) did not answer "
+                f"{message[:60]!r} within {instrument.rules.timeout:g} s"
+            )
+            self._event("error", detail)
+            self._error(ErrorCode.INSTRUMENT_FAILED, detail)
+            return
+        except OSError as error:
+            detail = f"{instrument.name} ({instrument.resource}) failed: {error}"
+            self._event("error", detail)
+            self._error(ErrorCode.INSTRUMENT_FAILED, detail)
+            return
+        if reply is not None:
+            self._send_reply(reply, message_id, generation)
+
+    def _send_reply(self, reply: bytes, message_id: int, generation: int) -> None:
+        chunk = max(_SMALLEST_CHUNK, min(self.client_max_size, self.limits.max_message_size))
+        view = memoryview(reply)
+        with self._sync_send:
+            if self.clearing.is_set() or generation != self._generation:
+                return
+            self.sync.settimeout(self.limits.io_timeout)
+            while len(view) > chunk:
+                send_message(self.sync, MessageType.DATA, 0, message_id, view[:chunk])
+                view = view[chunk:]
+            send_message(self.sync, MessageType.DATA_END, 0, message_id, view)
+        self.bytes_out += len(reply)
+
+    def _error(self, code: ErrorCode, text: str) -> None:
+        with self._sync_send:
+            self.sync.settimeout(self.limits.io_timeout)
+            send_message(self.sync, MessageType.ERROR, code, 0, text.encode()[:1024])
+
+    # -- the asynchronous channel
+    def serve_async(self, sock: socket.socket) -> None:
+        self.async_ = sock
+        reason = "closed by client"
+        try:
+            while not self.closed.is_set():
+                header = self._receive(sock, None, _MAX_ASYNC_PAYLOAD)
+                self._answer_async(sock, header, self._payload(sock, header))
+        except ProtocolViolation as violation:
+            reason = f"fatal error: {violation}"
+            self._fatal(sock, violation)
+        except OSError:
+            pass
+        finally:
+            self.close(reason)
+
+    def _answer_async(self, sock: socket.socket, header: Header, payload: bytes) -> None:
+        kind = header.type
+        instrument = self.instrument
+        sock.settimeout(self.limits.io_timeout)
+        if kind == MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE:
+            if len(payload) != 8:
+                raise ProtocolViolation(
+                    FatalCode.UNIDENTIFIED,
+                    f"AsyncMaximumMessageSize needs an 8-byte payload, got {len(payload)}",
+                )
+            (self.client_max_size,) = struct.unpack("!Q", payload)
+            server_max = struct.pack("!Q", self.limits.max_message_size)
+            send_message(sock, MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, 0, server_max)
+        elif kind == MessageType.ASYNC_LOCK:
+            result = self._lock(header, payload)
+            send_message(sock, MessageType.ASYNC_LOCK_RESPONSE, result)
+        elif kind == MessageType.ASYNC_LOCK_INFO:
+            locks = instrument.locks
+            exclusive = int(locks.exclusive_held())
+            send_message(sock, MessageType.ASYNC_LOCK_INFO_RESPONSE, exclusive, locks.holders())
+        elif kind == MessageType.ASYNC_REMOTE_LOCAL_CONTROL:
+            # Remote/local state belongs to the instrument's own front panel; shared by
+            # many clients, one of them may not switch it: answered, recorded, not forwarded.
+            self._event("remote_local", f"request {header.control} answered, not forwarded")
+            send_message(sock, MessageType.ASYNC_REMOTE_LOCAL_RESPONSE)
+        elif kind == MessageType.ASYNC_STATUS_QUERY:
+            status = 0
+            if instrument.locks.wait_for_access(self.session_id, lambda: True):
+                status = instrument.status_byte()
+            send_message(sock, MessageType.ASYNC_STATUS_RESPONSE, status)
+        elif kind == MessageType.ASYNC_DEVICE_CLEAR:
+            with self._sync_send:  # a reply being sent finishes before the acknowledgement
+                self.clearing.set()
+                self._generation += 1
+            self._event("clear", "device clear: pending messages and replies dropped")
+            send_message(sock, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0)
+        else:
+            send_message(
+                sock, MessageType.ERROR, ErrorCode.UNRECOGNIZED_MESSAGE_TYPE, 0,
+                f"message type {kind} is not for the asynchronous channel".encode(),
+            )  # fmt: skip
+
+    def _lock(self, header: Header, payload: bytes) -> LockResult:
+        locks = self.instrument.locks
+        if header.control == 1:  # request; parameter: timeout in ms, payload: shared key
+            if not self.operator or self.instrument.rules.read_only:
+                self._event("refused", "lock request from an observer")
+                return LockResult.ERROR
+            key = payload.decode("latin-1")
+            granted = locks.request(
+                self.session_id, key, header.parameter / 1000.0, self.closed.is_set
+            )
+            if granted is None:
+                return LockResult.ERROR
+            if not granted:
+                self._event("lock_failed", f"not granted within {header.parameter} ms")
+                return LockResult.FAILURE
+            kind = "shared" if key else "exclusive"
+            if self.usage is not None:
+                self.usage.lock_granted(self.record_id, self.instrument.name, kind, key)
+            return LockResult.SUCCESS
+        if header.control == 0:  # release, after the messages sent before it are done
+            with self._busy:
+                self._busy.wait_for(lambda: not self._outstanding, self.limits.io_timeout)
+            released = locks.release(self.session_id)
+            if released is None:
+                return LockResult.ERROR
+            if self.usage is not None:
+                self.usage.lock_released(self.record_id, released, "released")
+            return LockResult.SUCCESS if released == "exclusive" else LockResult.SUCCESS_SHARED
+        return LockResult.ERROR
+
+    # -- ending
+    def _fatal(self, sock: socket.socket, violation: ProtocolViolation) -> None:
+        self._event("fatal", str(violation))
+        try:
+            sock.settimeout(1.0)
+            send_message(sock, MessageType.FATAL_ERROR, violation.code, 0, str(violation).encode())
+        except OSError:
+            pass
+
+    def close(self, reason: str = "closed") -> None:
+        with self._close_lock:
+            if self.closed.is_set():
+                return
+            self.closed.set()
+        for sock in (self.sync, self.async_):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        for kind in self.instrument.locks.release_all(self.session_id):
+            if self.usage is not None:
+                self.usage.lock_released(self.record_id, kind, "disconnected")
+        if self.usage is not None:
+            self.usage.connection_closed(
+                self.record_id, self.messages, self.bytes_in, self.bytes_out, reason
+            )
+        self._on_close(self)
