@@ -150,3 +150,16 @@ def test_unknown_sub_address_lists_the_known(share: ShareServer) -> None:
     assert "hislip_bench" in str(caught.value)
     assert "hislip_nothing" in str(caught.value)
     assert wait_until(lambda: share.clients == [])
+
+
+def test_lock_instrument_needs_a_hislip_resource(lab: object) -> None:
+    from instrumentkit.connect import open_transport
+    from instrumentkit.errors import ConfigError
+    from instrumentkit.session import Session
+
+    session = Session(open_transport(lab.resource("bench")), name="bench")  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(ConfigError, match="HiSLIP"), session.lock_instrument():
+            pass
+    finally:
+        session.close()
