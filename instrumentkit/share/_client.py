@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import select
 import socket
 import struct
 import threading
@@ -74,6 +75,7 @@ class Client:
         self.limits = limits
         self.usage = usage
         self.operator = instrument.is_operator(address[0])
+        sync.settimeout(limits.io_timeout)
         self._on_close = on_close
         self.closed = threading.Event()
         self.clearing = threading.Event()
@@ -109,7 +111,14 @@ class Client:
 
     # -- receiving
     def _receive(self, sock: socket.socket, idle: float | None, max_payload: int) -> Header:
-        sock.settimeout(idle)
+        # The socket's own timeout stays io_timeout (sends from the worker share it);
+        # waiting for the next message is a separate, longer wait.
+        try:
+            readable, _, _ = select.select([sock], [], [], idle)
+        except ValueError:  # closed by another thread
+            raise PeerClosed("closed") from None
+        if not readable:
+            raise TimeoutError(f"idle: no message for {idle:g} s")
         raw = recv_exact(sock, HEADER.size)
         header = parse_header(bytes(raw))
         if header is None:
@@ -128,7 +137,6 @@ class Client:
     def _payload(self, sock: socket.socket, header: Header) -> bytes:
         if not header.length:
             return b""
-        sock.settimeout(self.limits.io_timeout)
         return bytes(recv_exact(sock, header.length))
 
     # -- the synchronous channel
@@ -143,12 +151,9 @@ class Client:
         except ProtocolViolation as violation:
             reason = f"fatal error: {violation}"
             self._fatal(self.sync, violation)
-        except TimeoutError:
-            reason = f"idle for {self.limits.idle_timeout:g} s"
-            self._fatal(
-                self.sync,
-                ProtocolViolation(FatalCode.UNIDENTIFIED, f"closed: {reason}"),
-            )
+        except TimeoutError as error:
+            reason = str(error) or f"no bytes for {self.limits.io_timeout:g} s inside a message"
+            self._fatal(self.sync, ProtocolViolation(FatalCode.UNIDENTIFIED, f"closed: {reason}"))
         except OSError:
             pass
         finally:
@@ -274,7 +279,6 @@ class Client:
         with self._sync_send:
             if self.clearing.is_set() or generation != self._generation:
                 return
-            self.sync.settimeout(self.limits.io_timeout)
             while len(view) > chunk:
                 send_message(self.sync, MessageType.DATA, 0, message_id, view[:chunk])
                 view = view[chunk:]
@@ -283,12 +287,12 @@ class Client:
 
     def _error(self, code: ErrorCode, text: str) -> None:
         with self._sync_send:
-            self.sync.settimeout(self.limits.io_timeout)
             send_message(self.sync, MessageType.ERROR, code, 0, text.encode()[:1024])
 
     # -- the asynchronous channel
     def serve_async(self, sock: socket.socket) -> None:
         self.async_ = sock
+        sock.settimeout(self.limits.io_timeout)
         reason = "closed by client"
         try:
             while not self.closed.is_set():
@@ -305,7 +309,6 @@ class Client:
     def _answer_async(self, sock: socket.socket, header: Header, payload: bytes) -> None:
         kind = header.type
         instrument = self.instrument
-        sock.settimeout(self.limits.io_timeout)
         if kind == MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE:
             if len(payload) != 8:
                 raise ProtocolViolation(
