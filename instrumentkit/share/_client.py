@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import select
 import socket
 import struct
 import threading
@@ -23,6 +22,7 @@ from instrumentkit.share._limits import Limits
 from instrumentkit.share._messages import is_query
 from instrumentkit.share._protocol import (
     HEADER,
+    BufferedChannel,
     ErrorCode,
     FatalCode,
     Header,
@@ -30,7 +30,6 @@ from instrumentkit.share._protocol import (
     MessageType,
     PeerClosed,
     parse_header,
-    recv_exact,
     send_message,
 )
 
@@ -110,21 +109,20 @@ class Client:
             )  # fmt: skip
 
     # -- receiving
-    def _receive(self, sock: socket.socket, idle: float | None, max_payload: int) -> Header:
-        # The socket's own timeout stays io_timeout (sends from the worker share it);
-        # waiting for the next message is a separate, longer wait.
+    def _receive(
+        self, channel: BufferedChannel, idle: float | None, max_payload: int
+    ) -> tuple[Header, bytes]:
         try:
-            readable, _, _ = select.select([sock], [], [], idle)
-        except ValueError:  # closed by another thread
+            if not channel.wait_for_message(idle):
+                raise TimeoutError(f"idle: no message for {idle:g} s")
+        except ValueError:  # the socket was closed by another thread
             raise PeerClosed("closed") from None
-        if not readable:
-            raise TimeoutError(f"idle: no message for {idle:g} s")
-        raw = recv_exact(sock, HEADER.size)
-        header = parse_header(bytes(raw))
+        raw = channel.read(HEADER.size)
+        header = parse_header(raw)
         if header is None:
             raise ProtocolViolation(
                 FatalCode.POORLY_FORMED_HEADER,
-                f"a message header must start with 'HS', got {bytes(raw[:2])!r}",
+                f"a message header must start with 'HS', got {raw[:2]!r}",
             )
         if header.length > max_payload:
             raise ProtocolViolation(
@@ -132,12 +130,7 @@ class Client:
                 f"message payload of {header.length} bytes is over this server's maximum "
                 f"of {max_payload}; ask AsyncMaximumMessageSize and send Data in parts",
             )
-        return header
-
-    def _payload(self, sock: socket.socket, header: Header) -> bytes:
-        if not header.length:
-            return b""
-        return bytes(recv_exact(sock, header.length))
+        return header, channel.read(header.length) if header.length else b""
 
     # -- the synchronous channel
     def serve_sync(self) -> None:
@@ -161,11 +154,11 @@ class Client:
             worker.join(timeout=self.instrument.rules.timeout + 1.0)
 
     def _sync_loop(self) -> None:
+        channel = BufferedChannel(self.sync)
         pending = bytearray()
         limits = self.limits
         while not self.closed.is_set():
-            header = self._receive(self.sync, limits.idle_timeout, limits.max_message_size)
-            payload = self._payload(self.sync, header)
+            header, payload = self._receive(channel, limits.idle_timeout, limits.max_message_size)
             kind = header.type
             if self.clearing.is_set() and kind != MessageType.DEVICE_CLEAR_COMPLETE:
                 continue  # thrown away until the client completes its device clear
@@ -199,16 +192,16 @@ class Client:
 
     def _refusal(self, message: bytes) -> str | None:
         rules = self.instrument.rules
+        if self.operator and not rules.read_only:
+            return None
         if rules.protocol == "scpi" and is_query(message):
             return None
         if rules.read_only:
             return f"instrument {self.instrument.name!r} is read-only: queries only"
-        if not self.operator:
-            return (
-                f"{self.address[0]} is an observer of {self.instrument.name!r}: queries only "
-                "(ask the share's owner to list your network under operators)"
-            )
-        return None
+        return (
+            f"{self.address[0]} is an observer of {self.instrument.name!r}: queries only "
+            "(ask the share's owner to list your network under operators)"
+        )
 
     def _submit(self, message: bytes, message_id: int, *, trigger: bool = False) -> None:
         """Hand a whole message to the worker (refusals are answered here, at once)."""
@@ -295,9 +288,10 @@ class Client:
         sock.settimeout(self.limits.io_timeout)
         reason = "closed by client"
         try:
+            channel = BufferedChannel(sock, chunk=_MAX_ASYNC_PAYLOAD)
             while not self.closed.is_set():
-                header = self._receive(sock, None, _MAX_ASYNC_PAYLOAD)
-                self._answer_async(sock, header, self._payload(sock, header))
+                header, payload = self._receive(channel, None, _MAX_ASYNC_PAYLOAD)
+                self._answer_async(sock, header, payload)
         except ProtocolViolation as violation:
             reason = f"fatal error: {violation}"
             self._fatal(sock, violation)

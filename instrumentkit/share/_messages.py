@@ -8,6 +8,8 @@ binary blocks are skipped while splitting, so a `;` or `?` inside data never cou
 
 from __future__ import annotations
 
+import re
+
 from instrumentkit.transport import Transport
 
 __all__ = ["is_query", "query_units", "read_reply"]
@@ -26,23 +28,25 @@ def _skip_block(message: bytes, index: int) -> int:
     return index + 2 + digits + int(length_field)
 
 
+_SPECIAL = re.compile(rb"[\"';#]")
+
+
 def _units(message: bytes) -> list[bytes]:
     units: list[bytes] = []
     start = index = 0
-    while index < len(message):
+    while (found := _SPECIAL.search(message, index)) is not None:
+        index = found.start()
         byte = message[index]
         if byte in (0x22, 0x27):  # a quoted string: up to the same quote
             end = message.find(bytes([byte]), index + 1)
             index = len(message) if end < 0 else end + 1
         elif byte == 0x23:  # '#'
             index = _skip_block(message, index)
-        elif byte == 0x3B:  # ';'
+        else:  # ';'
             units.append(message[start:index])
             index += 1
             start = index
-        else:
-            index += 1
-    units.append(message[start:index])
+    units.append(message[start:])
     return [unit.strip(_BLANKS) for unit in units if unit.strip(_BLANKS)]
 
 
@@ -62,30 +66,32 @@ def is_query(message: bytes) -> bool:
     return bool(units) and all(unit.split(None, 1)[0].endswith(b"?") for unit in units)
 
 
-def read_reply(transport: Transport, terminator: bytes) -> bytes:
+def read_reply(transport: Transport, terminator: bytes) -> bytes | bytearray:
     """One response message, terminator included, with binary blocks read by their length.
 
     A definite block (`#<n><length>`) may hold the terminator byte anywhere: the block is
-    read by its declared length, then the reply continues to its terminator.
+    read by its declared length, straight into the reply's buffer, then the reply goes on
+    to its own terminator.
     """
-    parts: list[bytes] = []
+    reply = bytearray()
     while True:
         chunk = transport.read_until(terminator)
         block = _open_block(chunk)
         if block is None:
-            parts.append(chunk)
-            parts.append(terminator)
-            return b"".join(parts)
+            if not reply:
+                return chunk + terminator
+            reply += chunk + terminator
+            return reply
         payload_start, length = block
-        # The terminator we stopped at belongs to the block's data: read the rest of the
-        # block by its length, then the reply goes on to its own terminator.
-        parts.append(chunk)
-        parts.append(terminator)
-        missing = length - (len(chunk) - payload_start) - len(terminator)
-        if missing > 0:
-            buffer = bytearray(missing)
-            transport.read_into(memoryview(buffer))
-            parts.append(bytes(buffer))
+        # The terminator we stopped at belongs to the block's data.
+        head = chunk + terminator
+        missing = max(0, length - (len(chunk) - payload_start) - len(terminator))
+        start = len(reply)
+        grown = bytearray(start + len(head) + missing)  # sized once, filled in place
+        grown[:start] = reply
+        grown[start : start + len(head)] = head
+        transport.read_into(memoryview(grown)[start + len(head) :])
+        reply = grown
 
 
 def _open_block(chunk: bytes) -> tuple[int, int] | None:

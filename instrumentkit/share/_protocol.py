@@ -11,6 +11,7 @@ Every message is a header, then `payload_length` bytes:
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 from enum import IntEnum
@@ -19,6 +20,7 @@ from typing import NamedTuple
 __all__ = [
     "HEADER",
     "PROTOCOL_VERSION",
+    "BufferedChannel",
     "ErrorCode",
     "FatalCode",
     "Header",
@@ -154,3 +156,44 @@ def send_message(
     else:
         sock.sendall(header)
         sock.sendall(payload)
+
+
+class BufferedChannel:
+    """Reads one channel through a buffer, so a small message costs one `recv`, not three.
+
+    Waiting for the next message (`wait_for_message`) is separate from the socket's own
+    timeout, which bounds receiving the rest of a message once it began.
+    """
+
+    def __init__(self, sock: socket.socket, chunk: int = 65536) -> None:
+        self.sock = sock
+        self.chunk = chunk
+        self._buffer = bytearray()
+
+    def wait_for_message(self, idle: float | None) -> bool:
+        """True when bytes are there to read within `idle` seconds (None: no limit)."""
+        if self._buffer:
+            return True
+        readable, _, _ = select.select([self.sock], [], [], idle)
+        return bool(readable)
+
+    def _fill(self) -> None:
+        data = self.sock.recv(self.chunk)
+        if not data:
+            raise PeerClosed(f"connection closed with {len(self._buffer)} bytes of a message")
+        self._buffer += data
+
+    def read(self, count: int) -> bytes:
+        """Exactly `count` bytes; a large remainder goes straight into its own buffer."""
+        buffer = self._buffer
+        if len(buffer) >= count:
+            data = bytes(buffer[:count])
+            del buffer[:count]
+            return data
+        if count - len(buffer) > self.chunk:
+            head = bytes(buffer)
+            buffer.clear()
+            return head + bytes(recv_exact(self.sock, count - len(head)))
+        while len(buffer) < count:
+            self._fill()
+        return self.read(count)

@@ -1,0 +1,157 @@
+"""What sharing an instrument over HiSLIP costs, against reaching it straight.
+
+    python benchmarks/bench_share.py [--queries 2000] [--rounds 5] [--block-mb 10]
+
+A second process plays the instrument PC: two identical simulated instruments (a simulated
+device serves one client at a time, so each path gets its own) and the share, as
+`instrumentkit share` runs them. This process is the client: it reaches one instrument
+straight through its raw socket and the other through the share on loopback. Rounds
+interleave so drift hits both alike; medians are reported.
+
+1. A small query (`*IDN?`): our Session over the raw socket, against pyvisa-py's HiSLIP
+   protocol client through the share. Target: at most 2x the time.
+2. A 10 MB IEEE block: `Session.query_block` over the raw socket, against pyvisa-py's HiSLIP
+   client through the share. Target: at least 0.5x the throughput.
+3. Reported: pyvisa-py's VISA layer on both paths (`TCPIP::...::SOCKET` vs
+   `TCPIP::...::hislip_<name>,PORT::INSTR`), `query("*IDN?")`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+import numpy as np
+import pyvisa
+from pyvisa_py.protocols import hislip
+
+from instrumentkit.connect import open_transport
+from instrumentkit.session import Session
+from instrumentkit.share import InstrumentRules, SharedInstrument, ShareServer
+from instrumentkit.sim import ScpiDevice, binary_block, command, serve
+
+
+class BlockSource(ScpiDevice):
+    idn = "Acme,BENCH,0001,1.0"
+
+    @command(":BLOCk?")
+    def block(self, size: str) -> bytes:
+        return binary_block(self._payload(int(size)))
+
+    def _payload(self, size: int) -> np.ndarray:
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached.size != size:
+            cached = self._cached = (np.arange(size) % 251).astype(np.uint8)
+        return cached
+
+
+def per_call_us(function: Callable[[], object], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        function()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def seconds_of(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def instrument_pc(pipe: Connection) -> None:
+    """The other process: serve both devices and the share until told to stop."""
+    devices = {"straight": BlockSource(seed=1), "shared": BlockSource(seed=2)}
+    with serve(devices) as lab:
+        shared = SharedInstrument(
+            "bench", open_transport(lab.resource("shared")), InstrumentRules(timeout=30.0)
+        )
+        with ShareServer({"bench": shared}, port=0) as server:
+            pipe.send((lab.resource("straight"), server.port))
+            pipe.recv()
+        shared.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--block-mb", type=float, default=10.0)
+    args = parser.parse_args()
+    size = int(args.block_mb * 1e6)
+    ours, theirs = multiprocessing.Pipe()
+    pc = multiprocessing.get_context("spawn").Process(target=instrument_pc, args=(theirs,))
+    pc.start()
+    try:
+        resource, port = ours.recv()
+        results = measure(resource, port, size, args.queries, args.rounds)
+    finally:
+        ours.send("stop")
+        pc.join(30)
+    (straight_us, shared_us), (straight_mbs, shared_mbs), visa = results
+    print(f"small query *IDN?  straight socket {straight_us:8.1f} us   share {shared_us:8.1f} us"
+          f"   ratio {shared_us / straight_us:.2f} (target <= 2)")  # fmt: skip
+    print(f"{args.block_mb:g} MB block       straight socket {straight_mbs:8.0f} MB/s "
+          f"share {shared_mbs:8.0f} MB/s  ratio {shared_mbs / straight_mbs:.2f} "
+          "(target >= 0.5)")  # fmt: skip
+    print(f"pyvisa-py VISA     SOCKET          {visa[0]:8.1f} us   HiSLIP {visa[1]:7.1f} us"
+          f"   ratio {visa[1] / visa[0]:.2f} (reported)")  # fmt: skip
+
+
+Pair = tuple[float, float]
+
+
+def measure(resource: str, port: int, size: int, queries: int, rounds: int) -> tuple[Pair, ...]:
+    straight = Session(open_transport(resource, timeout=30.0))
+    client = hislip.Instrument("127.0.0.1", port=port, sub_address="hislip_bench", timeout=30.0)
+
+    def shared_query() -> bytes:
+        client.send(b"*IDN?\n")
+        return client.receive()
+
+    def shared_block() -> bytes:
+        client.send(f":BLOC? {size}\n".encode())
+        return client.receive(size + 64)
+
+    def straight_block() -> object:
+        return straight.query_block(f":BLOC? {size}")
+
+    assert shared_query() == straight.query("*IDN?").encode() + b"\n"
+    assert len(shared_block()) == size + 2 + len(str(size)) + 1
+    small: dict[str, list[float]] = {"straight": [], "shared": []}
+    block: dict[str, list[float]] = {"straight": [], "shared": []}
+    for _ in range(rounds):
+        small["straight"].append(per_call_us(lambda: straight.query("*IDN?"), queries))
+        small["shared"].append(per_call_us(shared_query, queries))
+        block["straight"].append(size / seconds_of(straight_block) / 1e6)
+        block["shared"].append(size / seconds_of(shared_block) / 1e6)
+    client.close()
+    straight.close()  # one client per simulated device: free it for pyvisa-py's socket
+    visa = _visa_layer(resource, port, queries, rounds)
+    return (
+        (statistics.median(small["straight"]), statistics.median(small["shared"])),
+        (statistics.median(block["straight"]), statistics.median(block["shared"])),
+        visa,
+    )
+
+
+def _visa_layer(resource: str, port: int, queries: int, rounds: int) -> Pair:
+    """pyvisa-py's VISA layer on both paths."""
+    rm = pyvisa.ResourceManager("@py")
+    socket_resource = rm.open_resource(resource, read_termination="\n", write_termination="\n")
+    hislip_resource = rm.open_resource(
+        f"TCPIP::127.0.0.1::hislip_bench,{port}::INSTR", read_termination="\n"
+    )
+    socket_times, hislip_times = [], []
+    for _ in range(rounds):
+        socket_times.append(per_call_us(lambda: socket_resource.query("*IDN?"), queries // 4))
+        hislip_times.append(per_call_us(lambda: hislip_resource.query("*IDN?"), queries // 4))
+    rm.close()
+    return statistics.median(socket_times), statistics.median(hislip_times)
+
+
+if __name__ == "__main__":
+    main()
