@@ -124,3 +124,18 @@ def test_share_file_errors_name_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "instruments.dmm.operators" in result.output
     assert "10.0.0.0/33" in result.output
+
+
+def test_serial_instruments_through_the_share(default_share: tuple[int, list[str]]) -> None:
+    """Non-SCPI serial protocols pass as raw bytes: ENQ/ACK gauge, binary spectrometer frames."""
+    port, _ = default_share
+    with ik.open(f"TCPIP::127.0.0.1::hislip_gauge,{port}::INSTR", driver="PfeifferTPG362") as gauge:
+        reading = gauge.read()
+        assert reading.units == ("mbar", "mbar")
+        assert (reading.values > 0).all()
+    resource = f"TCPIP::127.0.0.1::hislip_spectrometer,{port}::INSTR"
+    with ik.open(resource, driver="OceanInsightUSB4000") as spectrometer:
+        spectrum = spectrometer.acquire()
+        assert spectrum.intensities.shape == (3648,)
+        assert spectrum.wavelengths[0] == pytest.approx(200.0)
+        assert spectrum.intensities.min() > 0
