@@ -3,14 +3,16 @@
 Each channel runs in its own thread. The synchronous one carries the client's program
 messages (Data/DataEnd) to the instrument and the replies back, each tagged with the
 MessageID of the message it answers; the asynchronous one serves locks, device clears,
-status queries and the message-size exchange while the other may be busy.
+status queries and the message-size exchange while the other may be busy. When a device
+clear arrives while the synchronous thread waits on a slow instrument, the asynchronous
+thread reads the client's DeviceClearComplete itself (the two share the channel under a
+lock), so a clear never waits for the instrument.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import socket
 import struct
 import threading
@@ -41,7 +43,7 @@ __all__ = ["Client", "ProtocolViolation"]
 log = logging.getLogger("instrumentkit.share")
 
 _MAX_ASYNC_PAYLOAD = 4096
-_MAX_WAITING = 64
+_TRIGGER = b"*TRG"  # a Trigger message reaches SCPI instruments as this command
 _SMALLEST_CHUNK = 64
 _DEFAULT_CLIENT_MAX = 1 << 20  # what VISA assumes until the client says otherwise
 
@@ -81,9 +83,11 @@ class Client:
         self._sync_send = threading.Lock()
         self._close_lock = threading.Lock()
         self._busy = threading.Condition()
-        self._outstanding = 0  # messages handed to the worker and not finished
+        self._in_progress = False  # a message is on the instrument (lock release waits)
         self._generation = 0  # bumped by a device clear: older messages answer no one
-        self._work: queue.SimpleQueue[tuple[int, bytes, int]] = queue.SimpleQueue()
+        self._channel = BufferedChannel(sync)
+        self._reading = threading.Lock()  # held by whoever reads the synchronous channel
+        self._pending = bytearray()  # Data parts of the program message being assembled
         self.client_max_size = _DEFAULT_CLIENT_MAX
         self.messages = self.bytes_in = self.bytes_out = 0
         self.record_id = 0
@@ -135,12 +139,10 @@ class Client:
     # -- the synchronous channel
     def serve_sync(self) -> None:
         reason = "closed by client"
-        worker = threading.Thread(
-            target=self._work_loop, name=f"share-work-{self.session_id}", daemon=True
-        )
-        worker.start()
         try:
-            self._sync_loop()
+            while not self.closed.is_set():
+                message, message_id, generation, trigger = self._next_message()
+                self._run(message, message_id, generation, trigger=trigger)
         except ProtocolViolation as violation:
             reason = f"fatal error: {violation}"
             self._fatal(self.sync, violation)
@@ -151,44 +153,50 @@ class Client:
             pass
         finally:
             self.close(reason)
-            worker.join(timeout=self.instrument.rules.timeout + 1.0)
 
-    def _sync_loop(self) -> None:
-        channel = BufferedChannel(self.sync)
-        pending = bytearray()
+    def _next_message(self) -> tuple[bytes, int, int, bool]:
+        """The next whole program message, its MessageID, the clear generation it belongs
+        to, and whether it is a Trigger; control messages on the way are answered here."""
         limits = self.limits
-        while not self.closed.is_set():
-            header, payload = self._receive(channel, limits.idle_timeout, limits.max_message_size)
-            kind = header.type
-            if self.clearing.is_set() and kind != MessageType.DEVICE_CLEAR_COMPLETE:
-                continue  # thrown away until the client completes its device clear
-            if kind in (MessageType.DATA, MessageType.DATA_END):
-                pending += payload
-                if len(pending) > limits.max_program_size:
-                    raise ProtocolViolation(
-                        FatalCode.UNIDENTIFIED,
-                        f"program message over {limits.max_program_size} bytes",
-                    )
-                if kind == MessageType.DATA_END:
-                    message, pending = bytes(pending), bytearray()
-                    self._submit(message, header.parameter)
-            elif kind == MessageType.TRIGGER:
-                self._submit(b"*TRG", header.parameter, trigger=True)
-            elif kind == MessageType.DEVICE_CLEAR_COMPLETE:
-                pending.clear()
-                with self._sync_send:
-                    self._generation += 1  # whatever is still running answers no one
-                    send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
-                self.clearing.clear()
-            elif kind == MessageType.FATAL_ERROR:
-                raise PeerClosed(f"client sent FatalError: {payload[:200]!r}")
-            elif kind == MessageType.ERROR:
-                self._event("error", f"client reported error {header.control}: {payload[:200]!r}")
-            else:
-                self._error(
-                    ErrorCode.UNRECOGNIZED_MESSAGE_TYPE,
-                    f"message type {kind} is not for the synchronous channel",
+        with self._reading:
+            while True:
+                header, payload = self._receive(
+                    self._channel, limits.idle_timeout, limits.max_message_size
                 )
+                kind = header.type
+                if kind == MessageType.DEVICE_CLEAR_COMPLETE:
+                    self._complete_clear()
+                elif self.clearing.is_set():
+                    continue  # thrown away until the client completes its device clear
+                elif kind in (MessageType.DATA, MessageType.DATA_END):
+                    self._pending += payload
+                    if len(self._pending) > limits.max_program_size:
+                        raise ProtocolViolation(
+                            FatalCode.UNIDENTIFIED,
+                            f"program message over {limits.max_program_size} bytes",
+                        )
+                    if kind == MessageType.DATA_END:
+                        message = bytes(self._pending)
+                        self._pending.clear()
+                        return message, header.parameter, self._generation, False
+                elif kind == MessageType.TRIGGER:
+                    return _TRIGGER, header.parameter, self._generation, True
+                elif kind == MessageType.FATAL_ERROR:
+                    raise PeerClosed(f"client sent FatalError: {payload[:200]!r}")
+                elif kind == MessageType.ERROR:
+                    self._event("error", f"client error {header.control}: {payload[:200]!r}")
+                else:
+                    self._error(
+                        ErrorCode.UNRECOGNIZED_MESSAGE_TYPE,
+                        f"message type {kind} is not for the synchronous channel",
+                    )
+
+    def _complete_clear(self) -> None:
+        self._pending.clear()
+        with self._sync_send:
+            self._generation += 1  # whatever is still running answers no one
+            send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
+        self.clearing.clear()
 
     def _refusal(self, message: bytes) -> str | None:
         rules = self.instrument.rules
@@ -203,8 +211,9 @@ class Client:
             "(ask the share's owner to list your network under operators)"
         )
 
-    def _submit(self, message: bytes, message_id: int, *, trigger: bool = False) -> None:
-        """Hand a whole message to the worker (refusals are answered here, at once)."""
+    def _run(self, message: bytes, message_id: int, generation: int, *, trigger: bool) -> None:
+        """Run one message on the instrument and send its reply, in this thread: the
+        asynchronous channel completes a device clear meanwhile if it must."""
         self.messages += 1
         self.bytes_in += len(message)
         refused = self._refusal(message)
@@ -214,31 +223,13 @@ class Client:
             self._error(ErrorCode.REFUSED, detail)
             return
         with self._busy:
-            if self._outstanding >= _MAX_WAITING:
-                raise ProtocolViolation(
-                    FatalCode.UNIDENTIFIED,
-                    f"more than {_MAX_WAITING} messages waiting for the instrument: read the "
-                    "replies before sending more",
-                )
-            self._outstanding += 1
-        self._work.put((self._generation, message, message_id))
-
-    def _work_loop(self) -> None:
-        """Run the client's messages on the instrument, one at a time, in order."""
-        while not self.closed.is_set():
-            try:
-                generation, message, message_id = self._work.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            try:
-                if generation == self._generation:
-                    self._exchange(message, message_id, generation)
-            except OSError:
-                self.close("connection lost while replying")
-            finally:
-                with self._busy:
-                    self._outstanding -= 1
-                    self._busy.notify_all()
+            self._in_progress = True
+        try:
+            self._exchange(message, message_id, generation)
+        finally:
+            with self._busy:
+                self._in_progress = False
+                self._busy.notify_all()
 
     def _exchange(self, message: bytes, message_id: int, generation: int) -> None:
         instrument = self.instrument
@@ -335,11 +326,26 @@ class Client:
                 self._generation += 1
             self._event("clear", "device clear: pending messages and replies dropped")
             send_message(sock, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0)
+            if self._reading.acquire(blocking=False):
+                # The synchronous thread is busy on the instrument: take its DeviceClear
+                # Complete here, so the clear does not wait for a slow instrument.
+                try:
+                    self._await_clear_complete()
+                finally:
+                    self._reading.release()
         else:
             send_message(
                 sock, MessageType.ERROR, ErrorCode.UNRECOGNIZED_MESSAGE_TYPE, 0,
                 f"message type {kind} is not for the asynchronous channel".encode(),
             )  # fmt: skip
+
+    def _await_clear_complete(self) -> None:
+        while self.clearing.is_set() and not self.closed.is_set():
+            header, _ = self._receive(
+                self._channel, self.limits.io_timeout, self.limits.max_message_size
+            )
+            if header.type == MessageType.DEVICE_CLEAR_COMPLETE:
+                self._complete_clear()
 
     def _lock(self, header: Header, payload: bytes) -> LockResult:
         locks = self.instrument.locks
@@ -362,7 +368,7 @@ class Client:
             return LockResult.SUCCESS
         if header.control == 0:  # release, after the messages sent before it are done
             with self._busy:
-                self._busy.wait_for(lambda: not self._outstanding, self.limits.io_timeout)
+                self._busy.wait_for(lambda: not self._in_progress, self.limits.io_timeout)
             released = locks.release(self.session_id)
             if released is None:
                 return LockResult.ERROR
