@@ -1,6 +1,6 @@
 """What sharing an instrument over HiSLIP costs, against reaching it straight.
 
-    python benchmarks/bench_share.py [--queries 2000] [--rounds 5] [--block-mb 10]
+    python benchmarks/bench_share.py [--queries 500] [--rounds 9] [--block-mb 10] [--latency 0]
 
 A second process plays the instrument PC: two identical simulated instruments (a simulated
 device serves one client at a time, so each path gets its own) and the share, as
@@ -64,9 +64,12 @@ def seconds_of(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def instrument_pc(pipe: Connection) -> None:
+def instrument_pc(pipe: Connection, latency: float) -> None:
     """The other process: serve both devices and the share until told to stop."""
-    devices = {"straight": BlockSource(seed=1), "shared": BlockSource(seed=2)}
+    devices = {
+        "straight": BlockSource(seed=1, latency=latency),
+        "shared": BlockSource(seed=2, latency=latency),
+    }
     with serve(devices) as lab:
         shared = SharedInstrument(
             "bench", open_transport(lab.resource("shared")), InstrumentRules(timeout=30.0)
@@ -82,10 +85,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--block-mb", type=float, default=10.0)
+    parser.add_argument(
+        "--latency", type=float, default=0.0,
+        help="seconds each device takes to answer (a real instrument: 2e-4 and up)",
+    )  # fmt: skip
     args = parser.parse_args()
     size = int(args.block_mb * 1e6)
     ours, theirs = multiprocessing.Pipe()
-    pc = multiprocessing.get_context("spawn").Process(target=instrument_pc, args=(theirs,))
+    spawn = multiprocessing.get_context("spawn")
+    pc = spawn.Process(target=instrument_pc, args=(theirs, args.latency))
     pc.start()
     try:
         resource, port = ours.recv()
