@@ -23,6 +23,7 @@ from instrumentkit.share._instrument import SharedInstrument
 from instrumentkit.share._limits import Limits
 from instrumentkit.share._messages import is_query
 from instrumentkit.share._protocol import (
+    FIRST_MESSAGE_ID,
     HEADER,
     BufferedChannel,
     ErrorCode,
@@ -43,6 +44,7 @@ __all__ = ["Client", "ProtocolViolation"]
 log = logging.getLogger("instrumentkit.share")
 
 _MAX_ASYNC_PAYLOAD = 4096
+_ORDER_WAIT = 2.0  # seconds a status query or lock release waits for earlier messages
 _TRIGGER = b"*TRG"  # a Trigger message reaches SCPI instruments as this command
 _SMALLEST_CHUNK = 64
 _DEFAULT_CLIENT_MAX = 1 << 20  # what VISA assumes until the client says otherwise
@@ -84,6 +86,7 @@ class Client:
         self._close_lock = threading.Lock()
         self._busy = threading.Condition()
         self._in_progress = False  # a message is on the instrument (lock release waits)
+        self._last_handled: int | None = None  # MessageID of the last message run
         self._generation = 0  # bumped by a device clear: older messages answer no one
         self._channel = BufferedChannel(sync)
         self._reading = threading.Lock()  # held by whoever reads the synchronous channel
@@ -193,6 +196,8 @@ class Client:
 
     def _complete_clear(self) -> None:
         self._pending.clear()
+        with self._busy:  # the client numbers its messages from the start again
+            self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         with self._sync_send:
             self._generation += 1  # whatever is still running answers no one
             send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
@@ -216,19 +221,20 @@ class Client:
         asynchronous channel completes a device clear meanwhile if it must."""
         self.messages += 1
         self.bytes_in += len(message)
-        refused = self._refusal(message)
-        if refused or (trigger and self.instrument.rules.protocol != "scpi"):
-            detail = refused or "Trigger is only forwarded to SCPI instruments (as *TRG)"
-            self._event("refused", f"{detail}: {message[:60]!r}")
-            self._error(ErrorCode.REFUSED, detail)
-            return
         with self._busy:
             self._in_progress = True
         try:
-            self._exchange(message, message_id, generation)
+            refused = self._refusal(message)
+            if refused or (trigger and self.instrument.rules.protocol != "scpi"):
+                detail = refused or "Trigger is only forwarded to SCPI instruments (as *TRG)"
+                self._event("refused", f"{detail}: {message[:60]!r}")
+                self._error(ErrorCode.REFUSED, detail)
+            else:
+                self._exchange(message, message_id, generation)
         finally:
             with self._busy:
                 self._in_progress = False
+                self._last_handled = message_id
                 self._busy.notify_all()
 
     def _exchange(self, message: bytes, message_id: int, generation: int) -> None:
@@ -263,11 +269,13 @@ class Client:
         with self._sync_send:
             if self.clearing.is_set() or generation != self._generation:
                 return
+            # Counted first: once the client has its reply it may close at once, and the
+            # record is written by whichever channel sees the close.
+            self.bytes_out += len(reply)
             while len(view) > chunk:
                 send_message(self.sync, MessageType.DATA, 0, message_id, view[:chunk])
                 view = view[chunk:]
             send_message(self.sync, MessageType.DATA_END, 0, message_id, view)
-        self.bytes_out += len(reply)
 
     def _error(self, code: ErrorCode, text: str) -> None:
         with self._sync_send:
@@ -316,6 +324,7 @@ class Client:
             self._event("remote_local", f"request {header.control} answered, not forwarded")
             send_message(sock, MessageType.ASYNC_REMOTE_LOCAL_RESPONSE)
         elif kind == MessageType.ASYNC_STATUS_QUERY:
+            self._wait_handled(header.parameter)
             status = 0
             if instrument.locks.wait_for_access(self.session_id, lambda: True):
                 status = instrument.status_byte()
@@ -338,6 +347,23 @@ class Client:
                 sock, MessageType.ERROR, ErrorCode.UNRECOGNIZED_MESSAGE_TYPE, 0,
                 f"message type {kind} is not for the asynchronous channel".encode(),
             )  # fmt: skip
+
+    def _wait_handled(self, message_id: int) -> None:
+        """Wait (bounded) until the synchronous channel has handled the message the client
+        names: a status or a release follows the messages the client sent before it.
+        Clients name the last MessageID they sent or the next one (pyvisa-py)."""
+        wanted = {message_id, (message_id - 2) & 0xFFFF_FFFF}
+        with self._busy:
+            self._busy.wait_for(
+                lambda: (
+                    self.closed.is_set()
+                    or (
+                        not self._in_progress
+                        and (self._last_handled in wanted or not self.messages)
+                    )
+                ),
+                _ORDER_WAIT,
+            )
 
     def _await_clear_complete(self) -> None:
         while self.clearing.is_set() and not self.closed.is_set():
@@ -367,8 +393,7 @@ class Client:
                 self.usage.lock_granted(self.record_id, self.instrument.name, kind, key)
             return LockResult.SUCCESS
         if header.control == 0:  # release, after the messages sent before it are done
-            with self._busy:
-                self._busy.wait_for(lambda: not self._in_progress, self.limits.io_timeout)
+            self._wait_handled(header.parameter)
             released = locks.release(self.session_id)
             if released is None:
                 return LockResult.ERROR
@@ -396,6 +421,8 @@ class Client:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
+        with self._busy:
+            self._busy.notify_all()  # status queries and releases waiting on this client
         for kind in self.instrument.locks.release_all(self.session_id):
             if self.usage is not None:
                 self.usage.lock_released(self.record_id, kind, "disconnected")

@@ -24,6 +24,7 @@ log = logging.getLogger("instrumentkit.share")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DRAIN_WAIT = 0.05
+_MAX_LATE_REPLIES = 64
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class SharedInstrument:
     def __post_init__(self) -> None:
         self._io = threading.Lock()
         self._stale = False  # a reply may still be on its way after a timeout
+        self._identity: bytes | None = None  # the *IDN? reply, once asked
         self.clients = 0
         self.transport.timeout = self.rules.timeout
 
@@ -77,17 +79,47 @@ class SharedInstrument:
     def exchange(self, message: bytes) -> bytes | None:
         """Send one program message; its reply (terminator included), or None if it has none.
 
-        Raises TimeoutError / ConnectionError from the transport; after a timeout the
-        next exchange first throws away whatever late reply arrives.
+        Raises TimeoutError / ConnectionError from the transport. After a timeout the reply
+        may still come, and must not become the answer to the next message: the next
+        exchange first resynchronizes (see `_resync`).
         """
         with self._io:
+            if self._identity is None and self.rules.protocol == "scpi":
+                self._learn_identity()
             if self._stale:
-                self._drain()
+                self._resync()
             try:
                 return self._exchange(message)
             except TimeoutError:
                 self._stale = True
                 raise
+
+    def _learn_identity(self) -> None:
+        """Keep the instrument's `*IDN?` reply: the marker that ends a resynchronization."""
+        self._identity = b""  # asked once; b"": no marker, drain by silence instead
+        try:
+            reply = self._exchange(b"*IDN?")
+        except TimeoutError:
+            self._stale = True
+            return
+        if reply and reply.strip():
+            self._identity = bytes(reply)
+
+    def _resync(self) -> None:
+        """Throw away late replies. SCPI instruments answer in order, so after `*IDN?`
+        every reply up to its answer is late; others are drained until they fall silent."""
+        if not self._identity:
+            self._drain()
+            return
+        self.transport.write(b"*IDN?" + self.rules.write_termination)
+        for late in range(_MAX_LATE_REPLIES):
+            reply = read_reply(self.transport, self.rules.read_termination)
+            if reply == self._identity:
+                if late:
+                    log.info("%s: dropped %d late replies", self.name, late)
+                self._stale = False
+                return
+        raise TimeoutError(f"{self.name} kept sending replies nobody asked for")
 
     def _exchange(self, message: bytes) -> bytes | None:
         rules = self.rules

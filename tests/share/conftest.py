@@ -31,6 +31,14 @@ class Bench(ScpiDevice):
         payload = (np.arange(int(size)) % 251).astype(np.uint8)  # holds every byte, \n too
         return binary_block(payload)
 
+    @command("*TRG")
+    def trigger(self) -> None:
+        self.triggers = getattr(self, "triggers", 0) + 1
+
+    @command(":TRIGgers?")
+    def trigger_count(self) -> str:
+        return str(getattr(self, "triggers", 0))
+
     @command(":SLOW?")
     def slow(self, seconds: str) -> Reply:
         return Reply("done", delay=float(seconds))

@@ -33,6 +33,11 @@ def _rss_kib() -> int:
     return int(line.split()[1])
 
 
+def _share_threads() -> list[str]:
+    """The server's threads (the simulated lab's come and go with its own connections)."""
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("share-"))
+
+
 class Tally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -96,7 +101,7 @@ def test_soak(make_share: MakeShare) -> None:
     share = make_share(
         rules={"gauge": InstrumentRules(protocol="raw", timeout=2.0, quiet_time=0.01)}
     )
-    threads_before = threading.active_count()
+    threads_before = _share_threads()
     fds_before = _open_fds()
     tally = Tally()
     end = time.monotonic() + SECONDS
@@ -120,7 +125,10 @@ def test_soak(make_share: MakeShare) -> None:
     assert tally.failures == []
     assert tally.misrouted == []
     assert tally.exchanges > 8 * SECONDS  # every client kept going
-    assert wait_until(lambda: share.clients == [])
-    assert wait_until(lambda: threading.active_count() <= threads_before)
+    assert wait_until(lambda: share.clients == [], timeout=10.0), share.clients
+    assert wait_until(lambda: _share_threads() == threads_before, timeout=10.0), (
+        _share_threads(),
+        threads_before,
+    )
     assert _open_fds() <= fds_before + 2
     assert _rss_kib() - rss_warm < 20_000  # flat: no growth with the number of messages
