@@ -25,6 +25,9 @@ log = logging.getLogger("instrumentkit.share")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DRAIN_WAIT = 0.05
 _MAX_LATE_REPLIES = 64
+_MARKER = b"*IDN?;*OPC?"
+"""Asked once at the first exchange and after every timeout: its reply (identity, then 1
+once pending operations are done) marks where the instrument's replies are in step again."""
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,10 @@ class SharedInstrument:
                 raise
 
     def _learn_identity(self) -> None:
-        """Keep the instrument's `*IDN?` reply: the marker that ends a resynchronization."""
+        """Keep the instrument's answer to `_MARKER`: what ends a resynchronization."""
         self._identity = b""  # asked once; b"": no marker, drain by silence instead
         try:
-            reply = self._exchange(b"*IDN?")
+            reply = self._exchange(_MARKER)
         except TimeoutError:
             self._stale = True
             return
@@ -106,12 +109,13 @@ class SharedInstrument:
             self._identity = bytes(reply)
 
     def _resync(self) -> None:
-        """Throw away late replies. SCPI instruments answer in order, so after `*IDN?`
-        every reply up to its answer is late; others are drained until they fall silent."""
+        """Throw away late replies. SCPI instruments answer in order, so every reply before
+        the answer to `_MARKER` is late (a compound query that no client sends by chance,
+        so a late `*IDN?` reply is not taken for it). Others are drained until silent."""
         if not self._identity:
             self._drain()
             return
-        self.transport.write(b"*IDN?" + self.rules.write_termination)
+        self.transport.write(_MARKER + self.rules.write_termination)
         for late in range(_MAX_LATE_REPLIES):
             reply = read_reply(self.transport, self.rules.read_termination)
             if reply == self._identity:

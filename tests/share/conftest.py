@@ -39,6 +39,10 @@ class Bench(ScpiDevice):
     def trigger_count(self) -> str:
         return str(getattr(self, "triggers", 0))
 
+    @command(":SLOWIDN?")
+    def slow_idn(self, seconds: str) -> Reply:
+        return Reply(self.idn, delay=float(seconds))  # a late reply that looks like *IDN?'s
+
     @command(":SLOW?")
     def slow(self, seconds: str) -> Reply:
         return Reply("done", delay=float(seconds))

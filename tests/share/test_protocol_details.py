@@ -84,20 +84,22 @@ def test_remote_local_control_is_answered(make_share: MakeShare) -> None:
         client.close()
 
 
+@pytest.mark.parametrize("slow", [b":SLOW? 0.8", b":SLOWIDN? 0.8"])
 def test_an_instrument_timeout_is_an_error_and_its_late_reply_is_dropped(
-    make_share: MakeShare,
+    make_share: MakeShare, slow: bytes
 ) -> None:
     share = make_share(rules={"bench": InstrumentRules(timeout=0.5)})
     client = RawClient(share.port)
     try:
-        slow = b":SLOW? 0.8"
         client.sync.sendall(encode_header(MessageType.DATA_END, 0, 0xFFFF_FF00, len(slow)) + slow)
         kind, code, _, text = client.receive(client.sync)
         assert (kind, code) == (MessageType.ERROR, ErrorCode.INSTRUMENT_FAILED)
         assert b"bench" in text
-        assert b":SLOW? 0.8" in text
-        # The late "done" arrives while the next query waits; it must not be its answer.
+        assert slow in text
+        # The late reply arrives while the next query waits; it must not be its answer,
+        # even when it reads exactly like the instrument's *IDN? reply.
         assert client.query(b":ECHO? next", 0xFFFF_FF02) == b"next\n"
+        assert client.query(b"*IDN?", 0xFFFF_FF04) == b"Acme,BENCH,0001,1.0\n"
     finally:
         client.close()
 
