@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -175,12 +176,14 @@ def _open(name: str, item: InstrumentSpec, lab: object) -> SharedInstrument:
 
 def _print_table(console: Console, server: ShareServer, spec: ShareSpec, log: Path) -> None:
     table = Table("name", "resource", "backed by", "access", title=spec.description or "Shared")
+    # Listening on every interface: clients reach this machine by its name.
+    address = socket.gethostname() if server.host in ("0.0.0.0", "::") else None
     for name, instrument in server.instruments.items():
         rules = instrument.rules
         access = "read-only" if rules.read_only else "operators write, others query"
         if rules.operators is None and not rules.read_only:
             access = "read and write"
-        table.add_row(name, server.resource(name), instrument.resource, access)
+        table.add_row(name, server.resource(name, address), instrument.resource, access)
     console.print(table)
     first = next(iter(server.instruments))
     console.print(f"hislip0 is {first}. Usage record: {log}")

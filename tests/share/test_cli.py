@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,6 @@ from instrumentkit.errors import Timeout
 
 
 def _free_port() -> int:
-    import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,3 +139,24 @@ def test_serial_instruments_through_the_share(default_share: tuple[int, list[str
         assert spectrum.intensities.shape == (3648,)
         assert spectrum.wavelengths[0] == pytest.approx(200.0)
         assert spectrum.intensities.min() > 0
+
+
+def test_a_public_host_with_allow_warns_and_serves(tmp_path: Path) -> None:
+    """Listening on every interface, open to this machine only: the table warns who can reach."""
+    port = _free_port()
+    process, lines = _start(
+        "--lab", "default", "--host", "0.0.0.0", "--allow", "127.0.0.1/32", "--port", str(port),
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        text = "".join(lines)
+        assert "Warning" in text
+        assert "127.0.0.1/32" in text
+        assert f"0.0.0.0:{port}" in text
+        assert f"::{socket.gethostname()}::hislip_dmm,{port}::INSTR" in text  # not 0.0.0.0
+        with ik.open(f"TCPIP::127.0.0.1::hislip_dmm,{port}::INSTR") as dmm:
+            assert dmm.idn.model == "34461A"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+    assert (tmp_path / "share-usage.sqlite").exists()  # the record, where it was started
