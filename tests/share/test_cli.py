@@ -21,7 +21,6 @@ from instrumentkit.errors import Timeout
 
 
 def _free_port() -> int:
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
