@@ -16,9 +16,8 @@ from instrumentkit.sim import Lab, default_lab_path, load_lab
 
 def test_a_run_config_reads_two_shares(tmp_path: Path) -> None:
     spec = load_lab(default_lab_path())
-    wanted = spec.model_copy(
-        update={"devices": [d for d in spec.devices if d.name in ("dmm", "temperature")]}
-    )
+    devices = [d for d in spec.devices if d.name in ("dmm", "temperature")]
+    wanted = spec.model_copy(update={"devices": devices, "duts": [], "wiring": []})
     with Lab(wanted) as lab:
         hosts = [
             ShareServer(
