@@ -146,7 +146,7 @@ class ReplayTransport(TransportBase):
         return bytes(self._output)
 
     def check_done(self) -> None:
-        """Raise ReplayMismatch-free AssertionError if exchanges or reply bytes were left."""
+        """Raise AssertionError if recorded exchanges were not used or reply bytes not read."""
         problems = []
         if self.script.unused():
             problems.append(self.script.describe_unused())

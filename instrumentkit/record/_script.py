@@ -149,4 +149,4 @@ class Script:
             for number, e in unused[:limit]
         )
         more = f" and {len(unused) - limit} more" if len(unused) > limit else ""
-        return f"{len(unused)} recorded exchanges were not used: {shown}{more}"
+        return f"recorded exchanges never used ({len(unused)}): {shown}{more}"
