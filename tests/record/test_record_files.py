@@ -100,6 +100,9 @@ def test_replay_keeps_the_recorded_timing_when_asked(tmp_path):
 
 _FIXTURE_TESTS = """
 from instrumentkit.record import ReplayMismatch
+import pytest
+
+
 def test_uses_every_exchange(replay):
     dmm = replay("recordings/dmm.rec.yaml")
     assert dmm.nplc == 10
