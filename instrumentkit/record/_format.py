@@ -26,7 +26,16 @@ from typing import Any
 from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 
-__all__ = ["FORMAT", "Exchange", "Recording", "entry_text", "header_text", "load_recording"]
+__all__ = [
+    "FORMAT",
+    "Exchange",
+    "Recording",
+    "entry_text",
+    "header_text",
+    "load_recording",
+    "reply_lines",
+    "write_lines",
+]
 
 FORMAT = "instrumentkit-recording/1"
 _CHUNK = 72
@@ -91,13 +100,21 @@ def _value_lines(key: str, data: bytes) -> str:
     return f"  {key}_base64:  # {len(data)} bytes\n" + "".join(f'  - "{p}"\n' for p in pieces)
 
 
+def write_lines(write: bytes | None) -> str:
+    """The opening lines of an entry: `- write: ...` (or `- unasked: true`)."""
+    lines = _value_lines("write", write) if write is not None else "  unasked: true\n"
+    return "- " + lines[2:]
+
+
+def reply_lines(reply: bytes) -> str:
+    """`  reply: ...` lines ("" for no reply)."""
+    return _value_lines("reply", reply) if reply else ""
+
+
 def entry_text(write: bytes | None, reply: bytes, at: float, took: float) -> str:
     """One exchange as YAML lines (the list item of `exchanges:`)."""
-    lines = _value_lines("write", write) if write is not None else "  unasked: true\n"
-    lines = "- " + lines[2:] + f"  at: {at:.6f}\n"
-    if reply:
-        lines += _value_lines("reply", reply) + f"  took: {took:.6f}\n"
-    return lines
+    text = f"{write_lines(write)}  at: {at:.6f}\n"
+    return text + f"{reply_lines(reply)}  took: {took:.6f}\n" if reply else text
 
 
 def _scalar(value: Any) -> str:
