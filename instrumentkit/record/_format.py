@@ -138,7 +138,7 @@ def header_text(header: dict[str, Any]) -> str:
     """The file's opening comment and header keys, in the order given, then `exchanges:`."""
     lines = [
         "# instrumentkit recording (docs/recording.md): one exchange per entry, in order.",
-        "# Replay: ik.open('replay://<this file>'); pyvisa-sim: instrumentkit record to-sim",
+        "# Replay: ik.open('replay://<file>'); pyvisa-sim: instrumentkit record to-sim",
         f"format: {FORMAT}",
     ]
     for key, value in header.items():
