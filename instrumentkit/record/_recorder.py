@@ -185,6 +185,11 @@ class RecordingTransport(TransportBase):
             file.close()
         _OPEN.discard(self)
 
+    def __del__(self) -> None:
+        # An instrument dropped without close(): its exchanges still reach the file.
+        if getattr(self, "_file", None) is not None:
+            self.finish()
+
     def abort(self) -> None:
         abort = getattr(self.inner, "abort", None)
         (abort if callable(abort) else self.inner.close)()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 
@@ -159,3 +160,13 @@ def test_nothing_is_recorded_twice_or_re_recorded_from_a_replay(tmp_path, monkey
         assert dmm.function.name == "DC_VOLTAGE"
     assert os.listdir(tmp_path) == ["given.rec.yaml"]
     assert [e.write for e in load_recording(str(given)).exchanges] == [b"FUNC?\n"]
+
+
+def test_an_instrument_dropped_without_close_still_gets_its_exchanges_written(tmp_path):
+    path = tmp_path / "dropped.rec.yaml"
+    inner = ProtocolTransport([("A?", "1")])
+    session = Session(RecordingTransport(inner, str(path), {"name": "dropped"}))
+    session.query("A?")
+    del session
+    gc.collect()
+    assert [e.reply for e in load_recording(str(path)).exchanges] == [b"1\n"]
