@@ -4,11 +4,13 @@ and the recorded terminators and driver a `replay://` resource brings along."""
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib
 import os
 import platform
 import re
 import threading
+from collections.abc import Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +56,18 @@ def _versions(driver: type) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     top = driver.__module__.split(".")[0]
-    for dist in metadata.packages_distributions().get(top, [])[:1]:
-        versions["driver"] = f"{dist} {metadata.version(dist)}"
+    try:  # most packages are distributed under their import name
+        versions["driver"] = f"{top} {metadata.version(top)}"
+    except metadata.PackageNotFoundError:
+        for dist in _distributions().get(top, [])[:1]:
+            versions["driver"] = f"{dist} {metadata.version(dist)}"
     return versions
+
+
+@functools.cache
+def _distributions() -> Mapping[str, list[str]]:
+    """Import name -> distributions (reads every installed package's metadata: ~1 s)."""
+    return metadata.packages_distributions()
 
 
 def _ask_idn(transport: Transport, write_termination: str, read_termination: str) -> str | None:
