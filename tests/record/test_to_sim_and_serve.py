@@ -17,8 +17,7 @@ from instrumentkit.cli import main
 from instrumentkit.drivers.keysight import Keysight34461A
 from instrumentkit.drivers.pfeiffer import PfeifferTPG362
 from instrumentkit.drivers.rigol import RigolDS1000Z
-from instrumentkit.record import load_recording
-from instrumentkit.record._device import serve_recording
+from instrumentkit.record import load_recording, serve_recording
 
 SIM_RESOURCE = "TCPIP0::127.0.0.1::inst0::INSTR"
 
