@@ -129,3 +129,21 @@ def test_a_serial_recording_served_by_the_cli_answers_over_socket_url(tmp_path):
         finally:
             server.send_signal(signal.SIGINT)
             assert server.wait(timeout=30) == 0
+
+
+def test_a_lenient_server_answers_queries_in_any_order_and_ignores_unknown_ones(dmm_recording):
+    path, _ = dmm_recording
+    with serve_recording(str(path), name="lenient-dmm", mode="lenient") as server:
+        manager = pyvisa.ResourceManager("@py")
+        plain = manager.open_resource(
+            server.resource("lenient-dmm"), read_termination="\n", write_termination="\n"
+        )
+        plain.timeout = 300  # ms: the unknown command below gets no reply
+        assert plain.query("VOLT:DC:NPLC?") == "+1.00000000E+00"
+        # The next RANG? after that point in the recording, then the one left before it.
+        assert plain.query("VOLT:DC:RANG?") == "+1.00000000E+02"
+        assert plain.query("VOLT:DC:RANG?") == "+1.00000000E+01"
+        with pytest.raises(pyvisa.errors.VisaIOError):
+            plain.query("NOT:RECORDED?")
+        assert plain.query("FUNC?") == '"VOLT"'
+        plain.close()
