@@ -56,8 +56,8 @@ class Script:
     """The exchanges of a recording and how far a replay has come through them.
 
     Strict: each write must be the next recorded one. Lenient: a write is answered by the
-    next unused exchange with the same bytes (after the current one first, then from the
-    start), and by the last reply recorded for it once every such exchange was used.
+    first unused exchange with the same bytes after the furthest one answered so far (then
+    from the start), and by the last reply recorded for it once every such one was used.
     """
 
     def __init__(self, recording: Recording, mode: Mode = "strict") -> None:
