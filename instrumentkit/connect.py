@@ -6,12 +6,15 @@
 | `COM3`, `/dev/ttyUSB0`, `scheme://...`    | SerialTransport (pyserial URL)     |
 | any other VISA resource, or `backend=...` | VisaTransport (pyvisa)             |
 | an open pyvisa resource / a Transport     | wrapped / used as it is            |
+| `replay://path/to/x.rec.yaml`             | ReplayTransport (a recording)      |
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -42,6 +45,9 @@ class ConnectionOptions(TypedDict, total=False):
     dsrdtr: bool
 
 
+_SCHEME_HOOKS = {"replay://": "instrumentkit.record:open_replay"}
+"""Resource prefixes opened by a function of another module (`module:function`), which
+gets the resource and the connection options."""
 _SERIAL_KEYS = ("baudrate", "bytesize", "parity", "stopbits", "xonxoff", "rtscts", "dsrdtr")
 # pyserial URL schemes that carry no serial framing (bytes go over TCP or nowhere).
 _FRAMELESS_SCHEMES = ("socket", "loop", "spy")
@@ -147,6 +153,14 @@ def _visa_serial_options(options: dict[str, Any]) -> dict[str, Any]:
     return translated
 
 
+def _scheme_hook(resource: str) -> Callable[..., Any] | None:
+    for prefix, target in _SCHEME_HOOKS.items():
+        if resource.startswith(prefix):
+            module_name, _, function = target.partition(":")
+            return getattr(importlib.import_module(module_name), function)  # type: ignore[no-any-return]
+    return None
+
+
 def open_transport(resource: Any, **options: Any) -> Transport:
     """Open `resource` with `options` (see ConnectionOptions).
 
@@ -155,6 +169,8 @@ def open_transport(resource: Any, **options: Any) -> Transport:
     """
     if isinstance(resource, Transport):
         return resource
+    if isinstance(resource, str) and (hook := _scheme_hook(resource)) is not None:
+        return hook(resource, **options)  # type: ignore[no-any-return]
     timeout = float(options.pop("timeout", 5.0))
     backend = options.pop("backend", None)
     serial_options = {k: options.pop(k) for k in _SERIAL_KEYS if k in options}

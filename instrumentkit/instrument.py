@@ -8,6 +8,7 @@ in its parameters' commands. Opening is explicit: `Driver(transport)`,
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar, overload
@@ -159,14 +160,29 @@ class Instrument(Component):
 
     @classmethod
     def open(
-        cls, resource: str, *, name: str | None = None, **options: Unpack[ConnectionOptions]
+        cls,
+        resource: str,
+        *,
+        name: str | None = None,
+        record: str | os.PathLike[str] | None = None,
+        **options: Unpack[ConnectionOptions],
     ) -> Self:
-        """Open `resource` (VISA address, serial port or URL) with this driver."""
+        """Open `resource` (VISA address, serial port or URL) with this driver.
+
+        `record="x.rec.yaml"` records every exchange into that file (so does the
+        INSTRUMENTKIT_RECORD directory); `replay://x.rec.yaml` plays one back
+        (docs/recording.md).
+        """
+        from instrumentkit.record._hook import apply_recorded_session, start_recording
+
         merged: dict[str, Any] = {"timeout": cls.default_timeout, **cls.connection_defaults}
         merged.update(options)
         transport = open_transport(resource, **merged)  # type: ignore[arg-type]
         try:
-            return cls(transport, name=name)
+            transport = start_recording(transport, record, cls, name=name, options=merged)
+            instrument = cls(transport, name=name)
+            apply_recorded_session(instrument)
+            return instrument
         except BaseException:
             transport.close()
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 import warnings
 from importlib.metadata import entry_points
@@ -130,6 +131,7 @@ def open(
     name: str | None = None,
     write_termination: str | None = None,
     read_termination: str | None = None,
+    record: str | os.PathLike[str] | None = None,
     **options: Unpack[ConnectionOptions],
 ) -> Instrument:
     """Open an instrument, picking its driver from its `*IDN?` reply unless `driver` is given.
@@ -140,10 +142,21 @@ def open(
     most six attempts in all); a DriverNotFound then lists each attempt. Terminators given
     here are also the opened instrument's. Instruments that do not answer `*IDN?` (serial
     gauges, spectrometers with binary protocols) are opened by naming their driver.
+
+    `record="dmm.rec.yaml"` records every exchange of the connection (so does the
+    directory in INSTRUMENTKIT_RECORD); `ik.open("replay://dmm.rec.yaml")` replays one
+    with the driver it was recorded with (docs/recording.md).
     """
+    from instrumentkit.record._hook import is_replay, recorded_driver, start_recording
+
+    if driver is None and is_replay(resource):  # the recording names its driver
+        driver, header = recorded_driver(resource)
+        name = name or header.get("name")
     if driver is not None:
         cls = driver_by_name(driver) if isinstance(driver, str) else driver
-        instrument = cls.open(resource, name=name, **options)
+        # Only when asked: a driver's own `open` (LineSensor) may not take `record`.
+        recording: dict[str, Any] = {} if record is None else {"record": record}
+        instrument = cls.open(resource, name=name, **recording, **options)
         _set_terminators(instrument, write_termination, read_termination)
         return instrument
     found = _identified(resource, dict(options), name, write_termination, read_termination)
@@ -159,6 +172,16 @@ def open(
     if "timeout" not in options:
         transport.timeout = cls.default_timeout
     try:
+        transport = start_recording(
+            transport,
+            record,
+            cls,
+            name=name,
+            options={"timeout": transport.timeout, **options},
+            idn=found.idn,
+            write_termination=write_termination,
+            read_termination=read_termination,
+        )
         instrument = cls(transport, name=name)
     except BaseException:
         transport.close()

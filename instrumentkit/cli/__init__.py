@@ -23,6 +23,7 @@ _PLUGGABLE = (
     ("instrumentkit.cli.acquire", "plot"),
     ("instrumentkit.cli.view", "view"),
     ("instrumentkit.cli.share", "share"),
+    ("instrumentkit.cli.record", "record"),
 )
 
 
