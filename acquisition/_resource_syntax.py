@@ -10,6 +10,7 @@ URLs whose scheme has a handler (`socket://`, `loop://`, `iksim://`...).
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -72,6 +73,11 @@ def serial_options_problem(resource: str, options: Mapping[str, Any]) -> str | N
 
 
 def _url_problem(resource: str, scheme: str) -> str | None:
+    if scheme.lower() == "replay":  # a recorded session played back (docs/recording.md)
+        recording = resource.split("://", 1)[1]
+        if not recording or not os.path.isfile(recording):
+            return f"resource {resource!r}: no recording {recording!r} to replay"
+        return None
     module = f"protocol_{scheme.lower()}"
     for package in _URL_PACKAGES:
         try:

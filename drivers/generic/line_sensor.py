@@ -18,6 +18,7 @@ channels and units come from the YAML file, not from replies.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,9 +86,13 @@ class LineSensor(Instrument):
         *,
         config: ConfigSource | None = None,
         name: str | None = None,
+        record: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> Self:
-        """Open the board at `resource` (or the config's `resource`) with its port settings."""
+        """Open the board at `resource` (or the config's `resource`) with its port settings;
+        `record=` (or the INSTRUMENTKIT_RECORD directory) records the session."""
+        from instrumentkit.record._hook import start_recording
+
         if config is None:
             raise ConfigError("LineSensor needs config= (a YAML file, a mapping or a model)")
         settings = load_config(config)
@@ -98,6 +103,7 @@ class LineSensor(Instrument):
         merged.update(options)
         transport = open_transport(resource, **merged)
         try:
+            transport = start_recording(transport, record, cls, name=name, options=merged)
             return cls(transport, config=settings, name=name)
         except BaseException:
             transport.close()

@@ -38,6 +38,20 @@ def test_instrumentkit_record_records_an_unmodified_example_script(tmp_path):
     gauge = load_recording(str(folder / "PfeifferTPG362.rec.yaml"))
     assert gauge.header["connection"]["write_termination"] == "\r\n"
     assert any(e.write == b"\x05" for e in gauge.exchanges)
+    board = load_recording(str(folder / "LineSensor.rec.yaml"))  # opened by its own open()
+    assert board.header["connection"]["baudrate"] == 115200
+    assert board.exchanges
+
+
+def test_a_run_config_may_name_a_recording_to_replay(tmp_path):
+    from instrumentkit.acquisition._resource_syntax import resource_problem
+
+    recording = tmp_path / "dmm.rec.yaml"
+    recording.write_text("format: instrumentkit-recording/1\nexchanges: []\n")
+    assert resource_problem(f"replay://{recording}") is None
+    missing = resource_problem(f"replay://{tmp_path / 'none.rec.yaml'}")
+    assert missing is not None
+    assert "no recording" in missing
 
 
 _LOOP = """
