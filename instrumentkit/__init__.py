@@ -23,11 +23,12 @@ from instrumentkit.errors import (
     ValidationError,
 )
 from instrumentkit.instrument import Channel, ChannelGroup, Instrument
-from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
+from instrumentkit.interfaces import Oscilloscope, Sensor, Source, SourceOutput, Spectrometer
 from instrumentkit.parameters import ON_OFF, Measurement, Setting, UnknownChoice
 from instrumentkit.registry import identify, open, registered_drivers
 from instrumentkit.scpi import Identity, SCPIInstrument
 from instrumentkit.session import Session
+from instrumentkit.sourcing import SafeLimits, SourceMixin, SourceOutputMixin
 from instrumentkit.validators import OneOf, Range
 
 # Run from a checkout, `drivers/` and `acquisition/` sit beside this package (decision 0005).
@@ -69,9 +70,14 @@ __all__ = [
     "Reading",
     "Run",
     "SCPIInstrument",
+    "SafeLimits",
     "Sensor",
     "Session",
     "Setting",
+    "Source",
+    "SourceMixin",
+    "SourceOutput",
+    "SourceOutputMixin",
     "Spectrometer",
     "Spectrum",
     "Timeout",

@@ -2,17 +2,26 @@
 
 from instrumentkit.drivers.keysight.dmm344xx import Keysight34461A, Keysight34465A
 from instrumentkit.drivers.keysight.dmm344xx_sim import Keysight34461AModel, Keysight34465AModel
+from instrumentkit.drivers.keysight.e36300 import KeysightE36312A
+from instrumentkit.drivers.keysight.e36300_sim import E36312AModel
 from instrumentkit.drivers.keysight.infiniivision import (
     KeysightInfiniiVision,
     KeysightInfiniiVisionTwoChannel,
 )
 from instrumentkit.drivers.keysight.infiniivision_sim import DSOX3034TModel
 
-DRIVERS = (Keysight34461A, Keysight34465A, KeysightInfiniiVision, KeysightInfiniiVisionTwoChannel)
+DRIVERS = (
+    Keysight34461A,
+    Keysight34465A,
+    KeysightInfiniiVision,
+    KeysightInfiniiVisionTwoChannel,
+    KeysightE36312A,
+)
 SIM_MODELS: dict[str, type] = {
     "keysight-34461a": Keysight34461AModel,
     "keysight-34465a": Keysight34465AModel,
     "keysight-dsox3034t": DSOX3034TModel,
+    "keysight-e36312a": E36312AModel,
 }
 
 __all__ = [
@@ -20,6 +29,7 @@ __all__ = [
     "SIM_MODELS",
     "Keysight34461A",
     "Keysight34465A",
+    "KeysightE36312A",
     "KeysightInfiniiVision",
     "KeysightInfiniiVisionTwoChannel",
 ]

@@ -1,9 +1,11 @@
-"""Rigol oscilloscopes: DS1000Z series."""
+"""Rigol instruments: DS1000Z oscilloscopes, DP800 power supplies."""
 
+from instrumentkit.drivers.rigol.dp800 import RigolDP832
+from instrumentkit.drivers.rigol.dp800_sim import DP832Model
 from instrumentkit.drivers.rigol.ds1000z import RigolDS1000Z
 from instrumentkit.drivers.rigol.ds1000z_sim import DS1054ZModel
 
-DRIVERS = (RigolDS1000Z,)
-SIM_MODELS: dict[str, type] = {"rigol-ds1054z": DS1054ZModel}
+DRIVERS = (RigolDS1000Z, RigolDP832)
+SIM_MODELS: dict[str, type] = {"rigol-ds1054z": DS1054ZModel, "rigol-dp832": DP832Model}
 
-__all__ = ["DRIVERS", "SIM_MODELS", "RigolDS1000Z"]
+__all__ = ["DRIVERS", "SIM_MODELS", "RigolDP832", "RigolDS1000Z"]

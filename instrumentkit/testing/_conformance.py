@@ -11,6 +11,10 @@ from typing import Any
 from instrumentkit.errors import InstrumentError, ValidationError
 from instrumentkit.instrument import Component, Instrument
 from instrumentkit.parameters import Parameter, UnknownChoice, UnknownChoiceWarning
+from instrumentkit.testing._source_conformance import (
+    source_runtime_problems,
+    source_static_problems,
+)
 
 __all__ = ["ConformanceFailure", "check_driver", "static_problems"]
 
@@ -70,7 +74,7 @@ def static_problems(driver: type[Instrument]) -> list[str]:
                 problems.append(f"{where}: a numeric parameter declares no units (use '' if none)")
             if parameter.values is not None and parameter.get_command is not None:
                 problems += _unknown_token_problems(where, parameter)
-    return problems
+    return problems + source_static_problems(driver)
 
 
 UNLISTED_TOKEN = "ZZUNLISTED9"
@@ -116,6 +120,9 @@ def check_driver(driver: type[Instrument], instrument: Instrument | None = None)
         raise ConformanceFailure("\n".join(problems)) from error
     try:
         problems += _runtime_problems(driver, opened)
+        # Outputs are switched on only on the driver's own simulation, never on a
+        # caller's (possibly real) instrument.
+        problems += source_runtime_problems(opened, opened.snapshot(), drive=owned)
     finally:
         if owned:
             opened.close()

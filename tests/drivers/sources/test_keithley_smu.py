@@ -1,0 +1,237 @@
+"""Keithley 2400 and 2450: exact bytes, pyvisa-sim round trips, and the simulated lab."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import instrumentkit as ik
+from instrumentkit.drivers._load_sim import Diode
+from instrumentkit.drivers.keithley import Keithley2400, Keithley2450
+from instrumentkit.drivers.keithley.smu2400_sim import Keithley2400Model
+from instrumentkit.drivers.keithley.smu2450_sim import Keithley2450Model
+from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
+from instrumentkit.testing import expected_protocol
+
+SETUP_2400 = [
+    (":SENS:FUNC:CONC ON", None),
+    (':SENS:FUNC "VOLT","CURR"', None),
+    (":FORM:ELEM VOLT,CURR,STAT", None),
+]
+
+
+def test_2400_read_sets_up_elements_once_and_flags_compliance_from_the_status_word():
+    pairs = [
+        *SETUP_2400,
+        (":READ?", "+1.000000E+00,+1.000000E-03,+8.192000E+03"),  # bit 13: V source
+        (":READ?", "+9.500000E-01,+1.050000E-03,+8.200000E+03"),  # + bit 3: compliance
+    ]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        first = smu.read()
+        second = smu.read()
+    assert first.values.tolist() == [[1.0, 1e-3]]
+    assert first.units == ("V", "A")
+    assert first.status.tolist() == [[0, 0]]
+    assert second.status.tolist() == [[1, 1]]
+
+
+@pytest.mark.parametrize("reply", ["", "+1.0E+00,+1.0E-03", "+1.0E+00,nan,+0.0E+00"])
+def test_2400_garbage_readings_are_protocol_errors(reply):
+    with (
+        expected_protocol(Keithley2400, [*SETUP_2400, (":READ?", reply)]) as smu,
+        pytest.raises(ProtocolError, match=r"command ':READ\?'"),
+    ):
+        smu.read()
+
+
+def test_2400_level_and_limit_follow_the_source_function():
+    pairs = [
+        (":SOUR:FUNC?", "VOLT"),
+        (":SOUR:VOLT:LEV 2.5", None),
+        (":SOUR:FUNC?", "VOLT"),
+        (":SENS:CURR:PROT 0.01", None),
+        (":SOUR:FUNC CURR", None),
+        (":SOUR:FUNC?", "CURR"),
+        (":SOUR:CURR:LEV?", "+1.000000E-03"),
+        (":SOUR:FUNC?", "CURR"),
+        (":SENS:VOLT:PROT?", "+2.100000E+01"),
+        (":SOUR:FUNC?", "CURR"),
+        (":SENS:VOLT:PROT:TRIP?", "1"),
+    ]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        smu.level = 2.5
+        smu.limit = 0.01
+        smu.source_function = "current"
+        assert smu.level == 1e-3
+        assert smu.limit == 21.0
+        assert smu.compliance_tripped() is True
+
+
+def test_2400_four_wire_nplc_output_and_the_error_queue():
+    pairs = [
+        (":SYST:RSEN ON", None),
+        (":SENS:CURR:NPLC 0.1", None),
+        (":OUTP ON", None),
+        (":OUTP?", "1"),
+        (":SYST:ERR?", '-222,"Parameter data out of range"'),
+        (":SYST:ERR?", '0,"No error"'),
+    ]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        smu.four_wire = True
+        smu.nplc = 0.1
+        smu.output = True
+        assert smu.output is True
+        with pytest.raises(InstrumentReportedError, match="-222") as caught:
+            smu.check_errors()
+    assert caught.value.code == -222
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("source_voltage", 211), ("source_current", -1.1), ("current_limit", 0), ("nplc", 20)],
+)
+def test_2400_settings_out_of_range_are_refused_before_sending(name, value):
+    with expected_protocol(Keithley2400, []) as smu, pytest.raises(ValidationError, match=name):
+        setattr(smu, name, value)
+
+
+def test_a_current_level_beyond_the_range_is_refused_by_ramp_before_it_moves():
+    # In current mode max_level (210) does not bound amperes; the setting's range does.
+    with (
+        expected_protocol(Keithley2400, [(":SOUR:FUNC?", "CURR")]) as smu,
+        pytest.raises(ValidationError, match="source_current"),
+    ):
+        smu.ramp_to(2.0)
+
+
+def test_2450_read_takes_source_and_reading_then_asks_the_trip_state():
+    pairs = [
+        (":SOUR:FUNC?", "VOLT"),
+        (":SENS:FUNC?", '"CURR:DC"'),
+        (':READ? "defbuffer1",SOUR,READ', "+5.000000E+00,+1.050000E-04"),
+        (":SOUR:FUNC?", "VOLT"),
+        (":SOUR:VOLT:ILIM:TRIP?", "1"),
+    ]
+    with expected_protocol(Keithley2450, pairs) as smu:
+        reading = smu.read()
+    assert reading.values.tolist() == [[5.0, 1.05e-4]]
+    assert reading.status.tolist() == [[1, 1]]
+
+
+def test_2450_measuring_the_sourced_quantity_leaves_the_other_nan():
+    pairs = [
+        (":SOUR:FUNC?", "CURR"),
+        (":SENS:FUNC?", '"CURR:DC"'),
+        (':READ? "defbuffer1",SOUR,READ', "+1.000000E-03,+9.990000E-04"),
+        (":SOUR:FUNC?", "CURR"),
+        (":SOUR:CURR:VLIM:TRIP?", "0"),
+    ]
+    with expected_protocol(Keithley2450, pairs) as smu:
+        reading = smu.read()
+    assert math.isnan(reading.values[0, 0])
+    assert reading.values[0, 1] == pytest.approx(9.99e-4)
+    assert reading.status.tolist() == [[2, 0]]
+
+
+def test_2450_limits_four_wire_and_measure_function_commands():
+    pairs = [
+        (":SOUR:VOLT:ILIM 0.001", None),
+        (":SOUR:CURR:VLIM 5", None),
+        (":SENS:CURR:RSEN ON", None),
+        (':SENS:FUNC "VOLT:DC"', None),
+        (":SENS:CURR:NPLC 10", None),
+    ]
+    with expected_protocol(Keithley2450, pairs) as smu:
+        smu.current_limit = 0.001
+        smu.voltage_limit = 5
+        smu.four_wire = True
+        smu.measure_function = "voltage"
+        smu.nplc = 10
+    with expected_protocol(Keithley2450, []) as smu, pytest.raises(ValidationError):
+        smu.voltage_limit = 0.01  # below the 2450's 20 mV
+
+
+@pytest.mark.parametrize("driver", [Keithley2400, Keithley2450])
+def test_pyvisa_sim_round_trip(driver):
+    with driver.open_sim() as smu:
+        smu.ramp_sleep = lambda seconds: None
+        smu.source_function = "voltage"
+        smu.current_limit = 0.01
+        smu.output = True
+        smu.ramp_to(2.0)
+        assert smu.level == 2.0
+        assert smu.current_limit == 0.01
+        reading = smu.read()
+        assert reading.values.tolist() == [[1.0, 1e-3]]
+        assert smu.make_safe() == []
+        assert smu.output is False
+        assert smu.level == 0.0
+        smu.check_errors()
+
+
+@pytest.mark.parametrize(
+    ("driver", "model"), [(Keithley2400, Keithley2400Model), (Keithley2450, Keithley2450Model)]
+)
+def test_lab_model_resistor_and_compliance(over_tcp, driver, model):
+    smu = over_tcp(driver, model(seed=1, resistance=1e3))
+    smu.nplc = 0.01
+    smu.current_limit = 0.01
+    smu.level = 5.0
+    off = smu.read()
+    assert abs(off.values[0, 1]) < 1e-6  # the output is off: nothing flows
+    smu.output = True
+    on = smu.read()
+    assert on.values[0].tolist() == pytest.approx([5.0, 5e-3], rel=1e-3)
+    assert on.status.tolist() == [[0, 0]]
+    assert smu.measure_resistance() == pytest.approx(1e3, rel=1e-3)
+    smu.current_limit = 1e-3  # 5 V over 1 kOhm wants 5 mA: compliance holds 1 mA, 1 V
+    held = smu.read()
+    assert held.values[0].tolist() == pytest.approx([1.0, 1e-3], rel=1e-3)
+    assert held.status.tolist() == [[1, 1]]
+    assert smu.compliance_tripped() is True
+    assert smu.make_safe() == []
+    assert smu.output is False
+    smu.check_errors()
+
+
+def test_lab_model_diode_forward_voltage_when_sourcing_current(over_tcp):
+    model = Keithley2400Model(seed=2)
+    model.load = Diode(saturation_current=1e-12, ideality=1.8, temperature=300.0)
+    smu = over_tcp(Keithley2400, model)
+    smu.nplc = 0.01
+    smu.source_function = "current"
+    smu.voltage_limit = 2.0
+    smu.level = 1e-3
+    smu.output = True
+    expected = 1.8 * 8.617333262e-5 * 300.0 * math.log1p(1e-3 / 1e-12)
+    assert smu.measure_voltage() == pytest.approx(expected, abs=1e-4)
+    smu.level = -1e-3  # reverse: the diode blocks, the voltage limit holds
+    reading = smu.read()
+    assert reading.values[0, 0] == pytest.approx(-2.0, abs=1e-4)
+    assert reading.status.tolist() == [[1, 1]]
+
+
+def test_lab_model_refuses_levels_beyond_its_range_into_the_error_queue(over_tcp):
+    smu = over_tcp(Keithley2450, Keithley2450Model(seed=3))
+    smu.session.write(":SOUR:VOLT 300")
+    with pytest.raises(InstrumentReportedError, match="-222"):
+        smu.check_errors()
+
+
+def test_smu_is_a_source_and_a_sensor_and_ramps_on_the_lab(over_tcp):
+    smu = over_tcp(Keithley2400, Keithley2400Model(seed=4))
+    assert isinstance(smu, ik.Source)
+    assert isinstance(smu, ik.Sensor)
+    waits: list[float] = []
+    smu.ramp_sleep = waits.append
+    smu.safe_limits = smu.safe_limits.tightened(max_slew=20.0)  # 1 V per 50 ms step
+    smu.current_limit = 0.1
+    smu.output = True
+    smu.ramp_to(5.0)
+    assert len(waits) == 4
+    assert smu.level == 5.0
+    many = smu.read_many(3)
+    assert many.values.shape == (3, 2)
+    assert np.allclose(many.values[:, 1], 5e-3, rtol=1e-3)
