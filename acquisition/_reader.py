@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -64,6 +64,8 @@ class StreamData:
     units: Mapping[str, str]
     long_names: Mapping[str, str]
     attrs: Mapping[str, Any]
+    dims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a sweep: each field's dimensions (the sweep's axes, then a trace's own)."""
 
     @property
     def data(self) -> Any:
@@ -230,12 +232,17 @@ class RunFile:
         signals = (signal, *(str(s) for s in attrs.get("auxiliary_signals", ())))
         fields: dict[str, Any] = {}
         axes: dict[str, Any] = {}
+        grid = attrs.get("kind") == "sweep"  # every dataset has its final shape (a grid)
         for name, dataset in group.items():
             if self._swmr:
                 dataset.refresh()
-            is_row = dataset.maxshape[:1] == (None,)
+            is_row = not dataset.is_scale if grid else dataset.maxshape[:1] == (None,)
             (fields if is_row else axes)[name] = dataset
         rows = min((int(ds.shape[0]) for ds in fields.values()), default=0)
+        dims = {}
+        if grid:
+            rows = None
+            dims = {name: tuple(str(d.label) for d in ds.dims) for name, ds in fields.items()}
         return StreamData(
             name=stream,
             kind=str(attrs.get("kind", "")),
@@ -246,6 +253,7 @@ class RunFile:
             units={name: str(ds.attrs.get("units", "")) for name, ds in group.items()},
             long_names={name: str(ds.attrs.get("long_name", "")) for name, ds in group.items()},
             attrs=attrs,
+            dims=dims,
         )
 
     def _load(self, dataset: h5py.Dataset, rows: int | None) -> Any:
