@@ -170,9 +170,11 @@ def _sweep_policy(plan: Plan, stream: StreamConfig) -> ErrorPolicy:
     names = [a.parameter.split(".")[0] for a in stream.sweep_axes()]
     names += [r.partition(":")[0] for r in stream.read]
     configs = [plan.config.instruments[n].on_error for n in dict.fromkeys(names)]
+    intervals = [c.check_interval for c in configs if c.check_interval is not None]
+    interval = min(intervals) if intervals else None
     if all(c.action == "skip" for c in configs):
-        return ErrorPolicy("skip", min(c.max_errors for c in configs), configs[0].check_interval)
-    return ErrorPolicy("stop", 0, configs[0].check_interval)
+        return ErrorPolicy("skip", min(c.max_errors for c in configs), interval)
+    return ErrorPolicy("stop", 0, interval)
 
 
 def _sweep_source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> SweepSource:

@@ -394,7 +394,8 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
         return RunConfig.model_validate(data)
     except pydantic.ValidationError as error:
         # The deepest location names the field best (union members report one each).
-        first = max(error.errors(), key=lambda e: len(e["loc"]))
+        # (between equally deep ones, a value's own error beats "not a list" of a union)
+        first = max(error.errors(), key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, _FieldError):
             raise ConfigError(str(cause), field=cause.field, source=source) from None
