@@ -105,7 +105,8 @@ def test_a_sweep_stopped_early_keeps_its_grid_with_nan_where_not_taken(
     assert np.isnan(values.ravel()[4:]).all()
     np.testing.assert_array_equal(grid["status"].values.ravel(), [0] * 4 + [-1] * 5)
     assert np.isnat(grid["time"].values.ravel()[4:]).all()
-    assert not gate.output and not bias.output  # the end of the run made both safe
+    assert not gate.output  # the end of the run made both safe
+    assert not bias.output
 
 
 def test_traces_get_their_own_axis_after_the_grid(tmp_path: Path, recording_output) -> None:
@@ -136,7 +137,8 @@ def test_levels_move_no_faster_than_the_slew_limit(recording_output) -> None:
     assert output.history[-1] == 0.4
     assert len(output.history) > 15  # 1 V up and 0.6 V down, in 0.1 V steps
     sweep.finish()
-    assert not output.output and output.level == 0.0  # ramped to the safe level, off
+    assert not output.output  # ramped to the safe level, then off
+    assert output.level == 0.0
 
 
 # -- values and configs --------------------------------------------------------------------
