@@ -139,16 +139,18 @@ def test_an_exception_in_a_script_leaves_every_source_off(tmp_path: Path) -> Non
     with Lab(load_lab(default_lab_path())) as lab:
         smu = ik.open(lab.resource("smu"), name="smu")
         psu = ik.open(lab.resource("psu"), name="psu")
-        with (
-            pytest.raises(RuntimeError, match="the script failed"),
-            Run(tmp_path / "s.h5", instruments={"smu": smu, "psu": psu}) as run,
-        ):
-            psu.channels[2].voltage = 3.0
-            psu.channels[2].output = True
-            smu.level = 0.5
-            smu.output = True
-            run.append("v", smu.read())
-            raise RuntimeError("the script failed")
+
+        def lab_script() -> None:
+            with Run(tmp_path / "s.h5", instruments={"smu": smu, "psu": psu}) as run:
+                psu.channels[2].voltage = 3.0
+                psu.channels[2].output = True
+                smu.level = 0.5
+                smu.output = True
+                run.append("v", smu.read())
+                raise RuntimeError("the script failed")
+
+        with pytest.raises(RuntimeError, match="the script failed"):
+            lab_script()
         devices = {"smu": lab.device("smu"), "psu": lab.device("psu")}
         assert_devices_off(devices)
         assert smu.level == 0.0  # ramped to the safe level before turning off
