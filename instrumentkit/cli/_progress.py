@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -123,7 +124,11 @@ def print_summary(console: Console, result: RunResult, file_size: int) -> None:
                 units = ", ".join(
                     f"{s} [{stream.units.get(s, '')}]" for s in stream.signals if s != "status"
                 )
-            table.add_row(name, stream.kind, f"{len(stream):,}", str(shape), Text(units))
+            rows = f"{len(stream):,}"
+            if stream.kind == "sweep":  # a grid: points taken of the grid's shape
+                taken = int((np.asarray(stream.fields["status"][()]) >= 0).sum())
+                rows, shape = f"{taken:,} points", tuple(signal.shape)
+            table.add_row(name, stream.kind, rows, str(shape), Text(units))
     console.print(table)
     if result.errors:
         console.print(f"  [red]{len(result.errors)} instrument error(s)[/], logged in the file:")

@@ -210,6 +210,7 @@ def test_a_sweep_from_the_config_steps_sets_and_reads(tmp_path: Path) -> None:
     assert "Recording 1 source into" in output
     assert "until every stream is done" in output
     assert "Run completed: every source finished" in output
+    assert "6 points" in output  # of the sweep's grid
     with open_run(tmp_path / "sweep.h5") as run:
         sweep = run["response"]
         assert sweep.kind == "sweep"

@@ -273,3 +273,21 @@ def test_sensor_streams_run_beside_a_sweep(tmp_path: Path, recording_output) -> 
     log = SensorSource(SyntheticSensor("log"), rate=100, count=5)
     result = Pipeline([sweep, log], tmp_path / "r.h5").run()
     assert result.rows == {"iv": 2, "log": 5}
+
+
+def test_the_tutorial_sweeps_run_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "tutorial.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+    with_sweep = next(b for b in blocks if "ik.sweep(" in b)
+    plain_loop = next(b for b in blocks if "iv_loop.h5" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(with_sweep, "tutorial: ik.sweep", "exec"), {})
+    assert "('psu.channels.1.voltage', 'smu.level') (3, 11)" in capsys.readouterr().out
+    exec(compile(plain_loop, "tutorial: plain loop", "exec"), {})
+    with open_run(tmp_path / "iv_loop.h5") as run:
+        np.testing.assert_allclose(run["iv"]["current"], np.linspace(0, 1, 21) / 1e3, atol=2e-6)
+        assert run.instruments["smu"].settings_end["output"]["value"] is False
