@@ -93,6 +93,13 @@ class StreamData:
     def __len__(self) -> int:
         return min(int(field.shape[0]) for field in self.fields.values())
 
+    @property
+    def points_taken(self) -> int:
+        """For a sweep: how many points of its grid were taken (status not -1)."""
+        if self.kind != "sweep":
+            raise TypeError(f"stream {self.name!r} holds {self.kind}, not a sweep")
+        return int((np.asarray(self.fields["status"][()]) >= 0).sum())
+
     def sample_times(self) -> NDArray[np.float64]:
         """For waveforms: the time of every sample, `x0 + index * dx`, shape (records, points)."""
         if self.kind != "waveforms":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -126,8 +125,7 @@ def print_summary(console: Console, result: RunResult, file_size: int) -> None:
                 )
             rows = f"{len(stream):,}"
             if stream.kind == "sweep":  # a grid: points taken of the grid's shape
-                taken = int((np.asarray(stream.fields["status"][()]) >= 0).sum())
-                rows, shape = f"{taken:,} points", tuple(signal.shape)
+                rows, shape = f"{stream.points_taken:,} points", tuple(signal.shape)
             table.add_row(name, stream.kind, rows, str(shape), Text(units))
     console.print(table)
     if result.errors:

@@ -291,3 +291,24 @@ def test_the_tutorial_sweeps_run_as_written(
     with open_run(tmp_path / "iv_loop.h5") as run:
         np.testing.assert_allclose(run["iv"]["current"], np.linspace(0, 1, 21) / 1e3, atol=2e-6)
         assert run.instruments["smu"].settings_end["output"]["value"] is False
+
+
+def test_inspect_and_plot_show_a_sweep_as_points_over_its_axes(
+    tmp_path: Path, recording_output
+) -> None:
+    from click.testing import CliRunner
+
+    from instrumentkit.cli import main
+
+    gate, bias = recording_output("gate"), recording_output("bias")
+    sweep = SweepSource(
+        axes=[axis(gate, "gate", [0.0, 1.0]), axis(bias, "bias", [0.0, 0.5, 1.0])],
+        readers={"dmm": SyntheticSensor("dmm")}, stream="map",
+    )  # fmt: skip
+    result = Pipeline([sweep], tmp_path / "map.h5", stop=Stop(max_readings=4)).run()
+    inspect = CliRunner().invoke(main, ["inspect", str(result.path)])
+    assert "map: sweep, 4 points" in inspect.output
+    image = tmp_path / "map.png"
+    plot = CliRunner().invoke(main, ["plot", str(result.path), "map", "-o", str(image)])
+    assert plot.exit_code == 0, plot.output
+    assert image.stat().st_size > 1000
