@@ -29,13 +29,13 @@ from instrumentkit.parameters import Setting
 __all__ = ["SafeLimits", "SourceMixin", "SourceOutputMixin"]
 
 
-def _positive_or_none(name: str, value: Any) -> float | None:
+def _positive_or_none(label: str, value: Any, where: str | None = None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValidationError(f"SafeLimits.{name} = {value!r}: expected a finite number or None")
+        raise ValidationError(f"{label} = {value!r}: expected a finite number", instrument=where)
     if value <= 0:
-        raise ValidationError(f"SafeLimits.{name} = {value!r}: must be greater than 0")
+        raise ValidationError(f"{label} = {value!r}: must be greater than 0", instrument=where)
     return float(value)
 
 
@@ -50,8 +50,12 @@ class SafeLimits:
     safe_level: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "max_level", _positive_or_none("max_level", self.max_level))
-        object.__setattr__(self, "max_slew", _positive_or_none("max_slew", self.max_slew))
+        object.__setattr__(
+            self, "max_level", _positive_or_none("SafeLimits.max_level", self.max_level)
+        )
+        object.__setattr__(
+            self, "max_slew", _positive_or_none("SafeLimits.max_slew", self.max_slew)
+        )
         safe = self.safe_level
         if isinstance(safe, bool) or not isinstance(safe, Real) or not math.isfinite(safe):
             raise ValidationError(f"SafeLimits.safe_level = {safe!r}: expected a finite number")
@@ -183,7 +187,7 @@ class SourceOutputMixin:
         limits = self.safe_limits
         level = self.validate_level(limits.check_level(level, self.name))
         if rate is not None:
-            rate = _positive_or_none("rate", rate)
+            rate = _positive_or_none("ramp_to rate", rate, self.name)
         rates = [r for r in (rate, limits.max_slew) if r is not None]
         if not rates:
             self.level = level

@@ -58,11 +58,23 @@ class KeithleySourceMeter(SourceOutputMixin, SCPIInstrument):
     # -- Source
     @property
     def level_units(self) -> str:
-        return "V" if self.source_function == "voltage" else "A"
+        return "V" if self._function() == "voltage" else "A"
+
+    def _function(self) -> str:
+        """The source function, refusing one this driver does not source (the 2400's MEM)."""
+        function = self.source_function
+        if function not in SOURCE_FUNCTIONS:
+            raise ValidationError(
+                f"the instrument sources {function!r}, which is neither 'voltage' nor "
+                "'current'; set source_function first",
+                instrument=self.name,
+            )
+        return function  # type: ignore[no-any-return]
 
     def _level_setting(self) -> Setting[float]:
-        function = self.source_function
-        return type(self).source_voltage if function == "voltage" else type(self).source_current
+        if self._function() == "voltage":
+            return type(self).source_voltage
+        return type(self).source_current
 
     @property
     def level(self) -> float:
@@ -80,20 +92,20 @@ class KeithleySourceMeter(SourceOutputMixin, SCPIInstrument):
     @property
     def limit(self) -> float:
         """The compliance on the quantity not sourced (A when sourcing V, V when sourcing A)."""
-        if self.source_function == "voltage":
+        if self._function() == "voltage":
             return self.current_limit
         return self.voltage_limit
 
     @limit.setter
     def limit(self, value: float) -> None:
-        if self.source_function == "voltage":
+        if self._function() == "voltage":
             self.current_limit = value
         else:
             self.voltage_limit = value
 
     def compliance_tripped(self) -> bool:
         """Query whether the output is in compliance now (the limit holds it)."""
-        command = self.trip_queries[self.source_function]
+        command = self.trip_queries[self._function()]
         reply = self.session.query(command)
         return _flag(reply, self.name, command)
 

@@ -10,14 +10,18 @@ one integration time for all functions), `:SYSTem:RSENse` (4-wire), `:OUTPut`,
 
 A reading is `voltage,current,status` (`:FORMat:ELEMents VOLTage,CURRent,STATus`, set
 on the first read with both functions measured concurrently). Bit 3 (value 8) of the
-status word is compliance: the row gets `Reading.status` 1.
+status word is compliance (bit position as recalled from the manual's status-word
+table): the row gets `Reading.status` 1. A source function the driver does not list
+(`MEM`, source memory sweeps) reads as UnknownChoice, and `level`/`limit` refuse it.
 
 Ranges: source ±210 V and ±1.05 A, compliance up to 210 V and 1.05 A (the manual's
 power envelope, 1.05 A only up to 21 V and 105 mA above, is left to the instrument:
 a level outside it is refused by the 2400 and raised from its error queue when
 `check_errors()` is called). Not confirmed from the manual here: the smallest
-compliance values accepted (taken as 1 nA and 1 mV) and what `:READ?` does with the
-output off (the simulation answers zeros; a real 2400 may report error 803).
+compliance values accepted (taken as 1 nA and 1 mV), what `:READ?` does with the
+output off (the simulation answers zeros; a real 2400 may report an error), and the
+RS-232 factory settings: this driver opens serial ports at 9600 8N1 with LF
+terminators; set the 2400's RS-232 menu to match (TERMINATOR <LF>, flow control none).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Keithley2400(KeithleySourceMeter):
     sim_file = "sim/2400.yaml"
     sim_resource = "GPIB0::24::INSTR"
     sim_model = "keithley-2400"
+    connection_defaults = {"baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1}
     trip_queries = {"voltage": ":SENS:CURR:PROT:TRIP?", "current": ":SENS:VOLT:PROT:TRIP?"}
 
     source_voltage = setting_range(

@@ -80,7 +80,7 @@ class Keithley2450(KeithleySourceMeter):
     )
 
     def _measure_once(self) -> tuple[float, float, bool]:
-        sourced = self.source_function
+        sourced = self._function()
         measured = self.measure_function
         reply = self.session.query(READ)
         try:

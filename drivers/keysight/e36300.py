@@ -58,7 +58,7 @@ class KeysightE36312AChannel(SupplyChannel):
 class KeysightE36312A(PowerSupply):
     """Keysight E36312A triple-output supply: per-output voltage, current limit, output."""
 
-    idn_patterns = (r"^Keysight Technologies,E3631[123]A,",)
+    idn_patterns = (r"^Keysight( Technologies)?,E3631[123]A,",)
     sim_file = "sim/e36312a.yaml"
     sim_resource = "USB0::0x2A8D::0x1102::MY59001234::INSTR"
     sim_model = "keysight-e36312a"

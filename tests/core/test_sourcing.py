@@ -53,8 +53,11 @@ def test_safe_limits_only_tighten():
     limits = SafeLimits(max_level=20.0, max_slew=10.0)
     assert limits.tightened(max_level=5.0).max_level == 5.0
     assert limits.tightened(safe_level=-3.0).safe_level == -3.0
+    assert limits.tightened(max_level=20.0, max_slew=10.0) == limits  # equal is not wider
     with pytest.raises(ValidationError, match=r"max_level.*widen"):
-        limits.tightened(max_level=21.0)
+        limits.tightened(max_level=20.001)
+    with pytest.raises(ValidationError, match=r"max_slew.*widen"):
+        limits.tightened(max_slew=10.001)
     with pytest.raises(ValidationError, match=r"max_slew.*widen"):
         limits.tightened(max_slew=None)
     with pytest.raises(ValidationError, match="beyond max_level"):

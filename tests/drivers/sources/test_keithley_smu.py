@@ -13,6 +13,7 @@ from instrumentkit.drivers.keithley import Keithley2400, Keithley2450
 from instrumentkit.drivers.keithley.smu2400_sim import Keithley2400Model
 from instrumentkit.drivers.keithley.smu2450_sim import Keithley2450Model
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
+from instrumentkit.parameters import UnknownChoiceWarning
 from instrumentkit.testing import expected_protocol
 
 SETUP_2400 = [
@@ -235,3 +236,15 @@ def test_smu_is_a_source_and_a_sensor_and_ramps_on_the_lab(over_tcp):
     many = smu.read_many(3)
     assert many.values.shape == (3, 2)
     assert np.allclose(many.values[:, 1], 5e-3, rtol=1e-3)
+
+
+def test_2400_in_source_memory_mode_refuses_level_and_limit():
+    pairs = [(":SOUR:FUNC?", "MEM"), (":SOUR:FUNC?", "MEM")]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        with (
+            pytest.warns(UnknownChoiceWarning),
+            pytest.raises(ValidationError, match="neither 'voltage' nor 'current'"),
+        ):
+            smu.level = 1.0
+        with pytest.warns(UnknownChoiceWarning), pytest.raises(ValidationError, match="'MEM'"):
+            smu.limit  # noqa: B018

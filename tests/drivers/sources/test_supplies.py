@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import instrumentkit as ik
@@ -168,3 +170,17 @@ def test_lab_model_refuses_beyond_the_rating(over_tcp, driver, model, command):
     psu.session.write(command)
     with pytest.raises(InstrumentReportedError, match="-222"):
         psu.check_errors()
+
+
+@pytest.mark.parametrize(
+    "idn",
+    [
+        "Keysight Technologies,E36312A,MY59001234,2.1.0-1.0.4-1.12",
+        "KEYSIGHT,E36312A,MY59001234,1.0",
+        "Keysight Technologies,E36313A,MY1,1.0",
+    ],
+)
+def test_e36300_identity_spellings_pick_the_driver(idn):
+    assert any(re.search(p, idn, re.IGNORECASE) for p in KeysightE36312A.idn_patterns)
+    assert not any(re.search(p, idn.replace("E3631", "E3646"), re.IGNORECASE)
+                   for p in KeysightE36312A.idn_patterns)  # fmt: skip
