@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from instrumentkit._axis_array import Axis, AxisArray
 from instrumentkit.data import now_ns
+from instrumentkit.errors import ValidationError
 
 from ._layout import TIME
 from ._records import _RecordStream
@@ -71,7 +72,7 @@ class AxisArrayStream(_RecordStream):
         if not isinstance(record, AxisArray):
             raise TypeError(f"stream {self.name!r} holds AxisArrays, got a {type(record).__name__}")
         if record.shape != self.like.shape or not record.same_axes(self.like):
-            raise ValueError(
+            raise ValidationError(
                 f"stream {self.name!r} holds arrays of shape {self.like.shape} on the axes "
                 f"{_axes_text(self.like.axes)}, fixed by its first record; got shape "
                 f"{record.shape} on {_axes_text(record.axes)}. Other axes need another stream"

@@ -10,7 +10,7 @@ import json
 import math
 import os
 import re
-import shutil
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import h5py
 import numpy as np
+from numpy.typing import NDArray
 
 from instrumentkit.errors import ConfigError
 
@@ -60,7 +61,7 @@ MIN_CHUNK_ROWS = 1024
 """Rows per chunk of a stream's small columns, at least, when a big column has fewer."""
 
 # A run stops (aborted, file closed cleanly) when less room than this is left on the disk:
-# once a write has failed for lack of space, HDF5 can no longer close the file.
+# once a write has failed for lack of space, HDF5 can no longer close the file (_room.py).
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 TIME = "time"
@@ -133,6 +134,29 @@ def chunk_shape(row_shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     return (1, *shape)
 
 
+def status_flags(meanings: Mapping[int, str] | None) -> tuple[NDArray[np.int16], str]:
+    """CF `flag_values` and `flag_meanings` of a status dataset: each code and one word.
+
+    Code 0 means valid unless the instrument's meanings say otherwise; a meaning becomes
+    one token (CF separates them by blanks), e.g. "invalid reading" -> "invalid_reading".
+    """
+    table = {0: "valid", **{int(code): str(text) for code, text in (meanings or {}).items()}}
+    codes = sorted(table)
+    words = [
+        re.sub(r"[^\w.+-]+", "_", table[code].strip()).strip("_") or "unnamed" for code in codes
+    ]
+    return np.array(codes, dtype=np.int16), " ".join(words)
+
+
+def flag_table(dataset: h5py.Dataset) -> dict[int, str]:
+    """A dataset's CF flags as {code: meaning}; empty when it has none."""
+    values, meanings = dataset.attrs.get("flag_values"), dataset.attrs.get("flag_meanings")
+    if values is None or meanings is None:
+        return {}
+    text = meanings.decode() if isinstance(meanings, bytes) else str(meanings)
+    return dict(zip((int(v) for v in np.atleast_1d(values)), text.split(), strict=False))
+
+
 def instrument_group_name(key: str) -> str:
     """The name of an instrument's NXinstrument group under /entry."""
     return INSTRUMENT_PREFIX + key
@@ -199,27 +223,12 @@ def check_output(path: Path, overwrite: bool) -> None:
 def write_failed(path: str | os.PathLike[str], error: Exception) -> OSError:
     """A clear OSError for a failed HDF5 write (HDF5 reports a full disk as RuntimeError)."""
     if isinstance(error, OSError) and "rows up to the last flush" in str(error):
-        return error
+        return error  # already ours (a refused write, see _room.py)
     found = re.search(r"errno = (\d+)", str(error))
     code = int(found.group(1)) if found else getattr(error, "errno", None) or errno.EIO
     cause = os.strerror(code) if found else str(error)
     return OSError(
         code,
-        f"writing run file {path} failed ({cause}); rows up to the last flush are safe in "
-        f"the file. HDF5 said: {str(error).splitlines()[0]}",
+        f"writing run file {path} failed ({cause}); rows up to the last complete flush are in "
+        f"the file, nothing more is written to it. HDF5 said: {str(error).splitlines()[0]}",
     )
-
-
-def room_left(path: Path) -> int:
-    """Bytes the run file may still grow by: free disk space, and the file-size limit."""
-    folder = path.parent if str(path.parent) else Path(".")
-    room = shutil.disk_usage(folder).free
-    try:
-        import resource
-    except ImportError:  # Windows
-        return room
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if limit != resource.RLIM_INFINITY:
-        size = path.stat().st_size if path.exists() else 0
-        room = min(room, limit - size)
-    return room

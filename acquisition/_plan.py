@@ -24,6 +24,7 @@ from instrumentkit.registry import driver_by_name, registered_drivers
 from . import _layout as layout
 from ._config import InstrumentConfig, RunConfig, StreamConfig, SweepValues, load_run_config
 from ._resource_syntax import resource_problem, serial_options_problem
+from ._room import room_left
 from ._stage_config import check_stages
 from ._stream_checks import channel_id, check_kind_fields, check_written_names
 from ._sweep_plan import check_safe_limits, check_sweep
@@ -108,7 +109,7 @@ def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:
     except OSError as error:
         problem = str(error)
     else:
-        room = layout.room_left(plan.output)
+        room = room_left(plan.output)
         if room >= layout.MIN_FREE_BYTES:
             return
         problem = (

@@ -30,7 +30,17 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from ._layout import ENTRY, INSTRUMENT_PREFIX, LEGACY_DATA, LEGACY_INSTRUMENTS, MONOTONIC, TIME
+from instrumentkit.errors import ValidationError
+
+from ._layout import (
+    ENTRY,
+    INSTRUMENT_PREFIX,
+    LEGACY_DATA,
+    LEGACY_INSTRUMENTS,
+    MONOTONIC,
+    TIME,
+    flag_table,
+)
 
 Lazy = bool | Literal["dask"]
 
@@ -66,6 +76,13 @@ class StreamData:
     attrs: Mapping[str, Any]
     dims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """For a sweep: each field's dimensions (the sweep's axes, then a trace's own)."""
+    flags: Mapping[str, dict[int, str]] = field(default_factory=dict)
+    """{code: meaning} of the datasets that carry CF flags (`status` of readings)."""
+
+    @property
+    def status_meanings(self) -> dict[int, str]:
+        """What each status code of a readings stream means ({} without status codes)."""
+        return dict(self.flags.get("status", {}))
 
     @property
     def data(self) -> Any:
@@ -261,6 +278,7 @@ class RunFile:
             long_names={name: str(ds.attrs.get("long_name", "")) for name, ds in group.items()},
             attrs=attrs,
             dims=dims,
+            flags={name: table for name, ds in group.items() if (table := flag_table(ds))},
         )
 
     def _load(self, dataset: h5py.Dataset, rows: int | None) -> Any:
@@ -338,4 +356,4 @@ def _check_is_hdf5(path: Path) -> None:
             f"it looks like a run configuration: record a run with `instrumentkit acquire "
             f"{path}`, then open the .h5 file it writes"
         )
-    raise ValueError(f"{path} is not an HDF5 file, so not a run file; {hint}")
+    raise ValidationError(f"{path} is not an HDF5 file, so not a run file; {hint}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import h5py
@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from instrumentkit.data import Reading
 
-from ._layout import MONOTONIC, TIME
+from ._layout import MONOTONIC, TIME, status_flags
 from ._streams import ColumnSpec, Stream, channel_names, declare, time_columns
 
 # The buffer key of the channels (a "/" keeps it apart from every dataset name).
@@ -38,6 +38,7 @@ class ReadingStream(Stream):
         monotonic: bool,
         filters: dict[str, Any],
         on_append: Callable[[], None],
+        status_meanings: Mapping[int, str] | None = None,
     ) -> None:
         names = channel_names(group.name, channels)
         if len(units) != len(names):
@@ -52,6 +53,10 @@ class ReadingStream(Stream):
             specs.append(ColumnSpec("status", (len(names),), np.dtype(np.int16), "", long_name))
         group.attrs["channels"] = list(channels)
         datasets = declare(group, specs, filters, signals=names, axes=[TIME])
+        if status:  # what each code means, as CF flags: plots and readers can say why
+            codes, words = status_flags(status_meanings)
+            datasets["status"].attrs["flag_values"] = codes
+            datasets["status"].attrs["flag_meanings"] = words
         super().__init__(group, datasets, on_append=on_append, grouped={_VALUES: names})
         self.channels = channels
         self.units = units

@@ -106,7 +106,7 @@ class Source:
     def finish(self) -> None:
         """Called once in the source's thread after the last poll (also after errors)."""
 
-    # -- faults (decision 0700)
+    # -- faults (decision 0009)
     def devices(self) -> list[Any]:
         """The instruments this source talks to (for resync, error queues and stopping)."""
         return []

@@ -1,4 +1,4 @@
-"""Buffered append-only datasets of one stream (/entry/data/<stream>).
+"""Buffered append-only datasets of one stream (/entry/<stream>).
 
 A stream is a set of datasets that grow together along axis 0, one row per sample
 (readings) or per record (waveforms, spectra, arrays). Appends copy into preallocated
@@ -164,6 +164,8 @@ class Stream:
         self.capacity = max(1, BUFFER_BYTES // max(row_bytes, 1))
         self.before_write: Callable[[int], None] | None = None
         """Called with the bytes a write is about to add; may raise to refuse it."""
+        self.on_write_error: Callable[[OSError], None] | None = None
+        """Called when HDF5 failed to write (the file can no longer be trusted to HDF5)."""
         self._buffers: dict[str, _Buffer] = {}
         for key, targets in layout.items():
             first = targets[0][0]
@@ -269,12 +271,20 @@ class Stream:
                     dataset.resize(stop, axis=0)
                     _write_slice(dataset, start, np.ascontiguousarray(rows, dataset.dtype))
         except (OSError, RuntimeError) as error:  # a full disk, an I/O error
-            raise write_failed(self.group.file.filename, error) from error
+            failed = write_failed(self.group.file.filename, error)
+            if self.on_write_error is not None:
+                self.on_write_error(failed)
+            raise failed from error
         self._written = stop
 
     def open(self) -> None:
         """Accept appends (called by RunWriter.start())."""
         self._refusal = None
+
+    def stop(self, reason: str) -> None:
+        """Refuse appends from now on and drop what is buffered (nothing more is written)."""
+        self._refusal = reason
+        self._fill = 0
 
     def close(self) -> None:
         """Write what is buffered; later appends raise. Called by RunWriter.close()."""

@@ -20,12 +20,19 @@ Phases: *declaring* (constructor, `add_instrument`, `add_readings` / `add_wavefo
 at the end (end_time, status, reason, end settings) is reserved at declaration as
 fixed-length strings, because SWMR readers break when objects are created after the switch.
 
+The file is NeXus as NeXus tools read it: `/entry/<stream>` NXdata groups, of which
+`default_stream=` (else the first declared) is the entry's `@default`, and
+`/entry/instrument_<name>` NXinstrument groups; written with the library-version bounds
+("v110", "v114") so that HDF5 1.10-1.14 readers open it (decision 0204).
+
 Appends are buffered; buffers go to HDF5 in large slices when full. `flush()` writes every
 buffer and flushes the file (and fsyncs it with `fsync=True`); appends and `maybe_flush()`
 flush by themselves every `flush_interval` seconds. A process killed at any moment leaves a
 file that opens with `h5py.File(path, "r", swmr=True)` and holds every row up to the last
 flush. Leaving a `with` block through an exception closes the run as "aborted" with the
-exception as the reason, then re-raises.
+exception as the reason, then re-raises. The room HDF5 needs next is claimed on the disk
+before every write (_room.py), so a full disk raises OSError(ENOSPC) while the file can
+still be closed as "aborted" with every flushed row.
 
 Thread-safety: none. A writer and its streams belong to one thread (the pipeline's writer
 thread or the lab script); hand data to that thread through a queue.
@@ -33,6 +40,7 @@ thread or the lab script); hand data to that thread through a queue.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -53,8 +61,10 @@ from instrumentkit.data import Reading, Spectrum, Waveform
 from . import _layout as layout
 from ._axis_arrays import AxisArrayStream
 from ._entry import declare_entry, declare_instrument, write_settings_end
+from ._failed import close_after_failure, end_field_offsets
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
+from ._room import DiskRoom
 from ._streams import Stream
 from ._sweep_grid import SweepPoint
 from ._sweep_stream import SweepStream
@@ -85,15 +95,21 @@ class RunWriter:
         self.min_free_bytes = min_free_bytes
         self._filters = layout.filters_for(compression)
         layout.check_output(self.path, overwrite)
-        self._check_room("cannot start")
+        self._room = DiskRoom(self.path, min_free_bytes, compressed=bool(self._filters))
+        self._room.before_create()
         try:
             self._file = h5py.File(self.path, "w", libver=layout.libver_bounds())
         except OSError as error:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
+        self._room.attach(self._file.id.get_vfd_handle())
+        self._failure: OSError | None = None  # an HDF5 write failed: nothing more is written
+        self._end_fields: dict[str, tuple[int, int]] = {}
+        self._row_datasets = 0
         self.entry_identifier = str(uuid.uuid4())
         self.status: layout.Status = "created"
         self._streams: dict[str, Stream] = {}
         self._instruments: dict[str, h5py.Group] = {}
+        self._status_meanings: dict[str, dict[int, str]] = {}
         self._next_flush = float("inf")
         try:
             self._entry = declare_entry(
@@ -120,11 +136,14 @@ class RunWriter:
         settings: Mapping[str, Any],
         resource: str | None = None,
         settings_capacity: int | None = None,
+        status_meanings: Mapping[int, str] | None = None,
     ) -> None:
         """Record an instrument: IDN, driver, resource and its settings snapshot at start.
 
         Room for the end snapshot is reserved now (`settings_capacity` bytes, default the
-        larger of 64 KiB and four times the start snapshot).
+        larger of 64 KiB and four times the start snapshot). `status_meanings` ({code:
+        meaning} of the status codes its readings carry) goes on the status dataset of its
+        readings streams.
         """
         self._require_declaring("add an instrument")
         key = layout.safe_name(name)
@@ -136,6 +155,7 @@ class RunWriter:
             settings_capacity=settings_capacity,
         )  # fmt: skip
         self._instruments[key] = group
+        self._status_meanings[name] = dict(status_meanings or {})
 
     def _free_name(self, key: str, name: str) -> str:
         """`key` if nothing under /entry has that name yet (streams and instruments share it)."""
@@ -165,9 +185,10 @@ class RunWriter:
         group.attrs["kind"] = stream.kind
         if key == self.default_stream or "default" not in self._entry.attrs:
             self._entry.attrs["default"] = key  # what NeXus tools plot when the file opens
-        # Every write checks the room first: a large block written between two flushes
-        # could otherwise fill the disk, and HDF5 cannot close a file after a failed write.
-        stream.before_write = self._check_write_room
+        # Every write claims its room first: HDF5 must never be the one to find the disk
+        # full, since it cannot finish a flush or close a file after a failed write.
+        stream.before_write = self._before_write
+        stream.on_write_error = self._failed_write
         self._streams[key] = stream
         return stream
 
@@ -181,17 +202,21 @@ class RunWriter:
         dtype: DTypeLike = np.float64,
         monotonic: bool = False,
         instrument: str | None = None,
+        status_meanings: Mapping[int, str] | None = None,
     ) -> ReadingStream:
         """Declare a stream of scalar readings: one dataset per channel, one row per sample.
 
         `units` is one unit for all channels or one per channel; `status=True` keeps the
-        readings' status codes.
+        readings' status codes, with what each means (`status_meanings`, by default the
+        instrument's, as given to `add_instrument`) as CF `flag_values`/`flag_meanings`.
         """
         names = (channels,) if isinstance(channels, str) else tuple(channels)
         unit_list = (units,) * len(names) if isinstance(units, str) else tuple(units)
+        if status_meanings is None:
+            status_meanings = self._status_meanings.get(instrument or "")
         return self._new_stream(name, instrument, lambda group: ReadingStream(
             group, names, unit_list, status=status, dtype=dtype, monotonic=monotonic,
-            filters=self._filters, on_append=self._tick,
+            filters=self._filters, on_append=self._tick, status_meanings=status_meanings,
         ))  # fmt: skip
 
     def add_waveforms(
@@ -344,7 +369,11 @@ class RunWriter:
         self._entry["status"][()] = b"running"
         self.status = "running"
         self._file.swmr_mode = True
+        self._end_fields = end_field_offsets(self._entry)  # allocated: written above
+        self._row_datasets = sum(len(stream.datasets) for stream in self._streams.values())
+        self._room.started(self._row_datasets)
         self._flush_file()
+        self._room.started(self._row_datasets)  # the flush gave back what was claimed
         for stream in self._streams.values():
             stream.open()
 
@@ -363,33 +392,29 @@ class RunWriter:
         """Write every buffered row and flush the file (fsync too when asked)."""
         if self.status != "running":
             raise RuntimeError(f"{self.path}: flush() needs a started, open run ({self.status})")
+        if self._failure is not None:
+            raise self._failure
         for stream in self._streams.values():
             stream.write_buffer()
         self._flush_file()
-        self._check_room("stopping before the disk is full")
+        self._room.flushed(self._row_datasets)
 
-    def _check_write_room(self, nbytes: int) -> None:
-        self._check_room("stopping before the disk is full", needed=nbytes)
+    def _before_write(self, nbytes: int) -> None:
+        self._room.before_write(nbytes, self._row_datasets)
 
-    def _check_room(self, action: str, *, needed: int = 0) -> None:
-        """Stop while HDF5 can still close the file: after a failed write it cannot."""
-        if not self.min_free_bytes:
-            return
-        room = layout.room_left(self.path)
-        if room - needed < self.min_free_bytes:
-            writing = f" with {needed / 1e6:.1f} MB to write" if needed else ""
-            raise OSError(
-                errno.ENOSPC,
-                f"run file {self.path}: {action}, only {room / 1e6:.1f} MB left for it"
-                f"{writing} (min_free_bytes={self.min_free_bytes}); rows up to the last flush "
-                "are safe in the file",
-            )
+    def _failed_write(self, error: OSError) -> None:
+        """An HDF5 write failed: HDF5 cannot be trusted with this file any more."""
+        self._failure = self._failure or error
+        for stream in self._streams.values():
+            stream.stop(f"writing the run file failed: {self._failure}")
 
     def _flush_file(self) -> None:
         try:
             self._file.flush()
         except (OSError, RuntimeError) as error:
-            raise layout.write_failed(self.path, error) from error
+            failed = layout.write_failed(self.path, error)
+            self._failed_write(failed)
+            raise failed from error
         if self.fsync:
             os.fsync(self._file.id.get_vfd_handle())
         if self.flush_interval is not None:
@@ -417,37 +442,75 @@ class RunWriter:
             raise ValueError(f"status must be 'completed' or 'aborted', not {status!r}")
         failure: BaseException | None = None
         try:
-            if self.status == "created":  # closed before start: a valid, empty run
-                self._entry["start_time"][()] = layout.iso_now().encode()
-            for stream in self._streams.values():
-                try:
-                    stream.close()
-                except OSError as error:  # e.g. disk full: still mark the run as aborted
-                    failure = failure or error
-            for name, settings in (settings_end or {}).items():
-                self.record_settings_end(name, settings)
-            if failure is not None:
-                lost = f"writing the last buffered rows failed: {failure}"
-                reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
-                if status == "completed":
-                    status = "aborted"
-                else:
-                    failure = None  # already aborting: the reason records it
-            self._entry["end_time"][()] = layout.iso_now().encode()
-            self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
-            self._entry["status"][()] = status.encode()
+            if self._failure is None:
+                failure = self._finish(status, reason, settings_end)
+        except (OSError, RuntimeError) as error:  # HDF5 failed while finishing the file
+            if self._failure is None:
+                self._failed_write(layout.write_failed(self.path, error))
+        except BaseException:  # a bad argument (an unknown instrument): still close
+            with contextlib.suppress(OSError, RuntimeError):
+                self._file.close()
             self.status = status
-            self._file.flush()
-            if self.fsync:
-                os.fsync(self._file.id.get_vfd_handle())
-        finally:
-            self.status = status
-            self._file.close()
+            self._room.release()
+            raise
+        if self._failure is not None:
+            self._close_failed(reason)  # raises
         if failure is not None:
             raise OSError(
                 f"run file {self.path}: rows buffered since the last flush were lost "
                 f"({failure}); the file is marked aborted"
             ) from failure
+
+    def _finish(
+        self,
+        status: Literal["completed", "aborted"],
+        reason: str | None,
+        settings_end: Mapping[str, Mapping[str, Any]] | None,
+    ) -> OSError | None:
+        """The end of a healthy run; returns the refusal that lost buffered rows, if any."""
+        failure: OSError | None = None
+        if self.status == "created":  # closed before start: a valid, empty run
+            self._entry["start_time"][()] = layout.iso_now().encode()
+        for stream in self._streams.values():
+            try:
+                stream.close()
+            except OSError as error:  # e.g. disk full: still mark the run as aborted
+                failure = failure or error
+        if self._failure is not None:  # HDF5 itself failed: close() takes over
+            return None
+        for name, settings in (settings_end or {}).items():
+            self.record_settings_end(name, settings)
+        if failure is not None:
+            lost = f"writing the last buffered rows failed: {failure}"
+            reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
+            if status == "completed":
+                status = "aborted"
+            else:
+                failure = None  # already aborting: the reason records it
+        self._entry["end_time"][()] = layout.iso_now().encode()
+        self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
+        self._entry["status"][()] = status.encode()
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.id.get_vfd_handle())
+        self._file.close()
+        self.status = status
+        self._room.release()
+        return failure
+
+    def _close_failed(self, reason: str | None) -> None:
+        """Close after an HDF5 write failed (see _failed.py) and raise an OSError saying so."""
+        failure = self._failure
+        why = f"{reason}; {failure}" if reason else str(failure)
+        self.status = "aborted"
+        values = {"end_time": layout.iso_now(), "reason": why, "status": "aborted"}
+        problem = close_after_failure(self._file, self._end_fields, values)
+        self._room.release()
+        raise OSError(
+            errno.EIO,
+            f"run file {self.path}: closed after a failed write ({failure}); "
+            + (problem or "it is marked aborted, with rows up to the last complete flush"),
+        ) from failure
 
     def __enter__(self) -> RunWriter:
         return self

@@ -202,7 +202,8 @@ def _first_rows(reading: Reading, n: int) -> Reading:
 
 
 def instrument_record(instrument: Any) -> dict[str, Any]:
-    """IDN, driver, resource and settings snapshot of an instrument, for `add_instrument`.
+    """IDN, driver, resource, settings snapshot and status-code meanings of an instrument
+    (its `status_meanings`, if it has one), for `add_instrument`.
 
     Works with any object: what it cannot tell is left empty, and a failing snapshot is
     recorded as the error rather than ending the run before it starts.
@@ -221,11 +222,13 @@ def instrument_record(instrument: Any) -> dict[str, Any]:
     transport = getattr(session, "transport", None)
     if transport is not None:
         resource = str(getattr(transport, "resource", ""))
+    meanings = getattr(instrument, "status_meanings", None)
     return {
         "idn": idn,
         "driver": driver,
         "resource": resource,
         "settings": _snapshot(instrument),
+        "status_meanings": dict(meanings) if isinstance(meanings, Mapping) else None,
     }
 
 

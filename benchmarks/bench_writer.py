@@ -8,7 +8,8 @@
 (c) how long after `flush()` a SWMR reader in another process sees new rows;
 (d) a lab script's rows: `run.append(name, {"t": t, "v": v})` and `run.append(name, v)`
     per row on a live Run vs the same loop into buffered raw h5py.
-Every file is `libver="latest"` with SWMR on, flushed every second, on the local disk.
+Every file has SWMR on, is flushed every second, on the local disk; the raw baselines are
+`libver="latest"`, the writer uses its ("v110", "v114") bounds (docs/decisions/0204).
 """
 
 from __future__ import annotations

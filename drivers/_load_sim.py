@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, Protocol
 
-from instrumentkit.sim import ScpiDevice, ScpiError
+from instrumentkit.sim import DriveOut, ScpiDevice, ScpiError
 
 __all__ = ["Diode", "Load", "Resistor", "SupplyModel", "SupplyOutput", "measured", "solve"]
 
@@ -131,6 +132,19 @@ class SupplyModel(ScpiDevice):
             n: SupplyOutput(rating, 0.0, rating[1], load=loads.get(n, Resistor(self.resistance)))
             for n, rating in self.ratings.items()
         }
+
+    def ports(self) -> dict[str, DriveOut]:
+        """Each output ("1", ...) drives a wired lab's load DUT in place of its `load`."""
+        return {
+            str(n): DriveOut(partial(self._wire_load, n), partial(self._wired_voltage, n))
+            for n in self.ratings
+        }
+
+    def _wire_load(self, output: int, load: Load) -> None:
+        self.outputs[output].load = load
+
+    def _wired_voltage(self, output: int) -> float:
+        return self.outputs[output].terminals()[0]
 
     @staticmethod
     def number(text: str, top: float) -> float:

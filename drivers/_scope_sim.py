@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from instrumentkit.sim import ScpiDevice
+from instrumentkit.sim import ScpiDevice, Signal, SignalIn, WiredSource
 from instrumentkit.sim.physics import Acquisition, Source, acquire
 
 __all__ = ["DEFAULT_SOURCES", "ScopeModel"]
@@ -39,10 +40,15 @@ class ScopeModel(ScpiDevice):
     """
 
     analog_channels = 4
+    input_impedance = 1e6
+    wired_noise = 0.002
+    """Volts rms the front end adds to a wired input."""
 
     def __init__(self, *, sources: Mapping[Any, Any] | None = None, **options: Any) -> None:
         given = DEFAULT_SOURCES if sources is None else sources
         self.sources = {int(ch): Source.of(spec) for ch, spec in given.items()}
+        self.wired: dict[int, Signal] = {}
+        """Channels a lab's wiring connected: they show that signal, on the device clock."""
         super().__init__(**options)
         self._clear_acquisition()
 
@@ -55,6 +61,13 @@ class ScopeModel(ScpiDevice):
         self.armed = False
         self.last: Acquisition | None = None
         self._blocks: dict[Hashable, bytes] = {}
+
+    def ports(self) -> dict[str, SignalIn]:
+        """Each analog input, "1" to "4", takes a wired signal (1 Mohm)."""
+        return {
+            str(ch): SignalIn(partial(self.wired.__setitem__, ch), impedance=self.input_impedance)
+            for ch in range(1, self.analog_channels + 1)
+        }
 
     # -- what the vendor model knows
     def record_points(self) -> int:
@@ -78,6 +91,8 @@ class ScopeModel(ScpiDevice):
         wanted = set(self.enabled_channels()) | {trigger["trigger_source"]}
         zero = Source(shape="dc", amplitude=0.0)
         sources = {ch: self.sources.get(ch, zero) for ch in wanted if ch is not None}
+        for ch in sources.keys() & self.wired.keys():
+            sources[ch] = WiredSource.of_signal(self.wired[ch], noise=self.wired_noise)
         self.last = acquire(
             sources,
             points=self.record_points(),
@@ -87,6 +102,8 @@ class ScopeModel(ScpiDevice):
             trigger_level=trigger["trigger_level"],
             trigger_slope=trigger["trigger_slope"],
             trigger_position=trigger["trigger_position"],
+            # Wired inputs are sampled at clock times; unwired ones start at a random phase.
+            start_time=self.clock.now() if self.wired else None,
         )
         self._blocks.clear()
         return self.last

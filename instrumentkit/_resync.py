@@ -1,4 +1,4 @@
-"""Getting a session back in step after a failed exchange (decision 0700).
+"""Getting a session back in step after a failed exchange (decision 0009).
 
 A timeout or a malformed reply can leave half a block on the wire or a late reply that would
 answer the next query. `Session` marks itself out of step then, and its next write first

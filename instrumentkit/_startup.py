@@ -4,7 +4,7 @@
 pyvisa, h5py: most of a second) before any command can take over SIGINT and SIGTERM.
 A signal in that time used to print a `KeyboardInterrupt` traceback (SIGINT) or kill the
 process silently with -15 (SIGTERM). Nothing has been written yet, so the process just
-says so and exits; commands that write install their own handlers (decision 0700).
+says so and exits; commands that write install their own handlers (decision 0009).
 Only a process launched as the command line gets this: importing the package from a
 script or a test never touches its signal handlers.
 """

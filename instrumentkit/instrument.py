@@ -141,7 +141,7 @@ class Instrument(Component):
         self.name = self.session.name
         self.session.on_resync = self._resync
 
-    # -- getting back in step (decision 0700)
+    # -- getting back in step (decision 0009)
     def resync(self) -> None:
         """Get back in step after a timeout or a malformed reply: drain, device clear,
         sync, re-read what the driver caches. The session does this by itself before

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,8 @@ class LineSensor(Instrument):
     """A line-printing sensor board configured in YAML (pattern or CSV, units, conversion)."""
 
     interfaces = (Sensor,)
+    status_meanings: ClassVar[dict[int, str]] = {STATUS_NOT_A_NUMBER: "not_a_number"}
+    """What a status code means (the run file keeps it with the readings)."""
     sim_model = "generic-line-sensor"
 
     def __init__(

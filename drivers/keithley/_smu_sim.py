@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from instrumentkit.sim import ScpiDevice, Setting
+from instrumentkit.sim import DriveOut, ScpiDevice, Setting
 
-from .._load_sim import Load, Resistor, measured
+from .._load_sim import Load, Resistor, measured, solve
 
 __all__ = ["SourceMeterModel"]
 
@@ -34,6 +34,21 @@ class SourceMeterModel(ScpiDevice):
         self.noise = noise
         """Noise of a reading at 1 PLC: `noise` V and `noise` mA (scales as 1/sqrt(NPLC))."""
         super().__init__(**options)
+
+    def ports(self) -> dict[str, DriveOut]:
+        """The output ("") drives a wired lab's load DUT in place of `load`."""
+        return {"": DriveOut(attach=self._wire_load, voltage=self._wired_voltage)}
+
+    def _wire_load(self, load: Load) -> None:
+        self.load = load
+
+    def _wired_voltage(self) -> float:
+        if not self.output:
+            return 0.0
+        voltage_source = self.source_function == "VOLT"
+        level = self.source_voltage if voltage_source else self.source_current
+        limit = self.current_limit if voltage_source else self.voltage_limit
+        return solve(self.load, self.source_function, level, limit)[0]
 
     def terminals(self) -> tuple[float, float, bool]:
         """(voltage, current, in compliance) as measured now, with noise."""

@@ -203,6 +203,11 @@ class LakeShore336(IEEE4882):
 
     idn_patterns = (r"^LSCI,MODEL336,",)
     interfaces = (Sensor,)
+    status_meanings: ClassVar[dict[int, str]] = {
+        1: "invalid_reading", 16: "temperature_underrange", 32: "temperature_overrange",
+        64: "sensor_units_zero", 128: "sensor_units_overrange",
+    }  # fmt: skip
+    """RDGST? bits (a code is their sum); the run file keeps them with the readings."""
     write_termination = "\r\n"
     read_termination = "\r\n"
     connection_defaults = {"baudrate": 57600, "bytesize": 7, "parity": "O", "stopbits": 1}

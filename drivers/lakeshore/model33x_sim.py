@@ -19,9 +19,12 @@ rather than three decimals (`+4.210`), and that no exponent follows (`+4.21000E+
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
-from instrumentkit.sim import ScpiDevice, ScpiError, command
+import numpy as np
+
+from instrumentkit.sim import ScpiDevice, ScpiError, Signal, SignalIn, command
 from instrumentkit.sim.physics import Drift
 
 __all__ = ["LakeShore335Model", "LakeShore336Model"]
@@ -60,6 +63,8 @@ class LakeShore336Model(ScpiDevice):
             name: Drift(value=self.base[name], noise=noise, wander=wander) for name in self.inputs
         }
         self.time_constant = time_constant
+        self.wired: dict[str, Signal] = {}
+        """Inputs a lab's wiring connected (a thermal stage): they read that temperature."""
         super().__init__(**options)
         self.reset()
         self.connected = {name: self.base[name] > 0 for name in self.inputs}
@@ -100,9 +105,20 @@ class LakeShore336Model(ScpiDevice):
             current = self.base[name] + self.offset[name]
             self.offset[name] = target + (current - target) * keep - self.base[name]
 
+    def ports(self) -> dict[str, SignalIn]:
+        """Each input ("A".."D") reads a wired temperature in kelvin, with the input's noise."""
+        return {name: SignalIn(partial(self._wire, name), units="K") for name in self.inputs}
+
+    def _wire(self, name: str, signal: Signal) -> None:
+        self.wired[name] = signal
+        self.connected[name] = True
+
     def _kelvin(self, name: str) -> float:
         if not self.connected[name]:
             return 0.0
+        if name in self.wired:
+            kelvin = float(self.wired[name].at(np.array([self.clock.now()]))[0])
+            return max(kelvin + self.rng.normal(0.0, self.drifts[name].noise), 0.0)
         self._advance()
         value = self.drifts[name].read(self.clock.now(), self.rng) + self.offset[name]
         return max(value, 0.0)

@@ -101,7 +101,7 @@ class OceanSerialLink(Instrument):
         self._checksum = False
         self._compressed = False
 
-    # -- getting back in step (decision 0700)
+    # -- getting back in step (decision 0009)
     def _after_resync(self) -> None:
         """Binary mode, frame options and the settings this driver keeps, sent or read
         again: each is ACKed, which is this protocol's sync (it has no `*OPC?`)."""

@@ -156,6 +156,10 @@ class PfeifferTPG36x(Instrument):
     """Pfeiffer TPG 36x gauge controller; the channel count is learnt from the first `PRX`."""
 
     interfaces = (Sensor,)
+    status_meanings: ClassVar[dict[int, str]] = {
+        int(code): code.name.lower() for code in GaugeStatus if code
+    }
+    """What each measurement status means (the run file keeps it with the readings)."""
     write_termination = "\r\n"
     read_termination = "\r\n"
     connection_defaults = {"baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1}

@@ -148,7 +148,7 @@ def inspect_command(
             lines.append(f"    resource {record['resource']}")
     if not info["instruments"]:
         lines.append("  (none recorded)")
-    lines.append("streams (/entry/data)")
+    lines.append("streams (NXdata groups of /entry)")
     for name, stream in info["streams"].items():
         count = "points" if stream["kind"] == "sweep" else "rows"
         lines.append(f"  {name}: {stream['kind']}, {stream['rows']:,} {count}")

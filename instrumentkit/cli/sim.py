@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from instrumentkit.sim import Lab, default_lab_path, load_lab, models
+from instrumentkit.sim import Lab, LabSpec, default_lab_path, load_lab, models
 from instrumentkit.sim._server import advertised_host, is_loopback
 
 __all__ = ["sim"]
@@ -40,6 +40,24 @@ def remote_warning(host: str) -> str:
     )
 
 
+def wiring_tables(spec: LabSpec) -> list[Table]:
+    """The lab's DUTs and wires, as `serve` shows them (nothing for an unwired lab)."""
+    tables = []
+    if spec.duts:
+        duts = Table("DUT", "model", "parameters", title="Devices under test")
+        for dut in spec.duts:
+            params = ", ".join(f"{key}={value}" for key, value in dut.params.items())
+            duts.add_row(dut.name, dut.model, params or "defaults")
+        tables.append(duts)
+    if spec.wiring:
+        wires = Table("from", "to", "then", "slew /s", title="Wiring")
+        for wire in spec.wiring:
+            slew = f"{wire.slew:g}" if wire.slew else "-"
+            wires.add_row(wire.source, wire.to, wire.then or "-", slew)
+        tables.append(wires)
+    return tables
+
+
 @sim.command("serve")
 @click.argument("lab_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -66,9 +84,11 @@ def serve_command(
 ) -> None:
     """Serve the devices of LAB_FILE (default: the lab shipped with instrumentkit) until Ctrl-C.
 
-    Serial devices are served over TCP as well, as socket://host:port, so scripts in
-    other processes reach them through pyserial. Only this computer reaches them unless
-    --allow-remote (or `allow_remote: true` in the lab file) allows another --host.
+    Also shows the lab's DUTs and wiring (which source drives which DUT, which signal
+    reaches which input). Serial devices are served over TCP as well, as
+    socket://host:port, so scripts in other processes reach them through pyserial. Only
+    this computer reaches them unless --allow-remote (or `allow_remote: true` in the lab
+    file) allows another --host.
     """
     spec = load_lab(lab_file or default_lab_path())
     lab = Lab(
@@ -93,6 +113,8 @@ def serve_command(
             for name, resource in lab.remote_resources.items():
                 table.add_row(name, lab.model(name), resource)
             console.print(table)
+            for extra in wiring_tables(spec):
+                console.print(extra)
             console.print("Serving; press Ctrl-C to stop.")
             while not stop.wait(0.2):
                 pass

@@ -21,8 +21,10 @@ Reach it the way a real instrument is reached::
 
 Make it misbehave: `device.faults.inject("no_reply", on=":WAV:DATA?")`.
 Run a whole lab from a file: `with Lab(load_lab("lab.yaml")) as lab: lab.resource("dmm")`.
-Physics for models lives in `instrumentkit.sim.physics`. Importing this package
-registers the `iksim://` pyserial URL scheme.
+Wire a lab (sources drive DUTs, signals reach inputs): `duts:` and `wiring:` in the lab
+file; device models offer `ports()` (`SignalOut`, `DriveOut`, `SignalIn`), DUT physics is
+in `instrumentkit.sim.dut`. Physics for models lives in `instrumentkit.sim.physics`.
+Importing this package registers the `iksim://` pyserial URL scheme.
 """
 
 import serial
@@ -37,6 +39,8 @@ from instrumentkit.sim._scpi import Reply, ScpiDevice, command
 from instrumentkit.sim._scpi_syntax import block_payload
 from instrumentkit.sim._server import LabServer, serve
 from instrumentkit.sim._settings import ScpiError, Setting
+from instrumentkit.sim._signal import DriveOut, Signal, SignalIn, SignalOut, phasor
+from instrumentkit.sim._wiring import DutSpec, WiredSource, WireSpec
 
 if __name__ not in serial.protocol_handler_packages:
     serial.protocol_handler_packages.append(__name__)
@@ -45,6 +49,8 @@ __all__ = [
     "Clock",
     "Device",
     "DeviceSpec",
+    "DriveOut",
+    "DutSpec",
     "Fault",
     "FaultKind",
     "Lab",
@@ -56,7 +62,12 @@ __all__ = [
     "ScpiDevice",
     "ScpiError",
     "Setting",
+    "Signal",
+    "SignalIn",
+    "SignalOut",
     "SystemClock",
+    "WireSpec",
+    "WiredSource",
     "attach",
     "binary_block",
     "block_payload",
@@ -66,6 +77,7 @@ __all__ = [
     "detach",
     "load_lab",
     "models",
+    "phasor",
     "register_model",
     "serve",
 ]

@@ -12,13 +12,14 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from instrumentkit.sim._clock import Clock, SystemClock
 from instrumentkit.sim._faults import Faults
+from instrumentkit.sim._signal import Port
 
 __all__ = ["Device", "Output", "Packet"]
 
@@ -142,6 +143,9 @@ class Device:
         """The host message being handled, for fault matching and error messages."""
         self.line_settings: dict[str, object] | None = None
         """Serial settings the host opened the port with (baudrate, parity, ...), if serial."""
+        self.before_host_write: list[Callable[[], None]] = []
+        """Called before each host write is handled: a wired lab brings what this device
+        drives up to now here, so a new level takes effect at the clock time it arrives."""
         self._inbox = bytearray()
         self._last_release = -math.inf
         self._not_before = -math.inf
@@ -150,6 +154,8 @@ class Device:
     def host_write(self, data: bytes) -> None:
         """Bytes the host wrote; handled under the device lock."""
         with self.lock:
+            for hook in self.before_host_write:
+                hook()
             self.receive(data)
 
     def host_connected(self) -> None:
@@ -165,6 +171,14 @@ class Device:
             self._inbox.clear()
 
     # -- for models to override or call
+    def ports(self) -> Mapping[str, Port]:
+        """What a lab file may wire to this model, by port name ("" for the only one).
+
+        `SignalOut` (a generator channel), `DriveOut` (a source that drives a load DUT),
+        `SignalIn` (a scope channel, a thermometer input); see docs/simulation.md.
+        """
+        return {}
+
     def pending_output(self) -> None:
         """Called before a transport end looks at the outbox; streaming models queue here.
 

@@ -10,6 +10,10 @@
         seed: 1                       # reproducible noise; omitted: random
         latency: 0.0005               # seconds added to every reply
         params: {source: {shape: dc, offset: 1.234}}   # keyword arguments of the model
+    duts:                             # simulated devices under test (instrumentkit.sim.dut)
+      - {name: diode, model: diode, params: {series_resistance: 0.5}}
+    wiring:                           # what drives what (instrumentkit.sim._wiring)
+      - {from: smu, to: diode}
 
 Files are read with the project's safe YAML loader (`instrumentkit._yaml`) and checked with
 pydantic; an error names the field (`devices[0].port`). Model names resolve only through the
@@ -28,10 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
-from instrumentkit.sim._clock import Clock
+from instrumentkit.sim._clock import Clock, SystemClock
 from instrumentkit.sim._device import Device
 from instrumentkit.sim._registry import attach, create, detach, models
 from instrumentkit.sim._server import LabServer, check_listen_address
+from instrumentkit.sim._wiring import DutSpec, WireSpec, check_names, create_dut, wire
+from instrumentkit.sim.dut import Dut
 
 __all__ = ["DeviceSpec", "Lab", "LabSpec", "default_lab_path", "load_lab", "parse_lab"]
 
@@ -71,14 +77,16 @@ class LabSpec(BaseModel):
     allow_remote: bool = False
     """Needed, on purpose, for a `host` other than loopback (it exposes every device)."""
     devices: list[DeviceSpec] = Field(default_factory=list)
+    duts: list[DutSpec] = Field(default_factory=list)
+    wiring: list[WireSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> LabSpec:
         seen: set[str] = set()
-        for device in self.devices:
-            if device.name in seen:
-                raise ValueError(f"device name {device.name!r} is used twice")
-            seen.add(device.name)
+        for item in (*self.devices, *self.duts):
+            if item.name in seen:
+                raise ValueError(f"device or DUT name {item.name!r} is used twice")
+            seen.add(item.name)
         return self
 
 
@@ -96,6 +104,9 @@ def parse_lab(data: Any, *, source: str = "lab", check_models: bool = True) -> L
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(first["msg"], field=_field(first["loc"]), source=source) from error
+    check_names(
+        spec.wiring, [d.name for d in spec.devices], [d.name for d in spec.duts], source=source
+    )
     if check_models:
         known = models()
         for index, device in enumerate(spec.devices):
@@ -154,6 +165,7 @@ class Lab:
         self._clock = clock
         self.serial_over_tcp = serial_over_tcp
         self.devices: dict[str, Device] = {}
+        self.duts: dict[str, Dut] = {}
         self._server: LabServer | None = None
         self._attached: list[str] = []
 
@@ -188,6 +200,8 @@ class Lab:
     def start(self) -> Lab:
         try:
             self.devices = {d.name: self._create(i, d) for i, d in enumerate(self.spec.devices)}
+            self.duts = {d.name: create_dut(d, i) for i, d in enumerate(self.spec.duts)}
+            wire(self.spec.wiring, self.devices, self.duts, self._clock or SystemClock())
             tcp = {
                 d.name: self.devices[d.name]
                 for d in self.spec.devices
@@ -267,6 +281,12 @@ class Lab:
             raise KeyError(
                 f"no device {name!r} in this lab; devices: {sorted(self.devices)}"
             ) from None
+
+    def dut(self, name: str) -> Dut:
+        try:
+            return self.duts[name]
+        except KeyError:
+            raise KeyError(f"no DUT {name!r} in this lab; DUTs: {sorted(self.duts)}") from None
 
     def model(self, name: str) -> str:
         return next(d.model for d in self.spec.devices if d.name == name)

@@ -6,12 +6,17 @@ has flushed; the test kills it (or lets it hit a file-size limit) and checks the
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -72,10 +77,11 @@ WRITER = textwrap.dedent(
 
 
 def start_writer(
-    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0
+    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0, script: str = ""
 ) -> subprocess.Popen[str]:
+    arguments = [str(path), compression, str(size_limit), str(min_free)]
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), compression, str(size_limit), str(min_free)],
+        [sys.executable, "-c", script or WRITER, *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -111,8 +117,10 @@ def check_counter(path: Path, rows: int, records: int) -> None:
             assert not bad.any(), f"{dataset.name}: rows after the flush hold wrong values"
 
 
-def last_counts(output: str) -> tuple[int, int]:
+def last_counts(output: str, *, flushed: bool = True) -> tuple[int, int]:
     lines = [line.split() for line in output.splitlines() if line[:1].isdigit()]
+    if not flushed and not lines:  # stopped before its first flush (a large first block)
+        return 0, 0
     assert lines, "the writer never flushed"
     return int(lines[-1][0]), int(lines[-1][1])
 
@@ -159,17 +167,149 @@ def test_a_nearly_full_disk_stops_the_run_cleanly(tmp_path: Path) -> None:
         assert len(run["counter"]) >= rows
 
 
-def test_a_write_that_hits_a_full_disk_fails_clearly_and_keeps_the_flushed_rows(
+def test_a_write_past_the_file_size_limit_is_refused_and_the_run_ends_aborted(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "full.h5"
-    writer = start_writer(path, size_limit=20_000_000, min_free=0)  # no early stop
-    output, _ = writer.communicate(timeout=60)
-    # HDF5 cannot close a file after a failed write: close() fails and the process may
-    # even crash on exit. The file must still hold every flushed row.
-    assert writer.returncode in (0, -signal.SIGSEGV)
+    writer = start_writer(path, size_limit=20_000_000, min_free=0)  # no margin
+    output, errors = writer.communicate(timeout=60)
+    # HDF5 never meets the limit: the writer refuses the write that could pass it, while
+    # the file can still be closed (a failed HDF5 write left NaN rows and crashes at exit).
+    assert writer.returncode == 0, errors
     error = next(line for line in output.splitlines() if line.startswith("error:"))
-    assert f"writing run file {path} failed (File too large)" in error
-    assert "rows up to the last flush are safe" in error
-    rows, records = last_counts(output)
-    check_counter(path, rows, records)
+    assert f"run file {path}: stopping before the disk is full, only" in error
+    assert "under the file-size limit" in error
+    assert output.splitlines()[-1] == "closed"
+    rows, records = last_counts(output, flushed=False)
+    check_every_row(path, rows, records)
+    with open_run(path) as run:
+        assert run.status == "aborted"
+        assert "under the file-size limit" in run.reason
+
+
+def check_every_row(path: Path, rows: int, records: int) -> None:
+    """At least the flushed rows, and every row in the file is exact: no fill, no NaN."""
+    with h5py.File(path, "r") as f:  # closed cleanly: opens without swmr=True
+        lengths = {name: {len(ds) for ds in f["entry"][name].values() if ds.maxshape[0] is None}
+                   for name in ("counter", "scope")}  # fmt: skip
+    assert len(lengths["counter"]) == 1, lengths
+    assert len(lengths["scope"]) == 1, lengths
+    stored_rows, stored_records = lengths["counter"].pop(), lengths["scope"].pop()
+    assert stored_rows >= rows
+    assert stored_records >= records
+    check_counter(path, stored_rows, stored_records)
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A real 20 MiB file system (tmpfs), so the disk itself runs out, not a limit.
+
+    Mounted outside pytest's temporary folders, which a concurrent pytest session of the
+    same user may delete.
+    """
+    if getattr(os, "geteuid", lambda: -1)() != 0:
+        pytest.skip("mounting a 20 MiB tmpfs needs root (CI runs the tests as root)")
+    disk = Path(tempfile.mkdtemp(prefix="ik-small-disk-"))
+    mount = ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(disk)]
+    done = subprocess.run(mount, capture_output=True, text=True, check=False)
+    if done.returncode:
+        disk.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        unmounted = subprocess.run(["umount", str(disk)], capture_output=True, check=False)
+        if unmounted.returncode == 0:
+            disk.rmdir()
+
+
+def fill(disk: Path) -> None:
+    """Take every free block of `disk`, as another process filling it would."""
+    block = b"\xff" * (256 * 1024)
+    ballast = disk / "other-process.bin"
+    with open(ballast, "wb", buffering=0) as other, contextlib.suppress(OSError):
+        while True:  # until ENOSPC
+            other.write(block)
+    assert shutil.disk_usage(disk).free < len(block)
+
+
+@pytest.mark.parametrize("filled_by", ["the run", "another process"])
+def test_a_really_full_disk_ends_the_run_aborted_with_every_flushed_row(
+    small_disk: Path, filled_by: str
+) -> None:
+    path = small_disk / "run.h5"
+    writer = start_writer(path, min_free=0)  # no margin: the disk really runs out
+    assert writer.stdout is not None
+    first = writer.stdout.readline()
+    if filled_by == "another process":
+        fill(small_disk)
+    output, errors = writer.communicate(timeout=60)
+    output = first + output
+    assert writer.returncode == 0, errors  # no crash at exit (it used to be SIGSEGV)
+    error = next(line for line in output.splitlines() if line.startswith("error:"))
+    assert f"run file {path}: stopping before the disk is full" in error
+    assert "No space left on device" in error
+    assert output.splitlines()[-1] == "closed"
+    rows, records = last_counts(output, flushed=False)
+    check_every_row(path, rows, records)  # no NaN or half rows after the last flush
+    with open_run(path) as run:
+        assert run.status == "aborted"
+        assert "No space left on device" in run.reason
+        assert run.end_time is not None
+
+
+FAILS_UNDER_HDF5 = textwrap.dedent(
+    """
+    import os, sys
+    import numpy as np
+    from instrumentkit.acquisition import RunWriter
+
+    path = sys.argv[1]
+    run = RunWriter(path, flush_interval=None, min_free_bytes=0)
+    scope = run.add_waveforms("scope", 5000)
+    run.start()
+    for n in range(0, 50, 10):
+        scope.append_block(np.arange(n, n + 10)[:, None] * np.ones((1, 5000)),
+                           timestamps_ns=np.arange(n, n + 10), x0=0.0, dx=1e-6)
+        run.flush()
+    claim = scope.before_write
+
+    def claim_then_fail(nbytes):
+        claim(nbytes)  # there is room, but the disk turns read-only under HDF5 (EBADF)
+        os.dup2(os.open(path, os.O_RDONLY), scope.group.file.id.get_vfd_handle())
+
+    scope.before_write = claim_then_fail
+    try:
+        scope.append_block(np.ones((10, 5000)), timestamps_ns=np.arange(10), x0=0.0, dx=1e-6)
+        run.flush()
+    except OSError as error:
+        print("flush error:", error, flush=True)
+    try:
+        scope.append_block(np.ones((1, 5000)), timestamps_ns=[0], x0=0.0, dx=1e-6)
+    except RuntimeError as error:
+        print("append refused:", error, flush=True)
+    try:
+        run.close()
+    except OSError as error:
+        print("close error:", error, flush=True)
+    """
+)
+
+
+def test_after_hdf5_fails_a_write_nothing_more_is_written_and_the_run_is_aborted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.h5"
+    writer = start_writer(path, script=FAILS_UNDER_HDF5)
+    output, errors = writer.communicate(timeout=60)
+    assert writer.returncode == 0, errors  # HDF5 used to crash at exit (SIGSEGV)
+    flush, append, close = output.splitlines()
+    assert flush.startswith(f"flush error: [Errno 9] writing run file {path} failed (Bad file")
+    assert append.startswith("append refused: stream 'scope': writing the run file failed")
+    assert close.startswith(f"close error: [Errno 5] run file {path}: closed after a failed")
+    with open_run(path) as run:
+        assert run.status == "aborted"
+        assert "Bad file descriptor" in run.reason
+        assert run.end_time is not None
+        y = run["scope"]["y"]
+        np.testing.assert_array_equal(y, np.arange(50)[:, None] * np.ones((1, 5000)))

@@ -8,6 +8,7 @@ tests/conftest.py).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,24 @@ def sweep_run(folder: Path) -> Path:
     return out
 
 
+def every_kind_gzip(folder: Path) -> Path:
+    """Readings with status, raw waveforms, spectra and arrays, gzip-compressed: the
+    generator of tests/data/run-0.1.0.h5, run with today's writer."""
+    spec = importlib.util.spec_from_file_location("make_run", ROOT / "tests/data/make_run_0_1_0.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = folder / "every-kind.h5"
+    module.main(str(out))
+    return out
+
+
 RUNS = {  # file -> (stream NeXus tools plot, its signal)
     "main job": (main_job, "scope_ch1", "y"),
     "script Run": (script_run, "temperature", "A"),
     "sweep": (sweep_run, "iv", "dmm.value"),  # against the axis "bias"
+    "every kind, gzip": (every_kind_gzip, "dmm", "reading"),
 }
 
 
@@ -171,3 +186,38 @@ def test_files_written_by_0_1_0_still_read(tmp_path: Path) -> None:
         assert spectra["saturated"].tolist() == [False, False, False, True, False, False]
         np.testing.assert_array_equal(run["peaks"].data[:, 0], index + 500.0)
         assert run.to_xarray("dmm")["reading"].attrs["units"] == "V"
+
+
+def test_status_codes_carry_their_meanings_as_cf_flags(run_files: dict[str, Path]) -> None:
+    import h5py
+
+    # The Lake Shore of the main job: inputs without a sensor read NaN with status bit 1.
+    with h5py.File(run_files["main job"], "r") as f:
+        status = f["entry/temperature/status"]
+        assert status.attrs["flag_values"].dtype == np.int16
+        assert status.attrs["flag_values"].tolist() == [0, 1, 16, 32, 64, 128]
+        assert status.attrs["flag_meanings"] == (
+            "valid invalid_reading temperature_underrange temperature_overrange "
+            "sensor_units_zero sensor_units_overrange"
+        )
+    with open_run(run_files["main job"]) as run:
+        temperature = run["temperature"]
+        assert temperature.status_meanings[1] == "invalid_reading"
+        codes = np.unique(temperature["status"])
+        assert set(codes.tolist()) <= set(temperature.status_meanings)
+        assert run["dmm"].status_meanings == {}  # no status codes, no flags
+    with open_run(run_files["script Run"]) as run:  # no instrument to say: 0 is still valid
+        assert run["temperature"].status_meanings == {0: "valid"}
+
+
+def test_meanings_given_to_the_writer_become_one_word_each(tmp_path: Path) -> None:
+    with RunWriter(tmp_path / "run.h5") as writer:
+        writer.add_instrument("gauge", idn="", driver="", settings={},
+                              status_meanings={5: "no sensor", 2: "over-range (high)"})  # fmt: skip
+        writer.add_stream("gauge", Reading.single([1.0], "p", "hPa", status=[0]),
+                          instrument="gauge")  # fmt: skip
+        writer.add_readings("own", "p", "hPa", status=True, status_meanings={3: "bad"})
+        writer.start()
+    with open_run(tmp_path / "run.h5") as run:
+        assert run["gauge"].status_meanings == {0: "valid", 2: "over-range_high", 5: "no_sensor"}
+        assert run["own"].status_meanings == {0: "valid", 3: "bad"}

@@ -13,6 +13,7 @@ import pytest
 
 from instrumentkit.acquisition import Run, RunWriter, open_run
 from instrumentkit.data import Reading, Spectrum
+from instrumentkit.errors import InstrumentError
 
 AXIS = np.linspace(350.0, 1050.0, 256)
 TRACES = np.sin(np.linspace(0, 20, 5 * 500)).reshape(5, 500)
@@ -208,3 +209,10 @@ def test_to_xarray_without_xarray_names_the_extra_to_install(
     assert type(missing.value) is ImportError  # not the bare ModuleNotFoundError
     assert "to_xarray() needs the optional package xarray" in str(missing.value)
     assert "pip install 'instrumentkit[xarray]'" in str(missing.value)
+
+
+def test_open_run_on_a_file_that_is_not_hdf5_is_an_instrumentkit_error(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("lab: default\n")
+    with pytest.raises(InstrumentError, match="is not an HDF5 file, so not a run file"):
+        open_run(config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from datetime import datetime
@@ -344,6 +345,8 @@ def test_a_disk_without_room_is_refused_before_the_file_is_created(path: Path) -
         RunWriter(path, min_free_bytes=10**18)
     assert error.value.errno == 28  # ENOSPC
     assert not path.exists()
+    assert "no file was created" in str(error.value)
+    assert "rows up to the last flush" not in str(error.value)  # there are none
 
 
 def test_blocks_larger_than_the_buffer_go_straight_to_the_file(path: Path) -> None:
@@ -361,3 +364,17 @@ def test_blocks_larger_than_the_buffer_go_straight_to_the_file(path: Path) -> No
         np.testing.assert_array_equal(f["entry/dmm/v"][5:], np.arange(big))
         np.testing.assert_array_equal(f["entry/scope/y"][:], traces)
         assert f["entry/scope/y"].chunks[1] < 100_000  # a row larger than a chunk is split
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="room is claimed with Linux fallocate")
+def test_disk_room_is_claimed_ahead_while_writing_and_given_back_at_close(path: Path) -> None:
+    with RunWriter(path, min_free_bytes=0) as run:
+        scope = run.add_waveforms("scope", 5000)
+        run.start()
+        scope.append_block(np.ones((10, 5000)), timestamps_ns=np.arange(10), x0=0.0, dx=1e-6)
+        run.flush()
+        during = os.stat(path)
+        # Blocks past the end belong to the file: HDF5 writes into them, no one else can.
+        assert during.st_blocks * 512 >= during.st_size + 1024 * 1024
+    after = os.stat(path)
+    assert after.st_blocks * 512 < after.st_size + 64 * 1024

@@ -1,4 +1,4 @@
-"""Getting back in step after a failed exchange (decision 0700): the session drains what is
+"""Getting back in step after a failed exchange (decision 0009): the session drains what is
 pending or late, clears the device where the bus can, and the instrument syncs with `*OPC?`
 answered exactly `1`, before the next exchange. Over real loopback sockets and pyvisa-py.
 """

@@ -10,6 +10,7 @@ folder but does not run the test venv's editable-install hook.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -52,8 +53,16 @@ def installed_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
             check=True,
         ).stdout.strip()
     )
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = home / "source"
+    source.mkdir()
+    for part in ("pyproject.toml", "README.md", "instrumentkit", "drivers", "acquisition"):
+        if (ROOT / part).is_dir():
+            shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__py*"))
+        else:
+            shutil.copy2(ROOT / part, source / part)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, ROOT],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, source],
         check=True,
         capture_output=True,
     )

@@ -38,6 +38,24 @@ devices:
 """
 
 
+def serve_until_ctrl_c(path):
+    """`sim serve path` in this process, stopped by a SIGINT once it serves."""
+
+    def press_ctrl_c() -> None:
+        # Only once serve has taken over SIGINT: a stray one would stop pytest itself.
+        for _ in range(100):
+            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    timer = threading.Timer(0.3, press_ctrl_c)
+    timer.start()
+    result = CliRunner().invoke(sim, ["serve", str(path)])
+    timer.join()
+    return result
+
+
 def test_models_lists_the_registry():
     result = CliRunner().invoke(sim, ["models"])
     assert result.exit_code == 0, result.output
@@ -57,18 +75,7 @@ def test_serve_prints_the_table_and_stops_on_sigint(tmp_path):
     path = tmp_path / "lab.yaml"
     path.write_text(textwrap.dedent(LAB))
 
-    def press_ctrl_c() -> None:
-        # Only once serve has taken over SIGINT: a stray one would stop pytest itself.
-        for _ in range(100):
-            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.05)
-
-    timer = threading.Timer(0.3, press_ctrl_c)
-    timer.start()
-    result = CliRunner().invoke(sim, ["serve", str(path)])
-    timer.join()
+    result = serve_until_ctrl_c(path)
     assert result.exit_code == 0, result.output
     assert re.search(r"meter\s+.*test-meter\s+.*TCPIP::127\.0\.0\.1::\d+::SOCKET", result.output)
     assert re.search(r"gauge\s+.*test-gauge\s+.*socket://127\.0\.0\.1:\d+", result.output)
@@ -107,3 +114,31 @@ def test_ctrl_c_stops_a_real_server_process(tmp_path):
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+WIRED_LAB = """
+description: wired cli lab
+devices:
+  - {name: fgen, model: keysight-33522b}
+  - {name: scope, model: rigol-ds1054z}
+  - {name: psu, model: keysight-e36312a}
+duts:
+  - {name: rc, model: rc-lowpass, params: {resistance: 1000.0}}
+  - {name: stage, model: thermal-stage}
+wiring:
+  - {from: fgen.1, to: rc, then: scope.3}
+  - {from: psu.2, to: stage, slew: 0.5}
+"""
+
+
+def test_serve_shows_the_duts_and_the_wiring(tmp_path, monkeypatch):
+    path = tmp_path / "lab.yaml"
+    path.write_text(textwrap.dedent(WIRED_LAB))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    result = serve_until_ctrl_c(path)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"rc\s+.*rc-lowpass\s+.*resistance=1000\.0", result.output)
+    assert re.search(r"stage\s+.*thermal-stage\s+.*defaults", result.output)
+    assert re.search(r"fgen\.1\s+.*rc\s+.*scope\.3\s+.*-", result.output)
+    assert re.search(r"psu\.2\s+.*stage\s+.*-\s+.*0\.5", result.output)

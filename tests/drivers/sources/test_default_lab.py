@@ -8,6 +8,7 @@ import instrumentkit as ik
 from instrumentkit.drivers.keithley import Keithley2400
 from instrumentkit.drivers.keysight import KeysightE36312A
 from instrumentkit.sim import Lab, default_lab_path, load_lab
+from instrumentkit.sim.dut import Diode
 
 
 def test_default_lab_smu_and_psu_are_sources_that_end_safe():
@@ -20,9 +21,10 @@ def test_default_lab_smu_and_psu_are_sources_that_end_safe():
         assert isinstance(psu, KeysightE36312A)
         smu.nplc = 0.01
         smu.current_limit = 0.1
-        smu.level = 1.0
+        smu.level = 0.5
         smu.output = True
-        assert smu.measure_current() == pytest.approx(1e-3, rel=1e-3)  # 1 kOhm load
+        # The lab wires the SMU to a diode (instrumentkit.sim.dut.Diode, default parameters).
+        assert smu.measure_current() == pytest.approx(Diode().current(0.5), rel=1e-3)
         psu.channels[3].voltage = 2.0
         psu.channels[3].output = True
         for source in (smu, psu):
