@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "POINT_COMPLIANCE",
+    "POINT_MEANINGS",
     "POINT_NOT_TAKEN",
     "POINT_OK",
     "POINT_SKIPPED",
@@ -37,6 +38,11 @@ POINT_COMPLIANCE = 1
 """A source was in compliance (its limit, not its level, held the output); values kept."""
 POINT_SKIPPED = 2
 """In compliance with `on_compliance: skip`: the values are NaN."""
+POINT_MEANINGS = {
+    POINT_NOT_TAKEN: "not taken", POINT_OK: "valid",
+    POINT_COMPLIANCE: "in compliance", POINT_SKIPPED: "skipped in compliance",
+}  # fmt: skip
+"""The status codes as CF flags (`flag_values`, `flag_meanings` of the `status` grid)."""
 
 
 @dataclass(frozen=True)

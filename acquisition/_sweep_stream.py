@@ -28,9 +28,9 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from ._layout import MONOTONIC, TIME, chunk_shape, safe_name, write_failed
+from ._layout import MONOTONIC, TIME, chunk_shape, safe_name, status_flags, write_failed
 from ._streams import _write_slice
-from ._sweep_grid import POINT_NOT_TAKEN, SweepPoint
+from ._sweep_grid import POINT_MEANINGS, POINT_NOT_TAKEN, SweepPoint
 
 __all__ = ["ORDER", "STATUS", "SweepStream"]
 
@@ -58,6 +58,9 @@ class SweepStream:
         self.fields = like.fields
         self.has_monotonic = monotonic
         self.before_write: Callable[[int], None] | None = None
+        """Called with the bytes a write is about to add; may raise to refuse it."""
+        self.on_write_error: Callable[[OSError], None] | None = None
+        """Called with a failed write's error before it is raised (the writer stops)."""
         self._on_append = on_append
         shape = self.grid.shape
         names = [safe_name(f.name) for f in like.fields]
@@ -86,6 +89,9 @@ class SweepStream:
             self._grids[name] = np.full(shape, fill, dtype=dtype)
             self._datasets[name] = self._dataset(group, name, shape, dtype, fill, units,
                                                  long_name, filters, scales)  # fmt: skip
+        codes, words = status_flags(POINT_MEANINGS)
+        self._datasets[STATUS].attrs["flag_values"] = codes.astype(np.int8)
+        self._datasets[STATUS].attrs["flag_meanings"] = words
         self._traces: dict[str, h5py.Dataset] = {}
         for spec in like.fields:
             if spec.trailing is not None:
@@ -158,6 +164,11 @@ class SweepStream:
     def rows_written(self) -> int:
         return self._written
 
+    @property
+    def datasets(self) -> dict[str, h5py.Dataset]:
+        """The stream's grid datasets by name (coordinates excluded)."""
+        return {**self._datasets, **self._traces}
+
     def __len__(self) -> int:
         return self._points
 
@@ -167,9 +178,20 @@ class SweepStream:
     def open(self) -> None:
         self._refusal = None
 
+    def stop(self, reason: str) -> None:
+        """Refuse points from now on and drop what is held (nothing more is written)."""
+        self._refusal = reason
+        self._dirty = None
+
     def close(self) -> None:
         self._refusal = "the run has ended"
         self.write_buffer()
+
+    def _failed(self, error: BaseException) -> OSError:
+        failed = write_failed(self.group.file.filename, error)
+        if self.on_write_error is not None:
+            self.on_write_error(failed)
+        return failed
 
     # -- points ---------------------------------------------------------------------------
     def append(
@@ -222,7 +244,7 @@ class SweepStream:
             space.select_hyperslab((*index, 0), block.shape)
             dataset.id.write(h5py.h5s.create_simple(block.shape), space, block)
         except (OSError, RuntimeError) as error:
-            raise write_failed(self.group.file.filename, error) from error
+            raise self._failed(error) from error
 
     def write_buffer(self) -> None:
         """Write the outer rows touched since the last write (every scalar dataset)."""
@@ -236,7 +258,7 @@ class SweepStream:
             for name, block in rows.items():
                 _write_slice(self._datasets[name], low, np.ascontiguousarray(block))
         except (OSError, RuntimeError) as error:
-            raise write_failed(self.group.file.filename, error) from error
+            raise self._failed(error) from error
         self._dirty = None
         self._written = self._points
 
