@@ -322,3 +322,26 @@ def test_inspect_and_plot_show_a_sweep_as_points_over_its_axes(
     plot = CliRunner().invoke(main, ["plot", str(result.path), "map", "-o", str(image)])
     assert plot.exit_code == 0, plot.output
     assert image.stat().st_size > 1000
+
+
+def test_a_log_sweep_of_the_lock_in_reference_reads_the_rc_filter(tmp_path: Path) -> None:
+    """Any setting, any reader: the lock-in's reference frequency (not a source level) on
+    a log axis, its X/Y/R/theta read at each point, through the lab's RC low-pass
+    (1.59 kOhm, 100 nF: corner at 1 kHz)."""
+    # The lab's SR830 is on TCP; the serial subclass shares its model, so name the driver.
+    lockin = {"device": "lockin", "driver": "StanfordSR830",
+              "settings": {"time_constant": 0.001}}  # fmt: skip
+    axis = {"parameter": "lockin.frequency",
+            "values": {"start": 100, "stop": 10_000, "num": 5, "log": True}}  # fmt: skip
+    streams = {"bode": {"axes": [axis], "read": ["lockin"], "settle": 0.01}}
+    result = run_pipeline(lab_config(tmp_path, streams, lockin=lockin))
+    assert result.status == "completed", result.reason
+    with open_run(result.path) as run:
+        bode = run.to_xarray("bode")
+    np.testing.assert_allclose(bode["lockin.frequency"].values, [100, 316.2, 1000, 3162, 10_000],
+                               rtol=1e-3)  # fmt: skip
+    assert bode["lockin.frequency"].attrs["units"] == "Hz"
+    gain = bode["lockin.R"].values / bode["lockin.R"].values[0]
+    expected = 1 / np.sqrt(1 + (bode["lockin.frequency"].values / 1000.9) ** 2)
+    np.testing.assert_allclose(gain, expected, atol=0.03)
+    assert abs(bode["lockin.theta"].values[2] + 45) < 3  # degrees at the corner
