@@ -19,9 +19,10 @@ from ._sweep_grid import SweepAxis
 
 __all__ = ["LEVEL_NAMES", "check_axis_values", "resolve_axis", "split_parameter"]
 
-LEVEL_NAMES = ("level", "voltage", "source_voltage", "source_current")
+LEVEL_NAMES = ("level", "voltage", "amplitude", "source_voltage", "source_current")
 """Settings that are a source output's level: `level` itself, a supply channel's
-`voltage`, a SourceMeter's `source_voltage`/`source_current` (for its source function)."""
+`voltage`, a generator's `amplitude`, a SourceMeter's `source_voltage`/`source_current`
+(for its source function)."""
 
 
 def split_parameter(path: str) -> tuple[str, list[str]]:
@@ -44,7 +45,8 @@ def is_level(target: Any, attribute: str) -> bool:
         return True
     if hasattr(type(target), "source_function"):  # a SourceMeter: by its source function
         return attribute == f"source_{target.source_function}"
-    return attribute == "voltage" and getattr(type(target), "level_units", None) == "V"
+    units = getattr(type(target), "level_units", None)  # a supply's volts, a generator's Vpp
+    return (units, attribute) in {("V", "voltage"), ("Vpp", "amplitude")}
 
 
 def resolve_axis(

@@ -345,3 +345,30 @@ def test_a_log_sweep_of_the_lock_in_reference_reads_the_rc_filter(tmp_path: Path
     expected = 1 / np.sqrt(1 + (bode["lockin.frequency"].values / 1000.9) ** 2)
     np.testing.assert_allclose(gain, expected, atol=0.03)
     assert abs(bode["lockin.theta"].values[2] + 45) < 3  # degrees at the corner
+
+
+def test_a_generator_amplitude_sweep_fetches_the_scope_channel_it_is_wired_to(
+    tmp_path: Path,
+) -> None:
+    """A generator's level (amplitude, Vpp) as an axis: its output is turned on for the
+    sweep and off after it; the scope's channel 3 (wired to fgen output 1) is fetched at
+    each point and stored with its own time axis."""
+    fgen = {"device": "fgen", "settings": {"channels": {1: {"function": "sine",
+                                                            "frequency": 2000}}}}  # fmt: skip
+    scope = {
+        "device": "scope",
+        "settings": {"trigger_source": 3, "channels": {3: {"enabled": True, "scale": 0.5}}},
+    }
+    axis = {"parameter": "fgen.channels.1.amplitude", "values": [0.5, 1.0]}
+    streams = {"traces": {"axes": [axis], "read": ["scope:3"], "settle": 0.01}}
+    result = run_pipeline(lab_config(tmp_path, streams, fgen=fgen, scope=scope))
+    assert result.status == "completed", result.reason
+    with open_run(result.path) as run:
+        traces = run.to_xarray("traces")
+        end = run.instruments["fgen"].settings_end["channels"]["1"]
+    assert traces["scope.ch3"].dims == ("fgen.channels.1.amplitude", "scope.ch3.time")
+    assert traces["scope.ch3.time"].attrs["units"] == "s"
+    swing = np.ptp(traces["scope.ch3"].values, axis=1)
+    # Set for a 50 ohm load, seen by the scope's high-impedance input: twice the swing.
+    np.testing.assert_allclose(swing, [1.0, 2.0], rtol=0.05)
+    assert end["output"]["value"] is False
