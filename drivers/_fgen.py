@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from instrumentkit.instrument import Channel, Instrument
 from instrumentkit.parameters import ON_OFF, Setting, UnknownChoice
 from instrumentkit.sourcing import SafeLimits, SourceOutputMixin
-from instrumentkit.validators import Range
+from instrumentkit.validators import OneOf, Range, Validator
 
 __all__ = [
     "HIGH_Z",
@@ -28,6 +28,7 @@ __all__ = [
     "LoadValidator",
     "amplitude_setting",
     "frequency_setting",
+    "function_setting",
     "load_from_reply",
     "load_setting",
     "load_token",
@@ -176,13 +177,16 @@ class FgenOutput(SourceOutputMixin, Channel):
     """One generator output as a `SourceOutput`: `level` is the amplitude in Vpp.
 
     Subclasses declare the Settings `output`, `amplitude`, `offset`, `frequency`,
-    `function` and `load`, and `limits()` giving their model's `FgenLimits`.
+    `function`, `load` and `amplitude_unit` (the `*_setting` helpers below); their
+    instrument, an `FgenInstrument`, gives the model's `FgenLimits`.
     `make_safe()` turns the output off at once: an open output relay is the safe
     state of a generator, whatever its amplitude (no ramp below the 1 mVpp floor).
     """
 
     level_units: ClassVar[str] = "Vpp"
-    safe_limits = SafeLimits()
+    safe_limits = SafeLimits(max_level=20.0)
+    """20 Vpp: the most any model here drives (into high-Z); tighten it per channel to
+    protect a device, and `amplitude` refuses more as well as `ramp_to`."""
     parent: FgenInstrument  # type: ignore[assignment]
 
     def model_limits(self) -> FgenLimits:
@@ -211,15 +215,28 @@ class FgenOutput(SourceOutputMixin, Channel):
         return []
 
     # -- limits that depend on the present state (each asks the instrument, before sending)
-    def amplitude_limits(self) -> Range:
+    def amplitude_limits(self) -> Validator:
         """Amplitudes allowed now: at the present load, offset (and frequency, where the
-        model derates its swing at high frequencies)."""
+        model derates its swing at high frequencies), and within `safe_limits.max_level`."""
         self._check_unit()
         load = float(self.load)  # type: ignore[attr-defined]
         offset = float(self.offset)  # type: ignore[attr-defined]
         limits = self.model_limits()
         frequency = float(self.frequency) if limits.peak_derating else None  # type: ignore[attr-defined]
-        return limits.amplitude_range(load, offset, frequency)
+        allowed = limits.amplitude_range(load, offset, frequency)
+        cap = self.safe_limits.max_level
+        if cap is None or cap >= allowed.maximum:
+            return allowed
+
+        def within_safe_limits(value: Any) -> float:
+            if isinstance(value, (int, float)) and value > cap:
+                raise ValueError(
+                    f"beyond safe_limits.max_level {cap:g} Vpp; ask for less or widen the "
+                    "channel's safe_limits (up to the driver's 20 Vpp)"
+                )
+            return float(allowed(value))
+
+        return within_safe_limits
 
     def offset_limits(self) -> Range:
         """Offsets allowed now: at the present load, amplitude and function."""
@@ -227,6 +244,27 @@ class FgenOutput(SourceOutputMixin, Channel):
         function = self._function_token()
         amplitude = 0.0 if function == "DC" else float(self.amplitude)  # type: ignore[attr-defined]
         return self.model_limits().offset_range(load, amplitude, function)
+
+    def function_limits(self) -> Validator:
+        """Functions allowed now: those whose ceiling holds the present frequency (the
+        instrument would otherwise move the frequency and report a settings conflict)."""
+        frequency = float(self.frequency)  # type: ignore[attr-defined]
+        limits = self.model_limits()
+        tokens = type(self).parameters()["function"].values or {}
+
+        def holds_the_frequency(value: Any) -> Any:
+            token = tokens.get(value)
+            if token is not None:
+                ceiling = limits.frequency_range(token).maximum
+                if frequency > ceiling:
+                    raise ValueError(
+                        f"the present frequency {frequency:g} Hz is above the {value} "
+                        f"ceiling {ceiling:g} Hz on the {limits.model}: lower the "
+                        "frequency first"
+                    )
+            return value
+
+        return holds_the_frequency
 
     def frequency_limits(self) -> Range:
         """Frequencies the present function accepts on this model."""
@@ -255,6 +293,18 @@ class FgenOutput(SourceOutputMixin, Channel):
 
 
 # -- the settings both dialects share, given their command prefixes
+def function_setting(source: str, tokens: Mapping[str, str]) -> Setting[str]:
+    """`<source>:FUNC`, refused when the present frequency is above its ceiling."""
+    return Setting(
+        f"{source}:FUNC?",
+        f"{source}:FUNC {{value}}",
+        values=tokens,
+        validate=OneOf(*tokens),  # unknown names are refused before the limits' queries
+        limits=lambda channel: channel.function_limits(),
+        doc=f"Set the waveform: {', '.join(tokens)}.",
+    )
+
+
 def frequency_setting(source: str, ceiling: float) -> Setting[float]:
     """`<source>:FREQ`, checked against the present function's ceiling on the model."""
     return Setting(

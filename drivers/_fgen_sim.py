@@ -176,7 +176,11 @@ class FgenModel(ScpiDevice):
         token = self.functions.get(value.strip().upper())
         if token is None:
             raise ScpiError(-224)
-        self.state(n)["function"] = token
+        state = self.state(n)
+        if state["frequency"] > self.limits.frequency_range(token).maximum:
+            # The instruments move the frequency and report this; the model refuses.
+            raise ScpiError(-221, "Settings conflict; frequency above the function's limit")
+        state["function"] = token
 
     def _set_frequency(self, value: str, n: int = 1) -> None:
         self.set_frequency(n, self.parse_number(value, n, "frequency"))

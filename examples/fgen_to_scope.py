@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         output.frequency = options.frequency
         output.amplitude = options.amplitude
         output.output = True
+        fgen.wait()  # *OPC?: every setting applied before the scope looks
 
         channel = scope.channels[3]
         channel.enabled = True

@@ -26,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from instrumentkit.sim import Reply, ScpiDevice, ScpiError, Setting, command
+from instrumentkit.sim import (
+    Reply,
+    ScpiDevice,
+    ScpiError,
+    Setting,
+    Signal,
+    SignalIn,
+    WiredSource,
+    command,
+)
 from instrumentkit.sim.physics import Multimeter, Source
 
 __all__ = ["Keysight34461AModel", "Keysight34465AModel"]
@@ -110,6 +119,13 @@ class Keysight34461AModel(ScpiDevice):
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         """Completion times and values of the last INITiate, for FETCh?."""
 
+    def ports(self) -> dict[str, SignalIn]:
+        """The voltage input ("", 10 Mohm): DC volts read the wired signal at each reading."""
+        return {"": SignalIn(self._wire_voltage, impedance=10e6)}
+
+    def _wire_voltage(self, signal: Signal) -> None:
+        self.sources["VOLT"] = WiredSource.of_signal(signal)
+
     # -- per-function range, autorange and NPLC
     def _add_function_commands(self, name: str, function: _Function) -> None:
         if function.header is None:
@@ -179,7 +195,10 @@ class Keysight34461AModel(ScpiDevice):
         function = self.functions[self.function]
         self.meter.source = self.sources[self.function]
         if function.ranges and self.autorange[self.function]:
-            level = abs(self.meter.source.offset) + abs(self.meter.source.amplitude)
+            source = self.meter.source
+            level = abs(source.offset) + abs(source.amplitude)
+            if isinstance(source, WiredSource):  # the wired level, as autorange finds it
+                level = float(np.max(np.abs(source.clean(done))))
             range_ = next((r for r in function.ranges if level <= r), function.ranges[-1])
         else:
             range_ = self.ranges[self.function] if function.ranges else 1.0

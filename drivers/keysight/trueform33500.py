@@ -46,6 +46,7 @@ from .._fgen import (
     FgenOutput,
     amplitude_setting,
     frequency_setting,
+    function_setting,
     load_setting,
     offset_setting,
     output_setting,
@@ -91,12 +92,7 @@ def _whole(reply: str) -> int:
 class TrueformOutput(FgenOutput):
     """One Trueform output channel (`SOURce<n>:` and `OUTPut<n>`)."""
 
-    function = Setting(
-        "SOUR{ch}:FUNC?",
-        "SOUR{ch}:FUNC {value}",
-        values=FUNCTIONS,
-        doc="Set the waveform: sine, square, triangle, ramp, pulse, prbs, noise, arb or dc.",
-    )
+    function = function_setting("SOUR{ch}", FUNCTIONS)
     frequency = frequency_setting("SOUR{ch}", 120e6)
     amplitude = amplitude_setting("SOUR{ch}")
     offset = offset_setting("SOUR{ch}")

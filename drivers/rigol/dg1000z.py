@@ -46,6 +46,7 @@ from .._fgen import (
     FgenOutput,
     amplitude_setting,
     frequency_setting,
+    function_setting,
     load_setting,
     offset_setting,
     output_setting,
@@ -86,12 +87,7 @@ _DG1000Z = {
 class DG1000ZOutput(FgenOutput):
     """One DG1000Z output channel (`:SOURce<n>:` and `:OUTPut<n>`)."""
 
-    function = Setting(
-        ":SOUR{ch}:FUNC?",
-        ":SOUR{ch}:FUNC {value}",
-        values=FUNCTIONS,
-        doc="Set the waveform: sine, square, ramp, pulse, noise, user, harmonic or dc.",
-    )
+    function = function_setting(":SOUR{ch}", FUNCTIONS)
     frequency = frequency_setting(":SOUR{ch}", 60e6)
     amplitude = amplitude_setting(":SOUR{ch}", ", less above 10 MHz")
     offset = offset_setting(":SOUR{ch}")

@@ -129,7 +129,7 @@ class SR830Model(ScpiDevice):
         self.input_signal: InputSignal = SinusoidAtReference(**(signal or {}))
         """What reaches the input; replace it to wire the lock-in to a DUT."""
         self.noise_density = noise_density
-        """Input noise, V/sqrt(Hz) (A/sqrt(Hz) with a current input)."""
+        """Input noise, V/sqrt(Hz); with a current input 1e-6 times that, in A/sqrt(Hz)."""
         self.line = {"baudrate": baudrate, "bytesize": 8, "parity": "N", "stopbits": 1}
         super().__init__(**options)
 
@@ -250,6 +250,8 @@ class SR830Model(ScpiDevice):
                 upstream = self._stages[index]
         self._filtered_at = now
         sigma = self.noise_density * math.sqrt(_ENBW_TAU[slope] / tau)
+        if self.input_config >= 2:  # current input: 1e-6 A per volt of scale, as SENS
+            sigma *= 1e-6
         noise = complex(*self.rng.normal(0.0, sigma, 2))
         value = self._stages[-1] + noise
         if abs(value) > self.full_scale():

@@ -139,6 +139,8 @@ class Slewed:
 
     def mark(self, now: float) -> None:
         """Note the level reached by `now`, before the output's setting may change."""
+        if self.rate is None:
+            return  # the level is the target at every moment: nothing to remember
         self.mark_level = float(self.at(np.array([now]))[0])
         self.mark_time = now
 
@@ -229,7 +231,12 @@ class _Wiring:
         self._connect(source, begin, to, spec, f"{field}.to")
         if spec.then is not None:
             after = _end(spec.then, *names, f"{field}.then")
-            self._connect(self.duts[to.name], to, after, spec, f"{field}.then")
+            dut = self.duts[to.name]
+            if dut.output() is None:
+                raise ConfigError(
+                    f"DUT {to.name!r} has no output to continue from", field=f"{field}.then"
+                )
+            self._connect(dut, to, after, spec, f"{field}.then")
 
     def _connect(
         self,
@@ -244,8 +251,13 @@ class _Wiring:
             port = self.port(to, field)
             if not isinstance(port, SignalIn):
                 raise ConfigError(f"{to} is an output; 'to' needs an input or a DUT", field=field)
+            signal = self.signal(source, begin, port.impedance, spec.slew)
+            if signal.units != port.units:
+                raise ConfigError(
+                    f"{to} measures {port.units}, but {begin} gives {signal.units}", field=field
+                )
             self._take(to, label, field)
-            port.connect(self.signal(source, begin, port.impedance, spec.slew))
+            port.connect(signal)
             return
         dut = self.duts[to.name]
         if to.port:

@@ -67,6 +67,9 @@ def test_lab_file_refuses_a_dut_named_like_a_device():
         ({"from": "fgen.1", "to": "diode"}, "wiring[0].to", "diode' is a load"),
         ({"from": "smu", "to": "diode.colour"}, "wiring[0].to", "no input 'colour'"),
         ({"from": "diode", "to": "scope.1"}, "wiring[0].from", "no output to wire from"),
+        ({"from": "smu", "to": "diode", "then": "scope.1"}, "wiring[0].then", "no output to"),
+        ({"from": "psu.1", "to": "stage", "then": "scope.1"}, "wiring[0].then", "V, but stage"),
+        ({"from": "fgen.1", "to": "temperature.A"}, "wiring[0].to", "measures K, but fgen.1"),
     ],
 )
 def test_lab_refuses_ports_that_do_not_exist_or_do_not_fit(wire, field, words):
@@ -159,6 +162,7 @@ def test_generator_output_is_what_the_scope_channel_shows():
         output.frequency = 1000.0
         output.amplitude = 1.0  # Vpp into 50 ohm: twice that into the scope's 1 Mohm
         output.output = True
+        fgen.wait()  # *OPC?: the generator has acted on every command before the scope reads
         trace = scope.fetch(3).y
         assert np.percentile(trace, 95) == pytest.approx(1.0, abs=0.05)
         assert np.percentile(trace, 5) == pytest.approx(-1.0, abs=0.05)
@@ -238,3 +242,27 @@ def test_stage_temperature_reaches_the_diode_that_the_smu_measures():
         kelvin = 295.0 + 6.0**2 / 25.0 / 0.05
         assert lab.dut("stage").temperature([clock.now()])[0] == pytest.approx(kelvin, abs=0.01)
         assert smu.measure_current() == pytest.approx(Diode().current(0.5, kelvin=kelvin), rel=1e-3)
+
+
+def test_dmm_reads_the_supply_voltage_wired_to_its_input():
+    clock = ManualClock()
+    devices = [*DEVICES, {"name": "dmm", "model": "keysight-34461a", "seed": 7}]
+    wire = {"from": "psu.3", "to": "dmm", "slew": 10.0}
+    spec = parse_lab({"devices": devices, "wiring": [wire]})
+    with (
+        Lab(spec, clock=clock) as lab,
+        ik.open(lab.resource("psu")) as psu,
+        ik.open(lab.resource("dmm")) as dmm,
+    ):
+        assert dmm.voltage == pytest.approx(0.0, abs=1e-4)  # the output is off
+        output = psu.channels[3]
+        output.voltage = 12.5
+        output.output = True
+        assert output.output is True
+        start = clock.now()
+        clock.advance(0.3)
+        volts = dmm.voltage  # taken when the integration ends: the reply's clock time
+        assert volts == pytest.approx(10.0 * (clock.now() - start), abs=1e-3)
+        assert 3.0 < volts < 10.0  # slewing at 10 V/s, read on the 10 V range
+        clock.advance(5.0)
+        assert dmm.voltage == pytest.approx(12.5, abs=1e-3)  # autorange: the 100 V range

@@ -15,6 +15,7 @@ from instrumentkit.drivers.keysight import (
     Keysight33600A,
     Keysight33600AOneChannel,
 )
+from instrumentkit.drivers.keysight.trueform33500 import FUNCTIONS
 from instrumentkit.drivers.keysight.trueform33500_sim import (
     Keysight33522BModel,
     Keysight33622AModel,
@@ -30,6 +31,8 @@ IDN_33611A = "Keysight Technologies,33611A,MY53800003,A.02.01-3.15-03.64-02.00-0
 
 def test_settings_send_the_manual_commands():
     pairs = [
+        ("SOUR2:FREQ?", "+1.00000000000000E+03"),
+        ("*IDN?", IDN_33522B),
         ("SOUR2:FUNC SQU", None),
         ("SOUR2:FUNC?", "SQU"),
         ("OUTP1 ON", None),
@@ -60,6 +63,22 @@ def test_settings_send_the_manual_commands():
         fgen.channels[1].burst_mode = "gated"
         assert fgen.channels[1].burst_mode == "gated"
         fgen.channels[1].amplitude_unit = "vpp"
+
+
+@pytest.mark.parametrize(
+    ("frequency", "function", "accepted"),
+    [("+2.00000000000000E+05", "ramp", True), ("+2.00100000000000E+05", "ramp", False),
+     ("+2.00100000000000E+05", "noise", True), ("+3.00000000000000E+07", "pulse", True)],
+)  # fmt: skip
+def test_a_function_whose_ceiling_is_below_the_frequency_is_refused(frequency, function, accepted):
+    pairs = [("SOUR1:FREQ?", frequency), ("*IDN?", IDN_33522B)]
+    pairs += [(f"SOUR1:FUNC {FUNCTIONS[function]}", None)] if accepted else []
+    with expected_protocol(Keysight33500B, pairs) as fgen:
+        if accepted:
+            fgen.channels[1].function = function
+        else:
+            with pytest.raises(ik.ValidationError, match="lower the frequency first"):
+                fgen.channels[1].function = function
 
 
 def test_frequency_is_checked_against_the_function_and_the_model_read_once():
@@ -346,6 +365,15 @@ def test_lab_model_refuses_what_the_driver_would_not_send(lab):
         fgen.channels[1].amplitude = 10.5  # and the driver refuses it before sending
 
 
+def test_lab_model_refuses_a_function_below_the_present_frequency(lab):
+    fgen, _ = lab
+    fgen.session.write("SOUR1:FREQ 1e6;FUNC RAMP")
+    assert [code for code, _ in fgen.drain_errors()] == [-221]
+    assert fgen.channels[1].function == "sine"
+    with pytest.raises(ik.ValidationError, match="lower the frequency first"):
+        fgen.channels[1].function = "ramp"
+
+
 def test_lab_model_reads_long_forms_and_min_max(lab):
     fgen, _ = lab
     fgen.session.write("SOURce2:FUNCtion PULSe")
@@ -355,3 +383,27 @@ def test_lab_model_reads_long_forms_and_min_max(lab):
     assert fgen.channels[2].load == 10_000.0
     assert fgen.channels[2].amplitude == pytest.approx(2e-3 * 10_000 / 10_050)
     assert fgen.drain_errors() == []
+
+
+def test_tightened_safe_limits_cap_the_amplitude_and_ramp_to():
+    pairs = [
+        ("SOUR1:VOLT:UNIT?", "VPP"),
+        ("OUTP1:LOAD?", "+9.9E+37"),
+        ("SOUR1:VOLT:OFFS?", "+0.00000000000000E+00"),
+        ("*IDN?", IDN_33522B),
+        ("SOUR1:VOLT:UNIT?", "VPP"),
+        ("OUTP1:LOAD?", "+9.9E+37"),
+        ("SOUR1:VOLT:OFFS?", "+0.00000000000000E+00"),
+        ("SOUR1:VOLT 2.0", None),
+    ]
+    with expected_protocol(Keysight33500B, pairs) as fgen:
+        channel = fgen.channels[1]
+        assert channel.safe_limits.max_level == 20.0
+        channel.safe_limits = ik.SafeLimits(max_level=2.0)
+        with pytest.raises(ik.ValidationError, match="beyond the safe limit"):
+            channel.ramp_to(2.5)  # refused before any byte
+        with pytest.raises(ik.ValidationError, match=r"safe_limits\.max_level 2 Vpp"):
+            channel.amplitude = 2.5  # the instrument (high-Z) would take 20 Vpp
+        channel.amplitude = 2.0
+        with pytest.raises(ik.ValidationError, match="widen"):
+            fgen.channels[2].safe_limits = ik.SafeLimits(max_level=25.0)

@@ -20,6 +20,8 @@ IDN_DG1022Z = "Rigol Technologies,DG1022Z,DG1ZA000000002,00.01.14"
 
 def test_settings_send_the_manual_commands():
     pairs = [
+        (":SOUR2:FREQ?", "1.000000E+03"),
+        ("*IDN?", IDN_DG1062Z),
         (":SOUR2:FUNC RAMP", None),
         (":SOUR2:FUNC?", "RAMP"),
         (":OUTP1 ON", None),

@@ -334,3 +334,29 @@ def test_lab_model_garbles_replies_at_the_wrong_baud_rate():
             assert lockin.idn.model == "SR830"
     finally:
         detach("siggen-sr830-baud")
+
+
+@pytest.mark.parametrize(("slope", "enbw_tau"), [(6, 1 / 4), (24, 5 / 64)])
+def test_lab_model_noise_follows_the_equivalent_noise_bandwidth(slope, enbw_tau):
+    model = SR830Model(seed=8, clock=ManualClock(), noise_density=1e-6, signal={"amplitude": 0.0})
+    with serve({"lockin": model}) as served, StanfordSR830.open(served.resource("lockin")) as li:
+        li.time_constant = 0.1
+        li.filter_slope = slope
+        x = li.read_many(400).values[:, 0]
+    expected = 1e-6 * math.sqrt(enbw_tau / 0.1)  # V/sqrt(Hz) x sqrt(ENBW)
+    assert x.std() == pytest.approx(expected, rel=0.15)
+    assert abs(x.mean()) < 4 * expected / math.sqrt(400)
+
+
+def test_lab_model_current_input_reads_amperes_against_the_current_scale(lab):
+    lockin, model, clock = lab
+    lockin.input_config = "i_1meg"
+    model.input_signal = lambda frequency, reference: 3e-9 + 0j  # 3 nA at 0 degrees
+    lockin.sensitivity = 5e-3  # 5 nA full scale with a current input
+    clock.advance(10.0)
+    reading = lockin.read()
+    assert reading.units == ("A", "A", "A", "deg")
+    assert reading.values[0, 2] == pytest.approx(3e-9, rel=1e-3)
+    assert reading.status[0, 0] == 0
+    lockin.sensitivity = 2e-3  # 2 nA: overloaded
+    assert lockin.read().status[0, 0] == 4
