@@ -16,8 +16,9 @@ The run: each source thread makes its first poll; the writer declares every stre
 its first record (HDF5 SWMR needs every dataset before streaming starts), switches the
 file live and then writes blocks as they arrive, flushing every `flush_interval`. It ends
 at the stop condition, when every source is done, on Ctrl-C (SIGINT), on an instrument
-error its policy does not skip, or when the file cannot be written; in every case the file
-is closed with status "completed" or "aborted" and the reason.
+error its policy does not skip, or when the file cannot be written; in every case every
+Source among `instruments` is then made safe (decision 0620) and the file is closed with
+status "completed" or "aborted" and the reason.
 
 Every row gets its wall-clock stamp (ns since the epoch, from the instrument's record) and,
 unless `monotonic=False`, a monotonic-clock stamp (s) derived from it with the clock pair

@@ -42,10 +42,13 @@ def write_config(tmp_path: Path, streams: dict[str, Any], **instruments: Any) ->
     return path
 
 
-def gate_config(tmp_path: Path, dmm_on_error: dict[str, Any] | None = None) -> Path:
+def gate_config(tmp_path: Path, on_error: dict[str, Any] | None = None) -> Path:
+    """The gate sweep; `on_error` for every instrument (default: the DMM stops the run)."""
+    policy = {"on_error": on_error} if on_error else {}
     dmm = {"device": "dmm", "settings": {"nplc": 0.02},
-           "on_error": dmm_on_error or {"action": "stop", "check_interval": 0.1}}  # fmt: skip
-    return write_config(tmp_path, {"gate": GATE}, smu=SMU, psu={"device": "psu"}, dmm=dmm)
+           "on_error": on_error or {"action": "stop", "check_interval": 0.1}}  # fmt: skip
+    return write_config(tmp_path, {"gate": GATE}, smu={**SMU, **policy},
+                        psu={"device": "psu", **policy}, dmm=dmm)  # fmt: skip
 
 
 def assert_every_output_off(path: Path) -> None:
@@ -59,7 +62,9 @@ def assert_every_output_off(path: Path) -> None:
     assert [psu["channels"][ch]["output"]["value"] for ch in "123"] == [False] * 3
 
 
-def run_with_fault(tmp_path: Path, inject: Any, **policy: Any) -> tuple[Any, dict[str, Any]]:
+def run_with_fault(
+    tmp_path: Path, inject: Any, on_error: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Run the gate sweep, call `inject(lab)` once a few points are in; returns the result
     and the simulated devices (to look at their outputs after the run)."""
     devices: dict[str, Any] = {}
@@ -73,7 +78,7 @@ def run_with_fault(tmp_path: Path, inject: Any, **policy: Any) -> tuple[Any, dic
             inject(devices)
             injected.append(True)
 
-    result = run_pipeline(gate_config(tmp_path, **policy), progress=progress,
+    result = run_pipeline(gate_config(tmp_path, on_error), progress=progress,
                           progress_interval=0.02, on_start=on_start)  # fmt: skip
     assert injected, "the sweep ended before the fault was injected"
     return result, devices
@@ -104,6 +109,22 @@ def test_an_instrument_failing_mid_sweep_leaves_every_source_off(
         grid = run.to_xarray("gate")
     assert grid["smu.current"].shape == (5, 40)
     assert np.isnan(grid["smu.current"].values[-1, :]).all()  # never reached
+
+
+def test_a_point_that_fails_is_skipped_when_every_instrument_says_skip(tmp_path: Path) -> None:
+    def inject(devices: dict[str, Any]) -> None:
+        devices["dmm"].faults.inject("garble", on="READ?")
+
+    skip = {"action": "skip", "max_errors": 3}
+    result, devices = run_with_fault(tmp_path, inject, skip)
+    assert result.status == "completed", result.reason
+    assert [e.action for e in result.errors] == ["skipped"]
+    with open_run(result.path) as run:
+        grid = run.to_xarray("gate")
+    status = grid["status"].values
+    assert (status == -1).sum() == 1  # the garbled point, and only it, is missing
+    assert np.isnan(grid["dmm.reading"].values[status == -1]).all()
+    assert_devices_off(devices)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
