@@ -6,9 +6,10 @@
                  read=["smu"], settle=0.01, snake=True, stream="gate")
 
 Axes are `(parameter, values)` with the parameter a path into `run.instruments`, or
-`SweepAxis` objects. The points go to the run's stream as a grid (like a config's sweep);
-whatever ends the sweep (its last point, an exception, Ctrl-C) makes the swept outputs
-and every Source of the run safe before it returns or raises.
+`SweepAxis` objects; `read` names instruments of the run (`"scope:3"` for channel 3 of a
+scope), or maps names to instruments. The points go to the run's stream as a grid (like
+a config's sweep); whatever ends the sweep (its last point, an exception, Ctrl-C) makes
+the swept outputs and every Source of the run safe before it returns or raises.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ._safety import make_sources_safe, not_safe_reason
 from ._sweep import OnCompliance, SweepSource
 from ._sweep_axes import check_axis_values, resolve_axis
 from ._sweep_grid import SweepAxis
+from ._sweep_read import reader_for
 
 __all__ = ["sweep"]
 
@@ -51,11 +53,12 @@ def sweep(
     for axis in built:
         check_axis_values(axis)
     readers = dict(read) if isinstance(read, Mapping) else {}
-    for name in [] if isinstance(read, Mapping) else read:
+    for spec in [] if isinstance(read, Mapping) else read:
+        name, _, channel = spec.partition(":")  # "scope:3": channel 3 of the scope
         if name not in instruments:
             raise ValueError(f"read: no instrument {name!r} in the run; instruments: "
                              f"{', '.join(instruments) or 'none'}")  # fmt: skip
-        readers[name] = instruments[name]
+        readers[spec] = reader_for(name, instruments[name], [channel] if channel else None)
     source = SweepSource(axes=built, readers=readers, settle=settle, snake=snake,
                          on_compliance=on_compliance, stream=stream)  # fmt: skip
     taken = 0

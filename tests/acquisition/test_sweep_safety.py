@@ -129,7 +129,8 @@ def test_a_point_that_fails_is_skipped_when_every_instrument_says_skip(tmp_path:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 def test_a_signal_to_acquire_exits_130_with_every_source_off(tmp_path: Path, signum: int) -> None:
-    config = gate_config(tmp_path)
+    """The issue's own check: Ctrl-C during examples/gate_sweep.yaml."""
+    config = ROOT / "examples" / "gate_sweep.yaml"
     out = tmp_path / "signal.h5"
     process = subprocess.Popen(
         [sys.executable, "-m", "instrumentkit", "acquire", str(config), "-o", str(out)],

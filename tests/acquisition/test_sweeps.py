@@ -372,3 +372,25 @@ def test_a_generator_amplitude_sweep_fetches_the_scope_channel_it_is_wired_to(
     # Set for a 50 ohm load, seen by the scope's high-impedance input: twice the swing.
     np.testing.assert_allclose(swing, [1.0, 2.0], rtol=0.05)
     assert end["output"]["value"] is False
+
+
+def test_the_iv_curve_example_gives_a_diode_curve(tmp_path: Path) -> None:
+    """`instrumentkit acquire examples/iv_curve.yaml -o iv.h5`, as the issue runs it."""
+    from click.testing import CliRunner
+
+    from instrumentkit.cli import main
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "iv_curve.yaml"
+    out = tmp_path / "iv.h5"
+    result = CliRunner().invoke(main, ["acquire", str(example), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with open_run(out) as run:
+        iv = run.to_xarray("iv")
+        assert run.instruments["smu"].settings_end["output"]["value"] is False
+    assert iv["smu.current"].attrs["units"] == "A"
+    assert iv["smu.level"].attrs["units"] == "V"
+    volts, amps = iv["smu.level"].values, iv["smu.current"].values
+    below = (volts > 0.2) & (amps < 0.01)  # above the noise, below the 10 mA compliance
+    slope = np.polyfit(volts[below], np.log(amps[below]), 1)[0]
+    assert 18 < slope < 26  # 1/(n Vt) of the lab's diode: n 1.752 at 300 K gives 22 per V
+    assert iv["status"].values[-1] == 1  # the top point in compliance, kept and marked
