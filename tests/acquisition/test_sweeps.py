@@ -318,6 +318,9 @@ def test_inspect_and_plot_show_a_sweep_as_points_over_its_axes(
     result = Pipeline([sweep], tmp_path / "map.h5", stop=Stop(max_readings=4)).run()
     inspect = CliRunner().invoke(main, ["inspect", str(result.path)])
     assert "map: sweep, 4 points" in inspect.output
+    follow = CliRunner().invoke(main, ["inspect", "--follow", str(result.path)])
+    assert follow.exit_code == 0, follow.output
+    assert "gate=1, bias=0, dmm.value=3 V" in follow.output  # the 4th point, (1, 0)
     image = tmp_path / "map.png"
     plot = CliRunner().invoke(main, ["plot", str(result.path), "map", "-o", str(image)])
     assert plot.exit_code == 0, plot.output
