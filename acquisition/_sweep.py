@@ -184,13 +184,15 @@ class SweepSource(Source):
         """Make every swept output and every instrument in `sources` safe."""
         problems: list[str] = []
         seen: list[Any] = []
-        for axis in self.axes:
-            output = axis.output
-            if output is not None and all(output is not s for s in seen):
-                seen.append(output)
-                problems += output.make_safe()
-        for source in self.sources.values():
-            problems += source.make_safe()
+        targets = [a.output for a in self.axes if a.output is not None]
+        for target in [*targets, *self.sources.values()]:
+            if any(target is s for s in seen):
+                continue
+            seen.append(target)
+            try:
+                problems += target.make_safe()
+            except Exception as error:  # one failure must not leave the others on
+                problems.append(f"{getattr(target, 'name', target)}: {error}")
         self.safety_problems = problems
 
 

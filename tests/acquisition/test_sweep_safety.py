@@ -223,6 +223,25 @@ def test_a_source_that_cannot_be_made_safe_makes_the_run_say_so(
     assert b"NotMadeSafe" in log["error"]
 
 
+def test_a_source_whose_link_dropped_is_reported_not_safe(tmp_path: Path) -> None:
+    """The SMU itself hangs up mid-sweep: it cannot be reached to turn it off, and the run
+    says so; the supply, still reachable, is off."""
+
+    def inject(devices: dict[str, Any]) -> None:
+        devices["smu"].faults.inject("drop", on="READ?")
+
+    result, devices = run_with_fault(tmp_path, inject)
+    assert result.status == "aborted"
+    assert "SOURCE NOT MADE SAFE" in result.reason
+    assert "smu:" in result.reason.split("SOURCE NOT MADE SAFE")[1]
+    assert [out.on for out in devices["psu"].outputs.values()] == [False] * 3
+    with open_run(result.path) as run:
+        assert "SOURCE NOT MADE SAFE" in run.reason
+        psu = run.instruments["psu"].settings_end
+    assert psu is not None
+    assert [psu["channels"][ch]["output"]["value"] for ch in "123"] == [False] * 3
+
+
 def test_a_script_run_whose_source_cannot_be_made_safe_raises(
     tmp_path: Path, recording_output
 ) -> None:
