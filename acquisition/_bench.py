@@ -24,7 +24,7 @@ from ._sources import ScopeSource, SensorSource, Source, SpectrumSource
 from ._stage_config import build_stages
 from ._sweep import SweepSource
 from ._sweep_axes import check_axis_values, resolve_axis
-from ._sweep_read import provides, reader_for
+from ._sweep_read import ReadSpecError, provides, readers_for
 from ._writer import RunWriter
 
 __all__ = ["Bench", "build_pipeline", "provides", "run_pipeline"]
@@ -197,14 +197,10 @@ def _sweep_source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> 
         except ValidationError as error:
             raise plan.error(f"{where}.values", error.detail) from None
         axes.append(axis)
-    readers: dict[str, Any] = {}
-    for index, spec in enumerate(stream.read):
-        reader, _, channel = spec.partition(":")
-        device = bench.instruments[reader]
-        try:
-            readers[spec] = reader_for(reader, device, [channel] if channel else None)
-        except TypeError as error:
-            raise plan.error(f"{field}.read[{index}]", str(error)) from None
+    try:
+        readers = readers_for(stream.read, bench.instruments)
+    except ReadSpecError as error:
+        raise plan.error(f"{field}.read[{error.index}]", str(error)) from None
     return SweepSource(
         axes=axes, readers=readers, settle=stream.settle, snake=stream.snake,
         on_compliance=stream.on_compliance, stream=name, rate=stream.rate,

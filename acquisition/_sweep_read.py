@@ -7,7 +7,7 @@ whole trace or spectrum (stored with its own axis after the grid's).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,14 @@ from instrumentkit.interfaces import Oscilloscope, Sensor, Source, Spectrometer
 from ._sources import channel_label
 from ._sweep_grid import POINT_COMPLIANCE, POINT_OK, FieldSpec
 
-__all__ = ["COMPLIANCE_STATUS", "SweepReader", "provides", "reader_for"]
+__all__ = [
+    "COMPLIANCE_STATUS",
+    "ReadSpecError",
+    "SweepReader",
+    "provides",
+    "reader_for",
+    "readers_for",
+]
 
 COMPLIANCE_STATUS = 1
 """`Reading.status` a source's own readings use for "in compliance" (the Keithley
@@ -123,3 +130,34 @@ def reader_for(name: str, device: Any, channels: Sequence[int | str] | None = No
         return _SpectrumReader(name, device)
     raise TypeError(f"{name!r} cannot be read at a sweep point: it is not a Sensor, "
                     "Oscilloscope or Spectrometer")  # fmt: skip
+
+
+class ReadSpecError(ValueError):
+    """A `read:` entry that cannot be read; `index` is its place in the list."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def readers_for(specs: Sequence[str], instruments: Mapping[str, Any]) -> dict[str, SweepReader]:
+    """`read:` entries ("smu", "scope:1", "scope:3") as one reader per instrument: a
+    scope's channels are fetched together after one trigger. Raises ReadSpecError."""
+    channels: dict[str, list[str]] = {}
+    first: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        name, _, channel = spec.partition(":")
+        if name not in instruments:
+            raise ReadSpecError(index, f"no instrument {name!r}; instruments: "
+                                       f"{', '.join(instruments) or 'none'}")  # fmt: skip
+        first.setdefault(name, index)
+        channels.setdefault(name, [])
+        if channel:
+            channels[name].append(channel)
+    readers = {}
+    for name, wanted in channels.items():
+        try:
+            readers[name] = reader_for(name, instruments[name], wanted or None)
+        except TypeError as error:
+            raise ReadSpecError(first[name], str(error)) from None
+    return readers

@@ -25,7 +25,7 @@ from ._safety import make_sources_safe, not_safe_reason
 from ._sweep import OnCompliance, SweepSource
 from ._sweep_axes import check_axis_values, resolve_axis
 from ._sweep_grid import SweepAxis
-from ._sweep_read import reader_for
+from ._sweep_read import readers_for
 
 __all__ = ["sweep"]
 
@@ -52,13 +52,7 @@ def sweep(
     ]
     for axis in built:
         check_axis_values(axis)
-    readers = dict(read) if isinstance(read, Mapping) else {}
-    for spec in [] if isinstance(read, Mapping) else read:
-        name, _, channel = spec.partition(":")  # "scope:3": channel 3 of the scope
-        if name not in instruments:
-            raise ValueError(f"read: no instrument {name!r} in the run; instruments: "
-                             f"{', '.join(instruments) or 'none'}")  # fmt: skip
-        readers[spec] = reader_for(name, instruments[name], [channel] if channel else None)
+    readers = dict(read) if isinstance(read, Mapping) else readers_for(read, instruments)
     source = SweepSource(axes=built, readers=readers, settle=settle, snake=snake,
                          on_compliance=on_compliance, stream=stream)  # fmt: skip
     taken = 0

@@ -397,3 +397,21 @@ def test_the_iv_curve_example_gives_a_diode_curve(tmp_path: Path) -> None:
     slope = np.polyfit(volts[below], np.log(amps[below]), 1)[0]
     assert 18 < slope < 26  # 1/(n Vt) of the lab's diode: n 1.752 at 300 K gives 22 per V
     assert iv["status"].values[-1] == 1  # the top point in compliance, kept and marked
+
+
+def test_a_scopes_channels_are_read_together_and_unknown_readers_named(recording_output) -> None:
+    from instrumentkit.acquisition._sweep_read import ReadSpecError, readers_for
+
+    scope = SyntheticScope("scope", points=8)
+    instruments = {"scope": scope, "dmm": SyntheticSensor("dmm")}
+    readers = readers_for(["scope:1", "dmm", "scope:2"], instruments)
+    assert list(readers) == ["scope", "dmm"]
+    output = recording_output("gen")
+    sweep = SweepSource(axes=[axis(output, "amplitude", [0.1])], readers=readers)
+    [(_, point)] = sweep.poll()
+    assert [f.name for f in point.fields] == ["scope.ch1", "scope.ch2", "dmm.value"]
+    with pytest.raises(ReadSpecError) as caught:
+        readers_for(["dmm", "lockin"], instruments)
+    assert caught.value.index == 1
+    with pytest.raises(ReadSpecError, match="not an oscilloscope"):
+        readers_for(["dmm:1"], instruments)
