@@ -132,6 +132,9 @@ class RunFile:
     def __init__(self, path: str | os.PathLike[str], *, lazy: Lazy = False) -> None:
         self.path = Path(path)
         self.lazy = lazy
+        # One handle per dataset for the file's life: HDF5 (1.14 and 2.0) reads wrong data
+        # through every handle of a dataset once one of two open handles is refreshed.
+        self._datasets: dict[str, h5py.Dataset] = {}
         if lazy == "dask":
             _require("dask.array", "lazy='dask'", "xarray")
         _check_is_hdf5(self.path)
@@ -154,10 +157,17 @@ class RunFile:
         where = self._entry if group is None else group
         if name not in where:
             return ""
-        dataset = where[name]
+        return str(self._refreshed(where, name).asstr()[()])
+
+    def _refreshed(self, group: h5py.Group, name: str) -> h5py.Dataset:
+        """The file's one handle of `group[name]`, showing the rows flushed so far."""
+        path = f"{group.name}/{name}"
+        dataset = self._datasets.get(path)
+        if dataset is None:
+            dataset = self._datasets[path] = group[name]
         if self._swmr:
             dataset.refresh()
-        return str(dataset.asstr()[()])
+        return dataset
 
     @property
     def status(self) -> str:
@@ -257,9 +267,8 @@ class RunFile:
         fields: dict[str, Any] = {}
         axes: dict[str, Any] = {}
         grid = attrs.get("kind") == "sweep"  # every dataset has its final shape (a grid)
-        for name, dataset in group.items():
-            if self._swmr:
-                dataset.refresh()
+        datasets = {name: self._refreshed(group, name) for name in group}
+        for name, dataset in datasets.items():
             is_row = not dataset.is_scale if grid else dataset.maxshape[:1] == (None,)
             (fields if is_row else axes)[name] = dataset
         rows = min((int(ds.shape[0]) for ds in fields.values()), default=0)
@@ -274,11 +283,11 @@ class RunFile:
             signals=signals,
             fields={name: self._load(ds, rows) for name, ds in fields.items()},
             axes={name: self._load(ds, None) for name, ds in axes.items()},
-            units={name: str(ds.attrs.get("units", "")) for name, ds in group.items()},
-            long_names={name: str(ds.attrs.get("long_name", "")) for name, ds in group.items()},
+            units={name: str(ds.attrs.get("units", "")) for name, ds in datasets.items()},
+            long_names={name: str(ds.attrs.get("long_name", "")) for name, ds in datasets.items()},
             attrs=attrs,
             dims=dims,
-            flags={name: table for name, ds in group.items() if (table := flag_table(ds))},
+            flags={name: table for name, ds in datasets.items() if (table := flag_table(ds))},
         )
 
     def _load(self, dataset: h5py.Dataset, rows: int | None) -> Any:

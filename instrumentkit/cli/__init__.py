@@ -21,6 +21,7 @@ _PLUGGABLE = (
     ("instrumentkit.cli.acquire", "acquire"),
     ("instrumentkit.cli.acquire", "inspect"),
     ("instrumentkit.cli.acquire", "plot"),
+    ("instrumentkit.cli.view", "view"),
 )
 
 

@@ -27,6 +27,7 @@ from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._plan import Plan, plan_run
 from instrumentkit.cli._inspect import inspect_command, plot_command
 from instrumentkit.cli._progress import ProgressDisplay, print_summary
+from instrumentkit.cli.view import live_view, require_view
 from instrumentkit.sim import Lab
 
 __all__ = ["acquire", "inspect", "plot"]
@@ -56,6 +57,9 @@ def _console() -> Console:
     "--check", is_flag=True,
     help="Only check the config (exit 0 if it is valid, 2 if not): no instrument, no file.",
 )  # fmt: skip
+@click.option(
+    "--view", is_flag=True, help="Serve the run's live view on 127.0.0.1; print its address."
+)
 def acquire(
     config: Path,
     output: Path | None,
@@ -63,6 +67,7 @@ def acquire(
     overwrite: bool,
     quiet: bool,
     check: bool,
+    view: bool,
 ) -> None:
     """Run the instruments of CONFIG (a run config YAML) into an HDF5 run file.
 
@@ -80,6 +85,8 @@ def acquire(
             if check:
                 _report_check(console, plan)
                 return
+            if view:
+                require_view()  # before any instrument is opened
             length = duration or cfg.stop.duration
             if plan.lab_spec is not None:
                 where = (
@@ -106,7 +113,7 @@ def acquire(
                 display = ProgressDisplay(
                     console if not quiet else _silent(), str(plan.output), length
                 )
-                with display:
+                with display, live_view(plan.output, console if view else None):
                     result = pipeline.run(display, raise_on_interrupt=False)
                     display(pipeline.progress(), final=True)
         except KeyboardInterrupt:

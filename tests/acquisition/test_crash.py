@@ -6,10 +6,9 @@ has flushed; the test kills it (or lets it hit a file-size limit) and checks the
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import h5py
 import numpy as np
@@ -224,13 +224,24 @@ def small_disk() -> Iterator[Path]:
 
 
 def fill(disk: Path) -> None:
-    """Take every free block of `disk`, as another process filling it would."""
-    block = b"\xff" * (256 * 1024)
+    """Take every free block of `disk`, as another process filling it would.
+
+    Written until the disk refuses even a 4 KiB block. No check of the free space after:
+    the run goes on meanwhile, giving back and claiming its own blocks at each flush.
+    """
     ballast = disk / "other-process.bin"
-    with open(ballast, "wb", buffering=0) as other, contextlib.suppress(OSError):
-        while True:  # until ENOSPC
-            other.write(block)
-    assert shutil.disk_usage(disk).free < len(block)
+    with open(ballast, "wb", buffering=0) as other:
+        for size in (256 * 1024, 4096):
+            assert write_until_full(other, b"\xff" * size) == errno.ENOSPC
+
+
+def write_until_full(file: BinaryIO, block: bytes) -> int:
+    """Write `block` until the disk refuses; the refusal's errno."""
+    try:
+        while True:
+            file.write(block)
+    except OSError as refused:
+        return refused.errno or 0
 
 
 @pytest.mark.parametrize("filled_by", ["the run", "another process"])

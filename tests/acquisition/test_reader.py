@@ -216,3 +216,21 @@ def test_open_run_on_a_file_that_is_not_hdf5_is_an_instrumentkit_error(tmp_path:
     config.write_text("lab: default\n")
     with pytest.raises(InstrumentError, match="is not an HDF5 file, so not a run file"):
         open_run(config)
+
+
+def test_a_lazy_stream_still_reads_right_after_the_stream_is_read_again(tmp_path: Path) -> None:
+    """HDF5 reads wrong data through both handles of a dataset once one of them is
+    refreshed: the reader keeps one handle per dataset, however often a stream is read."""
+    path = tmp_path / "many-chunks.h5"
+    values = np.arange(50_000, dtype=np.float64)
+    with RunWriter(path) as run:
+        counter = run.add_readings("counter", ["n"], [""])
+        run.start()
+        counter.append_block(np.arange(values.size), values[:, None])
+    with open_run(path, lazy=True) as run:
+        held = run["counter"]["n"]
+        np.testing.assert_array_equal(held[:], values)
+        again = run["counter"]["n"]  # refreshes the dataset: must not spoil `held`
+        np.testing.assert_array_equal(held[:], values)
+        np.testing.assert_array_equal(again[:], values)
+        assert run.status == "completed"

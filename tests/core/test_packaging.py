@@ -12,8 +12,13 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "instrumentkit"
 # The CLI is the composition root and the top-level __init__ the user facade: both may
-# reach everything. Every other core module must not.
-COMPOSITION_ROOTS = {CORE / "__init__.py", *(CORE / "cli").rglob("*.py")}
+# reach everything; so may the live view, an application on top of the run files (decision
+# 0620). Every other core module must not.
+COMPOSITION_ROOTS = {
+    CORE / "__init__.py",
+    *(CORE / "cli").rglob("*.py"),
+    *(CORE / "view").rglob("*.py"),
+}
 FORBIDDEN = ("instrumentkit.drivers", "instrumentkit.acquisition")
 
 

@@ -266,3 +266,28 @@ def test_dmm_reads_the_supply_voltage_wired_to_its_input():
         assert 3.0 < volts < 10.0  # slewing at 10 V/s, read on the 10 V range
         clock.advance(5.0)
         assert dmm.voltage == pytest.approx(12.5, abs=1e-3)  # autorange: the 100 V range
+
+
+def test_stage_heats_for_exactly_as_long_as_the_supply_was_on():
+    clock = ManualClock()
+    wire = {"from": "psu.1", "to": "stage", "then": "temperature.C"}
+    with (
+        Lab(parse_lab(lab_data(wire)), clock=clock) as lab,
+        ik.open(lab.resource("psu")) as psu,
+        ik.open(lab.resource("temperature")) as lakeshore,
+    ):
+        tau = lab.dut("stage").time_constant
+        heater = psu.channels[1]
+        heater.current_limit = 1.0
+        heater.voltage = 5.0  # 1 W into 25 ohm: 20 K above 295 K once settled
+        heater.output = True
+        assert heater.output is True
+        on = clock.now()
+        clock.advance(tau)
+        heater.output = False  # nobody read the stage meanwhile: it still heated until now
+        assert heater.output is False
+        off = clock.now()
+        clock.advance(tau / 2)
+        warmed = 20.0 * (1 - math.exp(-(off - on) / tau))
+        expected = 295.0 + warmed * math.exp(-(clock.now() - off) / tau)
+        assert lakeshore.inputs["C"].temperature == pytest.approx(expected, abs=0.01)
