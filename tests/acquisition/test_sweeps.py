@@ -415,3 +415,26 @@ def test_a_scopes_channels_are_read_together_and_unknown_readers_named(recording
     assert caught.value.index == 1
     with pytest.raises(ReadSpecError, match="not an oscilloscope"):
         readers_for(["dmm:1"], instruments)
+
+
+def test_the_live_view_draws_a_grid_sweep_by_its_axes(tmp_path: Path, recording_output) -> None:
+    from instrumentkit.view._follow import RunFollower
+
+    gate, bias = recording_output("gate"), recording_output("bias")
+    sweep = SweepSource(
+        axes=[axis(gate, "gate", [0.0, 1.0, 2.0]), axis(bias, "bias", [0.0, 0.5, 1.0])],
+        readers={"dmm": SyntheticSensor("dmm")}, stream="map", snake=True,
+    )  # fmt: skip
+    result = Pipeline([sweep], tmp_path / "map.h5", stop=Stop(max_readings=5)).run()
+    follower = RunFollower(result.path)
+    try:
+        assert follower.snapshot()["streams"]["map"]["rows"] == 5  # points taken
+        payload = follower.stream("map", width=400)
+    finally:
+        follower.close()
+    assert payload["mode"] == "sweep"
+    assert payload["xlabel"] == "bias"
+    assert payload["x"] == [0.0, 0.5, 1.0]
+    # One line per outer point taken, the snake's second pass read back to front.
+    assert [s["label"] for s in payload["series"]] == ["gate=0", "gate=1"]
+    assert [s["y"] for s in payload["series"]] == [[0.0, 1.0, 2.0], [None, 4.0, 3.0]]
