@@ -204,6 +204,38 @@ def test_an_exception_inside_ik_sweep_leaves_the_swept_source_off(recording_outp
     assert output.level == 0.0
 
 
+def test_compliance_stop_in_ik_sweep_raises_after_the_point_with_the_source_off(
+    tmp_path: Path, recording_output
+) -> None:
+    from instrumentkit.acquisition import ComplianceStop
+    from instrumentkit.data import Reading
+    from instrumentkit.interfaces import Sensor, Source
+
+    class SourceMeter(SyntheticSensor):  # reads as a Source does: status 1 in compliance
+        interfaces = (Sensor, Source)
+
+        def read(self) -> Reading:
+            reading = super().read()
+            tripped = 1 if reading.values[0, 0] >= 2 else 0
+            return Reading(reading.values, reading.timestamps_ns, reading.channels,
+                           reading.units, np.full(reading.values.shape, tripped))  # fmt: skip
+
+        def make_safe(self) -> list[str]:
+            return []
+
+        def source_outputs(self) -> dict[str, Any]:
+            return {}
+
+    output = recording_output("bias")
+    with Run(tmp_path / "c.h5", instruments={"bias": output, "smu": SourceMeter("smu")}) as run:
+        with pytest.raises(ComplianceStop, match=r"in compliance at bias\.level = 0\.3"):
+            ik.sweep(run, axes=[("bias.level", [0.1, 0.2, 0.3, 0.4, 0.5])], read=["smu"],
+                     on_compliance="stop", stream="iv")  # fmt: skip
+        assert output.output is False
+    with open_run(tmp_path / "c.h5") as f:
+        np.testing.assert_array_equal(f.to_xarray("iv")["status"].values, [0, 0, 1, -1, -1])
+
+
 def test_a_source_that_cannot_be_made_safe_makes_the_run_say_so(
     tmp_path: Path, recording_output
 ) -> None:
