@@ -115,6 +115,18 @@ class Session(Resync):
             finally:
                 self.transport.timeout = previous
 
+    @contextmanager
+    def lock_instrument(self, timeout: float = 5.0, *, shared_key: str = "") -> Iterator[None]:
+        """Hold a HiSLIP instrument's lock (shared with `shared_key`, else exclusive) and
+        this session's own lock, for a sequence of exchanges no other client may split.
+
+        Raises Timeout when the lock is not granted within `timeout` seconds.
+        """
+        from instrumentkit._hislip_lock import hold_lock
+
+        with self.lock, hold_lock(self.transport, self.name, timeout, shared_key):
+            yield
+
     # -- error translation
     def translate_error(self, error: OSError, command: str | None) -> Exception:
         """The instrumentkit error for a transport failure (for drivers that read bytes).

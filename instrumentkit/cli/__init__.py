@@ -22,6 +22,7 @@ _PLUGGABLE = (
     ("instrumentkit.cli.acquire", "inspect"),
     ("instrumentkit.cli.acquire", "plot"),
     ("instrumentkit.cli.view", "view"),
+    ("instrumentkit.cli.share", "share"),
 )
 
 

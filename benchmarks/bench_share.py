@@ -1,0 +1,172 @@
+"""What sharing an instrument over HiSLIP costs, against reaching it straight.
+
+    python benchmarks/bench_share.py [--queries 500] [--rounds 9] [--block-mb 10] [--latency 0]
+
+A second process plays the instrument PC: two identical simulated instruments (a simulated
+device serves one client at a time, so each path gets its own) and the share, as
+`instrumentkit share` runs them. This process is the client: it reaches one instrument
+straight through its raw socket and the other through the share on loopback. Rounds
+interleave so drift hits both alike. On a shared machine other processes' bursts land in
+some rounds and not others, so the best round of each path is the figure (as `timeit`
+does), with the medians beside it.
+
+1. A small query (`*IDN?`): our Session over the raw socket, against pyvisa-py's HiSLIP
+   protocol client through the share. Target: at most 2x the time.
+2. A 10 MB IEEE block: `Session.query_block` over the raw socket, against pyvisa-py's HiSLIP
+   client through the share. Target: at least 0.5x the throughput.
+3. Reported: pyvisa-py's VISA layer on both paths (`TCPIP::...::SOCKET` vs
+   `TCPIP::...::hislip_<name>,PORT::INSTR`), `query("*IDN?")`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+import numpy as np
+import pyvisa
+from pyvisa_py.protocols import hislip
+
+from instrumentkit.connect import open_transport
+from instrumentkit.session import Session
+from instrumentkit.share import InstrumentRules, SharedInstrument, ShareServer
+from instrumentkit.sim import ScpiDevice, binary_block, command, serve
+
+
+class BlockSource(ScpiDevice):
+    idn = "Acme,BENCH,0001,1.0"
+
+    @command(":BLOCk?")
+    def block(self, size: str) -> bytes:
+        return binary_block(self._payload(int(size)))
+
+    def _payload(self, size: int) -> np.ndarray:
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached.size != size:
+            cached = self._cached = (np.arange(size) % 251).astype(np.uint8)
+        return cached
+
+
+def per_call_us(function: Callable[[], object], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        function()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def seconds_of(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def instrument_pc(pipe: Connection, latency: float) -> None:
+    """The other process: serve both devices and the share until told to stop."""
+    devices = {
+        "straight": BlockSource(seed=1, latency=latency),
+        "shared": BlockSource(seed=2, latency=latency),
+    }
+    with serve(devices) as lab:
+        shared = SharedInstrument(
+            "bench", open_transport(lab.resource("shared")), InstrumentRules(timeout=30.0)
+        )
+        with ShareServer({"bench": shared}, port=0) as server:
+            pipe.send((lab.resource("straight"), server.port))
+            pipe.recv()
+        shared.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--block-mb", type=float, default=10.0)
+    parser.add_argument(
+        "--latency", type=float, default=0.0,
+        help="seconds each device takes to answer (a real instrument: 2e-4 and up)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    size = int(args.block_mb * 1e6)
+    ours, theirs = multiprocessing.Pipe()
+    spawn = multiprocessing.get_context("spawn")
+    pc = spawn.Process(target=instrument_pc, args=(theirs, args.latency))
+    pc.start()
+    try:
+        resource, port = ours.recv()
+        results = measure(resource, port, size, args.queries, args.rounds)
+    finally:
+        ours.send("stop")
+        pc.join(30)
+    for label, unit, (straight, shared), better in zip(
+        ("small query *IDN?", f"{args.block_mb:g} MB block", "pyvisa-py VISA *IDN?"),
+        ("us", "MB/s", "us"),
+        results,
+        (min, max, min),
+        strict=True,
+    ):
+        best = better(shared) / better(straight)
+        typical = statistics.median(shared) / statistics.median(straight)
+        print(
+            f"{label:22s} straight {better(straight):8.1f} {unit:4s} (median "
+            f"{statistics.median(straight):8.1f})   share {better(shared):8.1f} {unit:4s} "
+            f"(median {statistics.median(shared):8.1f})   ratio best {best:.2f}, "
+            f"median {typical:.2f}"
+        )
+    print("targets: small query ratio <= 2; block ratio >= 0.5; pyvisa-py reported")
+
+
+Pair = tuple[list[float], list[float]]
+
+
+def measure(resource: str, port: int, size: int, queries: int, rounds: int) -> tuple[Pair, ...]:
+    straight = Session(open_transport(resource, timeout=30.0))
+    client = hislip.Instrument("127.0.0.1", port=port, sub_address="hislip_bench", timeout=30.0)
+
+    def shared_query() -> bytes:
+        client.send(b"*IDN?\n")
+        return client.receive()
+
+    def shared_block() -> bytes:
+        client.send(f":BLOC? {size}\n".encode())
+        return client.receive(size + 64)
+
+    def straight_block() -> object:
+        return straight.query_block(f":BLOC? {size}")
+
+    assert shared_query() == straight.query("*IDN?").encode() + b"\n"
+    assert len(shared_block()) == size + 2 + len(str(size)) + 1
+    small: dict[str, list[float]] = {"straight": [], "shared": []}
+    block: dict[str, list[float]] = {"straight": [], "shared": []}
+    for _ in range(rounds):
+        small["straight"].append(per_call_us(lambda: straight.query("*IDN?"), queries))
+        small["shared"].append(per_call_us(shared_query, queries))
+        block["straight"].append(size / seconds_of(straight_block) / 1e6)
+        block["shared"].append(size / seconds_of(shared_block) / 1e6)
+    client.close()
+    straight.close()  # one client per simulated device: free it for pyvisa-py's socket
+    visa = _visa_layer(resource, port, queries, rounds)
+    return (small["straight"], small["shared"]), (block["straight"], block["shared"]), visa
+
+
+def _visa_layer(resource: str, port: int, queries: int, rounds: int) -> Pair:
+    """pyvisa-py's VISA layer on both paths."""
+    rm = pyvisa.ResourceManager("@py")
+    socket_resource = rm.open_resource(resource, read_termination="\n", write_termination="\n")
+    hislip_resource = rm.open_resource(
+        f"TCPIP::127.0.0.1::hislip_bench,{port}::INSTR", read_termination="\n"
+    )
+    socket_times: list[float] = []
+    hislip_times: list[float] = []
+    for _ in range(rounds):
+        socket_times.append(per_call_us(lambda: socket_resource.query("*IDN?"), queries // 4))
+        hislip_times.append(per_call_us(lambda: hislip_resource.query("*IDN?"), queries // 4))
+    rm.close()
+    return socket_times, hislip_times
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""HiSLIP 1.0 wire format (IVI-6.1): the 16-byte header, message types and codes.
+
+Every message is a header, then `payload_length` bytes:
+
+    offset 0  2 bytes  prologue "HS"
+    offset 2  1 byte   message type
+    offset 3  1 byte   control code
+    offset 4  4 bytes  message parameter (big-endian)
+    offset 8  8 bytes  payload length (big-endian)
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+from enum import IntEnum
+from typing import NamedTuple
+
+__all__ = [
+    "HEADER",
+    "PROTOCOL_VERSION",
+    "BufferedChannel",
+    "ErrorCode",
+    "FatalCode",
+    "Header",
+    "LockResult",
+    "MessageType",
+    "PeerClosed",
+    "encode_header",
+    "parse_header",
+    "recv_exact",
+    "send_message",
+]
+
+HEADER = struct.Struct("!2sBBIQ")
+PROLOGUE = b"HS"
+PROTOCOL_VERSION = 0x0100
+"""HiSLIP 1.0: major version in the high byte, minor in the low byte."""
+VENDOR_ID = b"IK"
+FIRST_MESSAGE_ID = 0xFFFF_FF00
+"""The MessageID a client starts from, and restarts from after a device clear."""
+ANY_MESSAGE_ID = 0xFFFF_FFFF
+"""A server's MessageID for a response that answers no particular message."""
+
+
+class MessageType(IntEnum):
+    INITIALIZE = 0
+    INITIALIZE_RESPONSE = 1
+    FATAL_ERROR = 2
+    ERROR = 3
+    ASYNC_LOCK = 4
+    ASYNC_LOCK_RESPONSE = 5
+    DATA = 6
+    DATA_END = 7
+    DEVICE_CLEAR_COMPLETE = 8
+    DEVICE_CLEAR_ACKNOWLEDGE = 9
+    ASYNC_REMOTE_LOCAL_CONTROL = 10
+    ASYNC_REMOTE_LOCAL_RESPONSE = 11
+    TRIGGER = 12
+    INTERRUPTED = 13
+    ASYNC_INTERRUPTED = 14
+    ASYNC_MAXIMUM_MESSAGE_SIZE = 15
+    ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE = 16
+    ASYNC_INITIALIZE = 17
+    ASYNC_INITIALIZE_RESPONSE = 18
+    ASYNC_DEVICE_CLEAR = 19
+    ASYNC_SERVICE_REQUEST = 20
+    ASYNC_STATUS_QUERY = 21
+    ASYNC_STATUS_RESPONSE = 22
+    ASYNC_DEVICE_CLEAR_ACKNOWLEDGE = 23
+    ASYNC_LOCK_INFO = 24
+    ASYNC_LOCK_INFO_RESPONSE = 25
+
+
+class FatalCode(IntEnum):
+    UNIDENTIFIED = 0
+    POORLY_FORMED_HEADER = 1
+    CHANNELS_NOT_ESTABLISHED = 2
+    INVALID_INITIALIZATION = 3
+    TOO_MANY_CLIENTS = 4
+
+
+class ErrorCode(IntEnum):
+    UNIDENTIFIED = 0
+    UNRECOGNIZED_MESSAGE_TYPE = 1
+    UNRECOGNIZED_CONTROL_CODE = 2
+    UNRECOGNIZED_VENDOR_MESSAGE = 3
+    MESSAGE_TOO_LARGE = 4
+    REFUSED = 128
+    """Device-defined (128-255): the share's access rules refused the message."""
+    INSTRUMENT_FAILED = 129
+    """Device-defined: the instrument behind the share did not answer or failed."""
+
+
+class LockResult(IntEnum):
+    """AsyncLockResponse control codes."""
+
+    FAILURE = 0
+    SUCCESS = 1
+    """A lock was granted, or (on release) an exclusive lock was released."""
+    SUCCESS_SHARED = 2
+    """On release: a shared lock was released."""
+    ERROR = 3
+
+
+class Header(NamedTuple):
+    type: int
+    control: int
+    parameter: int
+    length: int
+
+
+class PeerClosed(ConnectionError):
+    """The other end closed the connection between or inside messages."""
+
+
+def encode_header(kind: int, control: int = 0, parameter: int = 0, length: int = 0) -> bytes:
+    return HEADER.pack(PROLOGUE, kind, control, parameter & 0xFFFF_FFFF, length)
+
+
+def parse_header(raw: bytes) -> Header | None:
+    """The header in `raw` (16 bytes), or None when the prologue is not "HS"."""
+    prologue, kind, control, parameter, length = HEADER.unpack(raw)
+    if prologue != PROLOGUE:
+        return None
+    return Header(kind, control, parameter, length)
+
+
+def recv_exact(sock: socket.socket, count: int) -> bytearray:
+    """Exactly `count` bytes; PeerClosed when the connection ends first."""
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    position = 0
+    while position < count:
+        received = sock.recv_into(view[position:])
+        if not received:
+            raise PeerClosed(f"connection closed after {position} of {count} bytes")
+        position += received
+    return buffer
+
+
+def send_message(
+    sock: socket.socket,
+    kind: int,
+    control: int = 0,
+    parameter: int = 0,
+    payload: bytes | memoryview = b"",
+) -> None:
+    """One whole message; header and payload leave in one call, never interleaved."""
+    header = encode_header(kind, control, parameter, len(payload))
+    if not payload:
+        sock.sendall(header)
+    elif len(payload) < 65536:
+        sock.sendall(header + bytes(payload))
+    else:
+        sock.sendall(header)
+        sock.sendall(payload)
+
+
+class BufferedChannel:
+    """Reads one channel through a buffer, so a small message costs one `recv`, not three.
+
+    Waiting for the next message (`wait_for_message`) is separate from the socket's own
+    timeout, which bounds receiving the rest of a message once it began.
+    """
+
+    def __init__(self, sock: socket.socket, chunk: int = 65536) -> None:
+        self.sock = sock
+        self.chunk = chunk
+        self._buffer = bytearray()
+
+    def wait_for_message(self, idle: float | None) -> bool:
+        """True when bytes are there to read within `idle` seconds (None: no limit)."""
+        if self._buffer:
+            return True
+        readable, _, _ = select.select([self.sock], [], [], idle)
+        return bool(readable)
+
+    def _fill(self) -> None:
+        data = self.sock.recv(self.chunk)
+        if not data:
+            raise PeerClosed(f"connection closed with {len(self._buffer)} bytes of a message")
+        self._buffer += data
+
+    def read(self, count: int) -> bytes:
+        """Exactly `count` bytes; a large remainder goes straight into its own buffer."""
+        buffer = self._buffer
+        if len(buffer) >= count:
+            data = bytes(buffer[:count])
+            del buffer[:count]
+            return data
+        if count - len(buffer) > self.chunk:
+            head = bytes(buffer)
+            buffer.clear()
+            return head + bytes(recv_exact(self.sock, count - len(head)))
+        while len(buffer) < count:
+            self._fill()
+        return self.read(count)
