@@ -14,8 +14,11 @@ One default simulated lab and one set of open instruments serve both sides:
 
 Both count from creating the run file to closing it. The SMU integrates 0.01 PLC (0.2 ms
 on the simulated device's real-time clock), so the figures are mostly the software's
-cost. Rounds are interleaved so machine drift hits both sides alike; the ratio is the
-median of the per-round ratios (points/s of the config sweep over the loop's, same round).
+cost. A third figure is the machinery's own cost per point, without I/O: the same 1-D
+sweep of an in-memory source read by a synthetic sensor, through the pipeline against a
+plain loop (`ramp_to`, `read`, `run.append`). Rounds are interleaved so machine drift
+hits both sides alike; the ratio is the median of the per-round ratios (points/s of the
+config sweep over the loop's, same round).
 """
 
 from __future__ import annotations
@@ -29,9 +32,22 @@ from pathlib import Path
 import numpy as np
 
 import instrumentkit as ik
+from instrumentkit.acquisition import Pipeline, SweepAxis, SweepSource
 from instrumentkit.acquisition._bench import Bench, build_pipeline
 from instrumentkit.acquisition._config import parse_run_config
 from instrumentkit.acquisition._plan import plan_run
+from instrumentkit.acquisition.synthetic import SyntheticSensor
+from instrumentkit.sourcing import SafeLimits, SourceOutputMixin
+
+
+class MemoryOutput(SourceOutputMixin):
+    """A source output in memory: what the machinery costs without an instrument."""
+
+    safe_limits = SafeLimits(max_level=10.0)
+    level_units = "V"
+
+    def __init__(self) -> None:
+        self.name, self.output, self.level = "memory", False, 0.0
 
 
 def config(points: int, folder: Path) -> dict[str, object]:
@@ -70,6 +86,23 @@ def hand_loop(bench: Bench, values: np.ndarray, path: Path) -> float:
     return time.perf_counter() - start
 
 
+def machinery(points: int, folder: Path) -> tuple[float, float]:
+    """Points/s without I/O: (pipeline, plain loop)."""
+    values = np.linspace(0.0, 1.0, points)
+    output, sensor = MemoryOutput(), SyntheticSensor("dmm")
+    sweep = SweepSource(axes=[SweepAxis("v", values, output.ramp_to, output=output)],
+                        readers={"dmm": sensor}, stream="iv")  # fmt: skip
+    start = time.perf_counter()
+    Pipeline([sweep], folder / "machinery-pipeline.h5").run()
+    pipeline = points / (time.perf_counter() - start)
+    start = time.perf_counter()
+    with ik.Run(folder / "machinery-loop.h5") as run:
+        for level in values:
+            output.ramp_to(float(level))
+            run.append("iv", {"value": float(sensor.read().values[0, 0])})
+    return pipeline, points / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -93,6 +126,9 @@ def main() -> None:
         f"config / hand loop     {statistics.median(ratios):8.2f}x  (per-round range "
         f"{min(ratios):.2f}-{max(ratios):.2f}; target >= 0.9x)"
     )
+    pipeline, loop = machinery(20_000, folder)
+    print(f"without I/O: pipeline {pipeline:8.0f} points/s, plain loop {loop:8.0f} points/s "
+          f"({1e6 / pipeline - 1e6 / loop:.0f} us more a point)")  # fmt: skip
 
 
 if __name__ == "__main__":
