@@ -171,7 +171,8 @@ def _interfaces(cls: type[Instrument] | None) -> tuple[type, ...]:
 def _default_streams(plan: Plan) -> dict[str, StreamConfig]:
     streams = {}
     for name, cls in plan.drivers.items():
-        if _interfaces(cls) or cls is None:
+        # What can stream by itself; a Source alone (a supply) has nothing to read.
+        if cls is None or any(i in _KIND_OF for i in _interfaces(cls)):
             streams[name] = StreamConfig(instrument=name)
     if not streams:
         raise plan.error("streams", "no instrument can stream by itself; list streams: explicitly")

@@ -333,3 +333,23 @@ def test_a_level_beyond_a_channel_rating_is_refused_before_it_is_set(tmp_path: P
     assert caught.value.field == "streams.iv.axes[0].values"
     assert "max_level 6" in str(caught.value)
     assert not (tmp_path / "run.h5").exists()
+
+
+def test_a_supply_without_a_stream_is_still_made_safe_at_the_end(tmp_path: Path) -> None:
+    """No streams: every instrument that can stream gets one, a supply (a Source only) does
+    not, and is still made safe when the run ends."""
+    config = write_config(tmp_path, {}, psu={"device": "psu", "settings": {"channels": {
+        2: {"voltage": 3.0, "output": True}}}}, dmm={"device": "dmm"})  # fmt: skip
+    text = yaml.safe_load(config.read_text())
+    del text["streams"]
+    text["stop"] = {"duration": 0.3}
+    config.write_text(yaml.safe_dump(text))
+    result = run_pipeline(config)
+    assert result.status == "completed", result.reason
+    assert set(result.rows) == {"dmm"}
+    with open_run(result.path) as run:
+        psu = run.instruments["psu"].settings_end
+        start = run.instruments["psu"].settings_start
+    assert start["channels"]["2"]["output"]["value"] is True
+    assert psu is not None
+    assert psu["channels"]["2"]["output"]["value"] is False
