@@ -19,15 +19,19 @@ from ._sources import (
     SensorSource,
     Source,
     SpectrumSource,
-    SweepSource,
 )
 from ._streams import Stream
+from ._sweep import ComplianceStop, SweepSource
+from ._sweep_grid import SweepAxis, SweepPoint
+from ._sweep_script import sweep
+from ._sweep_stream import SweepStream
 from ._writer import RunWriter
 
 __all__ = [
     "ArrayStream",
     "AxisArrayStream",
     "CallableSource",
+    "ComplianceStop",
     "ErrorPolicy",
     "InstrumentRecord",
     "Pipeline",
@@ -46,9 +50,13 @@ __all__ = [
     "Stop",
     "Stream",
     "StreamData",
+    "SweepAxis",
+    "SweepPoint",
     "SweepSource",
+    "SweepStream",
     "WaveformStream",
     "load_run_config",
     "open_run",
     "run_pipeline",
+    "sweep",
 ]

@@ -5,23 +5,26 @@ pipeline, run it, close everything: `run_pipeline("run.yaml")`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from instrumentkit.errors import ConfigError
+from instrumentkit.errors import ConfigError, ValidationError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
 from instrumentkit.registry import open as open_instrument
 
 from ._config import InstrumentConfig, RunConfig, StreamConfig
 from ._pipeline import Pipeline, Progress, RunResult, Stop
-from ._plan import Plan, apply_settings, channel_id, check_settings, plan_run, sweep_values
+from ._plan import Plan, apply_settings, check_settings, plan_run, values_of
 from ._runner import ErrorPolicy
-from ._sources import ScopeSource, SensorSource, Source, SpectrumSource, SweepSource
+from ._safety import apply_safe_limits
+from ._sources import ScopeSource, SensorSource, Source, SpectrumSource
 from ._stage_config import build_stages
+from ._sweep import SweepSource
+from ._sweep_axes import check_axis_values, resolve_axis
+from ._sweep_read import ReadSpecError, provides, readers_for
 from ._writer import RunWriter
 
 __all__ = ["Bench", "build_pipeline", "provides", "run_pipeline"]
@@ -50,6 +53,10 @@ class Bench:
                 instrument = self.instruments[name]
                 if self.plan.drivers[name] is None and isinstance(instrument, Instrument):
                     check_settings(self.plan, name, type(instrument), config.settings)
+                try:
+                    apply_safe_limits(name, instrument, config.safe_limits)
+                except ValidationError as error:
+                    raise self.plan.error(f"instruments.{name}.safe_limits", error.detail) from None
                 apply_settings(name, instrument, config.settings)
         except BaseException:
             self.close()
@@ -103,6 +110,9 @@ def build_pipeline(plan: Plan, bench: Bench, *, duration: float | None = None) -
         name: ErrorPolicy(i.on_error.action, i.on_error.max_errors, i.on_error.check_interval)
         for name, i in cfg.instruments.items()
     }
+    for source in sources:
+        if isinstance(source, SweepSource) and source.instrument not in cfg.instruments:
+            policies[source.instrument] = _sweep_policy(plan, plan.streams[source.streams[0]])
     stop = Stop(duration=duration or cfg.stop.duration, max_readings=cfg.stop.max_readings)
     writer = RunWriter(
         plan.output,
@@ -121,24 +131,13 @@ def build_pipeline(plan: Plan, bench: Bench, *, duration: float | None = None) -
 
 
 def _source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> Source:
+    if stream.kind == "sweep":
+        return _sweep_source(plan, bench, name, stream)
+    assert stream.instrument is not None
     instrument = bench.instruments[stream.instrument]
     kind = stream.kind or _kind_of(instrument)
     field = f"streams.{name}"
     common: dict[str, Any] = {"rate": stream.rate, "instrument": stream.instrument}
-    if kind == "sweep":
-        assert stream.parameter is not None
-        target, attribute = _sweep_target(instrument, stream.parameter)
-        readers = {r: bench.instruments[r] for r in stream.read}
-        for reader, sensor in readers.items():
-            if not provides(sensor, Sensor):
-                raise plan.error(f"{field}.read", f"{reader!r} is not a Sensor")
-        setting = getattr(type(target), attribute, None)
-        units = stream.units or (getattr(setting, "units", None) or "")
-        setter = functools.partial(setattr, target, attribute)
-        return SweepSource(
-            stream.parameter, sweep_values(stream), set=setter, readers=readers,
-            settle=stream.settle, stream=name, units=units, **common,
-        )  # fmt: skip
     required = {"readings": Sensor, "waveforms": Oscilloscope, "spectra": Spectrometer}[kind]
     if not provides(instrument, required):
         raise plan.error(
@@ -154,26 +153,6 @@ def _source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> Source
     return SpectrumSource(instrument, stream=name, count=stream.count, **common)
 
 
-_METHODS = {
-    Sensor: ("read", "read_many"),
-    Oscilloscope: ("single", "wait_for_acquisition", "fetch_all"),
-    Spectrometer: ("acquire", "wavelengths"),
-}
-
-
-def provides(instrument: Any, interface: type) -> bool:
-    """Whether `instrument` serves `interface`, without touching it.
-
-    `isinstance` with a runtime-checkable protocol reads every member, and on a driver a
-    property like `units` is a query: so trust the driver's declared `interfaces`, else
-    look for the methods on the class.
-    """
-    declared = getattr(type(instrument), "interfaces", None)
-    if declared:
-        return interface in declared
-    return all(callable(getattr(type(instrument), m, None)) for m in _METHODS[interface])
-
-
 def _kind_of(instrument: Any) -> str:
     for interface, kind in _KIND_OF.items():
         if provides(instrument, interface):
@@ -185,12 +164,48 @@ def _kind_of(instrument: Any) -> str:
     )
 
 
-def _sweep_target(instrument: Any, path: str) -> tuple[Any, str]:
-    parts = path.split(".")
-    if len(parts) == 3:
-        channels = getattr(instrument, parts[0])
-        return channels[channel_id(tuple(channels), parts[1])], parts[2]
-    return instrument, parts[0]
+def _sweep_policy(plan: Plan, stream: StreamConfig) -> ErrorPolicy:
+    """A sweep touches several instruments: it skips a failed point only if every one
+    of them says skip (the fewest errors allowed counts), else an error stops the run."""
+    names = [a.parameter.split(".")[0] for a in stream.sweep_axes()]
+    names += [r.partition(":")[0] for r in stream.read]
+    configs = [plan.config.instruments[n].on_error for n in dict.fromkeys(names)]
+    intervals = [c.check_interval for c in configs if c.check_interval is not None]
+    interval = min(intervals) if intervals else None
+    if all(c.action == "skip" for c in configs):
+        return ErrorPolicy("skip", min(c.max_errors for c in configs), interval)
+    return ErrorPolicy("stop", 0, interval)
+
+
+def _sweep_source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> SweepSource:
+    """The sweep of a config stream on the open bench; every level checked against its
+    output's safe limits and range before anything is set."""
+    field = f"streams.{name}"
+    axes = []
+    for index, axis_config in enumerate(stream.sweep_axes()):
+        where = f"{field}.axes[{index}]" if stream.axes is not None else field
+        try:
+            axis = resolve_axis(
+                bench.instruments, axis_config.parameter, values_of(axis_config.values),
+                name=axis_config.name, units=axis_config.units, settle=axis_config.settle,
+            )  # fmt: skip
+        except ValueError as error:
+            raise plan.error(f"{where}.parameter" if stream.axes else f"{field}.parameter",
+                             str(error)) from None  # fmt: skip
+        try:
+            check_axis_values(axis)
+        except ValidationError as error:
+            raise plan.error(f"{where}.values", error.detail) from None
+        axes.append(axis)
+    try:
+        readers = readers_for(stream.read, bench.instruments)
+    except ReadSpecError as error:
+        raise plan.error(f"{field}.read[{error.index}]", str(error)) from None
+    return SweepSource(
+        axes=axes, readers=readers, settle=stream.settle, snake=stream.snake,
+        on_compliance=stream.on_compliance, stream=name, rate=stream.rate,
+        instrument=stream.instrument or name,
+    )  # fmt: skip
 
 
 def run_pipeline(

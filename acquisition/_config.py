@@ -28,7 +28,6 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -40,6 +39,9 @@ from typing_extensions import TypedDict
 from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 
+from ._config_base import Strict as _Strict
+from ._sweep_config import SweepAxisConfig, SweepValues
+
 __all__ = [
     "ConnectionOptionsConfig",
     "ErrorPolicyConfig",
@@ -48,17 +50,14 @@ __all__ = [
     "RunConfig",
     "StopConfig",
     "StreamConfig",
+    "SweepAxisConfig",
+    "SweepValues",
     "load_run_config",
     "parse_run_config",
 ]
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 StreamKind = Literal["readings", "waveforms", "spectra", "sweep"]
-
-
-class _Strict(BaseModel):
-    # No .inf or .nan in any number: `duration: .inf` would make a run that never ends.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 _Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -99,6 +98,11 @@ class InstrumentConfig(_Strict):
     driver: str | None = Field(default=None, min_length=1)
     options: ConnectionOptionsConfig = Field(default_factory=ConnectionOptionsConfig)
     settings: dict[str, Any] = Field(default_factory=dict)
+    safe_limits: dict[str, Any] = Field(
+        default_factory=dict,
+        description="a source's limits, tightened: {max_level, max_slew, safe_level} for "
+        "every output, or {output: {...}} per output",
+    )
     on_error: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
 
     @model_validator(mode="after")
@@ -111,18 +115,10 @@ class InstrumentConfig(_Strict):
         return self
 
 
-class SweepValues(_Strict):
-    """Evenly spaced sweep values: `num` points from `start` to `stop` (both included)."""
-
-    start: float
-    stop: float
-    num: int = Field(ge=1, le=10_000_000)
-
-
 class StreamConfig(_Strict):
     """One stream of the run file and the source that feeds it."""
 
-    instrument: str
+    instrument: str | None = None
     kind: StreamKind | None = None
     rate: float | None = Field(default=None, gt=0, description="polls per second")
     count: int | None = Field(default=None, ge=1)
@@ -130,24 +126,25 @@ class StreamConfig(_Strict):
     channels: list[int | str] | None = Field(default=None, min_length=1)
     timeout: float | None = Field(default=None, gt=0)
     stages: list[dict[str, Any]] = Field(default_factory=list)
-    # sweeps
+    # sweeps: `axes` (outer to inner), or the 1-D short form `parameter` + `values`
+    axes: list[SweepAxisConfig] | None = Field(default=None, min_length=1, max_length=8)
     parameter: str | None = None
     values: list[float] | SweepValues | None = None
     settle: float = Field(default=0.0, ge=0)
+    snake: bool = False
+    on_compliance: Literal["continue", "skip", "stop"] = "continue"
     read: list[str] = Field(default_factory=list)
     units: str = ""
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> StreamConfig:
-        if self.kind == "sweep":
-            missing = [n for n in ("parameter", "values") if getattr(self, n) is None]
-            if missing or not self.read:
-                need = ", ".join([*missing, *([] if self.read else ["read"])])
-                raise ValueError(f"a sweep needs parameter, values and read; missing {need}")
-            if isinstance(self.values, list) and not self.values:
-                raise ValueError("a sweep needs at least one value")
-            return self
-        sweep_only = [n for n in ("parameter", "values") if getattr(self, n) is not None]
+        if self.kind == "sweep" or (self.kind is None and self.axes is not None):
+            return self._check_sweep()
+        if self.instrument is None:
+            raise ValueError("a stream needs an instrument (or axes: a sweep)")
+        sweep_only = [
+            n for n in ("parameter", "values", "axes") if getattr(self, n) is not None
+        ] + [n for n in ("snake", "on_compliance") if n in self.model_fields_set]
         if self.read:
             sweep_only.append("read")
         if sweep_only:
@@ -157,6 +154,45 @@ class StreamConfig(_Strict):
         if self.channels is not None and self.kind not in (None, "waveforms"):
             raise ValueError("channels only apply to waveforms")
         return self
+
+    def _check_sweep(self) -> StreamConfig:
+        if self.axes is not None:
+            short = [n for n in ("parameter", "values") if getattr(self, n) is not None]
+            if short:
+                raise ValueError(
+                    f"{', '.join(short)} is the 1-D short form; with axes, give each axis "
+                    "its parameter and values"
+                )
+        else:
+            missing = [n for n in ("instrument", "parameter", "values") if getattr(self, n) is None]
+            if missing or not self.read:
+                need = ", ".join([*missing, *([] if self.read else ["read"])])
+                raise ValueError(
+                    f"a sweep needs parameter, values and read (the 1-D form, with "
+                    f"instrument), or axes and read; missing {need}"
+                )
+            if isinstance(self.values, list) and not self.values:
+                raise ValueError("a sweep needs at least one value")
+        if not self.read:
+            raise ValueError("a sweep needs read: the instruments to read at each point")
+        object.__setattr__(self, "kind", "sweep")
+        return self
+
+    def sweep_axes(self) -> list[SweepAxisConfig]:
+        """The axes of a sweep, outer to inner (the short form as one axis)."""
+        if self.axes is not None:
+            return list(self.axes)
+        assert self.instrument is not None
+        assert self.parameter is not None
+        assert self.values is not None
+        return [
+            SweepAxisConfig(
+                parameter=f"{self.instrument}.{self.parameter}",
+                values=self.values,
+                name=self.parameter,
+                units=self.units or None,
+            )
+        ]
 
     @field_validator("stages")
     @classmethod
@@ -229,9 +265,13 @@ class RunConfig(_Strict):
                     "the name 'errors' is reserved for the run's error log; choose another",
                 )
         for name, stream in self.streams.items():
-            for field, target in [("instrument", stream.instrument)] + [
-                (f"read[{i}]", r) for i, r in enumerate(stream.read)
-            ]:
+            targets = [("instrument", stream.instrument)] if stream.instrument else []
+            targets += [(f"read[{i}]", r.split(":")[0]) for i, r in enumerate(stream.read)]
+            targets += [
+                (f"axes[{i}].parameter", axis.parameter.split(".")[0])
+                for i, axis in enumerate(stream.axes or [])
+            ]
+            for field, target in targets:
                 if target not in self.instruments:
                     known = ", ".join(self.instruments)
                     raise _FieldError(
@@ -253,8 +293,10 @@ def _path(location: tuple[int | str, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("list[float]", "SweepValues", "int", "str"):
-            continue  # pydantic's union-member labels say nothing to a user
+        elif part in ("list[float]", "SweepValues", "int", "str") or str(part).startswith(
+            "function-"
+        ):
+            continue  # pydantic's union-member and validator labels say nothing to a user
         else:
             text += f".{part}" if text else str(part)
     return text or "(top level)"
@@ -295,7 +337,8 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
         return RunConfig.model_validate(data)
     except pydantic.ValidationError as error:
         # The deepest location names the field best (union members report one each).
-        first = max(error.errors(), key=lambda e: len(e["loc"]))
+        # (between equally deep ones, a value's own error beats "not a list" of a union)
+        first = max(error.errors(), key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, _FieldError):
             raise ConfigError(str(cause), field=cause.field, source=source) from None

@@ -38,9 +38,9 @@ LEGACY_DATA = "data"
 
 Compression = Literal["gzip", "blosc"] | None
 
-StreamKind = Literal["readings", "waveforms", "spectra", "arrays", "axis_arrays"]
+StreamKind = Literal["readings", "waveforms", "spectra", "arrays", "axis_arrays", "sweep"]
 STREAM_KINDS: tuple[StreamKind, ...] = (
-    "readings", "waveforms", "spectra", "arrays", "axis_arrays"
+    "readings", "waveforms", "spectra", "arrays", "axis_arrays", "sweep"
 )  # fmt: skip
 
 Status = Literal["created", "running", "completed", "aborted"]

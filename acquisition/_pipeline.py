@@ -16,8 +16,9 @@ The run: each source thread makes its first poll; the writer declares every stre
 its first record (HDF5 SWMR needs every dataset before streaming starts), switches the
 file live and then writes blocks as they arrive, flushing every `flush_interval`. It ends
 at the stop condition, when every source is done, on Ctrl-C (SIGINT), on an instrument
-error its policy does not skip, or when the file cannot be written; in every case the file
-is closed with status "completed" or "aborted" and the reason.
+error its policy does not skip, or when the file cannot be written; in every case every
+Source among `instruments` is then made safe (decision 0620) and the file is closed with
+status "completed" or "aborted" and the reason.
 
 Every row gets its wall-clock stamp (ns since the epoch, from the instrument's record) and,
 unless `monotonic=False`, a monotonic-clock stamp (s) derived from it with the clock pair
@@ -41,6 +42,7 @@ from instrumentkit.data import now_ns
 from ._outcome import Progress, RunResult, Stop
 from ._record_stages import RecordStages
 from ._runner import Block, Done, ErrorEvent, ErrorPolicy, SourceRunner
+from ._safety import make_sources_safe, not_safe_reason, source_instruments
 from ._sources import Source
 from ._writer import RunWriter
 from ._writing import (
@@ -81,6 +83,7 @@ class Pipeline:
         shutdown_timeout: float | None = None,
         snapshot_timeout: float = 30.0,
         monotonic: bool = True,
+        safe_timeout: float = 30.0,
     ) -> None:
         if not sources:
             raise ValueError("a pipeline needs at least one source")
@@ -92,6 +95,8 @@ class Pipeline:
         self.first_record_timeout = first_record_timeout
         self.shutdown_timeout = shutdown_timeout
         self.snapshot_timeout = snapshot_timeout
+        self.safe_timeout = safe_timeout
+        """Seconds every Source gets to ramp to its safe level and turn off at the end."""
         self._queue: queue.Queue[Block | ErrorEvent | Done] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._started = threading.Event()
@@ -418,7 +423,10 @@ class Pipeline:
             if closed:
                 reason += f"; {', '.join(closed)} still busy after {grace:g} s: link closed"
         hung += closed
-        trusted = [n for n in self.instruments if n not in hung and not self._failed(n)]
+        safe, reason = self._make_sources_safe(reason)
+        trusted = [
+            n for n in self.instruments if (n not in hung and not self._failed(n)) or n in safe
+        ]
         settings_end = settings_end_snapshots(
             {n: self.instruments[n] for n in trusted},
             timeout=_INTERRUPT_GRACE if self._interrupted else (self.shutdown_timeout or 10.0),
@@ -433,6 +441,20 @@ class Pipeline:
             elapsed=time.monotonic() - self._t0,
             interrupted=self._interrupted,
         )
+
+    def _make_sources_safe(self, reason: str) -> tuple[set[str], str]:
+        """Every Source of the run to its safe state, whatever ended the run (decision
+        0620); one that cannot be made safe aborts the run, loudly, in its reason and the
+        error log. Returns the sources now safe and the reason."""
+        sources = source_instruments(self.instruments)
+        unsafe = make_sources_safe(sources, timeout=self.safe_timeout)
+        for name, problems in unsafe.items():
+            self._blocks.log(ErrorEvent(now_ns(), name, "NotMadeSafe", "; ".join(problems),
+                                        "output may still be on"))  # fmt: skip
+        if unsafe:
+            self._status = "aborted"
+            reason = f"{reason}; {not_safe_reason(unsafe)}"
+        return set(sources) - set(unsafe), reason
 
     def _failed(self, instrument: str) -> bool:
         runner = self._by_instrument.get(instrument)

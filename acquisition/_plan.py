@@ -27,8 +27,9 @@ from ._resource_syntax import resource_problem, serial_options_problem
 from ._room import room_left
 from ._stage_config import check_stages
 from ._stream_checks import channel_id, check_kind_fields, check_written_names
+from ._sweep_plan import check_safe_limits, check_sweep
 
-__all__ = ["Plan", "apply_settings", "channel_id", "check_settings", "plan_run", "sweep_values"]
+__all__ = ["Plan", "apply_settings", "channel_id", "check_settings", "plan_run", "values_of"]
 
 _KIND_OF = {Sensor: "readings", Oscilloscope: "waveforms", Spectrometer: "spectra"}
 
@@ -76,6 +77,7 @@ def plan_run(
         _check_resource(plan, name, instrument)
         plan.drivers[name] = _resolve_driver(plan, name, instrument)
         check_settings(plan, name, plan.drivers[name], instrument.settings)
+        check_safe_limits(plan, name, plan.drivers[name], instrument.safe_limits)
     plan.streams = dict(cfg.streams) or _default_streams(plan)
     written: dict[str, str] = {}
     for name, stream in plan.streams.items():
@@ -169,7 +171,8 @@ def _interfaces(cls: type[Instrument] | None) -> tuple[type, ...]:
 def _default_streams(plan: Plan) -> dict[str, StreamConfig]:
     streams = {}
     for name, cls in plan.drivers.items():
-        if _interfaces(cls) or cls is None:
+        # What can stream by itself; a Source alone (a supply) has nothing to read.
+        if cls is None or any(i in _KIND_OF for i in _interfaces(cls)):
             streams[name] = StreamConfig(instrument=name)
     if not streams:
         raise plan.error("streams", "no instrument can stream by itself; list streams: explicitly")
@@ -177,6 +180,14 @@ def _default_streams(plan: Plan) -> dict[str, StreamConfig]:
 
 
 def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str, str]) -> None:
+    if stream.kind == "sweep":
+        check_sweep(plan, name, stream)
+        check_kind_fields(plan, name, stream, None, "sweep")
+        check_written_names(plan, name, stream, "sweep", written)
+        if stream.stages:
+            raise plan.error(f"streams.{name}.stages", "a sweep takes no stages")
+        return
+    assert stream.instrument is not None
     users = [s for s, c in plan.streams.items() if c.instrument == stream.instrument]
     if users[0] != name:
         raise plan.error(
@@ -192,36 +203,25 @@ def _check_stream(plan: Plan, name: str, stream: StreamConfig, written: dict[str
             f"{cls.__name__ if cls else stream.instrument} gives {', '.join(kinds)}, "
             f"not {stream.kind}",
         )
-    if stream.kind == "sweep":
-        _check_sweep(plan, name, stream)
     kind = stream.kind or (kinds[0] if len(kinds) == 1 else None)
     check_kind_fields(plan, name, stream, cls, kind)
     check_written_names(plan, name, stream, kind, written)
-    field = f"streams.{name}.stages"
-    if kind == "sweep" and stream.stages:
-        raise plan.error(field, "a sweep takes no stages")
-    check_stages(stream.stages, field=field, source=plan.source, kind=kind)
+    check_stages(stream.stages, field=f"streams.{name}.stages", source=plan.source, kind=kind)
 
 
-def _check_sweep(plan: Plan, name: str, stream: StreamConfig) -> None:
-    cls = plan.drivers[stream.instrument]
-    assert stream.parameter is not None
-    if cls is not None:
-        setting, fields = _find_setting(plan, f"streams.{name}.parameter", cls, stream.parameter)
-        stub = SimpleNamespace(name=stream.instrument, fields=fields)
-        for value in sweep_values(stream):
-            _validate(plan, f"streams.{name}.values", setting, stub, float(value))
-    for index, reader in enumerate(stream.read):
-        interfaces = _interfaces(plan.drivers[reader])
-        if interfaces and Sensor not in interfaces:
-            raise plan.error(f"streams.{name}.read[{index}]", f"{reader!r} is not a Sensor")
-
-
-def sweep_values(stream: StreamConfig) -> np.ndarray:
-    values = stream.values
-    if isinstance(values, SweepValues):
+def values_of(values: list[float] | SweepValues) -> np.ndarray:
+    """The values of a sweep axis: a list as given, or from start/stop with num or step."""
+    if not isinstance(values, SweepValues):
+        return np.asarray(values, dtype=np.float64)
+    if values.log:
+        assert values.num is not None
+        return np.geomspace(values.start, values.stop, values.num)
+    if values.num is not None:
         return np.linspace(values.start, values.stop, values.num)
-    return np.asarray(values, dtype=np.float64)
+    assert values.step is not None
+    span = values.stop - values.start
+    count = int(np.floor(abs(span) / values.step + 1e-9)) + 1
+    return values.start + np.sign(span or 1.0) * values.step * np.arange(count)
 
 
 # -- settings -----------------------------------------------------------------------------

@@ -74,6 +74,8 @@ class StreamData:
     units: Mapping[str, str]
     long_names: Mapping[str, str]
     attrs: Mapping[str, Any]
+    dims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a sweep: each field's dimensions (the sweep's axes, then a trace's own)."""
     flags: Mapping[str, dict[int, str]] = field(default_factory=dict)
     """{code: meaning} of the datasets that carry CF flags (`status` of readings)."""
 
@@ -107,6 +109,13 @@ class StreamData:
 
     def __len__(self) -> int:
         return min(int(field.shape[0]) for field in self.fields.values())
+
+    @property
+    def points_taken(self) -> int:
+        """For a sweep: how many points of its grid were taken (status not -1)."""
+        if self.kind != "sweep":
+            raise TypeError(f"stream {self.name!r} holds {self.kind}, not a sweep")
+        return int((np.asarray(self.fields["status"][()]) >= 0).sum())
 
     def sample_times(self) -> NDArray[np.float64]:
         """For waveforms: the time of every sample, `x0 + index * dx`, shape (records, points)."""
@@ -257,11 +266,16 @@ class RunFile:
         signals = (signal, *(str(s) for s in attrs.get("auxiliary_signals", ())))
         fields: dict[str, Any] = {}
         axes: dict[str, Any] = {}
+        grid = attrs.get("kind") == "sweep"  # every dataset has its final shape (a grid)
         datasets = {name: self._refreshed(group, name) for name in group}
         for name, dataset in datasets.items():
-            is_row = dataset.maxshape[:1] == (None,)
+            is_row = not dataset.is_scale if grid else dataset.maxshape[:1] == (None,)
             (fields if is_row else axes)[name] = dataset
         rows = min((int(ds.shape[0]) for ds in fields.values()), default=0)
+        dims = {}
+        if grid:
+            rows = None
+            dims = {name: tuple(str(d.label) for d in ds.dims) for name, ds in fields.items()}
         return StreamData(
             name=stream,
             kind=str(attrs.get("kind", "")),
@@ -272,6 +286,7 @@ class RunFile:
             units={name: str(ds.attrs.get("units", "")) for name, ds in datasets.items()},
             long_names={name: str(ds.attrs.get("long_name", "")) for name, ds in datasets.items()},
             attrs=attrs,
+            dims=dims,
             flags={name: table for name, ds in datasets.items() if (table := flag_table(ds))},
         )
 

@@ -37,11 +37,13 @@ import yaml
 
 from instrumentkit._axis_array import AxisArray, is_xarray
 from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
-from instrumentkit.errors import ValidationError
+from instrumentkit.errors import InstrumentError, ValidationError
 
 from . import _layout as layout
 from ._runner import Block
+from ._safety import make_sources_safe, not_safe_reason
 from ._script_rows import PlainRows
+from ._sweep_grid import SweepPoint
 from ._writer import RunWriter
 from ._writing import BlockWriter, first_stamp_ns, instrument_records, settings_end_snapshots
 
@@ -65,6 +67,7 @@ class Run:
         fsync: bool = False,
         compression: layout.Compression = None,
         declare_for: float = 5.0,
+        make_safe: bool = True,
     ) -> None:
         text = (
             config
@@ -82,6 +85,8 @@ class Run:
         )
         self.instruments = dict(instruments or {})
         self.declare_for = declare_for
+        self.make_safe = make_safe
+        """Make every Source instrument safe when the run closes (decision 0620)."""
         self._blocks = BlockWriter(self._writer)
         self._lock = threading.RLock()
         self._held: list[Block] = []
@@ -304,10 +309,20 @@ class Run:
                 status, reason = "aborted", f"writing the held records failed: {error}"
             self._plain_open = False
             timeout = 10.0 if status == "completed" else 2.0
+            unsafe: dict[str, list[str]] = {}
+            if self.make_safe:
+                # Every source output to its safe level and off before the end snapshot,
+                # so settings_end shows where they were left; a failure is loud.
+                unsafe = make_sources_safe(self.instruments, timeout=10.0)
+                if unsafe:
+                    status = "aborted"
+                    reason = "; ".join(filter(None, [reason, not_safe_reason(unsafe)]))
             settings_end = settings_end_snapshots(self.instruments, timeout=timeout)
             final, why = self._blocks.close(status, reason or "", settings_end)
             if final != status and status == "completed":
                 raise OSError(f"run {self.path} could not be completed: {why}")
+            if unsafe:
+                raise InstrumentError(f"run {self.path}: {not_safe_reason(unsafe)}")
 
     def __enter__(self) -> Run:
         return self
@@ -335,7 +350,7 @@ def _normalise(
     units: str | Sequence[str] | Mapping[str, str] | None,
     timestamp_ns: int | None,
 ) -> Any:
-    if isinstance(record, (Reading, Waveform, Spectrum)):
+    if isinstance(record, (Reading, Waveform, Spectrum, SweepPoint)):
         return record
     if isinstance(record, AxisArray):
         if timestamp_ns is None:
@@ -418,4 +433,6 @@ def _nbytes(record: Any) -> int:
         return int(record.intensities.nbytes)
     if isinstance(record, AxisArray):
         return int(record.values.nbytes)
+    if isinstance(record, SweepPoint):
+        return sum(int(np.size(v)) * 8 for v in record.values)
     return int(np.asarray(record).nbytes)

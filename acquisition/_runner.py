@@ -327,6 +327,7 @@ class SourceRunner(threading.Thread):
             message = f"{where}: {error}" if where else str(error)
             state.last_error = message
             goes_on = policy.action == "skip" and state.errors <= policy.max_errors
+            goes_on = goes_on and not getattr(error, "stops_run", False)  # ComplianceStop
             action = "skipped" if goes_on else "stopped the run"
             code = getattr(error, "code", 0)
             event = ErrorEvent(now_ns(), state.instrument, type(error).__name__, message, action,

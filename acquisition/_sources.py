@@ -1,4 +1,5 @@
-"""Sources: what one pipeline thread does with one instrument, written against the interfaces.
+"""Sources: what one pipeline thread does with one instrument, written against the interfaces
+(N-dimensional sweeps: `SweepSource` in `_sweep.py`).
 
 A source knows its instrument, the streams it feeds, how often to poll (`rate` in polls per
 second, None for as fast as the instrument answers) and how many polls it takes (`count`,
@@ -10,7 +11,6 @@ return, runs the stages and hands it to the writer through a bounded queue.
     SensorSource(dmm, batch=1000)               # read_many(1000), back to back
     ScopeSource(scope, channels=[1, 2])         # single(), wait, fetch_all per trigger
     SpectrumSource(spectrometer, rate=2)        # acquire() twice a second
-    SweepSource("voltage", np.linspace(0, 1, 11), set=psu_setter, readers={"dmm": dmm})
     CallableSource(lambda: np.random.random(16), stream="noise", rate=100)
 """
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from instrumentkit.data import Reading, Spectrum, Waveform, now_ns
+from instrumentkit.data import Reading, Spectrum, Waveform
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "SensorSource",
     "Source",
     "SpectrumSource",
-    "SweepSource",
     "channel_label",
 ]
 
@@ -231,70 +230,6 @@ class SpectrumSource(Source):
 
     def poll(self) -> list[tuple[str, Record]]:
         return [(self.streams[0], self.spectrometer.acquire())]
-
-
-class SweepSource(Source):
-    """A stepped experiment: per step, set a parameter, let it settle, read every sensor.
-
-    Each step is one row of the stream: the parameter's value, then each reader's channels
-    as `<reader>.<channel>` (the mean of the samples one `read()` returns). `set` is any
-    callable taking the value, e.g. `functools.partial(setattr, psu, "voltage")`.
-    """
-
-    def __init__(
-        self,
-        parameter: str,
-        values: ArrayLike,
-        *,
-        set: Callable[[Any], None],
-        readers: Mapping[str, Sensor],
-        settle: float = 0.0,
-        stream: str = "sweep",
-        units: str = "",
-        instrument: str | None = None,
-        rate: float | None = None,
-    ) -> None:
-        steps = np.asarray(values, dtype=np.float64).reshape(-1)
-        if steps.size == 0:
-            raise ValueError(f"sweep {stream!r}: no values to step through")
-        if not readers:
-            raise ValueError(f"sweep {stream!r}: name at least one sensor to read at each step")
-        if settle < 0:
-            raise ValueError(f"sweep {stream!r}: settle must be >= 0 s, got {settle}")
-        super().__init__(
-            instrument=instrument or stream, streams=[stream], rate=rate, count=int(steps.size)
-        )
-        self.parameter = parameter
-        self.values = steps
-        self.setter = set
-        self.readers = dict(readers)
-        self.settle = settle
-        self.units = units
-        self._step = 0
-        self._layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-
-    def devices(self) -> list[Any]:
-        target = getattr(self.setter, "args", (None,))[0]  # functools.partial(setattr, x, ..)
-        return [d for d in (target, *self.readers.values()) if d is not None]
-
-    def poll(self) -> list[tuple[str, Record]]:
-        value = float(self.values[self._step])
-        self.setter(value)
-        self._step += 1
-        if self.wait(self.settle):
-            return []
-        readings = [sensor.read() for sensor in self.readers.values()]
-        stamp = now_ns()
-        if self._layout is None:
-            channels = [self.parameter]
-            units = [self.units]
-            for name, reading in zip(self.readers, readings, strict=True):
-                channels += [f"{name}.{channel}" for channel in reading.channels]
-                units += list(reading.units)
-            self._layout = (tuple(channels), tuple(units))
-        row = np.concatenate([[value], *[r.values.mean(axis=0) for r in readings]])
-        channels, units = self._layout
-        return [(self.streams[0], Reading.single(row, channels, units, timestamp_ns=stamp))]
 
 
 class CallableSource(Source):

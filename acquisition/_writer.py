@@ -66,6 +66,8 @@ from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
 from ._room import DiskRoom
 from ._streams import Stream
+from ._sweep_grid import SweepPoint
+from ._sweep_stream import SweepStream
 
 StreamT = TypeVar("StreamT", bound=Stream)
 
@@ -284,6 +286,20 @@ class RunWriter:
             group, like, monotonic=monotonic, filters=self._filters, on_append=self._tick,
         ))  # fmt: skip
 
+    def add_sweep(
+        self,
+        name: str,
+        like: SweepPoint,
+        *,
+        monotonic: bool = False,
+        instrument: str | None = None,
+    ) -> SweepStream:
+        """Declare a sweep shaped like the grid of `like`: every reader's data over the
+        sweep's axes, NaN until each point is taken (docs/run-file.md, "Sweeps")."""
+        return self._new_stream(name, instrument, lambda group: SweepStream(  # type: ignore[arg-type, return-value]
+            group, like, monotonic=monotonic, filters=self._filters, on_append=self._tick,
+        ))  # fmt: skip
+
     def add_stream(
         self,
         name: str,
@@ -330,6 +346,8 @@ class RunWriter:
             )
         if isinstance(like, AxisArray):
             return self.add_axis_arrays(name, like, **common)
+        if isinstance(like, SweepPoint):
+            return self.add_sweep(name, like, **common)
         if isinstance(like, np.ndarray):
             return self.add_arrays(name, like.shape, like.dtype, **common)
         raise TypeError(f"cannot declare stream {name!r} from a {type(like).__name__}")

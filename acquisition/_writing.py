@@ -17,6 +17,7 @@ from instrumentkit.errors import Timeout
 
 from . import _layout as layout
 from ._runner import Block, ErrorEvent
+from ._sweep_grid import SweepPoint
 from ._writer import RunWriter
 
 __all__ = [
@@ -185,7 +186,7 @@ def _append(stream: Any, record: Any, block: Block) -> None:
         monotonic *= 1e-9
         monotonic += block.monotonic
         stream.append(record, monotonic=monotonic)
-    elif isinstance(record, (Waveform, Spectrum, AxisArray)):
+    elif isinstance(record, (Waveform, Spectrum, AxisArray, SweepPoint)):
         stream.append(
             record, monotonic=block.monotonic + (record.timestamp_ns - block.wall_ns) * 1e-9
         )

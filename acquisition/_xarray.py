@@ -15,7 +15,10 @@ _RECORD_COORDS = ("x0", "dx")
 
 
 def stream_to_xarray(stream: StreamData) -> xr.Dataset:
-    """Dimensions: time, then the stream's own (sample, wavelength, channel, dim_N)."""
+    """Dimensions: time, then the stream's own (sample, wavelength, channel, dim_N); a
+    sweep's are its axes (outer to inner), then a trace's or spectrum's own axis."""
+    if stream.kind == "sweep":
+        return _sweep_to_xarray(stream)
     second_axis = {"waveforms": "sample", "spectra": "wavelength"}.get(stream.kind)
     coords: dict[str, Any] = {
         TIME: (TIME, np.asarray(stream.time[:]).astype("datetime64[ns]"),
@@ -77,3 +80,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return [str(v) if isinstance(v, (bytes, str)) else v for v in value.tolist()]
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _sweep_to_xarray(stream: StreamData) -> xr.Dataset:
+    """A sweep as a grid: every field on the sweep's axes, NaN where no point was taken;
+    `time` as datetime64 (NaT there)."""
+    coords = {name: (name, _array(values), _attrs(stream, name))
+              for name, values in stream.axes.items()}  # fmt: skip
+    variables: dict[str, Any] = {}
+    for name, values in stream.fields.items():
+        array = _array(values)
+        if name == TIME:
+            array = np.where(array == 0, np.iinfo(np.int64).min, array).astype("datetime64[ns]")
+        variables[name] = (stream.dims[name], array, _attrs(stream, name))
+    attrs = {key: _plain(value) for key, value in stream.attrs.items()}
+    return xr.Dataset(variables, coords=coords, attrs={**attrs, "stream": stream.name})

@@ -36,7 +36,12 @@ install_checkout_finder(__file__)
 
 # The lab-script side of acquisition, reached lazily so `import instrumentkit` loads
 # neither the acquisition layer nor h5py until a script asks for them (decision 0001).
-_LAZY = {"Run": "instrumentkit.acquisition", "open_run": "instrumentkit.acquisition"}
+_LAZY = {
+    "Run": "instrumentkit.acquisition",
+    "open_run": "instrumentkit.acquisition",
+    "sweep": "instrumentkit.acquisition",
+    "SweepAxis": "instrumentkit.acquisition",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -80,6 +85,7 @@ __all__ = [
     "SourceOutputMixin",
     "Spectrometer",
     "Spectrum",
+    "SweepAxis",
     "Timeout",
     "UnknownChoice",
     "ValidationError",
@@ -90,4 +96,5 @@ __all__ = [
     "open_run",
     "open_transport",
     "registered_drivers",
+    "sweep",
 ]

@@ -116,8 +116,27 @@ def _read(run: Any) -> tuple[dict[str, _Stream], list[str]]:
                 errors.append(": ".join(text))
             streams[name] = _Stream("errors", rows, f"{rows} errors" if rows else "")
             continue
+        if data.kind == "sweep":  # a grid: the points taken, and the latest of them
+            streams[name] = _Stream("sweep", data.points_taken, _last_point(data))
+            continue
         streams[name] = _Stream(data.kind, rows, _last(data, rows))
     return streams, errors
+
+
+def _last_point(data: Any) -> str:
+    """A sweep's latest point in a few words: where in the grid, and its signal there."""
+    order = np.asarray(data.fields["order"][()])
+    if order.size == 0 or order.max() < 0:
+        return ""
+    index = np.unravel_index(int(np.argmax(order)), order.shape)
+    axes = [str(a) for a in data.attrs.get("sweep_axes", ())]
+    coordinates = zip(axes, index, strict=True)
+    where = [f"{a}={float(np.asarray(data.axes[a][()])[i]):.4g}" for a, i in coordinates]
+    value = np.asarray(data.fields[data.signal][index])
+    units = data.units.get(data.signal, "")
+    if value.ndim == 0:
+        where.append(f"{data.signal}={float(value):.6g}{' ' + units if units else ''}")
+    return ", ".join(where)
 
 
 def _last(data: Any, rows: int) -> str:

@@ -39,7 +39,7 @@ def describe_run(path: Path) -> dict[str, Any]:
             }
             streams[name] = {
                 "kind": stream.kind,
-                "rows": len(stream),
+                "rows": stream.points_taken if stream.kind == "sweep" else len(stream),
                 "instrument": str(stream.attrs.get("instrument", "")),
                 "signal": stream.signal,
                 "datasets": datasets,
@@ -150,7 +150,8 @@ def inspect_command(
         lines.append("  (none recorded)")
     lines.append("streams (NXdata groups of /entry)")
     for name, stream in info["streams"].items():
-        lines.append(f"  {name}: {stream['kind']}, {stream['rows']:,} rows")
+        count = "points" if stream["kind"] == "sweep" else "rows"
+        lines.append(f"  {name}: {stream['kind']}, {stream['rows']:,} {count}")
         for key, ds in stream["datasets"].items():
             shape = "x".join(str(n) for n in ds["shape"]) or "scalar"
             units = f" [{ds['units']}]" if ds["units"] else ""

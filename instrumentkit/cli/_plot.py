@@ -143,6 +143,8 @@ def _draw(panes: list[Any], data: Any, record: int, meanings: tuple[dict[int, st
         if len(channels) > 1 and len(panes) == 1:
             axes.legend()
         return f"{data.name}, {rows:,} readings"
+    if kind == "sweep":
+        return _draw_sweep(axes, data)
     index = record if -rows <= record < rows else None
     if index is None:
         raise IndexError(f"stream {data.name!r} has {rows} records; --record {record} is outside")
@@ -185,3 +187,26 @@ def _draw_axis_array(pane: Any, data: Any, index: int, rows: int) -> str:
         raise TypeError(f"stream {data.name!r} has {len(names)} axes; only 1 or 2 can be plotted")
     pane.set_xlabel(_label(names[-1], data.units.get(names[-1], "")))
     return f"{data.name}, record {index % rows} of {rows}"
+
+
+def _draw_sweep(pane: Any, data: Any) -> str:
+    """A sweep's signal over its axes: a curve (1-D) or a colour map (2-D), gaps where no
+    point was taken."""
+    names = [str(name) for name in data.attrs.get("sweep_axes", ())]
+    values = np.asarray(data.fields[data.signal], dtype=np.float64)
+    value_label = _label(data.signal, data.units.get(data.signal, ""))
+    taken = data.points_taken
+    if values.ndim != len(names) or len(names) > 2:
+        raise TypeError(f"stream {data.name!r}: {data.signal} is {values.ndim}-D over "
+                        f"{len(names)} sweep axes; only 1-D or 2-D grids of numbers can be "
+                        "plotted (use open_run(...).to_xarray() for the rest)")  # fmt: skip
+    if len(names) == 1:
+        pane.plot(np.asarray(data.axes[names[0]]), values, marker=".")
+        pane.set_ylabel(value_label)
+    else:
+        mesh = pane.pcolormesh(np.asarray(data.axes[names[1]]), np.asarray(data.axes[names[0]]),
+                               values, shading="auto")  # fmt: skip
+        pane.figure.colorbar(mesh, ax=pane, label=value_label)
+        pane.set_ylabel(_label(names[0], data.units.get(names[0], "")))
+    pane.set_xlabel(_label(names[-1], data.units.get(names[-1], "")))
+    return f"{data.name}, {taken:,} of {values.size:,} points"

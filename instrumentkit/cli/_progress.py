@@ -123,7 +123,10 @@ def print_summary(console: Console, result: RunResult, file_size: int) -> None:
                 units = ", ".join(
                     f"{s} [{stream.units.get(s, '')}]" for s in stream.signals if s != "status"
                 )
-            table.add_row(name, stream.kind, f"{len(stream):,}", str(shape), Text(units))
+            rows = f"{len(stream):,}"
+            if stream.kind == "sweep":  # a grid: points taken of the grid's shape
+                rows, shape = f"{stream.points_taken:,} points", tuple(signal.shape)
+            table.add_row(name, stream.kind, rows, str(shape), Text(units))
     console.print(table)
     if result.errors:
         console.print(f"  [red]{len(result.errors)} instrument error(s)[/], logged in the file:")

@@ -22,6 +22,7 @@ import yaml
 from instrumentkit.acquisition import RunFile, StreamData, open_run
 from instrumentkit.acquisition._layout import TIME
 from instrumentkit.view._streams import Columns, plot_payload
+from instrumentkit.view._sweeps import grid_progress, is_grid
 
 __all__ = ["FINAL", "RunFollower"]
 
@@ -179,6 +180,9 @@ class RunFollower:
 
     def _refresh(self, state: _StreamState) -> None:
         """Re-read the stream's extents (a SWMR refresh per row dataset: microseconds)."""
+        if is_grid(state.data):  # a grid's extents never change: count the points taken
+            state.rows, state.last_time, state.rate = grid_progress(state.data)
+            return
         fields = state.data.fields
         fields[TIME].refresh()
         if int(fields[TIME].shape[0]) == state.rows:

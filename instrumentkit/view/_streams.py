@@ -22,6 +22,7 @@ from instrumentkit.view._decimate import (
     interleave,
     json_numbers,
 )
+from instrumentkit.view._sweeps import is_grid, sweep_grid_payload
 from instrumentkit.view._traces import heat_map, numeric_rows, traces
 
 __all__ = ["Columns", "plot_payload"]
@@ -83,6 +84,8 @@ def plot_payload(
     driver: str = "",
 ) -> dict[str, Any]:
     """The page's plot (or table) of one stream; `driver` names status codes old files lack."""
+    if is_grid(data):
+        return sweep_grid_payload(data)
     if kind in ("readings", "sweep"):
         columns.update(data, rows)
         payload = _time_series(data, columns, width, lo, hi) if kind == "readings" else (

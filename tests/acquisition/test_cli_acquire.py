@@ -210,9 +210,12 @@ def test_a_sweep_from_the_config_steps_sets_and_reads(tmp_path: Path) -> None:
     assert "Recording 1 source into" in output
     assert "until every stream is done" in output
     assert "Run completed: every source finished" in output
+    assert "6 points" in output  # of the sweep's grid
     with open_run(tmp_path / "sweep.h5") as run:
         sweep = run["response"]
-        assert sweep.signals == ("wavelength", "pm.power", "dmm.reading")
+        assert sweep.kind == "sweep"
+        assert sweep.signals == ("pm.power", "dmm.reading")  # on the wavelength axis
+        assert sweep.attrs["axes"].tolist() == ["wavelength"]
         assert sweep.units["wavelength"] == "nm"
         assert sweep.units["pm.power"] == "W"
         np.testing.assert_array_equal(sweep["wavelength"], [500, 600, 700, 800, 900, 1000])

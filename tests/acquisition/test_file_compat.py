@@ -47,7 +47,7 @@ def script_run(folder: Path) -> Path:
 
 
 def sweep_run(folder: Path) -> Path:
-    """A 1-D sweep (SweepSource) beside a logging sensor; N-D sweeps do not exist yet."""
+    """A 1-D sweep (SweepSource, a grid on its axis) beside a logging sensor."""
     out = folder / "sweep.h5"
     readers = {"dmm": SyntheticSensor("dmm")}
     sweep = SweepSource("bias", np.linspace(0.0, 1.0, 5), set=lambda value: None,
@@ -74,7 +74,7 @@ def every_kind_gzip(folder: Path) -> Path:
 RUNS = {  # file -> (stream NeXus tools plot, its signal)
     "main job": (main_job, "scope_ch1", "y"),
     "script Run": (script_run, "temperature", "A"),
-    "sweep": (sweep_run, "iv", "bias"),
+    "sweep": (sweep_run, "iv", "dmm.value"),  # against the axis "bias"
     "every kind, gzip": (every_kind_gzip, "dmm", "reading"),
 }
 

@@ -87,12 +87,13 @@ def test_sweep_sets_each_value_settles_and_reads_every_sensor() -> None:
         units="V",
     )
     assert sweep.count == 3
-    rows = [sweep.poll()[0][1] for _ in range(3)]
+    points = [sweep.poll()[0][1] for _ in range(3)]
     assert set_values == [0.0, 0.5, 1.0]
-    assert rows[0].channels == ("voltage", "dmm.value", "meter.p")
-    assert rows[0].units == ("V", "V", "W")
-    np.testing.assert_array_equal(np.vstack([r.values for r in rows])[:, 0], [0.0, 0.5, 1.0])
-    np.testing.assert_array_equal(np.vstack([r.values for r in rows])[:, 1], [0, 1, 2])
+    assert [f.name for f in points[0].fields] == ["dmm.value", "meter.p"]
+    assert [f.units for f in points[0].fields] == ["V", "W"]
+    assert [p.index for p in points] == [(0,), (1,), (2,)]
+    assert [p.coordinates["voltage"] for p in points] == [0.0, 0.5, 1.0]
+    np.testing.assert_array_equal([p.values[0] for p in points], [0, 1, 2])
 
 
 def test_sweep_setter_can_be_an_attribute() -> None:
