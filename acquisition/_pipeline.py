@@ -17,7 +17,7 @@ its first record (HDF5 SWMR needs every dataset before streaming starts), switch
 file live and then writes blocks as they arrive, flushing every `flush_interval`. It ends
 at the stop condition, when every source is done, on Ctrl-C (SIGINT), on an instrument
 error its policy does not skip, or when the file cannot be written; in every case every
-Source among `instruments` is then made safe (decision 0620) and the file is closed with
+Source among `instruments` is then made safe (decision 0621) and the file is closed with
 status "completed" or "aborted" and the reason.
 
 Every row gets its wall-clock stamp (ns since the epoch, from the instrument's record) and,
@@ -444,7 +444,7 @@ class Pipeline:
 
     def _make_sources_safe(self, reason: str) -> tuple[set[str], str]:
         """Every Source of the run to its safe state, whatever ended the run (decision
-        0620); one that cannot be made safe aborts the run, loudly, in its reason and the
+        0621); one that cannot be made safe aborts the run, loudly, in its reason and the
         error log. Returns the sources now safe and the reason."""
         sources = source_instruments(self.instruments)
         unsafe = make_sources_safe(sources, timeout=self.safe_timeout)

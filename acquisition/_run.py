@@ -86,7 +86,7 @@ class Run:
         self.instruments = dict(instruments or {})
         self.declare_for = declare_for
         self.make_safe = make_safe
-        """Make every Source instrument safe when the run closes (decision 0620)."""
+        """Make every Source instrument safe when the run closes (decision 0621)."""
         self._blocks = BlockWriter(self._writer)
         self._lock = threading.RLock()
         self._held: list[Block] = []

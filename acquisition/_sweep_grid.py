@@ -1,5 +1,5 @@
 """What a sweep is, without instruments: its axes, the order it visits its grid, the
-record of one point, and how the point's readers' data are laid out (decision 0620).
+record of one point, and how the point's readers' data are laid out (decision 0621).
 
 A sweep steps through the grid of its axes (outer to inner, like nested loops), with
 `snake=True` reversing every inner axis on alternate passes so no level jumps back

@@ -1,4 +1,4 @@
-"""A sweep stored as a grid (decision 0620) as the page draws it: the signal against the
+"""A sweep stored as a grid (decision 0621) as the page draws it: the signal against the
 innermost axis, one line per point of the outer axes (at most MAX_LINES), NaN (a gap)
 where no point was taken, points in compliance marked as invalid.
 
