@@ -155,8 +155,14 @@ def _resolve_driver(plan: Plan, name: str, config: InstrumentConfig) -> type[Ins
             raise plan.error(f"instruments.{name}.driver", error.detail) from None
     if config.device is None:
         return None  # identified by *IDN? when opened
-    model = next(d.model for d in plan.lab_spec.devices if d.name == config.device)
-    candidates = [cls for cls in registered_drivers() if cls.sim_model == model]
+    device = next(d for d in plan.lab_spec.devices if d.name == config.device)
+    candidates = [cls for cls in registered_drivers() if cls.sim_model == device.model]
+    # A model served both ways (the SR830 on GPIB or RS-232): the driver for the device's
+    # link, told by whether the driver opens serial lines by default.
+    serial = device.transport == "serial"
+    candidates = [
+        c for c in candidates if ("baudrate" in c.connection_defaults) == serial
+    ] or candidates
     # Several drivers may share a model (a family and its members): take the most derived.
     specific = [
         c for c in candidates if not any(o is not c and issubclass(o, c) for o in candidates)

@@ -360,3 +360,21 @@ def test_lab_model_current_input_reads_amperes_against_the_current_scale(lab):
     assert reading.status[0, 0] == 0
     lockin.sensitivity = 2e-3  # 2 nA: overloaded
     assert lockin.read().status[0, 0] == 4
+
+
+@pytest.mark.parametrize(
+    ("transport", "driver"), [("tcp", StanfordSR830), ("serial", StanfordSR830Serial)]
+)
+def test_a_lab_device_gets_the_driver_for_its_link(tmp_path, transport, driver):
+    from instrumentkit.acquisition._plan import plan_run
+
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(
+        f"devices:\n  - {{name: lockin, model: stanford-sr830, transport: {transport}}}\n"
+    )
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"lab: {lab}\ninstruments:\n  lockin: {{device: lockin}}\n"
+        f"stop: {{duration: 1}}\noutput: {{path: {tmp_path / 'run.h5'}}}\n"
+    )
+    assert plan_run(config).drivers["lockin"] is driver
