@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from instrumentkit.adapters import open_foreign
 from instrumentkit.errors import ConfigError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
@@ -48,6 +49,9 @@ class Bench:
                 self.instruments[name] = self._open_one(name, config)
             for name, config in self.plan.config.instruments.items():
                 instrument = self.instruments[name]
+                if name in self.plan.foreign:  # its own validators, then the writes
+                    instrument.apply_settings(config.settings, field=f"instruments.{name}.settings")
+                    continue
                 if self.plan.drivers[name] is None and isinstance(instrument, Instrument):
                     check_settings(self.plan, name, type(instrument), config.settings)
                 apply_settings(name, instrument, config.settings)
@@ -63,6 +67,11 @@ class Bench:
         assert resource is not None
         cls = self.plan.drivers[name]
         options: dict[str, Any] = dict(config.options)
+        if name in self.plan.foreign:
+            return open_foreign(
+                self.plan.foreign[name], resource, name=name, timeout=options.get("timeout"),
+                channels=config.channels or (), units=config.units,
+            )  # fmt: skip
         if cls is not None:
             return cls.open(resource, name=name, **options)
         return open_instrument(resource, name=name, **options)

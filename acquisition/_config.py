@@ -100,6 +100,9 @@ class InstrumentConfig(_Strict):
     options: ConnectionOptionsConfig = Field(default_factory=ConnectionOptionsConfig)
     settings: dict[str, Any] = Field(default_factory=dict)
     on_error: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
+    # foreign drivers (`driver: "pymeasure:..."` or `"qcodes:..."`, docs/adapters.md)
+    channels: list[str] | None = Field(default=None, min_length=1)
+    units: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_address(self) -> InstrumentConfig:

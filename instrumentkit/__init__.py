@@ -36,7 +36,11 @@ install_checkout_finder(__file__)
 
 # The lab-script side of acquisition, reached lazily so `import instrumentkit` loads
 # neither the acquisition layer nor h5py until a script asks for them (decision 0001).
-_LAZY = {"Run": "instrumentkit.acquisition", "open_run": "instrumentkit.acquisition"}
+_LAZY = {
+    "Run": "instrumentkit.acquisition",
+    "open_run": "instrumentkit.acquisition",
+    "adapt": "instrumentkit.adapters",  # PyMeasure/QCoDeS imported only for their objects
+}
 
 
 def __getattr__(name: str) -> object:
@@ -85,6 +89,7 @@ __all__ = [
     "ValidationError",
     "Waveform",
     "__version__",
+    "adapt",
     "identify",
     "open",
     "open_run",
