@@ -313,6 +313,9 @@ class Keysight34465AModel(Keysight34461AModel):
     idn = "Keysight Technologies,34465A,MY57800002,A.03.01-02.40-03.01-00.52-03-01"
     nplc_choices = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1, 10, 100)
     installed_options = "DIG,MEM"
+    aperture_enabled = Setting("[:SENSe]:VOLTage[:DC]:APERture:ENABled", False)
+    aperture = Setting("[:SENSe]:VOLTage[:DC]:APERture", 0.1, limits=(1e-5, 1.0))
+    pretrigger_count = Setting("SAMPle:COUNt:PRETrigger", 0, limits=(0, 49_999))
     resolution_factors = (30e-6, 15e-6, 6e-6, 3e-6, 1.5e-6, 0.7e-6, 0.3e-6, 0.1e-6, 0.03e-6)
     memory_size = 50_000
     current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 3, 10)

@@ -9,6 +9,7 @@ recorded against its property. Settings are checked by the property's own valida
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,14 +43,18 @@ def readable_properties(cls: type) -> list[str]:
 
 
 def _validator(prop: property) -> tuple[Any, Any] | None:
-    """The (validator, values) PyMeasure's `control` closed over in its setter, if any."""
-    fset = prop.fset
-    cells = (
-        dict(zip(fset.__code__.co_freevars, fset.__closure__ or (), strict=True)) if fset else {}
-    )
-    if "validator" not in cells or "values" not in cells:
+    """The (validator, values) PyMeasure's `control` gave its setter, if any: they are
+    the setter's default arguments (PyMeasure 0.10 and later)."""
+    if prop.fset is None:
         return None
-    return cells["validator"].cell_contents, cells["values"].cell_contents
+    try:
+        parameters = inspect.signature(prop.fset).parameters
+    except (TypeError, ValueError):
+        return None
+    validator, values = parameters.get("validator"), parameters.get("values")
+    if validator is None or values is None or not callable(validator.default):
+        return None
+    return validator.default, values.default
 
 
 class PyMeasureSensor(ForeignSensor):
