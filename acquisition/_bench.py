@@ -136,14 +136,20 @@ def _source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> Source
     common: dict[str, Any] = {"rate": stream.rate, "instrument": stream.instrument}
     if kind == "sweep":
         assert stream.parameter is not None
-        target, attribute = _sweep_target(instrument, stream.parameter)
         readers = {r: bench.instruments[r] for r in stream.read}
         for reader, sensor in readers.items():
             if not provides(sensor, Sensor):
                 raise plan.error(f"{field}.read", f"{reader!r} is not a Sensor")
-        setting = getattr(type(target), attribute, None)
-        units = stream.units or (getattr(setting, "units", None) or "")
-        setter = functools.partial(setattr, target, attribute)
+        if stream.instrument in plan.foreign:  # every value checked by the driver, no I/O
+            for value in sweep_values(stream):
+                instrument.check(stream.parameter, float(value), field=f"{field}.values")
+            setter: Callable[[Any], None] = functools.partial(instrument.set, stream.parameter)
+            units = stream.units
+        else:
+            target, attribute = _sweep_target(instrument, stream.parameter)
+            setting = getattr(type(target), attribute, None)
+            units = stream.units or (getattr(setting, "units", None) or "")
+            setter = functools.partial(setattr, target, attribute)
         return SweepSource(
             stream.parameter, sweep_values(stream), set=setter, readers=readers,
             settle=stream.settle, stream=name, units=units, **common,

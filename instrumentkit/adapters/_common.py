@@ -121,6 +121,10 @@ class ForeignSensor:
     def snapshot(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def check(self, key: str, value: Any, *, field: str) -> Any:
+        """Refuse `value` for `key` as the foreign driver's validator does, with no I/O."""
+        raise NotImplementedError
+
     def apply_settings(self, settings: Mapping[str, Any], *, field: str) -> None:
         raise NotImplementedError
 

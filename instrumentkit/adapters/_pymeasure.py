@@ -94,17 +94,20 @@ class PyMeasureSensor(ForeignSensor):
                 values[name] = {"error": str(error)}
         return {"driver": self.driver, "properties": values}
 
+    def check(self, key: str, value: Any, *, field: str) -> None:
+        """Refuse a value the property's own validator refuses (ConfigError at `field`)."""
+        check = _validator(self._setting(key, field))
+        if check is not None:
+            validator, allowed = check
+            try:
+                validator(value, allowed)
+            except (ValueError, TypeError) as error:
+                raise ConfigError(str(error), field=field) from None
+
     def apply_settings(self, settings: Mapping[str, Any], *, field: str) -> None:
         """Check every value with its property's validator, then write them in order."""
         for key, value in settings.items():
-            prop = self._setting(key, field)
-            check = _validator(prop)
-            if check is not None:
-                validator, allowed = check
-                try:
-                    validator(value, allowed)
-                except (ValueError, TypeError) as error:
-                    raise ConfigError(str(error), field=f"{field}.{key}") from None
+            self.check(key, value, field=f"{field}.{key}")
         for key, value in settings.items():
             foreign_call(
                 self.name, key, lambda k=key, v=value: setattr(self.obj, k, v), setting=True
@@ -121,7 +124,7 @@ class PyMeasureSensor(ForeignSensor):
             raise ConfigError(
                 f"{type(self.obj).__name__} has no settable property {key!r}; "
                 f"settable: {', '.join(settable)}",
-                field=f"{field}.{key}",
+                field=field,
             )
         return prop
 

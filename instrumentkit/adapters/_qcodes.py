@@ -93,20 +93,26 @@ class QCoDeSSensor(ForeignSensor):
         update = self.snapshot_update
         return dict(foreign_call(self.name, "snapshot", lambda: self.obj.snapshot(update=update)))
 
+    def check(self, key: str, value: Any, *, field: str) -> Any:
+        """The settable parameter at `key`, `value` checked by its `vals` (ConfigError
+        naming `field` when refused)."""
+        try:
+            param = self.parameter(str(key))
+        except ConfigError as error:
+            raise ConfigError(error.detail, field=field) from None
+        if not getattr(param, "settable", True):
+            raise ConfigError(f"parameter {key!r} cannot be set", field=field)
+        try:
+            param.validate(value)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(_one_line(error), field=field) from None
+        return param
+
     def apply_settings(self, settings: Mapping[str, Any], *, field: str) -> None:
         """Check every value with its parameter's `vals`, then set them in order."""
-        params = {}
-        for key, value in settings.items():
-            try:
-                params[key] = param = self.parameter(str(key))
-            except ConfigError as error:
-                raise ConfigError(error.detail, field=f"{field}.{key}") from None
-            if not getattr(param, "settable", True):
-                raise ConfigError(f"parameter {key!r} cannot be set", field=f"{field}.{key}")
-            try:
-                param.validate(value)
-            except (ValueError, TypeError) as error:
-                raise ConfigError(_one_line(error), field=f"{field}.{key}") from None
+        params = {
+            key: self.check(key, value, field=f"{field}.{key}") for key, value in settings.items()
+        }
         for key, value in settings.items():
             foreign_call(self.name, key, lambda p=params[key], v=value: p.set(v), setting=True)
 

@@ -54,6 +54,7 @@ def test_a_value_the_property_validator_refuses_is_named_and_nothing_is_sent(lab
     with pytest.raises(ConfigError) as caught:
         sensor.apply_settings({"voltage_range": 10, "mode": "volts"}, field="settings")
     assert caught.value.field == "settings.mode"
+    assert sensor.obj.ask("*OPC?").strip() == "1"  # anything sent would be handled by now
     assert model.ranges["VOLT:DC"] == 1000  # the valid range before it was not written
     sensor.close()
 

@@ -31,8 +31,10 @@ def test_settings_checked_by_vals_before_any_is_sent(lab):
     with pytest.raises(ConfigError) as caught:
         sensor.apply_settings({"NPLC": 1, "trigger.count": 0.5}, field="settings")
     assert caught.value.field == "settings.trigger.count"
+    assert dmm.ask("*OPC?") == "1"
     assert model.nplc["VOLT"] == 10.0  # NPLC 1 was valid but not written
     sensor.apply_settings({"NPLC": 0.06, "trigger.count": 3}, field="settings")
+    assert dmm.ask("*OPC?") == "1"  # the writes above are handled by now
     assert model.nplc["VOLT"] == 0.06
     assert model.trigger_count == 3
 
@@ -63,15 +65,21 @@ def test_a_parameter_with_setpoints_reads_as_an_axis_array(lab, tmp_path):
 
 def test_lake_shore_336_channel_temperature_and_a_timeout_naming_the_parameter(lab):
     ls = LakeshoreModel336("ls", lab.resource("temperature"), timeout=0.3)
-    sensor = ik.adapt(ls, channels=["A.temperature"], snapshot_update=False)
+    sensor = ik.adapt(ls, channels=["A.temperature", "B.temperature"])
     reading = sensor.read()
-    assert reading.units == ("K",)
-    assert 1 < reading.value < 400
-    assert sensor.snapshot()["name"] == "ls"
-    with pytest.raises(Timeout) as caught:  # not modelled: no reply
-        sensor.apply_settings({"output_1.P": 10}, field="settings")
+    assert reading.units == ("K", "K")
+    np.testing.assert_allclose(reading.values[0], [4.2, 77.3], atol=0.5)
+    snapshot = sensor.snapshot()  # update=True: asked of the model (INNAME?, PID?, ...)
+    channel_a = snapshot["submodules"]["A"]["parameters"]
+    assert channel_a["sensor_name"]["value"] == "Input A"
+    heater = snapshot["submodules"]["output_1"]["parameters"]
+    assert (heater["P"]["value"], heater["I"]["value"]) == (50, 20)
+    # QCoDeS reads a voltage output's level with HTR? 3, which the 336 refuses (AOUT? is
+    # for outputs 3-4): no reply, so the read times out, naming instrument and parameter.
+    with pytest.raises(Timeout) as caught:
+        ik.adapt(ls, channels=["output_3.output"]).read()
     assert caught.value.instrument == "ls"
-    assert "'output_1.P'" in str(caught.value)
+    assert "'output_3.output'" in str(caught.value)
 
 
 def test_an_array_channel_must_be_alone_and_paths_are_checked(lab):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 import instrumentkit as ik
@@ -101,3 +102,29 @@ def test_adapt_in_a_lab_script_with_run(lab, tmp_path):
             "voltage_nplc" in json.loads(f["entry/instrument_k2000/settings_end"][()])["properties"]
         )
     k2000.close()
+
+
+def test_a_sweep_steps_a_foreign_parameter_through_its_validator(tmp_path):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(
+        "lab: default\n"
+        "instruments:\n"
+        "  dmm: {device: dmm, driver: 'qcodes:qcodes.instrument_drivers.Keysight.Keysight34461A',"
+        " channels: [volt]}\n"
+        "streams:\n"
+        "  nplc: {instrument: dmm, kind: sweep, parameter: NPLC, values: [0.2, 1, 10],"
+        " read: [dmm], units: PLC}\n",
+        encoding="utf-8",
+    )
+    run_pipeline(config, output=tmp_path / "sweep.h5", duration=20)
+    with h5py.File(tmp_path / "sweep.h5") as f:
+        stream = f["entry/nplc"]
+        assert list(stream["NPLC"][()]) == [0.2, 1, 10]
+        assert stream["NPLC"].attrs["units"] == "PLC"
+        np.testing.assert_allclose(stream["dmm.volt"][()], 1.0, rtol=1e-3)
+        end = json.loads(f["entry/instrument_dmm/settings_end"][()])
+        assert end["parameters"]["NPLC"]["value"] == 10
+    bad = config.read_text(encoding="utf-8").replace("[0.2, 1, 10]", "[0.2, 0.5]")
+    config.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match="NPLC"):
+        run_pipeline(config, output=tmp_path / "bad.h5", duration=20)
