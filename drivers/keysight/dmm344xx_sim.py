@@ -316,6 +316,7 @@ class Keysight34465AModel(Keysight34461AModel):
     aperture_enabled = Setting("[:SENSe]:VOLTage[:DC]:APERture:ENABled", False)
     aperture = Setting("[:SENSe]:VOLTage[:DC]:APERture", 0.1, limits=(1e-5, 1.0))
     pretrigger_count = Setting("SAMPle:COUNt:PRETrigger", 0, limits=(0, 49_999))
+    trigger_level = Setting("TRIGger:LEVel", 0.0, limits=(-1000.0, 1000.0))
     resolution_factors = (30e-6, 15e-6, 6e-6, 3e-6, 1.5e-6, 0.7e-6, 0.3e-6, 0.1e-6, 0.03e-6)
     memory_size = 50_000
     current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 3, 10)
