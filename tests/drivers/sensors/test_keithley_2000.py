@@ -207,7 +207,7 @@ def test_configure_selects_the_function_in_one_shot_mode(lab_dmm):
 
 
 def test_settings_other_drivers_snapshot_are_answered_as_set(lab_dmm):
-    model, dmm = lab_dmm
+    _model, dmm = lab_dmm
     dmm.session.write(":SENS:VOLT:DIG 5;:SENS:CURR:AC:DET:BAND 300;:TRIG:SEQ:DEL 0.5")
     assert float(dmm.session.query(":SENS:VOLT:DIG?")) == 5
     assert float(dmm.session.query(":SENS:VOLT:REF?")) == 0

@@ -375,7 +375,7 @@ def test_measure_voltage_autoranges_on_the_lab(lab_dmm):
 
 def test_queries_other_drivers_ask_are_answered_after_the_manual(lab_dmm):
     """What QCoDeS' Keysight344xxA asks when it opens and in its snapshot."""
-    model, dmm = lab_dmm
+    _model, dmm = lab_dmm
     query = dmm.session.query
     assert query("*OPT?") == "0,0"
     assert query("SYST:LFR?") == "50"

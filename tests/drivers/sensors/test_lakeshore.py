@@ -236,7 +236,7 @@ def test_input_type_keeps_codes_the_manual_does_not_list():
 
 def test_configuration_other_drivers_read_is_answered_as_set(lab_controller):
     """What QCoDeS' LakeshoreModel336 reads in its snapshot, with the manual's defaults."""
-    model, controller = lab_controller
+    _model, controller = lab_controller
     query = controller.session.query
     assert query("INNAME? A") == "Input A"
     assert query("INCRV? A") == "2"
