@@ -128,3 +128,29 @@ def test_a_sweep_steps_a_foreign_parameter_through_its_validator(tmp_path):
     config.write_text(bad, encoding="utf-8")
     with pytest.raises(ConfigError, match="NPLC"):
         run_pipeline(config, output=tmp_path / "bad.h5", duration=20)
+
+
+def test_a_class_the_module_lacks_is_named(tmp_path):
+    config = _config(
+        tmp_path, '{device: dmm, driver: "qcodes:qcodes.instrument_drivers.Keysight.K9"}'
+    )
+    with pytest.raises(ConfigError, match="has no class 'K9'") as caught:
+        plan_run(config, output=tmp_path / "out.h5")
+    assert caught.value.field == "instruments.dmm.driver"
+
+
+def test_a_batched_stream_reads_one_after_the_other(tmp_path):
+    config = _config(
+        tmp_path,
+        '{device: dmm, driver: "qcodes:qcodes.instrument_drivers.Keysight.Keysight34461A", '
+        "channels: [volt, NPLC], units: {NPLC: ignored}}",
+    )
+    text = config.read_text(encoding="utf-8") + "streams:\n  dmm: {instrument: dmm, batch: 4}\n"
+    config.write_text(text + "stop: {max_readings: 8}\n", encoding="utf-8")
+    run_pipeline(config, output=tmp_path / "batch.h5", duration=20)
+    with h5py.File(tmp_path / "batch.h5") as f:
+        assert len(f["entry/dmm/volt"]) == 8
+        np.testing.assert_allclose(f["entry/dmm/NPLC"][()], 10.0)
+        assert f["entry/dmm/NPLC"].attrs["units"] == "NPLC"  # the parameter's own unit wins
+        times = f["entry/dmm/time"][()]
+        assert np.all(np.diff(times) > 0)
