@@ -154,3 +154,16 @@ def test_a_batched_stream_reads_one_after_the_other(tmp_path):
         assert f["entry/dmm/NPLC"].attrs["units"] == "NPLC"  # the parameter's own unit wins
         times = f["entry/dmm/time"][()]
         assert np.all(np.diff(times) > 0)
+
+
+def test_acquire_check_says_who_checks_foreign_settings():
+    from click.testing import CliRunner
+
+    from instrumentkit.cli import main
+
+    result = CliRunner().invoke(main, ["acquire", "--check", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "Nothing was opened" in result.output
+    output = " ".join(result.output.split())
+    assert "Settings of k2000, dmm are checked by their foreign drivers' own validators" in output
+    assert "*IDN?" not in output
