@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from instrumentkit.errors import ConfigError
+from instrumentkit.sourcing import SafeLimits
 
 from ._common import FRAMEWORKS, ForeignSensor, require
 
@@ -47,29 +48,42 @@ def adapt(
     channels: Sequence[str] = (),
     units: Mapping[str, str] | None = None,
     snapshot_update: bool = True,
+    source: Mapping[str, str] | None = None,
+    safe_limits: SafeLimits | None = None,
+    level_units: str = "V",
 ) -> ForeignSensor:
     """Wrap an open PyMeasure or QCoDeS instrument as our Sensor (for `ik.Run`).
 
     `channels` are what `read()` returns (PyMeasure properties, QCoDeS parameter paths);
     `units` gives PyMeasure's, which it does not declare. Closing the adapter closes
     the instrument's connection. `snapshot_update` is QCoDeS' `snapshot(update=...)`.
+    With `source={"level": ..., "output": ...}` (optionally `"on"`/`"off"` methods) it is
+    also a single-output Source with `ramp_to`, `safe_limits` and `make_safe`.
     """
     framework = _framework_of(obj)
+    kwargs: dict[str, Any] = {"channels": channels, "units": units}
     if framework == "pymeasure":
         from ._pymeasure import PyMeasureSensor
 
+        cls: type[ForeignSensor] = PyMeasureSensor
         label = name or str(getattr(obj, "name", "") or type(obj).__name__)
-        return PyMeasureSensor(obj, name=_plain(label), channels=channels, units=units)
-    if framework == "qcodes":
+        kwargs["name"] = _plain(label)
+    elif framework == "qcodes":
         from ._qcodes import QCoDeSSensor
 
-        return QCoDeSSensor(
-            obj, name=name or obj.name, channels=channels, units=units,
-            snapshot_update=snapshot_update,
-        )  # fmt: skip
-    raise TypeError(
-        f"ik.adapt takes an open PyMeasure or QCoDeS Instrument, got {type(obj).__name__}"
-    )
+        cls = QCoDeSSensor
+        kwargs.update(name=name or obj.name, snapshot_update=snapshot_update)
+    else:
+        raise TypeError(
+            f"ik.adapt takes an open PyMeasure or QCoDeS Instrument, got {type(obj).__name__}"
+        )
+    if source is None:
+        return cls(obj, **kwargs)
+    from ._source import source_class
+
+    adapter = source_class(cls)(obj, **kwargs)
+    adapter.configure_source(source, safe_limits, level_units)  # type: ignore[attr-defined]
+    return adapter
 
 
 def _plain(label: str) -> str:
