@@ -1,10 +1,9 @@
 """Foreign drivers in instrumentkit: PyMeasure and QCoDeS instruments as our Sensors.
 
     import instrumentkit as ik
-    k = Keithley2000("GPIB::16")                     # an open PyMeasure instrument
-    with ik.Run("run.h5", instruments={"k2000": ik.adapt(k, channels=["voltage"],
-                                                         units={"voltage": "V"})}) as run:
-        run.append("k2000", run.instruments["k2000"].read())
+    k2000 = ik.adapt(Keithley2000("GPIB::16"), channels=["voltage"], units={"voltage": "V"})
+    with ik.Run("run.h5", instruments={"k2000": k2000}) as run:
+        run.append("k2000", k2000.read())
 
 Neither framework is imported until one is asked for (`ik.adapt` of its object, or a run
 config's `driver: "pymeasure:..."` / `"qcodes:..."`); a missing one says which extra

@@ -154,9 +154,9 @@ class ForeignSensor:
 
     def read_many(self, n: int) -> Reading:
         """`n` reads one after the other (foreign drivers have no common buffered read)."""
-        rows = [self.read() for _ in range(n)]
-        if not rows or not isinstance(rows[0], Reading):
+        if self._arrays:
             raise ConfigError(f"{self.name}: an array channel cannot be batched")
+        rows = [self.read() for _ in range(n)]
         return Reading(
             np.vstack([r.values for r in rows]),
             np.concatenate([r.timestamps_ns for r in rows]),

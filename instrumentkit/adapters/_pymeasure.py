@@ -10,6 +10,7 @@ recorded against its property. Settings are checked by the property's own valida
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -148,7 +149,10 @@ def open_pymeasure(
         kwargs.update(read_termination="\n", write_termination="\n")
     if timeout is not None:
         kwargs["timeout"] = int(timeout * 1000)
-    obj = foreign_call(name, "open", lambda: cls(resource, **kwargs))
+    with warnings.catch_warnings():
+        # PyMeasure asks its users to report whether a model speaks SCPI: noise in a run.
+        warnings.filterwarnings("ignore", "It is not known whether", FutureWarning)
+        obj = foreign_call(name, "open", lambda: cls(resource, **kwargs))
     try:
         return PyMeasureSensor(
             obj, name=name, channels=channels, units=units, resource=resource, owns=True
