@@ -26,7 +26,14 @@ LAB = {
         {"name": "keithley", "model": "keithley-2000", "transport": "tcp", "seed": 1},
         {"name": "dmm", "model": "keysight-34461a", "transport": "tcp", "seed": 2},
         {"name": "dmm65", "model": "keysight-34465a", "transport": "tcp", "seed": 3},
-        {"name": "temperature", "model": "lakeshore-336", "transport": "tcp", "seed": 4},
+        # A sensor on every input: QCoDeS' snapshot then asks no curve header of "none".
+        {
+            "name": "temperature",
+            "model": "lakeshore-336",
+            "transport": "tcp",
+            "seed": 4,
+            "params": {"temperatures": [4.2, 77.3, 295.0, 20.0]},
+        },
     ],
 }
 
