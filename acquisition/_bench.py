@@ -5,11 +5,15 @@ pipeline, run it, close everything: `run_pipeline("run.yaml")`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
+from instrumentkit.adapters import open_foreign
 from instrumentkit.errors import ConfigError, ValidationError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
@@ -24,6 +28,7 @@ from ._sources import ScopeSource, SensorSource, Source, SpectrumSource
 from ._stage_config import build_stages
 from ._sweep import SweepSource
 from ._sweep_axes import check_axis_values, resolve_axis
+from ._sweep_grid import SweepAxis
 from ._sweep_read import ReadSpecError, provides, readers_for
 from ._writer import RunWriter
 
@@ -51,6 +56,9 @@ class Bench:
                 self.instruments[name] = self._open_one(name, config)
             for name, config in self.plan.config.instruments.items():
                 instrument = self.instruments[name]
+                if name in self.plan.foreign:  # its own validators, then the writes
+                    instrument.apply_settings(config.settings, field=f"instruments.{name}.settings")
+                    continue
                 if self.plan.drivers[name] is None and isinstance(instrument, Instrument):
                     check_settings(self.plan, name, type(instrument), config.settings)
                 try:
@@ -70,6 +78,11 @@ class Bench:
         assert resource is not None
         cls = self.plan.drivers[name]
         options: dict[str, Any] = dict(config.options)
+        if name in self.plan.foreign:
+            return open_foreign(
+                self.plan.foreign[name], resource, name=name, timeout=options.get("timeout"),
+                channels=config.channels or (), units=config.units,
+            )  # fmt: skip
         if cls is not None:
             return cls.open(resource, name=name, **options)
         return open_instrument(resource, name=name, **options)
@@ -184,6 +197,10 @@ def _sweep_source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> 
     axes = []
     for index, axis_config in enumerate(stream.sweep_axes()):
         where = f"{field}.axes[{index}]" if stream.axes is not None else field
+        instrument, _, key = axis_config.parameter.partition(".")
+        if instrument in plan.foreign:  # a PyMeasure/QCoDeS property: its own validators
+            axes.append(_foreign_axis(bench.instruments[instrument], key, axis_config, where))
+            continue
         try:
             axis = resolve_axis(
                 bench.instruments, axis_config.parameter, values_of(axis_config.values),
@@ -205,6 +222,18 @@ def _sweep_source(plan: Plan, bench: Bench, name: str, stream: StreamConfig) -> 
         axes=axes, readers=readers, settle=stream.settle, snake=stream.snake,
         on_compliance=stream.on_compliance, stream=name, rate=stream.rate,
         instrument=stream.instrument or name,
+    )  # fmt: skip
+
+
+def _foreign_axis(instrument: Any, key: str, config: Any, where: str) -> SweepAxis:
+    """An axis stepping a foreign driver's property: every value checked by the driver's
+    own validator before anything is set (ConfigError naming the field)."""
+    values = np.asarray(values_of(config.values), dtype=np.float64)
+    for value in np.unique(values):
+        instrument.check(key, float(value), field=f"{where}.values")
+    return SweepAxis(
+        config.name or config.parameter, values, functools.partial(instrument.set, key),
+        config.units or "", config.parameter, config.settle, None, instrument,
     )  # fmt: skip
 
 

@@ -104,6 +104,9 @@ class InstrumentConfig(_Strict):
         "every output, or {output: {...}} per output",
     )
     on_error: ErrorPolicyConfig = Field(default_factory=ErrorPolicyConfig)
+    # foreign drivers (`driver: "pymeasure:..."` or `"qcodes:..."`, docs/adapters.md)
+    channels: list[str] | None = Field(default=None, min_length=1)
+    units: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_address(self) -> InstrumentConfig:

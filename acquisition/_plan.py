@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from instrumentkit.adapters import foreign_driver, is_foreign
 from instrumentkit.errors import ConfigError, DriverNotFound, ValidationError
 from instrumentkit.instrument import Instrument
 from instrumentkit.interfaces import Oscilloscope, Sensor, Spectrometer
@@ -45,6 +46,8 @@ class Plan:
         self.lab_path: Path | None = None
         self.lab_spec: Any = None
         self.drivers: dict[str, type[Instrument] | None] = {}
+        self.foreign: dict[str, str] = {}
+        """Instruments opened through a foreign driver: name -> `framework:module.Class`."""
         self.streams: dict[str, StreamConfig] = {}
         self.output = Path(config.output.path)
 
@@ -148,6 +151,21 @@ def _plan_lab(plan: Plan) -> None:
 
 
 def _resolve_driver(plan: Plan, name: str, config: InstrumentConfig) -> type[Instrument] | None:
+    if is_foreign(config.driver):
+        assert config.driver is not None
+        try:
+            foreign_driver(config.driver)
+        except ConfigError as error:
+            raise plan.error(f"instruments.{name}.driver", error.detail) from None
+        plan.foreign[name] = config.driver
+        return None  # a foreign class: its settings are checked by its validators when open
+    for field in ("channels", "units"):
+        if field in config.model_fields_set:
+            raise plan.error(
+                f"instruments.{name}.{field}",
+                f"{field} apply to foreign drivers (pymeasure:..., qcodes:...); a native "
+                "driver's readings are its own",
+            )
     if config.driver is not None:
         try:
             return driver_by_name(config.driver)

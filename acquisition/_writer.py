@@ -479,7 +479,8 @@ class RunWriter:
         if self._failure is not None:  # HDF5 itself failed: close() takes over
             return None
         for name, settings in (settings_end or {}).items():
-            self.record_settings_end(name, settings)
+            if layout.safe_name(name) in self._instruments:  # not when its start timed out
+                self.record_settings_end(name, settings)
         if failure is not None:
             lost = f"writing the last buffered rows failed: {failure}"
             reason = f"{reason}; {lost}" if status == "aborted" and reason else lost

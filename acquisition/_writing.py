@@ -222,6 +222,8 @@ def instrument_record(instrument: Any) -> dict[str, Any]:
     transport = getattr(session, "transport", None)
     if transport is not None:
         resource = str(getattr(transport, "resource", ""))
+    elif isinstance(getattr(instrument, "resource", None), str):  # adapters of foreign drivers
+        resource = instrument.resource
     meanings = getattr(instrument, "status_meanings", None)
     return {
         "idn": idn,

@@ -41,6 +41,7 @@ _LAZY = {
     "open_run": "instrumentkit.acquisition",
     "sweep": "instrumentkit.acquisition",
     "SweepAxis": "instrumentkit.acquisition",
+    "adapt": "instrumentkit.adapters",  # PyMeasure/QCoDeS imported only for their objects
 }
 
 
@@ -91,6 +92,7 @@ __all__ = [
     "ValidationError",
     "Waveform",
     "__version__",
+    "adapt",
     "identify",
     "open",
     "open_run",

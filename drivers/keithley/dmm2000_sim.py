@@ -42,6 +42,27 @@ _FUNCTIONS: dict[str, tuple[str | None, tuple[float, ...], float]] = {
     "DIOD": (None, (), 0.6),
     "CONT": (None, (), 0.5),
 }
+_CONFIGURE = {  # CONFigure headers of the functions without range commands
+    "FREQ": "FREQuency",
+    "PER": "PERiod",
+    "TEMP": "TEMPerature",
+    "DIOD": "DIODe",
+    "CONT": "CONTinuity",
+}
+# Per-function settings stored and answered as set, defaults after the manual's *RST
+# column; the function each applies to, where not every one.
+_STORED = {
+    "REFerence": 0.0,
+    "DIGits": 7.0,
+    "DETector:BANDwidth": 30.0,
+    "APERture": 1.0,
+    "THReshold:VOLTage:RANGe": 10.0,
+}
+_STORED_ONLY = {
+    "DETector:BANDwidth": ("VOLT:AC", "CURR:AC"),
+    "APERture": ("FREQ", "PER"),
+    "THReshold:VOLTage:RANGe": ("FREQ", "PER"),
+}
 _ALIASES = {"VOLT": "VOLT:DC", "CURR": "CURR:DC"}
 _LONG = {
     "VOLTAGE": "VOLT",
@@ -79,6 +100,7 @@ class Keithley2000Model(ScpiDevice):
     elements = Setting("FORMat:ELEMents", "READing", choices=("READing",))
 
     def __init__(self, *, noise_ppm: float = 3.0, **options: Any) -> None:
+        self.stored: dict[str, float] = {}
         self.sources = {
             name: Source(shape="dc", amplitude=0.0, offset=value)
             for name, (_, _, value) in _FUNCTIONS.items()
@@ -89,6 +111,14 @@ class Keithley2000Model(ScpiDevice):
         for name, (prefix, ranges, _) in _FUNCTIONS.items():
             if prefix is not None:
                 self._add_commands(name, f"[:SENSe]:{prefix}", ranges)
+            header = prefix or _CONFIGURE[name]
+            self.add_command(f"CONFigure:{header}", self._configure(name))
+            for field, default in _STORED.items():
+                if field not in _STORED_ONLY or name in _STORED_ONLY[field]:
+                    self._add_stored(f"[:SENSe]:{header}:{field}", default)
+        self._add_stored("[:SENSe]:TEMPerature:NPLCycles", 1.0)
+        self._add_stored("SYSTem:BEEPer[:STATe]", 1.0)
+        self._add_stored("TRIGger[:SEQuence]:DELay", 0.0)
         self.reset()
         self.continuous = True  # the front panel measures continuously after power-up
 
@@ -110,6 +140,18 @@ class Keithley2000Model(ScpiDevice):
         self.add_command(f"{prefix}:RANGe:AUTO?", lambda: str(int(self.autorange[name])))
         self.add_command(f"{prefix}:NPLCycles", self._nplc_setter(name))
         self.add_command(f"{prefix}:NPLCycles?", lambda: f"{self.nplc[name]:+.6E}")
+
+    def _add_stored(self, header: str, default: float) -> None:
+        """A numeric setting answered as set (reference, digits, bandwidth, ...): what
+        other drivers (PyMeasure's Keithley2000) read for their snapshots."""
+        key = header.upper()
+        self.stored.setdefault(key, default)
+
+        def store(value: str) -> None:
+            self.stored[key] = _number(value, -1e9, 1e9)
+
+        self.add_command(header, store)
+        self.add_command(f"{header}?", lambda: f"{self.stored.get(key, default):+.6E}")
 
     def _range_setter(self, name: str, ranges: tuple[float, ...]) -> Callable[[str], None]:
         top = ranges[-1] * 1.01  # 1010 V, 757.5 V, ...: the manual's "0 to" limits
@@ -152,6 +194,26 @@ class Keithley2000Model(ScpiDevice):
     @command("[:SENSe]:FUNCtion?")
     def _function_query(self) -> str:
         return f'"{self.function}"'
+
+    @command("*OPT?")
+    def _options(self) -> str:
+        return "0"  # no scanner card (Model 2000-SCAN answers 1)
+
+    @command("CONFigure?")
+    def _configure_query(self) -> str:
+        return f'"{self.function}"'
+
+    def _configure(self, token: str) -> Callable[[], None]:
+        """`:CONFigure:<function>`: that function, one-shot mode (continuous initiation
+        off), one sample and one trigger, as the manual's CONFigure section says."""
+
+        def configure() -> None:
+            self.function = token
+            self.continuous = False
+            self.sample_count = 1
+            self.trigger_count = 1
+
+        return configure
 
     @command("INITiate:CONTinuous")
     def _set_continuous(self, value: str) -> None:

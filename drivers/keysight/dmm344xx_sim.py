@@ -78,6 +78,8 @@ class Keysight34461AModel(ScpiDevice):
 
     idn = "Keysight Technologies,34461A,MY57800001,A.03.01-02.40-03.01-00.52-03-01"
     nplc_choices: tuple[float, ...] = (0.02, 0.2, 1, 10, 100)
+    installed_options = "0,0"
+    """`*OPT?`: the 34461A has no licensed options (the manual lists none)."""
     memory_size = 10_000
     current_ranges: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 0.1, 1, 3, 10)
     resistance_ranges: tuple[float, ...] = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)
@@ -87,6 +89,17 @@ class Keysight34461AModel(ScpiDevice):
     trigger_source = Setting(
         "TRIGger:SOURce", "IMMediate", choices=("IMMediate", "EXTernal", "BUS", "INTernal")
     )
+    # Asked by other drivers (QCoDeS' Keysight344xxA snapshot), defaults after the manual.
+    trigger_delay = Setting("TRIGger:DELay", 0.0, limits=(0.0, 3600.0))
+    trigger_delay_auto = Setting("TRIGger:DELay:AUTO", True)
+    trigger_slope = Setting("TRIGger:SLOPe", "NEGative", choices=("POSitive", "NEGative"))
+    display_on = Setting("DISPlay[:STATe]", True)
+    sample_source = Setting("SAMPle:SOURce", "IMMediate", choices=("IMMediate", "TIMer"))
+    autozero = Setting("[:SENSe]:VOLTage[:DC]:ZERO:AUTO", True)
+    sample_timer_limits = (1e-3, 3600.0)
+    """`SAMPle:TIMer` range; the minimum depends on NPLC on the instrument (not modelled)."""
+    resolution_factors: tuple[float, ...] = (100e-6, 10e-6, 3e-6, 1e-6, 0.3e-6)
+    """Resolution as a fraction of the range, per `nplc_choices` (the manual's table)."""
 
     def __init__(self, *, noise_ppm: float = 2.0, **options: Any) -> None:
         self.functions = {
@@ -115,6 +128,8 @@ class Keysight34461AModel(ScpiDevice):
         self.autorange = dict.fromkeys(self.functions, True)
         self.nplc = dict.fromkeys(self.functions, 10.0)
         self.memory: deque[tuple[float, float]] = deque()
+        self.display_text = ""
+        self.sample_timer = 1.0
         """(time the reading is done, value), oldest first."""
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         """Completion times and values of the last INITiate, for FETCh?."""
@@ -210,6 +225,49 @@ class Keysight34461AModel(ScpiDevice):
     def _readings_text(self, values: np.ndarray) -> str:
         return ",".join(f"{v:+.8E}" for v in values)
 
+    @command("*OPT?")
+    def _options(self) -> str:
+        return self.installed_options
+
+    @command("*TRG")
+    def _bus_trigger(self) -> None:
+        """INITiate measures at once here (triggers are not modelled): nothing to start."""
+
+    @command("SYSTem:LFRequency?")
+    def _line_frequency(self) -> str:
+        return str(round(1 / _SECONDS_PER_PLC))
+
+    @command("DISPlay[:WINDow]:TEXT[:DATA]")
+    def _set_text(self, text: str) -> None:
+        self.display_text = text.strip().strip("\"'")
+
+    @command("DISPlay[:WINDow]:TEXT[:DATA]?")
+    def _text_query(self) -> str:
+        return f'"{self.display_text}"'
+
+    @command("DISPlay[:WINDow]:TEXT:CLEar")
+    def _clear_text(self) -> None:
+        self.display_text = ""
+
+    @command("SAMPle:TIMer")
+    def _set_timer(self, value: str) -> None:
+        low, high = self.sample_timer_limits
+        seconds = _number(value, low, high)
+        if not low <= seconds <= high:
+            raise ScpiError(-222)
+        self.sample_timer = seconds
+
+    @command("SAMPle:TIMer?")
+    def _timer_query(self, *which: str) -> str:
+        low, high = self.sample_timer_limits
+        seconds = _number(which[0], low, high) if which else self.sample_timer
+        return f"{seconds:+.8E}"
+
+    @command("[:SENSe]:VOLTage[:DC]:RESolution?")
+    def _resolution(self) -> str:
+        factor = self.resolution_factors[self.nplc_choices.index(self.nplc["VOLT"])]
+        return f"{factor * self.ranges['VOLT']:+.8E}"
+
     @command("INITiate[:IMMediate]")
     def _init(self) -> None:
         done, values = self._take(self.sample_count * self.trigger_count)
@@ -273,6 +331,12 @@ class Keysight34465AModel(Keysight34461AModel):
 
     idn = "Keysight Technologies,34465A,MY57800002,A.03.01-02.40-03.01-00.52-03-01"
     nplc_choices = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1, 10, 100)
+    installed_options = "DIG,MEM"
+    aperture_enabled = Setting("[:SENSe]:VOLTage[:DC]:APERture:ENABled", False)
+    aperture = Setting("[:SENSe]:VOLTage[:DC]:APERture", 0.1, limits=(1e-5, 1.0))
+    pretrigger_count = Setting("SAMPle:COUNt:PRETrigger", 0, limits=(0, 49_999))
+    trigger_level = Setting("TRIGger:LEVel", 0.0, limits=(-1000.0, 1000.0))
+    resolution_factors = (30e-6, 15e-6, 6e-6, 3e-6, 1.5e-6, 0.7e-6, 0.3e-6, 0.1e-6, 0.03e-6)
     memory_size = 50_000
     current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 3, 10)
     resistance_ranges = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)

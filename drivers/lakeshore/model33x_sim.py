@@ -31,6 +31,12 @@ __all__ = ["LakeShore335Model", "LakeShore336Model"]
 
 _LINE = {"baudrate": 57600, "bytesize": 7, "parity": "O", "stopbits": 1}
 _INVALID = 1
+_CURVES = {  # standard curve headers: name, serial number, format, limit (K), coefficient
+    1: "DT-470,Curve 10,2,+475.000,1",
+    2: "DT-670,Standard C2,2,+500.000,1",
+    6: "PT-100,Standard,3,+800.000,2",
+    7: "PT-1000,Standard,3,+800.000,2",
+}
 _RANGE_SCALE = {1: 0.01, 2: 0.1, 3: 1.0}  # heater power per range, relative to high
 
 
@@ -66,6 +72,7 @@ class LakeShore336Model(ScpiDevice):
         self.wired: dict[str, Signal] = {}
         """Inputs a lab's wiring connected (a thermal stage): they read that temperature."""
         super().__init__(**options)
+        self._add_stored_commands()
         self.reset()
         self.connected = {name: self.base[name] > 0 for name in self.inputs}
         """Inputs with a sensor attached; the others read 0 with status 1 (invalid)."""
@@ -79,6 +86,55 @@ class LakeShore336Model(ScpiDevice):
         self.manual = dict.fromkeys(outputs, 0.0)
         self.offset = dict.fromkeys(self.inputs, 0.0)
         self._last_update = self.clock.now()
+        self.stored = self._stored_defaults()
+
+    # -- configuration stored and answered as set: what other drivers (QCoDeS'
+    # LakeshoreModel336) read for their snapshots. Defaults after the manual's reset
+    # values where it gives them; not confirmed: the input names and curve numbers.
+    def _stored_defaults(self) -> dict[str, dict[str, str]]:
+        outputs = (*self.heaters, *self.analog)
+        return {
+            "INNAME": {i: f"Input {i}" for i in self.inputs},
+            "INCRV": {i: "2" if self.base[i] > 0 else "0" for i in self.inputs},
+            "TLIMIT": dict.fromkeys(self.inputs, "+0.0000"),
+            "OUTMODE": {str(n): f"{1 if n in self.heaters else 0},{n},0" for n in outputs},
+            "HTRSET": {str(n): "1,1,+0.000,+0.000,1" for n in self.heaters},
+            "PID": {str(n): "+50.0,+20.0,+0.0" for n in self.heaters},
+            "RAMP": {str(n): "0,+0.000" for n in outputs},
+            "RAMPST": dict.fromkeys(map(str, outputs), "0"),
+        }
+
+    def _add_stored_commands(self) -> None:
+        for header in self._stored_defaults():
+            self.add_command(f"{header}?", self._stored_query(header))
+            if header != "RAMPST":  # a status, not a setting
+                self.add_command(header, self._stored_setter(header))
+
+    @command("CRVHDR?")
+    def _curve_header(self, curve: str) -> str:
+        """Curves 1-59 (0 is "none" and refused); the standard ones by the manual's table."""
+        number = int(_float(curve))
+        if not 1 <= number <= 59:
+            raise ScpiError(-224)
+        return _CURVES.get(number, "User Curve,,0,+0.000,0")
+
+    def _stored_query(self, header: str) -> Any:
+        def query(key: str) -> str:
+            table = self.stored[header]
+            if key.strip().upper() not in table:
+                raise ScpiError(-224)
+            return table[key.strip().upper()]
+
+        return query
+
+    def _stored_setter(self, header: str) -> Any:
+        def store(key: str, *values: str) -> None:
+            table = self.stored[header]
+            if key.strip().upper() not in table or not values:
+                raise ScpiError(-224)
+            table[key.strip().upper()] = ",".join(v.strip() for v in values)
+
+        return store
 
     def send(self, data: bytes, **options: Any) -> None:
         settings = self.line_settings

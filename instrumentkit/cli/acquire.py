@@ -136,7 +136,13 @@ def _report_check(console: Console, plan: Plan) -> None:
     console.print(
         f"{plan.source}: valid ({counts}{lab}; would write {plan.output}). Nothing was opened."
     )
-    unknown = [name for name, driver in plan.drivers.items() if driver is None]
+    foreign = list(plan.foreign)
+    if foreign:
+        console.print(
+            f"Settings of {', '.join(foreign)} are checked by their foreign drivers' own "
+            "validators when opened, before any is written."
+        )
+    unknown = [n for n, driver in plan.drivers.items() if driver is None and n not in foreign]
     if unknown:
         console.print(
             f"Settings of {', '.join(unknown)} are checked when opened: with no driver: given, "

@@ -191,3 +191,30 @@ def test_a_lost_reply_is_a_timeout(lab_dmm):
     model.faults.inject("no_reply", on=":TRAC:DATA?")
     with pytest.raises(Timeout, match="TRAC:DATA"):
         dmm.read_many(10)
+
+
+def test_configure_selects_the_function_in_one_shot_mode(lab_dmm):
+    """`:CONFigure:<function>` as the manual has it (and PyMeasure's driver sends): the
+    function, continuous initiation off, one sample and trigger; `:CONF?` names it."""
+    model, dmm = lab_dmm
+    model.continuous = True
+    model.sample_count = 5
+    dmm.session.write(":CONF:RES")
+    assert dmm.session.query(":CONF?") == '"RES"'
+    assert (model.function, model.continuous, model.sample_count) == ("RES", False, 1)
+    dmm.session.write(":CONF:FREQ")
+    assert dmm.session.query(":CONFigure?") == '"FREQ"'
+
+
+def test_settings_other_drivers_snapshot_are_answered_as_set(lab_dmm):
+    _model, dmm = lab_dmm
+    dmm.session.write(":SENS:VOLT:DIG 5;:SENS:CURR:AC:DET:BAND 300;:TRIG:SEQ:DEL 0.5")
+    assert float(dmm.session.query(":SENS:VOLT:DIG?")) == 5
+    assert float(dmm.session.query(":SENS:VOLT:REF?")) == 0
+    assert float(dmm.session.query(":SENS:CURR:AC:DET:BAND?")) == 300
+    assert float(dmm.session.query(":TRIG:DEL?")) == 0.5
+    assert float(dmm.session.query(":SYST:BEEP:STAT?")) == 1
+    assert dmm.session.query("*OPT?") == "0"
+    dmm.session.write(":SENS:VOLT:DET:BAND 300")  # DC volts have no detector bandwidth
+    with pytest.raises(InstrumentReportedError, match="-113"):
+        dmm.check_errors()

@@ -371,3 +371,33 @@ def test_measure_voltage_autoranges_on_the_lab(lab_dmm):
     dmm.configure("resistance")
     assert dmm.voltage == pytest.approx(-42.0, abs=1e-3)
     assert dmm.function is DMMFunction.DC_VOLTAGE
+
+
+def test_queries_other_drivers_ask_are_answered_after_the_manual(lab_dmm):
+    """What QCoDeS' Keysight344xxA asks when it opens and in its snapshot."""
+    _model, dmm = lab_dmm
+    query = dmm.session.query
+    assert query("*OPT?") == "0,0"
+    assert query("SYST:LFR?") == "50"
+    dmm.session.write('DISP:TEXT "hello"')
+    assert query("DISPlay:WINDow:TEXT?") == '"hello"'
+    dmm.session.write("DISP:TEXT:CLE")
+    assert query("DISP:TEXT?") == '""'
+    dmm.session.write("SAMP:TIM 0.5")
+    assert float(query("SAMP:TIM?")) == 0.5
+    assert float(query("SAMP:TIM? MIN")) == 1e-3
+    dmm.voltage_range = 10
+    dmm.nplc = 10
+    assert float(query("SENS:VOLT:DC:RES?")) == pytest.approx(10 * 1e-6)
+    assert query("TRIG:SLOP?") == "NEG"
+    assert query("SENS:VOLT:ZERO:AUTO?") == "1"
+
+
+def test_the_34465a_answers_its_aperture_and_level_trigger_settings(over_tcp):
+    model = Keysight34465AModel(clock=ManualClock(), seed=11)
+    dmm = over_tcp(Keysight34465A, model, timeout=0.5)
+    assert dmm.session.query("*OPT?") == "DIG,MEM"
+    assert dmm.session.query("SENS:VOLT:APER:ENAB?") == "0"
+    dmm.session.write("TRIG:LEV 0.25;:SAMP:COUN:PRET 10")
+    assert float(dmm.session.query("TRIG:LEV?")) == 0.25
+    assert dmm.session.query("SAMP:COUN:PRET?") == "10"

@@ -232,3 +232,22 @@ def test_input_type_keeps_codes_the_manual_does_not_list():
     assert isinstance(kind["sensor"], ik.UnknownChoice)
     assert isinstance(kind["units"], ik.UnknownChoice)
     assert kind["range"] == 0
+
+
+def test_configuration_other_drivers_read_is_answered_as_set(lab_controller):
+    """What QCoDeS' LakeshoreModel336 reads in its snapshot, with the manual's defaults."""
+    _model, controller = lab_controller
+    query = controller.session.query
+    assert query("INNAME? A") == "Input A"
+    assert query("INCRV? A") == "2"
+    assert query("CRVHDR? 2") == "DT-670,Standard C2,2,+500.000,1"
+    assert query("PID? 1") == "+50.0,+20.0,+0.0"
+    assert query("OUTMODE? 2") == "1,2,0"
+    assert query("OUTMODE? 3") == "0,3,0"
+    controller.session.write("PID 2,75,30,5")
+    assert query("PID? 2") == "75,30,5"
+    controller.session.write("INNAME B,stage")
+    assert query("INNAME? B") == "stage"
+    controller.session.write("RAMPST 1,1")  # a status: cannot be set
+    with pytest.raises(InstrumentReportedError):
+        controller.check_errors()
