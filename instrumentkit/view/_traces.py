@@ -112,6 +112,8 @@ def _raw_traces(
     """
     points = int(signal.shape[1])
     if x0 is not None and dx is not None:
+        if x0.size == 0:  # declared, no record yet: nothing to send as it is
+            return None
         if not (np.array_equal(x0, x0[-1:].repeat(x0.size)) and np.all(dx == dx[-1])):
             return None
         start, step = float(x0[-1]), float(dx[-1])

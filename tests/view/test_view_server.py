@@ -135,6 +135,26 @@ def test_a_trace_reaches_the_page_as_min_max_per_pixel_column(tmp_path):
     assert len(body) < 60_000  # 16 MB of trace, a few tens of KB of page data
 
 
+def test_streams_declared_with_no_record_yet_are_answered(tmp_path):
+    """The page asks as soon as the file exists: before the first flush of records."""
+    path = tmp_path / "empty.h5"
+    writer = RunWriter(path)
+    writer.add_waveforms("scope", 100)
+    writer.add_spectra("spec", np.linspace(400.0, 800.0, 50))
+    writer.add_readings("dmm", ["v"], ["V"])
+    writer.start()
+    writer.flush()
+    try:
+        with ViewServer(path) as server:
+            for stream in ("scope", "spec", "dmm"):
+                payload = get_json(server, f"/api/stream/{stream}?width=300")
+                assert payload["rows"] == 0
+                series = payload.get("series", [])
+                assert all(v is None for s in series for v in s["y"]), stream
+    finally:
+        writer.close()
+
+
 def test_a_zoomed_range_is_fetched_again_at_full_detail(server):
     payload = get_json(server, "/api/stream/scope?width=100&x0=0.000330&x1=0.000336")
     ys = payload["series"][-1]["y"]
