@@ -248,3 +248,44 @@ def test_state_dependent_limits_are_asked_for_after_the_static_check_and_before_
             stage.position = 30
         with pytest.raises(ValidationError, match=r"outside \[0, 100\]"):
             stage.position = 200  # refused without asking the stage
+
+
+def refusal(validator, value) -> str:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011 - the message is checked below
+        validator(value)
+    return str(caught.value)
+
+
+def test_range_returns_what_to_send_and_says_why_it_refuses():
+    assert Range(0, 10)(2.5) == 2.5
+    assert Range(5, 5)(5) == 5  # a one-point range is a range
+    whole = Range(0, 10, integer=True)(3.0)
+    assert (whole, type(whole)) == (3, int)
+    assert refusal(Range(0, 10), True) == "expected a number, got bool"
+    assert refusal(Range(0, 10), "1") == "expected a number, got str"
+    assert refusal(Range(0, 10), float("nan")) == "NaN is not a setting"
+    assert refusal(Range(0, 10, integer=True), 3.5) == "expected a whole number in [0, 10]"
+    assert refusal(Range(0, 10), 10.5) == "outside [0, 10]"
+    with pytest.raises(ValueError, match=r"^Range minimum 6 exceeds maximum 5$"):
+        Range(6, 5)
+
+
+def test_one_of_matches_strings_without_case_and_numbers_exactly():
+    coupling = OneOf("DC", "AC")
+    assert coupling("dc") == "DC"
+    assert coupling("Ac") == "AC"
+    assert refusal(coupling, "GND") == "not one of {'DC', 'AC'}"
+    assert refusal(coupling, 1) == "not one of {'DC', 'AC'}"
+    nplc = OneOf(1, 10)
+    assert nplc(10.0) == 10
+    assert refusal(nplc, True) == "not one of {1, 10}"  # True == 1, but is not a number here
+    assert refusal(nplc, "1") == "not one of {1, 10}"
+    assert repr(nplc) == "OneOf(1, 10)"
+    with pytest.raises(ValueError, match=r"^OneOf needs at least one choice$"):
+        OneOf()
+
+
+def test_steps_125_reaches_the_next_decade_and_refuses_zero_with_its_own_message():
+    assert Steps125(1e-9, 10)(9.9999999e-3) == 1e-2  # mantissa 10: the next decade's 1
+    assert refusal(Steps125(0, 1), 0) == "not a 1-2-5 step in [0, 1]"
+    assert refusal(Steps125(1e-9, 10), 3e-3) == "not a 1-2-5 step in [1e-09, 10]"
