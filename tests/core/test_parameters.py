@@ -289,3 +289,94 @@ def test_steps_125_reaches_the_next_decade_and_refuses_zero_with_its_own_message
     assert Steps125(1e-9, 10)(9.9999999e-3) == 1e-2  # mantissa 10: the next decade's 1
     assert refusal(Steps125(0, 1), 0) == "not a 1-2-5 step in [0, 1]"
     assert refusal(Steps125(1e-9, 10), 3e-3) == "not a 1-2-5 step in [1e-09, 10]"
+
+
+def test_refusals_name_the_instrument_parameter_value_and_choices():
+    refusals = {
+        ("mode", "medium"): "psu: mode = 'medium' refused before sending: "
+        "not one of ['fast', 'slow']",
+        ("coupling", "XY"): "psu: coupling = 'XY' refused before sending: "
+        "not one of ['AC', 'DC', 'GROUND']",
+        ("level", 7): "psu: level = 7 refused before sending: outside [-5, 5]",
+        ("level", UnknownChoice("XY", "other")): "psu: level = UnknownChoice('XY') refused "
+        "before sending: the driver does not know this token (read from the instrument), so "
+        "it cannot vouch for it; choose one of ['Range(-5, 5)']",
+    }
+    for (name, value), message in refusals.items():
+        with expected_protocol(Supply, [], name="psu") as dev:
+            with pytest.raises(ValidationError) as caught:
+                setattr(dev, name, value)
+            assert str(caught.value) == message
+
+
+def test_an_enum_token_matches_without_regard_to_case():
+    with expected_protocol(Supply, [("COUP GND", None)]) as dev:
+        dev.coupling = "gnd"  # the token, not the member name GROUND
+
+
+def test_replies_that_cannot_be_read_name_the_instrument_and_command():
+    with expected_protocol(Supply, [("COUP?", "")], name="psu") as dev:
+        with pytest.raises(ProtocolError) as caught:
+            _ = dev.coupling
+        assert str(caught.value) == (
+            "psu: command 'COUP?': coupling: reply b'' is none of ['AC', 'DC', 'GND']"
+        )
+    with expected_protocol(Supply, [("NPLC?", "garbage")], name="psu") as dev:
+        with pytest.raises(ProtocolError) as caught:
+            _ = dev.nplc
+        assert str(caught.value) == (
+            "psu: command 'NPLC?': nplc: cannot parse reply b'garbage': "
+            "could not convert string to float: 'garbage'"
+        )
+
+
+def test_the_unknown_token_warning_points_at_the_line_that_read_it():
+    with (
+        expected_protocol(Supply, [("MODE?", "TURBO")], name="psu") as dev,
+        pytest.warns(UnknownChoiceWarning) as warned,
+    ):
+        _ = dev.mode
+    [warning] = warned
+    assert str(warning.message) == (
+        "psu: mode reads 'TURBO' (command 'MODE?'), a token the driver does not list (it "
+        "knows ['FAST', 'SLOW']); kept as UnknownChoice, which cannot be set back"
+    )
+    assert warning.filename == __file__
+
+
+def test_a_snapshot_entry_keeps_the_error_and_the_units():
+    pairs = [("MEAS:CURR?", "overload"), ("MODE?", "")]
+    with expected_protocol(Supply, pairs, name="psu") as dev:
+        assert Supply.current.snapshot_entry(dev) == {
+            "error": "psu: command 'MEAS:CURR?': current: cannot parse reply b'overload': "
+            "could not convert string to float: 'overload'",
+            "units": "A",
+        }
+        assert Supply.mode.snapshot_entry(dev) == {
+            "error": "psu: command 'MODE?': mode: reply b'' is none of ['FAST', 'SLOW']",
+            "units": "",
+        }
+
+
+def test_set_only_and_read_only_parameters_say_so():
+    class Trigger(SCPIInstrument):
+        fire = Setting(None, "TRIG {value}", validate=Range(0, 1), doc="Set only.")
+
+    with (
+        expected_protocol(Trigger, []) as trigger,
+        pytest.raises(AttributeError, match=r"^fire cannot be read, only set$"),
+    ):
+        _ = trigger.fire
+    with (
+        expected_protocol(Supply, []) as dev,
+        pytest.raises(AttributeError, match=r"^current is a measurement: it can be read"),
+    ):
+        dev.current = 1.0
+
+
+def test_an_instrument_that_checks_errors_after_every_set_asks_after_a_plain_setting():
+    class Checked(Supply):
+        check_errors_after_set = True
+
+    with expected_protocol(Checked, [("NPLC 10", None), ("SYST:ERR?", '+0,"No error"')]) as dev:
+        dev.nplc = 10
