@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -48,7 +47,7 @@ MODULES: dict[str, list[str]] = {
     "instrumentkit/validators.py": ["tests/core/test_parameters.py"],
     "instrumentkit/parameters.py": ["tests/core/test_parameters.py"],
     "instrumentkit/_source_tree.py": ["tests/core/test_source_tree.py"],
-    "instrumentkit/errors.py": ["tests/core/test_session.py"],
+    "instrumentkit/errors.py": ["tests/core/test_errors.py", "tests/core/test_session.py"],
     "instrumentkit/session.py": ["tests/core/test_session.py"],
     "acquisition/_room.py": [
         "tests/acquisition/test_writer.py",
@@ -105,19 +104,26 @@ def outcome(workdir: Path, staged: str) -> dict[str, str]:
     return {name: status_by_exit_code[code] for name, code in meta["exit_code_by_key"].items()}
 
 
-def report_survivors(workdir: Path, statuses: dict[str, str]) -> Path:
-    """Write `mutmut show` of every mutant that was not caught; the file written."""
+_SHOW = """
+import sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+path = sys.argv[1]
+for entry in sys.argv[2:]:
+    name, _, status = entry.partition("=")
+    print(f"# {name}: {status}")
+    print(get_diff_for_mutant(name, path=path))
+"""
+
+
+def report_survivors(workdir: Path, staged: str, statuses: dict[str, str]) -> Path:
+    """Write the diff of every mutant that was not caught; the file written."""
+    uncaught = [f"{n}={s}" for n, s in sorted(statuses.items()) if s not in CAUGHT]
+    diffs = subprocess.run(
+        [sys.executable, "-c", _SHOW, staged, *uncaught],
+        cwd=workdir, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     out = workdir / "survivors.txt"
-    with out.open("w", encoding="utf-8") as file:
-        for name, status in sorted(statuses.items()):
-            if status in CAUGHT:
-                continue
-            shown = subprocess.run(
-                [sys.executable, "-m", "mutmut", "show", name],
-                cwd=workdir, capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            file.write(shown.stdout or f"# {name}: {status}\n{shown.stderr}")
-            file.write("\n")
+    out.write_text(diffs.stdout + diffs.stderr, encoding="utf-8")
     return out
 
 
@@ -145,13 +151,10 @@ def main() -> int:
     staged = stage(module, workdir.resolve())
     write_config(workdir, staged, tests, installed=staged != module)
     run = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
-    # Python subprocesses of the tests (crash trials, example scripts) import the mutated
-    # copy too, and inherit mutmut's MUTANT_UNDER_TEST: a mutant is active in them as well.
-    # The folder must exist before mutmut starts, or Python caches it as missing on sys.path.
-    mutants = workdir.resolve() / "mutants"
-    mutants.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(mutants)}
-    done = subprocess.run([*run, *args.mutants], cwd=workdir, env=env, check=False)
+    # Tests run in mutants/: a Python subprocess they start there (`python -c`, crash
+    # trials, the checkout-root tests) imports the mutated copy from its current directory
+    # and inherits MUTANT_UNDER_TEST, so a mutant is active in it too.
+    done = subprocess.run([*run, *args.mutants], cwd=workdir, check=False)
     if done.returncode:
         print(f"mutmut exited with {done.returncode} (scratch copy: {workdir})")
         return done.returncode
@@ -159,7 +162,7 @@ def main() -> int:
     counts = Counter(statuses.values())
     caught = sum(counts[s] for s in CAUGHT)
     total = len(statuses)
-    survivors = report_survivors(workdir, statuses)
+    survivors = report_survivors(workdir, staged, statuses)
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"\n{module}: {caught}/{total} caught = {100 * caught / max(total, 1):.1f}% ({detail})")
     print(f"tests: {' '.join(tests)}")
