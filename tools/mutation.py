@@ -50,6 +50,7 @@ MODULES: dict[str, list[str]] = {
     "instrumentkit/errors.py": ["tests/core/test_errors.py", "tests/core/test_session.py"],
     "instrumentkit/session.py": ["tests/core/test_session.py"],
     "acquisition/_room.py": [
+        "tests/acquisition/test_room.py",
         "tests/acquisition/test_writer.py",
         "tests/acquisition/test_crash.py",
         "-k",

@@ -1,0 +1,215 @@
+"""DiskRoom in-process: the blocks it claims past a run file's end, and every refusal.
+
+test_crash.py proves the same in writer subprocesses on really full disks; these tests
+drive one DiskRoom directly, with the file system's answers (free space, the file-size
+limit, fallocate's errno) replaced where a real disk cannot be made to give them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from instrumentkit.acquisition import _room
+from instrumentkit.acquisition._room import DiskRoom, growth_bound, room_left
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fallocate and RLIMIT_FSIZE")
+
+MB = 1_000_000
+EMPTY_BOUND = 2 * 256 * 1024 + 1024 * 1024  # one dataset's two edge chunks + the reserve
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    run = tmp_path / "run.h5"
+    run.write_bytes(b"\0" * 4096)
+    return run
+
+
+@pytest.fixture
+def room(path: Path) -> Iterator[DiskRoom]:
+    fd = os.open(path, os.O_RDWR)
+    room = DiskRoom(path, 0)
+    room.attach(fd)
+    yield room
+    os.close(fd)
+
+
+def allocated(path: Path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+def fallocate_failing(code: int) -> Callable[..., int]:
+    def fallocate(fd: int, mode: int, offset: int, length: int) -> int:
+        ctypes.set_errno(code)
+        return -1
+
+    return fallocate
+
+
+def test_growth_bound_is_rows_plus_two_chunks_a_dataset_plus_the_reserve():
+    assert growth_bound(1000, 3) == 1000 + 3 * 524_288 + 1_048_576
+    assert growth_bound(1000, 3, compressed=True) == 2000 + 3 * 524_288 + 1_048_576
+    assert growth_bound(0, 1) == EMPTY_BOUND
+
+
+def test_room_is_claimed_past_the_end_without_growing_the_file(path: Path, room: DiskRoom):
+    room.started(1)
+    assert room.claimed_to == 4096 + EMPTY_BOUND
+    assert os.stat(path).st_size == 4096
+    assert allocated(path) >= 4096 + EMPTY_BOUND
+    room.before_write(MB, 1)
+    room.before_write(MB, 1)  # pending rows add up until a flush
+    assert room.claimed_to == 4096 + 2 * MB + EMPTY_BOUND
+    with open(path, "ab") as file:  # what the flush wrote
+        file.write(b"\1" * 8192)
+    room.flushed(1)
+    assert room.claimed_to == 4096 + 8192 + EMPTY_BOUND
+    room.before_write(10, 1)
+    assert room.claimed_to == 4096 + 8192 + 10 + EMPTY_BOUND
+
+
+def test_release_gives_the_claimed_blocks_back(path: Path, room: DiskRoom):
+    room.started(4)
+    assert allocated(path) >= 4096 + growth_bound(0, 4)
+    room.release()
+    assert room.claimed_to == 0
+    assert allocated(path) < 64 * 1024
+    assert os.stat(path).st_size == 4096
+    path.unlink()
+    room.release()  # nothing to give back once the file is gone
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
+def test_a_claim_the_disk_cannot_give_is_refused_before_hdf5_writes(
+    path: Path, room: DiskRoom, code: int
+):
+    room._fallocate = fallocate_failing(code)
+    with pytest.raises(OSError, match="run file") as caught:
+        room.started(1)
+    assert caught.value.errno == code
+    assert str(caught.value) == (
+        f"[Errno {code}] run file {path}: stopping before the disk is full, the disk has no "
+        f"room for 1.6 MB more ({os.strerror(code)}); the file holds no rows yet"
+    )
+
+
+def test_a_refusal_after_a_flush_says_the_flushed_rows_are_safe(path: Path, room: DiskRoom):
+    room.flushed(1)
+    room._fallocate = fallocate_failing(errno.ENOSPC)
+    with pytest.raises(OSError, match="run file") as caught:
+        room.before_write(3 * MB, 1)
+    assert str(caught.value) == (
+        f"[Errno 28] run file {path}: stopping before the disk is full, the disk has no "
+        "room for 3.0 MB more with 3.0 MB to write (No space left on device); rows up to "
+        "the last flush are safe in the file"
+    )
+
+
+def test_an_io_error_while_claiming_is_raised_as_is(path: Path, room: DiskRoom):
+    room._fallocate = fallocate_failing(errno.EIO)
+    with pytest.raises(OSError, match="run file") as caught:
+        room.started(1)
+    assert caught.value.errno == errno.EIO
+    assert str(caught.value) == (
+        f"[Errno 5] run file {path}: cannot claim room on the disk (Input/output error)"
+    )
+
+
+def test_without_fallocate_only_the_free_space_is_checked(
+    path: Path, room: DiskRoom, monkeypatch: pytest.MonkeyPatch
+):
+    room._fallocate = fallocate_failing(errno.EOPNOTSUPP)
+    monkeypatch.setattr(room, "_disk_free", lambda: EMPTY_BOUND)
+    room.started(1)  # exactly enough
+    assert room._fallocate is None  # not asked again for this file
+    assert room.claimed_to == 0
+    assert allocated(path) < 64 * 1024
+    monkeypatch.setattr(room, "_disk_free", lambda: EMPTY_BOUND - 1)
+    with pytest.raises(OSError, match="run file") as caught:
+        room.started(1)
+    assert str(caught.value) == (
+        f"[Errno 28] run file {path}: stopping before the disk is full, only 1.6 MB left "
+        "for 1.6 MB more; the file holds no rows yet"
+    )
+
+
+def test_the_margin_min_free_bytes_stops_the_run_early(
+    path: Path, room: DiskRoom, monkeypatch: pytest.MonkeyPatch
+):
+    room.min_free_bytes = 2 * MB
+    monkeypatch.setattr(room, "_disk_free", lambda: 5 * MB)
+    room.flushed(1)
+    room.before_write(3 * MB, 1)  # leaves exactly the margin
+    with pytest.raises(OSError, match="run file") as caught:
+        room.before_write(3 * MB + 1, 1)
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == (
+        f"[Errno 28] run file {path}: stopping before the disk is full, only 5.0 MB left "
+        "for it with 3.0 MB to write (min_free_bytes=2000000); rows up to the last flush "
+        "are safe in the file"
+    )
+
+
+def test_a_disk_below_the_margin_is_refused_before_the_file_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "new.h5"
+    room = DiskRoom(path, 2 * MB)
+    monkeypatch.setattr(room, "_disk_free", lambda: 2 * MB)
+    room.before_create()  # exactly the margin
+    monkeypatch.setattr(room, "_disk_free", lambda: 2 * MB - 1)
+    with pytest.raises(OSError, match="run file") as caught:
+        room.before_create()
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == (
+        f"[Errno 28] run file {path}: cannot start, only 2.0 MB left for it "
+        "(min_free_bytes=2000000); no file was created. Free some space, write to another "
+        "disk, or lower min_free_bytes"
+    )
+    DiskRoom(path, 0).before_create()  # no margin: nothing to check
+    assert not path.exists()
+
+
+def file_size_limit(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (limit, resource.RLIM_INFINITY))
+
+
+def test_the_file_size_limit_is_checked_since_claimed_blocks_do_not_count(
+    path: Path, room: DiskRoom, monkeypatch: pytest.MonkeyPatch
+):
+    file_size_limit(monkeypatch, 4096 + EMPTY_BOUND + MB)
+    room.flushed(1)
+    room.before_write(MB, 1)  # exactly up to the limit
+    with pytest.raises(OSError, match="run file") as caught:
+        room.before_write(1, 1)
+    assert str(caught.value) == (
+        f"[Errno 28] run file {path}: stopping before the disk is full, only 2.6 MB left "
+        "for it under the file-size limit with 0.0 MB to write; rows up to the last flush "
+        "are safe in the file"
+    )
+
+
+def test_room_left_is_the_smaller_of_free_space_and_the_size_limit(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    asked: list[Path] = []
+
+    def disk_usage(folder: Path) -> SimpleNamespace:
+        asked.append(folder)
+        return SimpleNamespace(free=50 * MB)
+
+    monkeypatch.setattr(_room.shutil, "disk_usage", disk_usage)
+    assert room_left(path) == 50 * MB  # no size limit
+    assert asked == [path.parent]
+    file_size_limit(monkeypatch, 10 * MB)
+    assert room_left(path) == 10 * MB - 4096  # the file's present size counts
+    assert room_left(path.with_name("new.h5")) == 10 * MB
