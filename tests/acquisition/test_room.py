@@ -55,6 +55,12 @@ def fallocate_failing(code: int) -> Callable[..., int]:
     return fallocate
 
 
+def refused(call: Callable[[], object]) -> OSError:
+    with pytest.raises(OSError, match="run file") as caught:
+        call()
+    return caught.value
+
+
 def test_growth_bound_is_rows_plus_two_chunks_a_dataset_plus_the_reserve():
     assert growth_bound(1000, 3) == 1000 + 3 * 524_288 + 1_048_576
     assert growth_bound(1000, 3, compressed=True) == 2000 + 3 * 524_288 + 1_048_576
@@ -93,10 +99,9 @@ def test_a_claim_the_disk_cannot_give_is_refused_before_hdf5_writes(
     path: Path, room: DiskRoom, code: int
 ):
     room._fallocate = fallocate_failing(code)
-    with pytest.raises(OSError, match="run file") as caught:
-        room.started(1)
-    assert caught.value.errno == code
-    assert str(caught.value) == (
+    error = refused(lambda: room.started(1))
+    assert error.errno == code
+    assert str(error) == (
         f"[Errno {code}] run file {path}: stopping before the disk is full, the disk has no "
         f"room for 1.6 MB more ({os.strerror(code)}); the file holds no rows yet"
     )
@@ -105,9 +110,8 @@ def test_a_claim_the_disk_cannot_give_is_refused_before_hdf5_writes(
 def test_a_refusal_after_a_flush_says_the_flushed_rows_are_safe(path: Path, room: DiskRoom):
     room.flushed(1)
     room._fallocate = fallocate_failing(errno.ENOSPC)
-    with pytest.raises(OSError, match="run file") as caught:
-        room.before_write(3 * MB, 1)
-    assert str(caught.value) == (
+    error = refused(lambda: room.before_write(3 * MB, 1))
+    assert str(error) == (
         f"[Errno 28] run file {path}: stopping before the disk is full, the disk has no "
         "room for 3.0 MB more with 3.0 MB to write (No space left on device); rows up to "
         "the last flush are safe in the file"
@@ -116,10 +120,9 @@ def test_a_refusal_after_a_flush_says_the_flushed_rows_are_safe(path: Path, room
 
 def test_an_io_error_while_claiming_is_raised_as_is(path: Path, room: DiskRoom):
     room._fallocate = fallocate_failing(errno.EIO)
-    with pytest.raises(OSError, match="run file") as caught:
-        room.started(1)
-    assert caught.value.errno == errno.EIO
-    assert str(caught.value) == (
+    error = refused(lambda: room.started(1))
+    assert error.errno == errno.EIO
+    assert str(error) == (
         f"[Errno 5] run file {path}: cannot claim room on the disk (Input/output error)"
     )
 
@@ -134,9 +137,8 @@ def test_without_fallocate_only_the_free_space_is_checked(
     assert room.claimed_to == 0
     assert allocated(path) < 64 * 1024
     monkeypatch.setattr(room, "_disk_free", lambda: EMPTY_BOUND - 1)
-    with pytest.raises(OSError, match="run file") as caught:
-        room.started(1)
-    assert str(caught.value) == (
+    error = refused(lambda: room.started(1))
+    assert str(error) == (
         f"[Errno 28] run file {path}: stopping before the disk is full, only 1.6 MB left "
         "for 1.6 MB more; the file holds no rows yet"
     )
@@ -149,10 +151,9 @@ def test_the_margin_min_free_bytes_stops_the_run_early(
     monkeypatch.setattr(room, "_disk_free", lambda: 5 * MB)
     room.flushed(1)
     room.before_write(3 * MB, 1)  # leaves exactly the margin
-    with pytest.raises(OSError, match="run file") as caught:
-        room.before_write(3 * MB + 1, 1)
-    assert caught.value.errno == errno.ENOSPC
-    assert str(caught.value) == (
+    error = refused(lambda: room.before_write(3 * MB + 1, 1))
+    assert error.errno == errno.ENOSPC
+    assert str(error) == (
         f"[Errno 28] run file {path}: stopping before the disk is full, only 5.0 MB left "
         "for it with 3.0 MB to write (min_free_bytes=2000000); rows up to the last flush "
         "are safe in the file"
@@ -167,10 +168,9 @@ def test_a_disk_below_the_margin_is_refused_before_the_file_exists(
     monkeypatch.setattr(room, "_disk_free", lambda: 2 * MB)
     room.before_create()  # exactly the margin
     monkeypatch.setattr(room, "_disk_free", lambda: 2 * MB - 1)
-    with pytest.raises(OSError, match="run file") as caught:
-        room.before_create()
-    assert caught.value.errno == errno.ENOSPC
-    assert str(caught.value) == (
+    error = refused(lambda: room.before_create())
+    assert error.errno == errno.ENOSPC
+    assert str(error) == (
         f"[Errno 28] run file {path}: cannot start, only 2.0 MB left for it "
         "(min_free_bytes=2000000); no file was created. Free some space, write to another "
         "disk, or lower min_free_bytes"
@@ -189,9 +189,8 @@ def test_the_file_size_limit_is_checked_since_claimed_blocks_do_not_count(
     file_size_limit(monkeypatch, 4096 + EMPTY_BOUND + MB)
     room.flushed(1)
     room.before_write(MB, 1)  # exactly up to the limit
-    with pytest.raises(OSError, match="run file") as caught:
-        room.before_write(1, 1)
-    assert str(caught.value) == (
+    error = refused(lambda: room.before_write(1, 1))
+    assert str(error) == (
         f"[Errno 28] run file {path}: stopping before the disk is full, only 2.6 MB left "
         "for it under the file-size limit with 0.0 MB to write; rows up to the last flush "
         "are safe in the file"
