@@ -58,6 +58,13 @@ MODULES: dict[str, list[str]] = {
     ],
 }
 
+# What the fork server imports before forking each mutant's child: slow to import, never
+# mutated. instrumentkit itself and the tests are imported in the child.
+PRELOAD = [
+    "numpy", "h5py", "yaml", "pydantic", "pyvisa", "pyvisa_py", "pyvisa_sim", "serial",
+    "click", "rich", "scipy", "psutil", "_pytest.python", "_pytest.logging",
+]  # fmt: skip
+
 # mutmut's exit-code classes (mutmut/stats.py), folded into what the score needs.
 CAUGHT = {"killed", "timeout", "segfault", "caught by type check"}
 
@@ -93,8 +100,17 @@ def write_config(workdir: Path, staged: str, tests: list[str], installed: bool) 
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         # The checkout is not a git repository here: compare nothing with git.
         "use_git_change_detection = false",
+        # Each mutant's tests run in a fresh child of a server that has imported only
+        # third-party modules: the test modules, and the classes they declare, are imported
+        # again under the mutant. With plain fork they were imported once, unmutated, so a
+        # mutant in code that runs at class creation (Parameter.__init__, __set_name__,
+        # __init_subclass__) could never be caught.
+        'process_isolation = "forkserver"',
+        'forkserver_warmup = "import"',
+        'preload_modules_file = "mutation-preload.txt"',
     ]
     (workdir / "pyproject.toml").write_text(pyproject + "\n".join(table) + "\n", encoding="utf-8")
+    (workdir / "mutation-preload.txt").write_text("\n".join(PRELOAD) + "\n", encoding="utf-8")
 
 
 def outcome(workdir: Path, staged: str) -> dict[str, str]:
