@@ -45,7 +45,13 @@ MODULES: dict[str, list[str]] = {
     "instrumentkit/_resync.py": ["tests/core/test_resync.py"],
     "instrumentkit/sourcing.py": ["tests/core/test_sourcing.py"],
     "instrumentkit/validators.py": ["tests/core/test_parameters.py"],
-    "instrumentkit/parameters.py": ["tests/core/test_parameters.py"],
+    # mutmut's trampolines add stack frames, so a warning's stacklevel cannot be checked
+    # under it: that one test is left out here (it runs in the suite).
+    "instrumentkit/parameters.py": [
+        "tests/core/test_parameters.py",
+        "--deselect",
+        "tests/core/test_parameters.py::test_the_unknown_token_warning_points_at_the_line_that_read_it",
+    ],
     "instrumentkit/_source_tree.py": ["tests/core/test_source_tree.py"],
     "instrumentkit/errors.py": ["tests/core/test_errors.py", "tests/core/test_session.py"],
     "instrumentkit/session.py": ["tests/core/test_session.py"],
@@ -78,6 +84,7 @@ def stage(module: str, workdir: Path) -> str:
     shutil.copytree(ROOT / "instrumentkit", workdir / "instrumentkit", ignore=skip)
     shutil.copytree(ROOT / "tests", workdir / "tests", ignore=skip)
     shutil.copy2(ROOT / "README.md", workdir / "README.md")
+    shutil.copytree(ROOT / "examples", workdir / "examples", ignore=skip)
     installed = module.startswith(("drivers/", "acquisition/"))
     for layer in ("drivers", "acquisition"):
         target = workdir / "instrumentkit" / layer if installed else workdir / layer
@@ -90,7 +97,9 @@ def write_config(workdir: Path, staged: str, tests: list[str], installed: bool) 
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     if "[tool.mutmut]" in pyproject:
         sys.exit("pyproject.toml has its own [tool.mutmut]: this script writes that table")
-    also_copy = ["README.md"] if installed else ["README.md", "drivers", "acquisition"]
+    also_copy = ["README.md", "examples"]
+    if not installed:
+        also_copy += ["drivers", "acquisition"]
     table = [
         "",
         "[tool.mutmut]",

@@ -185,7 +185,13 @@ def test_a_timeout_says_what_arrived_and_what_to_check():
 
 @pytest.mark.parametrize(
     ("reply", "step"),
-    [(b"#", "header digit"), (b"#3", "length field"), (b"#14ab", "payload"), (b"#0ab", "to")],
+    [
+        (b":CURVE ", "prefix before '#'"),
+        (b"#", "header digit"),
+        (b"#3", "length field"),
+        (b"#14ab", "payload"),
+        (b"#0ab", "indefinite payload"),
+    ],
 )
 def test_a_block_cut_short_anywhere_is_a_timeout_naming_the_command(reply, step):
     session, _ = session_for([("CURV?", reply)])
@@ -348,8 +354,7 @@ def test_io_logging_is_off_by_default_and_shows_block_bytes_when_on(caplog):
     quiet, _ = session_for([("*IDN?", "ACME")])
     quiet.query("*IDN?")
     assert caplog.records == []
-    session, _ = session_for([("CURV?", block(b"ab"))])
-    session.log_io = True
+    session = Session(ProtocolTransport([("CURV?", block(b"ab"))]), name="bench-dmm", log_io=True)
     session.query_block("CURV?")
     assert [r.getMessage() for r in caplog.records] == [
         "bench-dmm << b'CURV?\\n'",
