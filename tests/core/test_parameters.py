@@ -337,11 +337,19 @@ def test_the_unknown_token_warning_points_at_the_line_that_read_it():
     ):
         _ = dev.mode
     [warning] = warned
-    assert str(warning.message) == (
+    assert warning.filename == __file__
+
+
+def test_the_unknown_token_warning_says_what_was_read_and_what_is_known():
+    with (
+        expected_protocol(Supply, [("MODE?", "TURBO")], name="psu") as dev,
+        pytest.warns(UnknownChoiceWarning) as warned,
+    ):
+        _ = dev.mode
+    assert [str(w.message) for w in warned] == [
         "psu: mode reads 'TURBO' (command 'MODE?'), a token the driver does not list (it "
         "knows ['FAST', 'SLOW']); kept as UnknownChoice, which cannot be set back"
-    )
-    assert warning.filename == __file__
+    ]
 
 
 def test_a_snapshot_entry_keeps_the_error_and_the_units():
@@ -380,3 +388,72 @@ def test_an_instrument_that_checks_errors_after_every_set_asks_after_a_plain_set
 
     with expected_protocol(Checked, [("NPLC 10", None), ("SYST:ERR?", '+0,"No error"')]) as dev:
         dev.nplc = 10
+
+
+def test_parameters_declared_at_run_time_read_and_write_every_kind():
+    # Declared here rather than at import, so Parameter.__init__ runs inside this test and
+    # a planted bug in it shows here (see docs/testing.md, mutation scores).
+    class Rail(Channel):
+        volts = Setting("SOUR{ch}:VOLT?", "SOUR{ch}:VOLT {value}", units="V", doc="Set V.")
+
+    class Meter(SCPIInstrument):
+        rails = ChannelGroup(Rail, (1,))
+        coupling = Setting("COUP?", "COUP {value}", values=Coupling, doc="Control coupling.")
+        mode = Setting("MODE?", "MODE {value}", values={"fast": "FAST", "slow": "SLOW"})
+        speed = Setting("SPD?", "SPD {value}", values={"slow": "0", "fast": "1"})
+        source = Setting("SRC?", "SRC {value}", values={1: "CH1", "ext": "EXT"})
+        output = Setting("OUTP?", "OUTP {value}", values=ON_OFF)
+        nplc = Setting("NPLC?", "NPLC {value}", validate=OneOf(1, 10), units="PLC", doc="Set.")
+        count = Setting("COUN?", "COUN {value}", parse=int)
+        level = Setting(
+            "LEV?", "LEV {value}", validate=Range(-5, 5), limits=lambda m: Range(-1, 1),
+            check_errors=True,
+        )  # fmt: skip
+        hidden = Measurement("HID?", units="s", in_snapshot=False)
+
+    assert repr(Meter.nplc) == "Setting('nplc', units='PLC')"
+    assert Meter.nplc.__doc__ == "Set."
+    assert (Meter.mode.__doc__, Meter.mode.units, Meter.mode.name) == ("", None, "mode")
+    pairs = [
+        ("COUP?", "gnd"),
+        ("MODE?", "fast"),
+        ("SPD?", "+1.0"),
+        ("SPD?", "0"),
+        ("SRC?", "EXT"),
+        ("OUTP?", "1"),
+        ("OUTP?", "+0"),
+        ("OUTP?", "on"),
+        ("NPLC?", "+1.00000000E+01"),
+        ("COUN?", "7"),
+        ("SOUR1:VOLT?", "2.5"),
+        ("SPD 1", None),
+        ("OUTP OFF", None),
+        ("COUP GND", None),
+        ("LEV 0.5", None),
+        ("SYST:ERR?", '+0,"No error"'),
+    ]
+    with expected_protocol(Meter, pairs, name="m") as meter:
+        assert meter.coupling is Coupling.GROUND
+        assert meter.mode == "fast"
+        assert (meter.speed, meter.speed) == ("fast", "slow")  # numeric tokens by value
+        assert meter.source == "ext"
+        assert (meter.output, meter.output, meter.output) == (True, False, True)
+        nplc = meter.nplc
+        assert (nplc, type(nplc)) == (10.0, float)
+        count = meter.count
+        assert (count, type(count)) == (7, int)
+        assert meter.rails[1].volts == 2.5
+        meter.speed = "fast"
+        meter.output = False
+        meter.coupling = Coupling.GROUND
+        meter.level = 0.5  # within the state-dependent limits, then errors are checked
+        with pytest.raises(ValidationError, match=r"level = 2 refused .* outside \[-1, 1\]"):
+            meter.level = 2
+        with pytest.raises(ValidationError, match=r"source = 2 refused .* not one of \['ext', 1\]"):
+            meter.source = 2
+    assert (Meter.hidden.in_snapshot, Meter.count.in_snapshot) == (False, True)
+
+
+def test_a_parameter_needs_a_command():
+    with pytest.raises(TypeError, match=r"^a parameter needs a get or a set command$"):
+        Setting(None, None)  # type: ignore[arg-type]
