@@ -445,8 +445,10 @@ def test_parameters_declared_at_run_time_read_and_write_every_kind():
         assert meter.rails[1].volts == 2.5
         meter.speed = "fast"
         meter.output = False
-        meter.coupling = Coupling.GROUND
+        meter.coupling = "ground"  # the member's name, turned into the member
         meter.level = 0.5  # within the state-dependent limits, then errors are checked
+        with pytest.raises(ValidationError, match=r"nplc = 5 refused .* not one of \{1, 10\}"):
+            meter.nplc = 5
         with pytest.raises(ValidationError, match=r"level = 2 refused .* outside \[-1, 1\]"):
             meter.level = 2
         with pytest.raises(ValidationError, match=r"source = 2 refused .* not one of \['ext', 1\]"):
