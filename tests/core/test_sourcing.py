@@ -260,7 +260,7 @@ def test_ramp_refusals_name_the_instrument_and_the_limit():
     refusals = {
         (20.5, None): "expected-protocol: level 20.5 refused before sending: beyond the safe "
         "limit max_level 20; raise safe_limits in the driver or ask for less",
-        ("1", None): "level '1' refused before sending: expected a number",
+        ("1", None): "expected-protocol: level '1' refused before sending: expected a number",
         (1.0, -1.0): "expected-protocol: ramp_to rate = -1.0: must be greater than 0",
         (1.0, float("nan")): "expected-protocol: ramp_to rate = nan: expected a finite number",
         (1.0, True): "expected-protocol: ramp_to rate = True: expected a finite number",
