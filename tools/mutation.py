@@ -19,9 +19,10 @@ clean) laid out as the module is imported:
 - a `drivers/` or `acquisition/` module in the installed layout, both folders inside
   `instrumentkit/`, so that the file path and the import name agree.
 
-It then prints killed/total and writes the diff of every mutant that was not killed to
-`survivors.txt` in the scratch copy. The score counts a timeout as caught (the mutant made
-the tests hang or crawl) and a mutant no selected test calls as not caught.
+It then prints caught/total and writes the diff of every mutant not caught to
+`survivors.txt` in the scratch copy. Caught is what mutmut calls killed or timeout (a
+mutant that loops, or, as exit code 255, one that breaks importing the tests); a survivor
+or a mutant that no selected test calls is not caught. docs/testing.md has the scores.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # module -> the pytest selection that scores it: its own tests, nothing else. The random
-# SIGKILL trials of test_crash.py (seconds each, and they never reach a disk-full branch) are
-# left out of _room's selection.
+# SIGKILL trials of test_crash.py (seconds each, all in writer subprocesses that mutmut does
+# not trace) are left out of _room's selection.
 MODULES: dict[str, list[str]] = {
     "instrumentkit/_yaml.py": ["tests/core/test_yaml.py"],
     "instrumentkit/_resync.py": ["tests/core/test_resync.py"],
