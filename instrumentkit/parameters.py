@@ -238,7 +238,7 @@ class Setting(Parameter[T]):
                 value = self.limits(obj)(value)
             if self.values is not None:
                 if value not in self.values:
-                    raise ValueError(f"not one of {sorted(map(repr, self.values))}")
+                    raise ValueError(f"not one of {sorted(self.values, key=repr)}")
                 token = self.values[value]
             else:
                 token = self.format(value)

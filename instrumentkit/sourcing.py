@@ -89,7 +89,9 @@ class SafeLimits:
     def check_level(self, level: float, where: str) -> float:
         """Return `level` as a float, or raise ValidationError if it breaks `max_level`."""
         if isinstance(level, bool) or not isinstance(level, Real) or not math.isfinite(level):
-            raise ValidationError(f"level {level!r} refused before sending: expected a number")
+            raise ValidationError(
+                f"level {level!r} refused before sending: expected a number", instrument=where
+            )
         if self.max_level is not None and abs(level) > self.max_level:
             raise ValidationError(
                 f"level {level!r} refused before sending: beyond the safe limit "

@@ -184,3 +184,126 @@ def test_pyvisa_py_socket_drains_and_clears(line_server):
         assert server.received[-2:] == [b"*OPC?", b"MEAS?"]
     finally:
         dev.close()
+
+
+class Plain:
+    """A transport by the protocol alone: no drain, clear or abort of its own.
+
+    `read_into` fills the buffer from `pending` and times out when not enough is there.
+    """
+
+    resource = "plain"
+
+    def __init__(self, pending: bytes = b"", replies: list[bytes] | None = None) -> None:
+        self.timeout = 1.0
+        self.pending = bytearray(pending)
+        self.replies = list(replies or [])
+        self.written: list[bytes] = []
+        self.read_timeouts: list[float] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def read_until(self, terminator: bytes) -> bytes:
+        if not self.replies:
+            raise TimeoutError
+        return self.replies.pop(0)
+
+    def read_into(self, buffer: memoryview) -> None:
+        self.read_timeouts.append(self.timeout)
+        if len(self.pending) < len(buffer):
+            raise TimeoutError
+        buffer[:] = self.pending[: len(buffer)]
+        del self.pending[: len(buffer)]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_short_read_draining_reads_byte_by_byte_with_the_quiet_timeout() -> None:
+    transport = Plain(b"stale reply\n")
+    assert Session(transport).drain() == 12
+    assert transport.pending == b""
+    # One read per byte, then the one that found the link quiet; all with the 50 ms timeout.
+    assert transport.read_timeouts == [0.05] * 13
+    assert transport.timeout == 1.0
+
+
+def test_a_link_that_never_goes_quiet_is_a_protocol_error_naming_the_drain() -> None:
+    class Streaming(Plain):
+        def read_into(self, buffer: memoryview) -> None:
+            time.sleep(0.01)
+            buffer[:] = b"x" * len(buffer)
+
+    session = Session(Streaming(), name="dev")
+    with pytest.raises(ProtocolError) as caught:
+        session.drain()
+    assert str(caught.value) == (
+        "dev: command '(drain)': still sending after 1 s of draining; is it streaming data "
+        "(a talk-only or continuous mode)?"
+    )
+    assert session.in_step is False
+
+
+def test_failures_of_the_drain_and_the_device_clear_name_the_step() -> None:
+    class DrainFails(Recording):
+        def drain(self, quiet: float, limit: float) -> int:
+            raise ConnectionResetError("reset by peer")
+
+    class ClearFails(Recording):
+        def clear(self) -> None:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(ConnectionFailed) as caught:
+        Session(DrainFails(), name="dev").resync()
+    assert str(caught.value) == "dev: command '(drain)': connection lost: reset by peer"
+    session = Session(ClearFails(), name="dev")
+    with pytest.raises(ConnectionFailed) as caught:
+        session.resync()
+    assert str(caught.value) == (
+        "dev: command '(device clear)': I/O error: [Errno 5] Input/output error"
+    )
+    assert session.in_step is False
+
+
+def test_drained_bytes_are_logged_only_with_log_io(caplog: pytest.LogCaptureFixture) -> None:
+    class Quiet(Recording):
+        def drain(self, quiet: float, limit: float) -> int:
+            return 0
+
+    caplog.set_level("DEBUG", logger="instrumentkit.io")
+    assert Session(Recording(), name="dev", log_io=True).drain() == 3
+    assert Session(Recording(), name="off").drain() == 3
+    assert Session(Quiet(), name="quiet", log_io=True).drain() == 0
+    logged = [(r.name, r.getMessage()) for r in caplog.records]
+    assert logged == [("instrumentkit.io", "dev: drained 3 bytes")]
+
+
+def test_sync_replies_that_do_not_decode_are_wrong_replies_not_a_crash() -> None:
+    transport = Plain(replies=[b"\xff1", b"\xfe", b"0", b"X1"])
+    with pytest.raises(ProtocolError) as caught:
+        Session(transport, name="dev").sync("*OPC?", "1")
+    assert transport.written == [b"*OPC?\n"]
+    assert (caught.value.instrument, caught.value.command) == ("dev", "*OPC?")
+    assert str(caught.value).startswith("dev: command '*OPC?': not back in step: expected '1'")
+    assert "'0'" in str(caught.value)
+    assert "'X1'" in str(caught.value)
+
+
+def test_a_sync_query_left_unanswered_is_a_timeout_naming_it() -> None:
+    session = Session(Plain(replies=[b"0"]), name="dev")
+    with pytest.raises(Timeout) as caught:
+        session.sync("*OPC?", "1")
+    assert (caught.value.instrument, caught.value.command) == ("dev", "*OPC?")
+    assert session.in_step is False
+
+
+def test_abort_closes_a_transport_that_has_no_abort_of_its_own() -> None:
+    transport = Plain()
+    session = Session(transport, name="dev")
+    session.abort()
+    assert transport.closed
+    assert session.aborted
+    with pytest.raises(ConnectionFailed, match="dev: command 'MEAS\\?': the connection was closed"):
+        session.query("MEAS?")

@@ -156,3 +156,208 @@ def test_io_log_records_both_directions(caplog):
         "bench-dmm << b'*IDN?\\n'",
         "bench-dmm >> b'ACME,1,2,3'",
     ]
+
+
+def test_a_timeout_says_what_arrived_and_what_to_check():
+    session, _ = session_for([("CURV?", b"#220" + bytes(10))])
+    session.timeout = 0.3
+    with pytest.raises(Timeout) as caught:
+        session.query_block("CURV?")
+    assert str(caught.value) == (
+        "bench-dmm: command 'CURV?': no complete reply within 0.3 s (driver read 20 bytes, "
+        "only 10 are left); check the command is a query, the read terminator ('\\n') and "
+        "the instrument's connection settings"
+    )
+    assert session.in_step is False  # the rest of the block may still come
+
+    class Silent(ProtocolTransport):
+        def read_until(self, terminator: bytes) -> bytes:
+            raise TimeoutError  # no detail of its own
+
+    session = Session(Silent([("MEAS?", None)]), name="dmm")
+    with pytest.raises(Timeout) as caught:
+        session.query("MEAS?")
+    assert str(caught.value) == (
+        "dmm: command 'MEAS?': no complete reply within 1 s; check the command is a query, "
+        "the read terminator ('\\n') and the instrument's connection settings"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "step"),
+    [
+        (b":CURVE ", "prefix before '#'"),
+        (b"#", "header digit"),
+        (b"#3", "length field"),
+        (b"#14ab", "payload"),
+        (b"#0ab", "indefinite payload"),
+    ],
+)
+def test_a_block_cut_short_anywhere_is_a_timeout_naming_the_command(reply, step):
+    session, _ = session_for([("CURV?", reply)])
+    with pytest.raises(Timeout) as caught:
+        session.query_block("CURV?")
+    assert (caught.value.instrument, caught.value.command) == ("bench-dmm", "CURV?"), step
+
+
+def test_a_block_without_its_terminator_is_a_timeout_naming_the_command():
+    session, _ = session_for([("CURV?", b"#14abcd")])
+    with pytest.raises(Timeout) as caught:
+        session.query_block("CURV?")
+    assert caught.value.command == "CURV?"
+
+
+def test_write_and_io_failures_name_the_command():
+    class Broken(ProtocolTransport):
+        def write(self, data: bytes) -> None:
+            raise OSError(5, "Input/output error")
+
+    session = Session(Broken([]), name="dmm")
+    with pytest.raises(ConnectionFailed) as caught:
+        session.write("OUTP ON")
+    assert str(caught.value) == "dmm: command 'OUTP ON': I/O error: [Errno 5] Input/output error"
+    assert session.in_step is False
+
+
+def test_after_abort_every_failure_says_the_run_was_stopped():
+    session, _ = session_for([("MEAS?", None)])
+    session.abort()
+    with pytest.raises(ConnectionFailed) as caught:
+        session.query("MEAS?")
+    assert str(caught.value) == (
+        "bench-dmm: command 'MEAS?': the connection was closed to stop the run"
+    )
+
+
+def test_block_header_errors_say_what_came():
+    prefix = b"x" * 64  # the most skipped before '#'
+    session, _ = session_for([("CURV?", prefix + b"#14abcd\n"), ("CURV?", b"y" + prefix + b"#")])
+    np.testing.assert_array_equal(session.query_block("CURV?"), list(b"abcd"))
+    with pytest.raises(ProtocolError) as caught:
+        session.query_block("CURV?")
+    assert str(caught.value) == (
+        "bench-dmm: command 'CURV?': expected an IEEE 488.2 block starting with '#', got "
+        + repr(b"y" + b"x" * 63)
+        + "... (truncated)"
+    )
+    cases = {
+        b"#X": "malformed block header: '#' followed by b'X', not a digit",
+        b"#3a12": "malformed block header: length field b'a12' is not a number",
+        b"#13abc": "block of 3 bytes is not a whole number of int16 values",
+        b"#0abc\n": "indefinite block of 3 bytes is not a whole number of int16 values",
+        b"#12abX": "block longer than its header says: expected the terminator b'\\n' after "
+        "it, got b'X'",
+    }
+    for reply, message in cases.items():
+        session, _ = session_for([("CURV?", reply)])
+        with pytest.raises(ProtocolError) as caught:
+            session.query_block("CURV?", dtype=np.int16)
+        assert str(caught.value) == f"bench-dmm: command 'CURV?': {message}"
+        assert session.in_step is False
+
+
+def test_read_block_defaults_little_endian_and_reads_the_terminator():
+    session, transport = session_for(
+        [("CURV?", block(np.array([1, 256], "<i2").tobytes())), ("MEAS?", "+1")]
+    )
+    session.write("CURV?")
+    np.testing.assert_array_equal(session.read_block(dtype=np.int16), [1, 256])
+    assert session.query("MEAS?") == "+1"  # the block's terminator was consumed
+    transport.check_done()
+
+
+def test_a_block_without_terminator_is_read_when_told_so():
+    reply = block(b"abcd", terminator=b"")
+    session, transport = session_for([("CURV?", reply), ("MEAS?", "+1")])
+    values = session.query_block("CURV?", expect_termination=False)
+    np.testing.assert_array_equal(values, list(b"abcd"))
+    assert session.query("MEAS?") == "+1"
+    transport.check_done()
+
+
+def test_a_compound_reply_with_fields_then_a_block():
+    session, transport = session_for([("WAV?", b"1,2;#14abcd\n")])
+    session.write("WAV?")
+    assert session.read_raw_until(b"#") == b"1,2;"
+    np.testing.assert_array_equal(session.read_block(header_begun=True), list(b"abcd"))
+    transport.check_done()
+
+
+def test_structured_blocks_take_the_instruments_byte_order():
+    pairs = np.array([(1, 2), (3, 4)], dtype=[("x", ">i2"), ("y", ">i2")])
+    session, _ = session_for([("PAIR?", block(pairs.tobytes()))])
+    values = session.query_block("PAIR?", dtype=[("x", "i2"), ("y", "i2")], byte_order=">")
+    assert values["x"].tolist() == [1, 3]
+    assert values["y"].tolist() == [2, 4]
+
+
+def test_parse_values_defaults_types_and_errors():
+    session, _ = session_for([("TRAC?", "1;2;+1.000E+03")])
+    np.testing.assert_array_equal(session.parse_values("1.5,2"), [1.5, 2.0])
+    assert session.parse_values("  ").shape == (0,)  # an empty reply is no values
+    counts = session.parse_values("+1.000E+03,2", dtype=np.int64)  # NR3 for an integer
+    assert counts.dtype == np.int64
+    assert counts.tolist() == [1000, 2]
+    values = session.query_values("TRAC?", dtype=np.int32, separator=";")
+    assert values.dtype == np.int32
+    assert values.tolist() == [1, 2, 1000]
+    with pytest.raises(ProtocolError) as caught:
+        session.parse_values("1,x", command="TRAC?")
+    assert str(caught.value) == (
+        "bench-dmm: command 'TRAC?': expected ','-separated numbers, got b'1,x'"
+    )
+    with pytest.raises(ProtocolError) as caught:
+        session.parse_values("1,x", hint="check FORM:DATA ASC")
+    assert str(caught.value) == (
+        "bench-dmm: expected ','-separated numbers, got b'1,x'; check FORM:DATA ASC"
+    )
+
+
+def test_a_non_text_reply_names_instrument_and_command():
+    session, _ = session_for([("*IDN?", b"\xff\xfe\n")])
+    with pytest.raises(ProtocolError) as caught:
+        session.query("*IDN?")
+    assert str(caught.value) == "bench-dmm: command '*IDN?': reply is not ascii text: b'\\xff\\xfe'"
+
+
+class Calls(ProtocolTransport):
+    """Records drain and clear among the writes."""
+
+    def __init__(self, pairs) -> None:
+        super().__init__(pairs)
+        self.calls: list[str] = []
+
+    def drain(self, quiet: float, limit: float) -> int:
+        self.calls.append("drain")
+        return 0
+
+    def clear(self) -> None:
+        self.calls.append("clear")
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(data.decode())
+        super().write(data)
+
+
+def test_a_new_session_is_in_step_and_resyncs_only_after_a_failure():
+    transport = Calls([("MEAS?", "+1"), ("MEAS?", "+2")])
+    session = Session(transport, name="dmm")  # no on_resync: a plain session
+    assert session.query("MEAS?") == "+1"
+    assert transport.calls == ["MEAS?\n"]
+    session.in_step = False
+    assert session.query("MEAS?") == "+2"
+    assert transport.calls == ["MEAS?\n", "drain", "clear", "MEAS?\n"]
+
+
+def test_io_logging_is_off_by_default_and_shows_block_bytes_when_on(caplog):
+    caplog.set_level("DEBUG", logger="instrumentkit.io")
+    quiet, _ = session_for([("*IDN?", "ACME")])
+    quiet.query("*IDN?")
+    assert caplog.records == []
+    session = Session(ProtocolTransport([("CURV?", block(b"ab"))]), name="bench-dmm", log_io=True)
+    session.query_block("CURV?")
+    assert [r.getMessage() for r in caplog.records] == [
+        "bench-dmm << b'CURV?\\n'",
+        "bench-dmm >> b'2'",
+        "bench-dmm >> b'\\n'",
+    ]

@@ -151,3 +151,55 @@ def test_the_finder_maps_exactly_the_two_layers():
     assert finder.find_spec("instrumentkit.tests") is None
     assert finder.find_spec("instrumentkit.examples") is None
     assert finder.find_spec("drivers") is None
+
+
+def fake_tree(root: Path, pyproject: str, *, inside: bool = False) -> Path:
+    """A tree with instrumentkit/, the two layers beside it (or inside), and a pyproject."""
+    package = root / "instrumentkit"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    for layer in ("drivers", "acquisition"):
+        folder = (package if inside else root) / layer
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(pyproject)
+    return package / "__init__.py"
+
+
+OURS = (
+    '[project]\nname = "instrumentkit"\n[tool.setuptools]\npackage-dir = { "instrumentkit" = '
+    '"instrumentkit", "instrumentkit.drivers" = "drivers", '
+    '"instrumentkit.acquisition" = "acquisition" }\n'
+)
+
+
+def test_a_checkout_needs_our_name_and_our_mapping(tmp_path):
+    name_only = '[project]\nname = "instrumentkit"\n'
+    mapping_only = OURS.replace('name = "instrumentkit"', 'name = "fork"')
+    assert install_checkout_finder(str(fake_tree(tmp_path / "a", name_only))) is None
+    assert install_checkout_finder(str(fake_tree(tmp_path / "b", mapping_only))) is None
+    # Layers inside the package make it an installed one, even beside a checkout's layers.
+    inside = fake_tree(tmp_path / "c", OURS, inside=True)
+    for layer in ("drivers", "acquisition"):
+        (tmp_path / "c" / layer).mkdir()
+        (tmp_path / "c" / layer / "__init__.py").write_text("")
+    assert install_checkout_finder(str(inside)) is None
+
+
+def test_the_finder_goes_first_once_per_checkout(tmp_path):
+    package_init = fake_tree(tmp_path / "checkout", OURS)
+    installed: list[CheckoutFinder] = []
+    try:
+        finder = install_checkout_finder(str(package_init))
+        assert finder is not None
+        installed.append(finder)
+        assert finder.root == tmp_path / "checkout"
+        assert sys.meta_path[0] is finder  # before an editable install's own finder
+        assert install_checkout_finder(str(package_init)) is finder
+        assert sum(f is finder for f in sys.meta_path) == 1
+        spec = finder.find_spec("instrumentkit.acquisition")
+        assert spec is not None
+        assert spec.origin == str(tmp_path / "checkout" / "acquisition" / "__init__.py")
+    finally:
+        for finder in installed:
+            sys.meta_path.remove(finder)

@@ -213,3 +213,137 @@ def test_a_driver_declared_per_output_ceiling_cannot_be_widened_by_users():
         assert rail.safe_limits.max_level == 5.0
         with pytest.raises(ValidationError, match="widen"):
             rail.declare_safe_limits(SafeLimits(max_level=12.0))  # beyond the class's
+
+
+def made_now(limits: SafeLimits, level: Setting) -> type[SourceOutputMixin]:
+    """A one-output source class created in the test, not at import: its __init_subclass__
+    (which installs the tighten-only slot) then runs where a planted bug can show."""
+    body = {"safe_limits": limits, "output": Supply.output, "level": level}
+    return type("MadeNow", (SourceOutputMixin, SCPIInstrument), body)
+
+
+def test_limits_are_stored_as_floats_and_refusals_name_the_field():
+    limits = SafeLimits(max_level=5, max_slew=2, safe_level=1)
+    assert (limits.max_level, limits.max_slew, limits.safe_level) == (5.0, 2.0, 1.0)
+    assert all(type(v) is float for v in (limits.max_level, limits.max_slew, limits.safe_level))
+    # A safe level exactly at max_level (either sign) is within it.
+    assert SafeLimits(max_level=5.0, safe_level=-5.0).safe_level == -5.0
+    refusals = {
+        "SafeLimits.max_level = '5': expected a finite number": {"max_level": "5"},
+        "SafeLimits.max_level = True: expected a finite number": {"max_level": True},
+        "SafeLimits.max_slew = nan: expected a finite number": {"max_slew": float("nan")},
+        "SafeLimits.max_slew = 0: must be greater than 0": {"max_slew": 0},
+        "SafeLimits.max_level = -1.0: must be greater than 0": {"max_level": -1.0},
+        "SafeLimits.safe_level = True: expected a finite number": {"safe_level": True},
+        "SafeLimits.safe_level = nan: expected a finite number": {"safe_level": float("nan")},
+        "SafeLimits.safe_level = -5.5 is beyond max_level 5": {
+            "max_level": 5.0,
+            "safe_level": -5.5,
+        },
+    }
+    for message, fields in refusals.items():
+        with pytest.raises(ValidationError) as caught:
+            SafeLimits(**fields)
+        assert str(caught.value) == message
+
+
+def test_widening_names_the_limit_and_what_to_do():
+    with pytest.raises(ValidationError) as caught:
+        SafeLimits(max_level=20.0).tightened(max_level=20.001)
+    assert str(caught.value) == (
+        "SafeLimits.max_level = 20.001 would widen the limit 20: "
+        "limits may only be tightened; pick a value at most the present one"
+    )
+
+
+def test_ramp_refusals_name_the_instrument_and_the_limit():
+    refusals = {
+        (20.5, None): "expected-protocol: level 20.5 refused before sending: beyond the safe "
+        "limit max_level 20; raise safe_limits in the driver or ask for less",
+        ("1", None): "expected-protocol: level '1' refused before sending: expected a number",
+        (1.0, -1.0): "expected-protocol: ramp_to rate = -1.0: must be greater than 0",
+        (1.0, float("nan")): "expected-protocol: ramp_to rate = nan: expected a finite number",
+        (1.0, True): "expected-protocol: ramp_to rate = True: expected a finite number",
+    }
+    for (level, rate), message in refusals.items():
+        with expected_protocol(Supply, []) as supply, pytest.raises(ValidationError) as caught:
+            supply.ramp_to(level, rate=rate)
+        assert str(caught.value) == message
+
+
+def test_a_level_exactly_at_max_level_is_allowed():
+    with expected_protocol(Supply, [(":VOLT?", "+19.8"), (":VOLT 20.0", None)]) as supply:
+        supply.ramp_to(20.0)
+    with expected_protocol(Supply, [(":VOLT?", "-19.9"), (":VOLT -20.0", None)]) as supply:
+        supply.ramp_to(-20)
+
+
+def test_a_source_class_made_at_run_time_gets_the_tighten_only_slot():
+    Late = made_now(SafeLimits(max_level=3.0), Supply.level)
+    with expected_protocol(Late, []) as late:
+        assert late.safe_limits == SafeLimits(max_level=3.0)
+        with pytest.raises(ValidationError) as caught:
+            late.safe_limits = SafeLimits(max_level=4.0)
+        assert str(caught.value).startswith(
+            "expected-protocol: safe_limits refused: SafeLimits.max_level = 4.0 would widen"
+        )
+        assert late.safe_limits.max_level == 3.0
+    assert Late.safe_limits == SafeLimits(max_level=3.0)
+
+
+def test_make_safe_names_each_failing_output():
+    class Broken(Rail):
+        def make_safe(self) -> list[str]:
+            raise RuntimeError("link lost")
+
+    class Nameless:
+        """An output of a third-party driver, without a name."""
+
+        def make_safe(self) -> list[str]:
+            raise RuntimeError("gone")
+
+        def __repr__(self) -> str:
+            return "<nameless output>"
+
+    class Mixed(SourceMixin, SCPIInstrument):
+        channels = ChannelGroup(Broken, (1,))
+
+        def source_outputs(self):
+            return {"1": self.channels[1], "2": Nameless()}
+
+    with expected_protocol(Mixed, []) as mixed:
+        assert mixed.make_safe() == [
+            "expected-protocol channel 1: link lost",
+            "<nameless output>: gone",
+        ]
+
+
+def test_a_level_the_setting_refuses_is_refused_before_the_ramp_starts():
+    Slewed = made_now(SafeLimits(max_slew=10.0), Unlimited.level)  # no max_level; 0-5 V
+    # Without the early check the ramp would query and send steps up to 5 V first.
+    with expected_protocol(Slewed, []) as slewed:
+        _no_wait(slewed)
+        with pytest.raises(ValidationError, match="level"):
+            slewed.ramp_to(6.0)
+
+
+def test_safe_limits_must_be_a_safe_limits():
+    with expected_protocol(Supply, []) as supply, pytest.raises(ValidationError) as caught:
+        supply.safe_limits = {"max_level": 1.0}  # type: ignore[assignment]
+    assert str(caught.value) == "expected-protocol: safe_limits must be a SafeLimits, got dict"
+
+
+def test_make_safe_reports_an_output_that_does_not_turn_off():
+    class Stuck(Supply):
+        @property
+        def output(self) -> bool:
+            return True
+
+        @output.setter
+        def output(self, on: bool) -> None:
+            raise ConnectionFailed("relay stuck", instrument=self.name)
+
+    with expected_protocol(Stuck, [(":VOLT?", "+0.0"), (":VOLT 0.0", None)]) as stuck:
+        assert stuck.make_safe() == [
+            "expected-protocol: output off failed: expected-protocol: relay stuck"
+        ]

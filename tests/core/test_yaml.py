@@ -114,16 +114,75 @@ def test_the_cap_counts_every_expanded_node_exactly() -> None:
     assert MAX_NODES == 1_000_000
 
 
-def test_a_recursive_alias_is_refused() -> None:
-    with pytest.raises(ConfigError, match="refers to a node that contains it"):
+def test_the_cap_error_names_where_the_expansion_went_over() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(bomb(5, 10), source="t")
+    assert str(caught.value) == (
+        "t: not valid YAML (line 6, column 5): the document expands to more than 1,000,000 "
+        "values through its aliases (&anchor / *alias); write the data out or use fewer aliases"
+    )
+
+
+def exactly_max_nodes() -> str:
+    """A document of exactly MAX_NODES nodes with every alias expanded.
+
+    The root mapping (1), key a (1), a's sequence (1 + 997), key b (1), b's sequence (1 +
+    1001 aliases of 998 nodes each): 4 + 998 * 1002 = 1,000,000.
+    """
+    return f"a: &a [{', '.join(['0'] * 997)}]\nb: [{', '.join(['*a'] * 1001)}]\n"
+
+
+def test_a_document_of_exactly_the_cap_loads_and_one_node_more_is_refused() -> None:
+    data = load_yaml(exactly_max_nodes(), source="t")
+    assert len(data["b"]) == 1001
+    assert data["b"][-1] == [0] * 997
+    one_more = exactly_max_nodes().replace("*a]", "*a, 0]")  # a last scalar in b
+    with pytest.raises(ConfigError, match="expands to more than 1,000,000 values"):
+        load_yaml(one_more, source="t")
+    # At the cap with the root's last key still to come: counting goes on past the cap.
+    with pytest.raises(ConfigError, match="expands to more than 1,000,000 values"):
+        load_yaml(exactly_max_nodes() + "c: 0\n", source="t")
+
+
+def test_a_recursive_alias_is_refused_naming_where() -> None:
+    with pytest.raises(ConfigError) as caught:
         load_yaml("a: &a [1, *a]\n", source="t")
+    assert str(caught.value) == (
+        "t: not valid YAML (line 1, column 4): "
+        "an alias refers to a node that contains it (a recursive structure)"
+    )
 
 
 def test_syntax_errors_and_deep_nesting_are_one_line_config_errors() -> None:
-    with pytest.raises(ConfigError, match=r"^t: not valid YAML \(line 2, column 1\): "):
+    with pytest.raises(ConfigError) as caught:
         load_yaml("a: [1\n", source="t")
-    with pytest.raises(ConfigError, match="nested too deeply"):
+    assert str(caught.value) == (
+        "t: not valid YAML (line 2, column 1): expected ',' or ']', but got '<stream end>'"
+    )
+    with pytest.raises(ConfigError) as caught:
         load_yaml("[" * 5000 + "]" * 5000, source="t")
+    assert str(caught.value) == "t: not valid YAML: nested too deeply"
+
+
+def test_a_control_character_is_refused_without_a_position() -> None:
+    # The reader's error carries no line/column mark: its own first line is the message.
+    with pytest.raises(ConfigError) as caught:
+        load_yaml("a: 1\nb: \x07\n", source="t")
+    assert str(caught.value) == (
+        "t: not valid YAML: unacceptable character #x0007: special characters are not allowed"
+    )
+
+
+def test_duplicates_after_a_merge_key_are_still_refused() -> None:
+    with pytest.raises(ConfigError, match=r"\(line 5, column 3\): duplicate key 'y' \(first"):
+        load_yaml("a: &a {x: 1}\nc:\n  <<: *a\n  y: 1\n  y: 2\n", source="t")
+
+
+def test_a_sequence_as_a_key_gets_yamls_own_error() -> None:
+    # Not hashable: the duplicate check passes over it, and the constructor refuses it.
+    with pytest.raises(ConfigError) as caught:
+        load_yaml("? [1, 2]\n: x\n", source="t")
+    assert str(caught.value) == "t: not valid YAML (line 1, column 3): found unhashable key"
 
 
 def test_lab_files_and_line_sensor_configs_use_the_same_loader(tmp_path: Path) -> None:
