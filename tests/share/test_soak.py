@@ -1,6 +1,6 @@
 """Soak: 8 clients on 3 shared instruments, mixed queries, writes, locks and clears.
 
-10 s by default (the suite's budget); IK_SOAK_SECONDS=60 for the long run.
+5 s by default (the suite's budget); IK_SOAK_SECONDS=60 for the long run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from instrumentkit.share import InstrumentRules
 
 from .conftest import MakeShare, wait_until
 
-SECONDS = float(os.environ.get("IK_SOAK_SECONDS", "10"))
+SECONDS = float(os.environ.get("IK_SOAK_SECONDS", "5"))
 
 
 def _open_fds() -> int:
