@@ -61,6 +61,8 @@ class RunFollower:
         self._ended: tuple[str, str, datetime | None, datetime | None] = ("", "", None, None)
         self.listeners = 0
         """Pages following the run's events now (they leave once the run has ended)."""
+        self.last_request = 0.0
+        """When a page last asked for a stream's plot (time.monotonic)."""
 
     # -- file ------------------------------------------------------------------------------
     def _open(self) -> RunFile | None:
@@ -211,6 +213,7 @@ class RunFollower:
 
         Raises KeyError for a stream the file does not hold.
         """
+        self.last_request = time.monotonic()
         with self._lock:
             if not self._streams:
                 self._snapshot()

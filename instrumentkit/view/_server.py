@@ -100,7 +100,15 @@ class ViewServer:
         while self.follower.listeners and time.monotonic() < deadline:
             time.sleep(0.05)
         if pages and wait_for_pages:
-            time.sleep(min(FINAL_FETCH_SECONDS, wait_for_pages))  # their last rows' requests
+            # Their last rows' requests: served until the pages have been quiet for
+            # FINAL_FETCH_SECONDS (a loaded machine answers the final plots slowly), never
+            # past the grace plus that.
+            end = deadline + FINAL_FETCH_SECONDS
+            left = time.monotonic()
+            while time.monotonic() < end:
+                if time.monotonic() - max(self.follower.last_request, left) >= FINAL_FETCH_SECONDS:
+                    break
+                time.sleep(0.05)
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(5)
