@@ -151,8 +151,8 @@ class RecordingTransport(TransportBase):
         message = self.inner.read_until(terminator)
         if not self._pending:
             self._unasked()
-        self._reply += message
-        self._reply += terminator
+        # The usual reply is the first of its exchange: one concatenation, not two.
+        self._reply = (self._reply + message if self._reply else message) + terminator
         self._reply_end = time.perf_counter()
         return message
 
