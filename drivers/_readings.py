@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from instrumentkit.errors import ProtocolError, show_bytes
+from instrumentkit.errors import ProtocolError, ValidationError, show_bytes
+from instrumentkit.validators import Range
 
-__all__ = ["bounded_count", "finite_readings", "positive_finite"]
+__all__ = ["bounded_count", "finite_readings", "positive_finite", "reading_count"]
 
 
 def finite_readings(
@@ -66,3 +67,17 @@ def positive_finite(value: float, what: str, *, reply: str, instrument: str, com
             command=command,
         )
     return value
+
+
+MAX_READINGS = 1_000_000
+"""Readings one `read_many` takes from an instrument without a buffer, at most."""
+
+
+def reading_count(n: Any, *, instrument: str) -> int:
+    """`n` for `read_many(n)` as an int in 1..MAX_READINGS, refused before anything is sent."""
+    try:
+        return int(Range(1, MAX_READINGS, integer=True)(n))
+    except ValueError as error:
+        raise ValidationError(
+            f"read_many({n!r}) refused before sending: {error}", instrument=instrument
+        ) from error

@@ -39,6 +39,8 @@ from instrumentkit.parameters import Measurement, Setting, UnknownChoice
 from instrumentkit.scpi import IEEE4882
 from instrumentkit.validators import OneOf, Range
 
+from .._readings import reading_count
+
 __all__ = [
     "HeaterRange",
     "LakeShore335",
@@ -267,10 +269,7 @@ class LakeShore336(IEEE4882):
 
     def read_many(self, n: int) -> Reading:
         """Take `n` readings of every input one after another (the controller has no buffer)."""
-        try:
-            n = int(Range(1, 1_000_000, integer=True)(n))
-        except ValueError as error:
-            raise ValidationError(f"read_many({n!r}): {error}", instrument=self.name) from error
+        n = reading_count(n, instrument=self.name)
         replies: list[str] = []
         stamps = np.empty(n, dtype=np.int64)
         status = np.empty((n, len(self.input_ids)), dtype=np.int16)

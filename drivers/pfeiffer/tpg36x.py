@@ -44,6 +44,8 @@ from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import Range
 
+from .._readings import reading_count
+
 __all__ = [
     "GaugeError",
     "GaugeStatus",
@@ -252,10 +254,7 @@ class PfeifferTPG36x(Instrument):
 
     def read_many(self, n: int) -> Reading:
         """Measure every channel `n` times in a row (the controller has no buffer)."""
-        try:
-            n = int(Range(1, 1_000_000, integer=True)(n))
-        except ValueError as error:
-            raise ValidationError(f"read_many({n!r}): {error}", instrument=self.name) from error
+        n = reading_count(n, instrument=self.name)
         command = "PR1" if self.channel_count == 1 else "PRX"
         replies: list[str] = []
         stamps = np.empty(n, dtype=np.int64)

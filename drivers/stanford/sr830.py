@@ -35,13 +35,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from instrumentkit.data import Reading, now_ns
-from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
+from instrumentkit.errors import InstrumentReportedError, ProtocolError
 from instrumentkit.interfaces import Sensor
 from instrumentkit.parameters import Measurement, Setting
 from instrumentkit.scpi import IEEE4882
 from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import Range
+
+from .._readings import reading_count
 
 __all__ = ["SENSITIVITIES", "TIME_CONSTANTS", "StanfordSR830", "StanfordSR830Serial"]
 
@@ -268,12 +270,7 @@ class StanfordSR830(IEEE4882):
 
     def read_many(self, n: int) -> Reading:
         """`n` snapshots in a row, each followed by `LIAS?` for its overload status."""
-        try:
-            n = int(Range(1, 1_000_000, integer=True)(n))
-        except ValueError as error:
-            raise ValidationError(
-                f"read_many({n!r}) refused before sending: {error}", instrument=self.name
-            ) from error
+        n = reading_count(n, instrument=self.name)
         units = self.units
         values = np.empty((n, len(CHANNELS)))
         stamps = np.empty(n, dtype=np.int64)

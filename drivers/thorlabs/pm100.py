@@ -37,7 +37,7 @@ from instrumentkit.parameters import ON_OFF, Measurement, Setting, UnknownChoice
 from instrumentkit.scpi import SCPIInstrument
 from instrumentkit.validators import Range
 
-from .._readings import finite_readings
+from .._readings import finite_readings, reading_count
 
 __all__ = ["ThorlabsPM100D", "ThorlabsPM100USB"]
 
@@ -181,10 +181,7 @@ class ThorlabsPM100D(SCPIInstrument):
 
     def read_many(self, n: int) -> Reading:
         """Take `n` readings one after another (the meter has no reading buffer)."""
-        try:
-            n = int(Range(1, 1_000_000, integer=True)(n))
-        except ValueError as error:
-            raise ValidationError(f"read_many({n!r}): {error}", instrument=self.name) from error
+        n = reading_count(n, instrument=self.name)
         mode = self.measurement
         channel, units = (mode,), self._units_of(mode)
         replies: list[str] = []
