@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from instrumentkit.errors import InstrumentReportedError, ProtocolError
 from instrumentkit.instrument import Instrument
 
-__all__ = ["IEEE4882", "Identity", "SCPIErrorQueue", "SCPIInstrument", "parse_idn"]
+__all__ = [
+    "IEEE4882",
+    "EventStatusErrors",
+    "Identity",
+    "SCPIErrorQueue",
+    "SCPIInstrument",
+    "parse_idn",
+]
 
 _ERROR_REPLY = re.compile(r'^\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$')
 _MAX_QUEUED_ERRORS = 64
@@ -72,6 +81,28 @@ class IEEE4882(Instrument):
             raise ProtocolError(
                 f"expected an integer, got {reply!r}", instrument=self.name, command="*ESR?"
             ) from error
+
+
+class EventStatusErrors(IEEE4882):
+    """Errors told by the event status register (`*ESR?`), for instruments with no SCPI
+    error queue: each bit set in `esr_errors` is reported with its meaning."""
+
+    esr_errors: ClassVar[Mapping[int, str]] = {32: "command error", 16: "execution error"}
+
+    def check_errors(self) -> None:
+        """Raise InstrumentReportedError if the event status register shows a refused command."""
+        self.raise_instrument_errors(None)
+
+    def raise_instrument_errors(self, command: str | None = None) -> None:
+        esr = self.event_status()
+        found = [text for bit, text in self.esr_errors.items() if esr & bit]
+        if found:
+            raise InstrumentReportedError(
+                f"event status register {esr}: {', '.join(found)}",
+                code=esr,
+                instrument=self.name,
+                command=command,
+            )
 
 
 class SCPIErrorQueue(Instrument):

@@ -27,16 +27,17 @@ Enumerations reviewed against both manuals (2026-12-06): `INTYPE` sensor types 0
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from instrumentkit.data import Reading, now_ns
-from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
+from instrumentkit.errors import ProtocolError, ValidationError
 from instrumentkit.instrument import Channel, ChannelGroup
 from instrumentkit.interfaces import Sensor
 from instrumentkit.parameters import Measurement, Setting, UnknownChoice
-from instrumentkit.scpi import IEEE4882
+from instrumentkit.scpi import EventStatusErrors
 from instrumentkit.validators import OneOf, Range
 
 from .._readings import reading_count
@@ -90,7 +91,6 @@ _INPUT_UNITS = {"kelvin": 1, "celsius": 2, "sensor": 3}
 _STATUS_INVALID = 1
 """RDGST? bit 0: the reading is invalid (the others: 16 temperature underrange,
 32 temperature overrange, 64 sensor units zero, 128 sensor units overrange)."""
-_ESR_ERRORS = {32: "command error", 16: "execution error", 4: "query error"}
 
 
 def _intype(reply: str) -> dict[str, Any]:
@@ -200,8 +200,14 @@ class AnalogOutput(HeaterOutput):
     )
 
 
-class LakeShore336(IEEE4882):
+class LakeShore336(EventStatusErrors):
     """Lake Shore Model 336 temperature controller: four inputs, four outputs."""
+
+    esr_errors: ClassVar[Mapping[int, str]] = {
+        32: "command error",
+        16: "execution error",
+        4: "query error",
+    }
 
     idn_patterns = (r"^LSCI,MODEL336,",)
     interfaces = (Sensor,)
@@ -230,18 +236,6 @@ class LakeShore336(IEEE4882):
     @property
     def units(self) -> tuple[str, ...]:
         return ("K",) * len(self.input_ids)
-
-    def check_errors(self) -> None:
-        """Raise InstrumentReportedError if the event status register shows a refused command."""
-        self.raise_instrument_errors(None)
-
-    def raise_instrument_errors(self, command: str | None = None) -> None:
-        esr = self.event_status()
-        found = [text for bit, text in _ESR_ERRORS.items() if esr & bit]
-        if found:
-            raise InstrumentReportedError(
-                f"event status register {esr}: {', '.join(found)}", code=esr, instrument=self.name
-            )
 
     def _all_kelvin(self) -> str:
         return self.session.query("KRDG? 0")

@@ -35,10 +35,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from instrumentkit.data import Reading, now_ns
-from instrumentkit.errors import InstrumentReportedError, ProtocolError
+from instrumentkit.errors import ProtocolError
 from instrumentkit.interfaces import Sensor
 from instrumentkit.parameters import Measurement, Setting
-from instrumentkit.scpi import IEEE4882
+from instrumentkit.scpi import EventStatusErrors
 from instrumentkit.session import Session
 from instrumentkit.transport import Transport
 from instrumentkit.validators import Range
@@ -55,7 +55,6 @@ MAX_DETECTION_FREQUENCY = 102_000.0
 """Harmonic x reference frequency may not exceed 102 kHz."""
 CHANNELS = ("X", "Y", "R", "theta")
 _OVERLOAD_BITS = 0b111
-_ESR_ERRORS = {32: "command error", 16: "execution error (parameter out of range)"}
 _CURRENT_INPUTS = frozenset({"i_1meg", "i_100meg"})
 
 
@@ -88,8 +87,13 @@ def _codes(*names: str) -> Mapping[str, str]:
     return {name: str(index) for index, name in enumerate(names)}
 
 
-class StanfordSR830(IEEE4882):
+class StanfordSR830(EventStatusErrors):
     """Stanford Research Systems SR830 lock-in amplifier over GPIB."""
+
+    esr_errors: ClassVar[Mapping[int, str]] = {
+        32: "command error",
+        16: "execution error (parameter out of range)",
+    }
 
     idn_patterns = (r"^Stanford_Research_Systems,SR830,",)
     interfaces = (Sensor,)
@@ -237,21 +241,6 @@ class StanfordSR830(IEEE4882):
         """Read and clear the lock-in status bits (`LIAS?`): 1 input, 2 filter, 4 output
         overload, 8 reference unlock, 16 detection range switched, ..."""
         return self._integer("LIAS?")
-
-    def check_errors(self) -> None:
-        """Raise InstrumentReportedError if the event status register shows a refused command."""
-        self.raise_instrument_errors(None)
-
-    def raise_instrument_errors(self, command: str | None = None) -> None:
-        esr = self.event_status()
-        found = [text for bit, text in _ESR_ERRORS.items() if esr & bit]
-        if found:
-            raise InstrumentReportedError(
-                f"event status register {esr}: {', '.join(found)}",
-                code=esr,
-                instrument=self.name,
-                command=command,
-            )
 
     # -- Sensor
     @property
