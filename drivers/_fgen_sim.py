@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from instrumentkit.sim import ScpiDevice, ScpiError, Signal, SignalOut
+from instrumentkit.sim import ScpiDevice, ScpiError, Signal, SignalOut, numeric_parameter
 
 from ._fgen import SOURCE_RESISTANCE, FgenLimits
 
-__all__ = ["FgenModel", "number", "on_off", "waveform"]
+__all__ = ["FgenModel", "on_off", "waveform"]
 
 Floats = NDArray[np.float64]
 NOISE_CREST = 6.0
@@ -198,7 +198,7 @@ class FgenModel(ScpiDevice):
         return self.on_off_replies[0 if self.state(n)["on"] else 1]
 
     def _set_load(self, value: str, n: int = 1) -> None:
-        self.set_load(n, number(value, 1.0, 10_000.0, infinity=math.inf))
+        self.set_load(n, numeric_parameter(value, 1.0, 10_000.0, infinity=math.inf))
 
     def _load_reply(self, n: int = 1) -> str:
         load = self.state(n)["load"]
@@ -216,7 +216,7 @@ class FgenModel(ScpiDevice):
         else:
             high = self.limits.peak(state["load"])
             low = -high
-        return number(word, low, high)
+        return numeric_parameter(word, low, high)
 
     # -- the instrument's own checks (it refuses out-of-range values with -222)
     def set_frequency(self, channel: int, value: float) -> None:
@@ -273,21 +273,3 @@ def on_off(value: str) -> bool:
     if word not in ("ON", "OFF", "1", "0"):
         raise ScpiError(-224)
     return word in ("ON", "1")
-
-
-def number(text: str, minimum: float, maximum: float, *, infinity: float | None = None) -> float:
-    """A numeric parameter: MIN, MAX, INF (when `infinity` is given) or a number."""
-    word = text.strip().upper()
-    if word in ("MIN", "MINIMUM"):
-        return minimum
-    if word in ("MAX", "MAXIMUM"):
-        return maximum
-    if infinity is not None and word.startswith("INF"):
-        return infinity
-    try:
-        value = float(word)
-    except ValueError:
-        raise ScpiError(-104) from None
-    if not math.isfinite(value):
-        raise ScpiError(-222)
-    return value

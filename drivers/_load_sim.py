@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar, Protocol
 
-from instrumentkit.sim import DriveOut, ScpiDevice, ScpiError
+from instrumentkit.sim import DriveOut, ScpiDevice, ScpiError, numeric_parameter
 
 __all__ = ["Diode", "Load", "Resistor", "SupplyModel", "SupplyOutput", "measured", "solve"]
 
@@ -149,15 +149,7 @@ class SupplyModel(ScpiDevice):
     @staticmethod
     def number(text: str, top: float) -> float:
         """A level the host sent, within [0, top] (MIN/MAX allowed), or ScpiError."""
-        word = text.strip().upper()
-        if word in {"MIN", "MINIMUM"}:
-            return 0.0
-        if word in {"MAX", "MAXIMUM"}:
-            return top
-        try:
-            value = float(word)
-        except ValueError:
-            raise ScpiError(-104) from None
+        value = numeric_parameter(text, 0.0, top)
         if not 0.0 <= value <= top:
             raise ScpiError(-222)
         return value

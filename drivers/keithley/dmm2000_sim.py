@@ -15,13 +15,12 @@ Reply formats: readings `+1.23456789E+00`, ranges and NPLC `+1.000000E+01`, erro
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from instrumentkit.sim import Reply, ScpiDevice, ScpiError, Setting, command
+from instrumentkit.sim import Reply, ScpiDevice, ScpiError, Setting, command, numeric_parameter
 from instrumentkit.sim.physics import Multimeter, Source
 
 __all__ = ["Keithley2000Model"]
@@ -148,7 +147,7 @@ class Keithley2000Model(ScpiDevice):
         self.stored.setdefault(key, default)
 
         def store(value: str) -> None:
-            self.stored[key] = _number(value, -1e9, 1e9)
+            self.stored[key] = numeric_parameter(value, -1e9, 1e9, default=1e9)
 
         self.add_command(header, store)
         self.add_command(f"{header}?", lambda: f"{self.stored.get(key, default):+.6E}")
@@ -157,7 +156,7 @@ class Keithley2000Model(ScpiDevice):
         top = ranges[-1] * 1.01  # 1010 V, 757.5 V, ...: the manual's "0 to" limits
 
         def set_range(value: str) -> None:
-            wanted = _number(value, 0.0, top)
+            wanted = numeric_parameter(value, 0.0, top, default=top)
             if not 0 <= wanted <= top:
                 raise ScpiError(-222)
             self.ranges[name] = next((r for r in ranges if r >= wanted), ranges[-1])
@@ -177,7 +176,7 @@ class Keithley2000Model(ScpiDevice):
 
     def _nplc_setter(self, name: str) -> Callable[[str], None]:
         def set_nplc(value: str) -> None:
-            wanted = _number(value, 0.01, 10.0)
+            wanted = numeric_parameter(value, 0.01, 10.0, default=10.0)
             if not 0.01 <= wanted <= 10.0:
                 raise ScpiError(-222)
             self.nplc[name] = wanted
@@ -294,18 +293,3 @@ class Keithley2000Model(ScpiDevice):
     @command("TRACe:POINts:ACTual?")
     def _count(self) -> str:
         return str(sum(1 for done, _ in self.buffer if done <= self.clock.now()))
-
-
-def _number(text: str, minimum: float, maximum: float) -> float:
-    word = text.strip().upper()
-    if word in {"MIN", "MINIMUM"}:
-        return minimum
-    if word in {"MAX", "MAXIMUM", "DEF", "DEFAULT"}:
-        return maximum
-    try:
-        value = float(word)
-    except ValueError:
-        raise ScpiError(-104) from None
-    if not math.isfinite(value):
-        raise ScpiError(-222)
-    return value

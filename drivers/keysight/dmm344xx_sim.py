@@ -18,7 +18,6 @@ Reply formats, after the 34461A/34465A manual: readings, ranges and NPLC as
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from instrumentkit.sim import (
     SignalIn,
     WiredSource,
     command,
+    numeric_parameter,
 )
 from instrumentkit.sim.physics import Multimeter, Source
 
@@ -159,7 +159,7 @@ class Keysight34461AModel(ScpiDevice):
         ranges = self.functions[name].ranges
 
         def set_range(value: str) -> None:
-            wanted = _number(value, ranges[0], ranges[-1])
+            wanted = numeric_parameter(value, ranges[0], ranges[-1])
             fitting = [r for r in ranges if r >= wanted * (1 - 1e-9)]
             if not fitting:
                 raise ScpiError(-222)
@@ -179,7 +179,7 @@ class Keysight34461AModel(ScpiDevice):
 
     def _nplc_setter(self, name: str) -> Callable[[str], None]:
         def set_nplc(value: str) -> None:
-            wanted = _number(value, self.nplc_choices[0], self.nplc_choices[-1])
+            wanted = numeric_parameter(value, self.nplc_choices[0], self.nplc_choices[-1])
             if not self.nplc_choices[0] <= wanted <= self.nplc_choices[-1]:
                 raise ScpiError(-222)
             self.nplc[name] = next(c for c in self.nplc_choices if c >= wanted * (1 - 1e-9))
@@ -252,7 +252,7 @@ class Keysight34461AModel(ScpiDevice):
     @command("SAMPle:TIMer")
     def _set_timer(self, value: str) -> None:
         low, high = self.sample_timer_limits
-        seconds = _number(value, low, high)
+        seconds = numeric_parameter(value, low, high)
         if not low <= seconds <= high:
             raise ScpiError(-222)
         self.sample_timer = seconds
@@ -260,7 +260,7 @@ class Keysight34461AModel(ScpiDevice):
     @command("SAMPle:TIMer?")
     def _timer_query(self, *which: str) -> str:
         low, high = self.sample_timer_limits
-        seconds = _number(which[0], low, high) if which else self.sample_timer
+        seconds = numeric_parameter(which[0], low, high) if which else self.sample_timer
         return f"{seconds:+.8E}"
 
     @command("[:SENSe]:VOLTage[:DC]:RESolution?")
@@ -306,14 +306,14 @@ class Keysight34461AModel(ScpiDevice):
     def _r(self, *params: str) -> bytes:
         count = self._available()
         if params:
-            count = min(count, int(_number(params[0], 1, self.memory_size)))
+            count = min(count, int(numeric_parameter(params[0], 1, self.memory_size)))
         payload = self._readings_text(np.array(self._pop(count))).encode()
         length = str(len(payload)).encode()
         return b"#" + str(len(length)).encode() + length + payload
 
     @command("DATA:REMove?")
     def _remove(self, count: str, *wait: str) -> Reply:
-        wanted = int(_number(count, 1, self.memory_size))
+        wanted = int(numeric_parameter(count, 1, self.memory_size))
         if len(self.memory) < wanted:
             raise ScpiError(-222, "Data out of range; fewer readings in memory")
         ready_at = self.memory[wanted - 1][0]
@@ -340,18 +340,3 @@ class Keysight34465AModel(Keysight34461AModel):
     memory_size = 50_000
     current_ranges = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 3, 10)
     resistance_ranges = (1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9)
-
-
-def _number(text: str, minimum: float, maximum: float) -> float:
-    word = text.strip().upper()
-    if word in {"MIN", "MINIMUM"}:
-        return minimum
-    if word in {"MAX", "MAXIMUM"}:
-        return maximum
-    try:
-        value = float(word)
-    except ValueError:
-        raise ScpiError(-104) from None
-    if not math.isfinite(value):
-        raise ScpiError(-222)
-    return value

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from instrumentkit.sim import ScpiError, Setting, command
+from instrumentkit.sim import ScpiError, Setting, command, numeric_parameter
 
-from .._fgen_sim import FgenModel, number, on_off
+from .._fgen_sim import FgenModel, on_off
 from .dg1000z import _DG1000Z
 
 __all__ = ["DG1062ZModel"]
@@ -93,7 +93,7 @@ class DG1062ZModel(FgenModel):
                 if token != "DC" and amplitude not in ("", "DEF"):
                     self.set_amplitude(n, self.parse_number(amplitude, n, "amplitude"))
                 if offset:
-                    self.set_offset(n, number(offset, -10.0, 10.0))
+                    self.set_offset(n, numeric_parameter(offset, -10.0, 10.0))
             except ScpiError:
                 state.update(before)
                 raise

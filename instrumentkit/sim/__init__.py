@@ -38,7 +38,7 @@ from instrumentkit.sim._registry import attach, create, detach, models, register
 from instrumentkit.sim._scpi import Reply, ScpiDevice, command
 from instrumentkit.sim._scpi_syntax import block_payload
 from instrumentkit.sim._server import LabServer, serve
-from instrumentkit.sim._settings import ScpiError, Setting
+from instrumentkit.sim._settings import ScpiError, Setting, numeric_parameter
 from instrumentkit.sim._signal import DriveOut, Signal, SignalIn, SignalOut, phasor
 from instrumentkit.sim._wiring import DutSpec, WiredSource, WireSpec
 
@@ -77,6 +77,7 @@ __all__ = [
     "detach",
     "load_lab",
     "models",
+    "numeric_parameter",
     "phasor",
     "register_model",
     "serve",

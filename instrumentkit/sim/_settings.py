@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from instrumentkit.sim._scpi_syntax import HeaderPattern
 
-__all__ = ["STANDARD_ERRORS", "ScpiError", "Setting", "SettingValues"]
+__all__ = ["STANDARD_ERRORS", "ScpiError", "Setting", "SettingValues", "numeric_parameter"]
 
 STANDARD_ERRORS = {
     -100: "Command error",
@@ -38,6 +38,35 @@ T = TypeVar("T", bool, int, float, str)
 
 _STAMPS = itertools.count(1)
 """Version stamps, unique in the process: a reset never brings an old version back."""
+
+
+def numeric_parameter(
+    text: str,
+    minimum: float,
+    maximum: float,
+    *,
+    default: float | None = None,
+    infinity: float | None = None,
+) -> float:
+    """A SCPI <numeric_value> parameter: MIN/MINIMUM, MAX/MAXIMUM, DEF/DEFAULT (when the
+    model has a `default`), INF... (when it has an `infinity`) or a finite number;
+    otherwise -104 (not a number) or -222 (not finite)."""
+    word = text.strip().upper()
+    if word in _MIN:
+        return minimum
+    if word in _MAX:
+        return maximum
+    if default is not None and word in _DEF:
+        return default
+    if infinity is not None and word.startswith("INF"):
+        return infinity
+    try:
+        value = float(word)
+    except ValueError:
+        raise ScpiError(-104) from None
+    if not math.isfinite(value):
+        raise ScpiError(-222)
+    return value
 
 
 def _same(old: Any, new: Any) -> bool:
