@@ -36,6 +36,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from instrumentkit._fields import field_path
 from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 
@@ -291,20 +292,6 @@ class _FieldError(ValueError):
         super().__init__(message)
 
 
-def _path(location: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part in ("list[float]", "SweepValues", "int", "str") or str(part).startswith(
-            "function-"
-        ):
-            continue  # pydantic's union-member and validator labels say nothing to a user
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
 def _first_non_finite(
     data: Any, path: tuple[int | str, ...]
 ) -> tuple[tuple[int | str, ...], float] | None:
@@ -334,7 +321,7 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
     where = _first_non_finite(data, ())
     if where is not None:
         path, number = where
-        raise ConfigError(f"expected a finite number, got {number}", field=_path(path),
+        raise ConfigError(f"expected a finite number, got {number}", field=field_path(path),
                           source=source)  # fmt: skip
     try:
         return RunConfig.model_validate(data)
@@ -353,7 +340,7 @@ def parse_run_config(data: Any, *, source: str = "run config") -> RunConfig:
             message = "unknown field (check its spelling; docs/run-config.md lists every field)"
         elif first["type"] == "finite_number":
             message = f"expected a finite number, got {first['input']!r}"
-        raise ConfigError(message, field=_path(first["loc"]), source=source) from None
+        raise ConfigError(message, field=field_path(first["loc"]), source=source) from None
 
 
 def load_run_config(path: str | os.PathLike[str]) -> tuple[RunConfig, str]:

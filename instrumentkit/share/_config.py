@@ -33,6 +33,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from instrumentkit._fields import field_path
 from instrumentkit._yaml import load_yaml
 from instrumentkit.connect import ConnectionOptions, parse_resource
 from instrumentkit.errors import ConfigError
@@ -161,13 +162,6 @@ class ShareSpec(BaseModel):
         return self
 
 
-def _field(location: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
 def parse_share(data: Any, *, source: str = "share file") -> ShareSpec:
     """Validate already-loaded share data; ConfigError names the field."""
     try:
@@ -175,7 +169,7 @@ def parse_share(data: Any, *, source: str = "share file") -> ShareSpec:
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(message, field=_field(first["loc"]), source=source) from None
+        raise ConfigError(message, field=field_path(first["loc"]), source=source) from None
 
 
 def load_share(path: str | os.PathLike[str], *, lab: str | None = None) -> ShareSpec:

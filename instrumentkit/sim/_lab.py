@@ -30,6 +30,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from instrumentkit._fields import field_path
 from instrumentkit._yaml import load_yaml
 from instrumentkit.errors import ConfigError
 from instrumentkit.sim._clock import Clock, SystemClock
@@ -90,20 +91,13 @@ class LabSpec(BaseModel):
         return self
 
 
-def _field(location: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
 def parse_lab(data: Any, *, source: str = "lab", check_models: bool = True) -> LabSpec:
     """Validate already-loaded lab data (a dict); `check_models` also resolves model names."""
     try:
         spec = LabSpec.model_validate(data)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
-        raise ConfigError(first["msg"], field=_field(first["loc"]), source=source) from error
+        raise ConfigError(first["msg"], field=field_path(first["loc"]), source=source) from error
     check_names(
         spec.wiring, [d.name for d in spec.devices], [d.name for d in spec.duts], source=source
     )
