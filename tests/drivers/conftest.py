@@ -71,3 +71,24 @@ def plain_sim(tmp_path: Path) -> Iterator[Callable[[type[Instrument]], Any]]:
     yield open_
     for manager in managers:
         manager.close()
+
+
+@pytest.fixture
+def over_tcp() -> Iterator[Callable[..., Any]]:
+    """`over_tcp(Driver, model, **options)`: the model served on a loopback port, the driver
+    opened on `TCPIP::127.0.0.1::<port>::SOCKET`; everything closed after the test."""
+    labs = []
+    opened: list[Instrument] = []
+
+    def open_on(driver: type[Instrument], model: Device, **options: Any) -> Any:
+        lab = serve({"device": model})
+        labs.append(lab)
+        instrument = driver.open(lab.resource("device"), **options)
+        opened.append(instrument)
+        return instrument
+
+    yield open_on
+    for instrument in opened:
+        instrument.close()
+    for lab in labs:
+        lab.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from instrumentkit.instrument import Instrument
-from instrumentkit.sim import Device, attach, detach, serve
+from instrumentkit.sim import Device, attach, detach
 
 _names = itertools.count()
 
@@ -39,22 +39,3 @@ def over_serial() -> Iterator[Callable[..., Any]]:
     for name, instrument in opened:
         instrument.close()
         detach(name)
-
-
-@pytest.fixture
-def over_tcp() -> Iterator[Callable[..., Any]]:
-    labs = []
-    opened: list[Instrument] = []
-
-    def open_on(driver: type[Instrument], model: Device, **options: Any) -> Any:
-        lab = serve({"device": model})
-        labs.append(lab)
-        instrument = driver.open(lab.resource("device"), **options)
-        opened.append(instrument)
-        return instrument
-
-    yield open_on
-    for instrument in opened:
-        instrument.close()
-    for lab in labs:
-        lab.close()
