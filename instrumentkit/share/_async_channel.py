@@ -5,12 +5,14 @@ A mixin of `Client` (in `_client.py`), kept apart so each file reads as one chan
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
 from typing import TYPE_CHECKING
 
 from instrumentkit.share._protocol import (
+    FIRST_MESSAGE_ID,
     BufferedChannel,
     ErrorCode,
     FatalCode,
@@ -58,7 +60,9 @@ class AsyncChannel:
         _reading: threading.Lock
         _busy: threading.Condition
         _in_progress: bool
-        _last_handled: int | None
+        _pending: bytearray
+        sync: socket.socket
+        _last_handled: int
         _generation: int
         _channel: BufferedChannel
 
@@ -140,19 +144,32 @@ class AsyncChannel:
     def _wait_handled(self, message_id: int) -> None:
         """Wait (bounded) until the synchronous channel has handled the message the client
         names: a status or a release follows the messages the client sent before it.
-        Clients name the last MessageID they sent or the next one (pyvisa-py)."""
+        Clients name the last MessageID they sent or the next one (pyvisa-py), so either
+        will do. Counting messages received instead would race: the ones named may still
+        be in the synchronous socket's buffer, unread."""
         wanted = {message_id, (message_id - 2) & 0xFFFF_FFFF}
         with self._busy:
+            if message_id in (0, FIRST_MESSAGE_ID) and self._sync_idle():
+                # "Nothing sent yet" (pyvisa-py names 0 or the first ID then) and indeed
+                # nothing has arrived; otherwise the first message is on its way.
+                return
             self._busy.wait_for(
                 lambda: (
-                    self.closed.is_set()
-                    or (
-                        not self._in_progress
-                        and (self._last_handled in wanted or not self.messages)
-                    )
+                    self.closed.is_set() or (not self._in_progress and self._last_handled in wanted)
                 ),
                 _ORDER_WAIT,
             )
+
+    def _sync_idle(self) -> bool:
+        """Nothing of the client's is on the synchronous channel: no message running or
+        half received, nothing buffered, no unread byte in the socket. Called under `_busy`."""
+        if self._in_progress or self._pending or self._channel.buffered:
+            return False
+        try:
+            readable, _, _ = select.select([self.sync], [], [], 0)
+        except (OSError, ValueError):
+            return True  # closed: nothing more will come
+        return not readable
 
     def _await_clear_complete(self) -> None:
         while self.clearing.is_set() and not self.closed.is_set():

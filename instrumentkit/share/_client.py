@@ -75,7 +75,8 @@ class Client(AsyncChannel):
         self._close_lock = threading.Lock()
         self._busy = threading.Condition()
         self._in_progress = False  # a message is on the instrument (lock release waits)
-        self._last_handled: int | None = None  # MessageID of the last message run
+        # MessageID of the last message run; before any, the one before the first.
+        self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         self._generation = 0  # bumped by a device clear: older messages answer no one
         self._channel = BufferedChannel(sync)
         self._reading = threading.Lock()  # held by whoever reads the synchronous channel
@@ -169,9 +170,11 @@ class Client(AsyncChannel):
                         )
                     if kind == MessageType.DATA_END:
                         message = bytes(self._pending)
+                        self._mark_in_progress()
                         self._pending.clear()
                         return message, header.parameter, self._generation, False
                 elif kind == MessageType.TRIGGER:
+                    self._mark_in_progress()
                     return _TRIGGER, header.parameter, self._generation, True
                 elif kind == MessageType.FATAL_ERROR:
                     raise PeerClosed(f"client sent FatalError: {payload[:200]!r}")
@@ -205,13 +208,16 @@ class Client(AsyncChannel):
             "(ask the share's owner to list your network under operators)"
         )
 
+    def _mark_in_progress(self) -> None:
+        """From the moment a message is whole until it has run (status queries wait)."""
+        with self._busy:
+            self._in_progress = True
+
     def _run(self, message: bytes, message_id: int, generation: int, *, trigger: bool) -> None:
         """Run one message on the instrument and send its reply, in this thread: the
         asynchronous channel completes a device clear meanwhile if it must."""
         self.messages += 1
         self.bytes_in += len(message)
-        with self._busy:
-            self._in_progress = True
         try:
             refused = self._refusal(message)
             if refused or (trigger and self.instrument.rules.protocol != "scpi"):

@@ -170,6 +170,11 @@ class BufferedChannel:
         self.chunk = chunk
         self._buffer = bytearray()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet read."""
+        return len(self._buffer)
+
     def wait_for_message(self, idle: float | None) -> bool:
         """True when bytes are there to read within `idle` seconds (None: no limit)."""
         if self._buffer:

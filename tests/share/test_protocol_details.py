@@ -3,6 +3,8 @@ and the instrument's own timeouts."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import pyvisa
 from pyvisa_py.protocols import hislip
@@ -26,6 +28,39 @@ def test_status_query_asks_the_instrument(make_share: MakeShare) -> None:
         assert bench.read_stb() == 0
     finally:
         rm.close()
+
+
+def test_status_query_waits_for_the_message_it_names(make_share: MakeShare) -> None:
+    """The query may overtake the message on the other channel: it names that message
+    (pyvisa-py: the next MessageID), so the answer waits until the message has run."""
+    share = make_share()
+    client = RawClient(share.port)
+    try:
+        client.sync.sendall(encode_header(MessageType.DATA_END, 0, 0xFFFF_FF00, 4) + b"*CLS")
+        client.async_.sendall(encode_header(MessageType.ASYNC_STATUS_QUERY, 0, 0xFFFF_FF04))
+        time.sleep(0.3)  # the query is waiting; only now does the message it names go out
+        bad = b":NO:SUCH:COMMand"
+        client.sync.sendall(encode_header(MessageType.DATA_END, 0, 0xFFFF_FF02, len(bad)) + bad)
+        kind, status, _, _ = client.receive(client.async_)
+        assert (kind, status) == (MessageType.ASYNC_STATUS_RESPONSE, 4 | 32)
+    finally:
+        client.close()
+
+
+def test_status_query_before_any_message_answers_at_once(make_share: MakeShare) -> None:
+    share = make_share()
+    client = RawClient(share.port)
+    try:
+        client.query(b"*CLS;*OPC?")  # a clean status byte, then a fresh session
+        fresh = RawClient(share.port)
+        started = time.monotonic()
+        fresh.async_.sendall(encode_header(MessageType.ASYNC_STATUS_QUERY, 0, 0xFFFF_FF00))
+        kind, status, _, _ = fresh.receive(fresh.async_)
+        assert (kind, status) == (MessageType.ASYNC_STATUS_RESPONSE, 0)
+        assert time.monotonic() - started < 1.5  # not the 2 s bound on waiting for order
+        fresh.close()
+    finally:
+        client.close()
 
 
 def test_trigger_reaches_scpi_instruments_as_trg(make_share: MakeShare) -> None:
