@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -89,3 +90,15 @@ def old_hdf5() -> Walk:
 def current_hdf5() -> Walk:
     """The same walk with the installed h5py and nexusformat, also in a subprocess."""
     return _walk_with(sys.executable)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run as if started from a terminal's foreground, whatever started pytest.
+
+    A shell starts a background job (`pytest &`, CI wrappers) with SIGINT ignored, and
+    child processes inherit an ignored signal: a script the tests start would then never
+    see the Ctrl-C they send it. A Python handler is reset to the default at `exec`, so
+    with one installed here every child starts with Python's own KeyboardInterrupt.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
