@@ -12,6 +12,7 @@ append; the file write is shared by every exchange of an interval.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 import weakref
@@ -103,12 +104,18 @@ class RecordingTransport(TransportBase):
         self._finished += (self._write, self._reply, self._write_at, self._reply_end)
 
     def _flush(self, now: float) -> None:
-        """Format the exchanges kept (in a batch: off each exchange's path) and write them."""
+        """Format the exchanges kept (in a batch: off each exchange's path) and write them.
+
+        They leave `_finished` only once on disk: a Ctrl-C while formatting or writing
+        (the query path calls this, so the interrupt lands here once an interval) takes
+        back what was half written, and `finish()` writes them all, once.
+        """
         with self._lock:
-            finished, self._finished = self._finished, []
+            finished = self._finished
+            count = len(finished)
             start, writes, replies, text = self._start, self._writes, self._replies, self._text
             entries = []
-            items = iter(finished)
+            items = iter(finished[:count])
             for write, reply, at, end in zip(items, items, items, items, strict=True):
                 if write is not None:
                     write = bytes(write)
@@ -120,10 +127,25 @@ class RecordingTransport(TransportBase):
                 body = replies.get(reply) or text(replies, reply, reply_lines)
                 entries.append(f"{opening}  at: {at - start:.6f}\n{body}  took: {end - at:.6f}\n")
             if self._file is not None and entries:
-                self._file.write("".join(entries))
-                self._file.flush()
+                self._write_whole(self._file, "".join(entries))
+            del finished[:count]
             self._last_flush = now
             self._flush_at = now + self.flush_interval
+
+    @staticmethod
+    def _write_whole(file: TextIO, text: str) -> None:
+        """Write and flush `text`, or leave the file as it was (then raise)."""
+        position = file.tell()
+        written = False
+        try:
+            file.write(text)
+            file.flush()
+            written = True
+        finally:
+            if not written:
+                with contextlib.suppress(OSError, ValueError):
+                    file.seek(position)
+                    file.truncate()
 
     def _unasked(self) -> None:
         """Bytes before any write: the instrument talked first."""

@@ -170,3 +170,78 @@ def test_an_instrument_dropped_without_close_still_gets_its_exchanges_written(tm
     del session
     gc.collect()
     assert [e.reply for e in load_recording(str(path)).exchanges] == [b"1\n"]
+
+
+class _InterruptOnce:
+    """A render function that raises KeyboardInterrupt the first time: Ctrl-C landing
+    inside a flush, which runs on the query path."""
+
+    def __init__(self, render):
+        self.render = render
+        self.armed = True
+
+    def __call__(self, data):
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return self.render(data)
+
+
+@pytest.mark.parametrize("where", ["write_lines", "reply_lines"])
+def test_ctrl_c_inside_a_flush_loses_no_exchange_and_writes_none_twice(
+    tmp_path, monkeypatch, where
+):
+    from instrumentkit.record import _recorder
+
+    path = tmp_path / "interrupted.rec.yaml"
+    pairs = [(f"Q{i}?", str(i)) for i in range(5)]
+    recorder = RecordingTransport(ProtocolTransport(pairs), str(path), {"name": "fake"})
+    session = Session(recorder)
+    for i in range(3):
+        session.query(f"Q{i}?")
+    recorder.flush_interval = 0.0
+    recorder._flush_at = 0.0  # the next write flushes Q0..Q2
+    monkeypatch.setattr(_recorder, where, _InterruptOnce(getattr(_recorder, where)))
+    with pytest.raises(KeyboardInterrupt):
+        session.query("Q3?")  # interrupted in the flush, before its bytes went out
+    assert session.query("Q3?") == "3"  # the session goes on, as a script's finally would
+    assert session.query("Q4?") == "4"
+    recorder.close()
+    exchanges = load_recording(str(path)).exchanges
+    assert [(e.write, e.reply) for e in exchanges] == [
+        (f"Q{i}?\n".encode(), f"{i}\n".encode()) for i in range(5)
+    ]
+
+
+def test_a_write_that_fails_half_way_is_taken_back_and_written_whole_later(tmp_path):
+    path = tmp_path / "half.rec.yaml"
+    pairs = [("A?", "1"), ("B?", "2"), ("C?", "3")]
+    recorder = RecordingTransport(ProtocolTransport(pairs), str(path), {"name": "fake"})
+    session = Session(recorder)
+    session.query("A?")
+    session.query("B?")
+    real_file = recorder._file
+
+    class HalfWrite:
+        """Writes the first half of the text, then fails (an interrupt or a full disk)."""
+
+        def __getattr__(self, name):
+            return getattr(real_file, name)
+
+        def write(self, text):
+            real_file.write(text[: len(text) // 2])
+            raise KeyboardInterrupt
+
+    recorder._file = HalfWrite()
+    recorder._flush_at = 0.0
+    with pytest.raises(KeyboardInterrupt):
+        session.query("C?")  # interrupted in the flush, before its bytes went out
+    recorder._file = real_file
+    assert session.query("C?") == "3"
+    recorder.close()
+    exchanges = load_recording(str(path)).exchanges
+    assert [(e.write, e.reply) for e in exchanges] == [
+        (b"A?\n", b"1\n"),
+        (b"B?\n", b"2\n"),
+        (b"C?\n", b"3\n"),
+    ]
