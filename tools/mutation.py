@@ -114,6 +114,8 @@ def write_config(workdir: Path, staged: str, tests: list[str], installed: bool) 
         f"only_mutate = [{json.dumps(staged)}]",
         f"also_copy = {json.dumps(also_copy)}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        # In one process: mutmut follows which tests call what in its own process only.
+        'pytest_add_cli_args = ["-n", "0"]',
         # The checkout is not a git repository here: compare nothing with git.
         "use_git_change_detection = false",
         # Each mutant's tests run in a fresh child of a server that has imported only
