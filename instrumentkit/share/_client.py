@@ -67,7 +67,6 @@ class Client(AsyncChannel):
         self.limits = limits
         self.usage = usage
         self.operator = instrument.is_operator(address[0])
-        sync.settimeout(limits.io_timeout)
         self._on_close = on_close
         self.closed = threading.Event()
         self.clearing = threading.Event()
@@ -78,7 +77,7 @@ class Client(AsyncChannel):
         # MessageID of the last message run; before any, the one before the first.
         self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         self._generation = 0  # bumped by a device clear: older messages answer no one
-        self._channel = BufferedChannel(sync)
+        self._channel = BufferedChannel(sync, limits.io_timeout)
         self._reading = threading.Lock()  # held by whoever reads the synchronous channel
         self._pending = bytearray()  # Data parts of the program message being assembled
         self.client_max_size = _DEFAULT_CLIENT_MAX
@@ -192,7 +191,7 @@ class Client(AsyncChannel):
             self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         with self._sync_send:
             self._generation += 1  # whatever is still running answers no one
-            send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
+            self._channel.send(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
         self.clearing.clear()
 
     def _refusal(self, message: bytes) -> str | None:
@@ -268,13 +267,13 @@ class Client(AsyncChannel):
             # record is written by whichever channel sees the close.
             self.bytes_out += len(reply)
             while len(view) > chunk:
-                send_message(self.sync, MessageType.DATA, 0, message_id, view[:chunk])
+                self._channel.send(MessageType.DATA, 0, message_id, view[:chunk])
                 view = view[chunk:]
-            send_message(self.sync, MessageType.DATA_END, 0, message_id, view)
+            self._channel.send(MessageType.DATA_END, 0, message_id, view)
 
     def _error(self, code: ErrorCode, text: str) -> None:
         with self._sync_send:
-            send_message(self.sync, MessageType.ERROR, code, 0, text.encode()[:1024])
+            self._channel.send(MessageType.ERROR, code, 0, text.encode()[:1024])
 
     # -- ending
     def _fatal(self, sock: socket.socket, violation: ProtocolViolation) -> None:
