@@ -58,6 +58,7 @@ class AsyncChannel:
         _sync_send: threading.Lock
         _reading: threading.Lock
         _busy: threading.Condition
+        _watchers: int
         _in_progress: bool
         _pending: bytearray
         sync: socket.socket
@@ -151,12 +152,17 @@ class AsyncChannel:
                 # "Nothing sent yet" (pyvisa-py names 0 or the first ID then) and indeed
                 # nothing has arrived; otherwise the first message is on its way.
                 return
-            self._busy.wait_for(
-                lambda: (
-                    self.closed.is_set() or (not self._in_progress and self._last_handled in wanted)
-                ),
-                _ORDER_WAIT,
-            )
+            self._watchers += 1  # the synchronous thread notifies only while someone waits
+            try:
+                self._busy.wait_for(
+                    lambda: (
+                        self.closed.is_set()
+                        or (not self._in_progress and self._last_handled in wanted)
+                    ),
+                    _ORDER_WAIT,
+                )
+            finally:
+                self._watchers -= 1
 
     def _sync_idle(self) -> bool:
         """Nothing of the client's is on the synchronous channel: no message running or

@@ -74,6 +74,7 @@ class Client(AsyncChannel):
         self._close_lock = threading.Lock()
         self._busy = threading.Condition()
         self._in_progress = False  # a message is on the instrument (lock release waits)
+        self._watchers = 0  # threads waiting on `_busy` for a message to be handled
         # MessageID of the last message run; before any, the one before the first.
         self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         self._generation = 0  # bumped by a device clear: older messages answer no one
@@ -160,6 +161,13 @@ class Client(AsyncChannel):
                     self._complete_clear()
                 elif self.clearing.is_set():
                     continue  # thrown away until the client completes its device clear
+                elif (
+                    kind == MessageType.DATA_END
+                    and not self._pending
+                    and len(payload) <= limits.max_program_size
+                ):
+                    self._mark_in_progress()  # a message in one part: no assembling
+                    return payload, header.parameter, self._generation, False
                 elif kind in (MessageType.DATA, MessageType.DATA_END):
                     self._pending += payload
                     if len(self._pending) > limits.max_program_size:
@@ -229,7 +237,8 @@ class Client(AsyncChannel):
             with self._busy:
                 self._in_progress = False
                 self._last_handled = message_id
-                self._busy.notify_all()
+                if self._watchers:
+                    self._busy.notify_all()
 
     def _exchange(self, message: bytes, message_id: int, generation: int) -> None:
         instrument = self.instrument
@@ -237,7 +246,8 @@ class Client(AsyncChannel):
         def stop() -> bool:
             return self.closed.is_set() or self._generation != generation
 
-        if not instrument.locks.wait_for_access(self.session_id, stop):
+        locks = instrument.locks
+        if locks.held and not locks.wait_for_access(self.session_id, stop):
             return
         try:
             reply = instrument.exchange(message)
@@ -259,13 +269,16 @@ class Client(AsyncChannel):
 
     def _send_reply(self, reply: bytes, message_id: int, generation: int) -> None:
         chunk = max(_SMALLEST_CHUNK, min(self.client_max_size, self.limits.max_message_size))
-        view = memoryview(reply)
         with self._sync_send:
             if self.clearing.is_set() or generation != self._generation:
                 return
             # Counted first: once the client has its reply it may close at once, and the
             # record is written by whichever channel sees the close.
             self.bytes_out += len(reply)
+            if len(reply) <= chunk:
+                self._channel.send(MessageType.DATA_END, 0, message_id, reply)
+                return
+            view = memoryview(reply)
             while len(view) > chunk:
                 self._channel.send(MessageType.DATA, 0, message_id, view[:chunk])
                 view = view[chunk:]
