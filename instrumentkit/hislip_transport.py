@@ -158,22 +158,29 @@ class HislipTransport(SocketTransport):
 
     # -- reading: payloads of the current reply in `_pending`
     def _fill(self, deadline: float, progress: str = "") -> None:
-        chunk = self._receive(deadline, progress)
-        if not self._left and not self._raw and len(chunk) > HEADER.size:
-            # The common case, one whole reply in one segment, without the general parse.
-            prologue, kind, _, message_id, length = HEADER.unpack_from(chunk)
-            if (
-                kind == _DATA_END
-                and length == len(chunk) - HEADER.size
-                and prologue == b"HS"
-                and message_id in (self._last_id, ANY_MESSAGE_ID)
-                and not self._clearing
-            ):
-                with memoryview(chunk) as view:
-                    self._pending += view[HEADER.size :]
-                if self._end is None:
-                    self._end = len(self._pending)
-                return
+        self._absorb(self._receive(deadline, progress))
+
+    def _lone_reply(self, chunk: bytes) -> bool:
+        """Whether `chunk` is exactly one whole DataEnd answering the last message (the
+        common case, served without the general parse)."""
+        if self._left or self._raw or len(chunk) < HEADER.size or self._clearing:
+            return False
+        prologue, kind, _, message_id, length = HEADER.unpack_from(chunk)
+        return (
+            kind == _DATA_END
+            and length == len(chunk) - HEADER.size
+            and prologue == b"HS"
+            and message_id in (self._last_id, ANY_MESSAGE_ID)
+        )
+
+    def _absorb(self, chunk: bytes) -> None:
+        """Take received bytes in: reply payloads to `_pending`, the rest by its type."""
+        if self._lone_reply(chunk):
+            with memoryview(chunk) as view:
+                self._pending += view[HEADER.size :]
+            if self._end is None:
+                self._end = len(self._pending)
+            return
         self._take(chunk)
         self._raise_server_error()
 
@@ -247,6 +254,14 @@ class HislipTransport(SocketTransport):
     def read_until(self, terminator: bytes) -> bytes:
         """Up to `terminator`, or to the end of the reply (DataEnd) if that comes first."""
         pending = self._pending
+        if not pending and self._end is None and not self._raw and not self._left:
+            # Nothing of the reply here yet: most replies are one DataEnd in one segment,
+            # ending with the terminator, and go out without touching the buffers.
+            chunk = self._receive(self._start(), "")
+            end = len(chunk) - len(terminator)
+            if self._lone_reply(chunk) and chunk.find(terminator, HEADER.size) == end:
+                return chunk[HEADER.size : end]
+            self._absorb(chunk)
         index = pending.find(terminator, 0, _stop(self._end, pending))
         if index < 0 and self._end is None:
             deadline = self._start()

@@ -24,7 +24,6 @@ from instrumentkit.share._limits import Limits
 from instrumentkit.share._messages import is_query
 from instrumentkit.share._protocol import (
     FIRST_MESSAGE_ID,
-    HEADER,
     BufferedChannel,
     ErrorCode,
     FatalCode,
@@ -114,7 +113,7 @@ class Client(AsyncChannel):
                 raise TimeoutError(f"idle: no message for {idle:g} s")
         except ValueError:  # the socket was closed by another thread
             raise PeerClosed("closed") from None
-        raw = channel.read(HEADER.size)
+        raw, payload = channel.read_message()
         header = parse_header(raw)
         if header is None:
             raise ProtocolViolation(
@@ -127,6 +126,8 @@ class Client(AsyncChannel):
                 f"message payload of {header.length} bytes is over this server's maximum "
                 f"of {max_payload}; ask AsyncMaximumMessageSize and send Data in parts",
             )
+        if payload is not None:
+            return header, payload
         return header, channel.read(header.length) if header.length else b""
 
     # -- the synchronous channel

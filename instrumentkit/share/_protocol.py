@@ -200,6 +200,10 @@ class BufferedChannel:
             raise TimeoutError(f"no progress for {self.timeout:g} s ({progress})")
 
     def _fill(self) -> None:
+        self._buffer += self._recv_some()
+
+    def _recv_some(self) -> bytes:
+        """What one `recv` brings, waiting up to `timeout` when nothing is there yet."""
         while True:
             try:
                 data = self.sock.recv(self.chunk)
@@ -208,7 +212,7 @@ class BufferedChannel:
                 self._wait(False, f"{len(self._buffer)} bytes of a message received")
         if not data:
             raise PeerClosed(f"connection closed with {len(self._buffer)} bytes of a message")
-        self._buffer += data
+        return data
 
     def _receive_into(self, view: memoryview) -> None:
         position, count = 0, len(view)
@@ -221,6 +225,16 @@ class BufferedChannel:
             if not received:
                 raise PeerClosed(f"connection closed after {position} of {count} bytes")
             position += received
+
+    def read_message(self) -> tuple[bytes, bytes | None]:
+        """A message's 16 header bytes, and its payload when the same `recv` brought exactly
+        that message (the common case, served without the buffer); else None: `read` it."""
+        if not self._buffer:
+            data = self._recv_some()
+            if len(data) >= HEADER.size and int.from_bytes(data[8:16], "big") == len(data) - 16:
+                return data[: HEADER.size], data[HEADER.size :]
+            self._buffer += data
+        return self.read(HEADER.size), None
 
     def read(self, count: int) -> bytes:
         """Exactly `count` bytes; a large remainder goes straight into its own buffer."""

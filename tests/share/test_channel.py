@@ -95,3 +95,26 @@ def test_a_message_cut_short_times_out_on_the_channel_timeout() -> None:
     finally:
         server.close()
         client.close()
+
+
+def test_read_message_serves_a_lone_message_whole_and_others_through_the_buffer() -> None:
+    server, client = socket.socketpair()
+    channel = BufferedChannel(server, timeout=5.0)
+    try:
+        client.sendall(encode_header(MessageType.DATA_END, 0, 5, 6) + b"*IDN?\n")
+        assert channel.wait_for_message(5.0)
+        header, payload = channel.read_message()
+        assert (parse_header(header), payload) == ((MessageType.DATA_END, 0, 5, 6), b"*IDN?\n")
+        assert channel.buffered == 0
+        # Two messages in one segment: the first header, then the rest from the buffer.
+        client.sendall(encode_header(MessageType.DATA, 0, 7, 2) + b"ab" + encode_header(7, 0, 7, 0))
+        assert channel.wait_for_message(5.0)
+        header, payload = channel.read_message()
+        assert (parse_header(header), payload) == ((MessageType.DATA, 0, 7, 2), None)
+        assert channel.read(2) == b"ab"
+        header, payload = channel.read_message()
+        assert (parse_header(header), payload) == ((MessageType.DATA_END, 0, 7, 0), None)
+        assert channel.buffered == 0
+    finally:
+        server.close()
+        client.close()
