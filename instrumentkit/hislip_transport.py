@@ -318,9 +318,11 @@ class HislipTransport(SocketTransport):
         """Drop the reply pending and every message arriving until `quiet` s pass silent."""
         wanted = self._last_id
         self._last_id = -1  # nothing arriving now answers a message still wanted
-        self._consumed(len(self._pending))
+        pending = len(self._pending)
+        self._consumed(pending)
         try:
-            return super().drain(quiet, limit)
+            dropped = super().drain(quiet, limit)
+            return dropped if dropped < 0 else dropped + pending
         finally:
             self._last_id = wanted
             self._pending.clear()
