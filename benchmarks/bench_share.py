@@ -10,12 +10,16 @@ interleave so drift hits both alike. On a shared machine other processes' bursts
 some rounds and not others, so the best round of each path is the figure (as `timeit`
 does), with the medians beside it.
 
-1. A small query (`*IDN?`): our Session over the raw socket, against pyvisa-py's HiSLIP
-   protocol client through the share. Target: at most 2x the time.
-2. A 10 MB IEEE block: `Session.query_block` over the raw socket, against pyvisa-py's HiSLIP
-   client through the share. Target: at least 0.5x the throughput.
-3. Reported: pyvisa-py's VISA layer on both paths (`TCPIP::...::SOCKET` vs
-   `TCPIP::...::hislip_<name>,PORT::INSTR`), `query("*IDN?")`.
+The same client stack goes both ways (decision 0801): our Session on the raw socket
+(`TCPIP::...::SOCKET`, SocketTransport) against our Session on the share
+(`TCPIP::...::hislip_<name>,PORT::INSTR`, HislipTransport).
+
+1. A small query (`*IDN?`), `Session.query`. Target: at most 2x the time.
+2. A 10 MB IEEE block, `Session.query_block`. Target: at least 0.5x the throughput.
+3. Reported: pyvisa-py's HiSLIP protocol client through the share (`send`/`receive`),
+   against the same straight Session, for the small query and the block.
+4. Reported: pyvisa-py's VISA layer on both paths (`TCPIP::...::SOCKET` vs
+   `TCPIP::...::hislip_<name>,PORT::INSTR` with `backend="@py"`), `query("*IDN?")`.
 """
 
 from __future__ import annotations
@@ -102,21 +106,30 @@ def main() -> None:
         ours.send("stop")
         pc.join(30)
     for label, unit, (straight, shared), better in zip(
-        ("small query *IDN?", f"{args.block_mb:g} MB block", "pyvisa-py VISA *IDN?"),
-        ("us", "MB/s", "us"),
+        (
+            "small query *IDN?",
+            f"{args.block_mb:g} MB block",
+            "pyvisa-py client *IDN?",
+            f"pyvisa-py client {args.block_mb:g} MB",
+            "pyvisa-py VISA *IDN?",
+        ),
+        ("us", "MB/s", "us", "MB/s", "us"),
         results,
-        (min, max, min),
+        (min, max, min, max, min),
         strict=True,
     ):
         best = better(shared) / better(straight)
         typical = statistics.median(shared) / statistics.median(straight)
         print(
-            f"{label:22s} straight {better(straight):8.1f} {unit:4s} (median "
+            f"{label:24s} straight {better(straight):8.1f} {unit:4s} (median "
             f"{statistics.median(straight):8.1f})   share {better(shared):8.1f} {unit:4s} "
             f"(median {statistics.median(shared):8.1f})   ratio best {best:.2f}, "
             f"median {typical:.2f}"
         )
-    print("targets: small query ratio <= 2; block ratio >= 0.5; pyvisa-py reported")
+    print(
+        "targets: small query ratio <= 2; block ratio >= 0.5 (our Session both ways); "
+        "pyvisa-py rows reported"
+    )
 
 
 Pair = tuple[list[float], list[float]]
@@ -124,32 +137,44 @@ Pair = tuple[list[float], list[float]]
 
 def measure(resource: str, port: int, size: int, queries: int, rounds: int) -> tuple[Pair, ...]:
     straight = Session(open_transport(resource, timeout=30.0))
+    shared = Session(open_transport(f"TCPIP::127.0.0.1::hislip_bench,{port}::INSTR", timeout=30.0))
     client = hislip.Instrument("127.0.0.1", port=port, sub_address="hislip_bench", timeout=30.0)
 
-    def shared_query() -> bytes:
+    def client_query() -> bytes:
         client.send(b"*IDN?\n")
         return client.receive()
 
-    def shared_block() -> bytes:
+    def client_block() -> bytes:
         client.send(f":BLOC? {size}\n".encode())
         return client.receive(size + 64)
 
-    def straight_block() -> object:
-        return straight.query_block(f":BLOC? {size}")
-
-    assert shared_query() == straight.query("*IDN?").encode() + b"\n"
-    assert len(shared_block()) == size + 2 + len(str(size)) + 1
-    small: dict[str, list[float]] = {"straight": [], "shared": []}
-    block: dict[str, list[float]] = {"straight": [], "shared": []}
+    command = f":BLOC? {size}"
+    assert shared.query("*IDN?") == straight.query("*IDN?")
+    assert client_query() == straight.query("*IDN?").encode() + b"\n"
+    assert np.array_equal(shared.query_block(command), straight.query_block(command))
+    assert len(client_block()) == size + 2 + len(str(size)) + 1
+    paths: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+        "straight": (lambda: straight.query("*IDN?"), lambda: straight.query_block(command)),
+        "shared": (lambda: shared.query("*IDN?"), lambda: shared.query_block(command)),
+        "client": (client_query, client_block),
+    }
+    small: dict[str, list[float]] = {name: [] for name in paths}
+    block: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(rounds):
-        small["straight"].append(per_call_us(lambda: straight.query("*IDN?"), queries))
-        small["shared"].append(per_call_us(shared_query, queries))
-        block["straight"].append(size / seconds_of(straight_block) / 1e6)
-        block["shared"].append(size / seconds_of(shared_block) / 1e6)
+        for name, (query, fetch) in paths.items():
+            small[name].append(per_call_us(query, queries))
+            block[name].append(size / seconds_of(fetch) / 1e6)
     client.close()
+    shared.close()
     straight.close()  # one client per simulated device: free it for pyvisa-py's socket
     visa = _visa_layer(resource, port, queries, rounds)
-    return (small["straight"], small["shared"]), (block["straight"], block["shared"]), visa
+    return (
+        (small["straight"], small["shared"]),
+        (block["straight"], block["shared"]),
+        (small["straight"], small["client"]),
+        (block["straight"], block["client"]),
+        visa,
+    )
 
 
 def _visa_layer(resource: str, port: int, queries: int, rounds: int) -> Pair:

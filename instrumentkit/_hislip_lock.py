@@ -1,8 +1,9 @@
 """Hold a HiSLIP instrument's lock (exclusive or shared) for a sequence of exchanges.
 
-pyvisa-py's VISA-level HiSLIP session has no `lock`/`unlock`; its protocol client
-(`pyvisa_py.protocols.hislip.Instrument`) does, through the asynchronous channel. This
-reaches that client under a `VisaTransport`, asks for the lock, and gives it back.
+Our HislipTransport asks for locks on its asynchronous channel. pyvisa-py's VISA-level
+HiSLIP session has no `lock`/`unlock`; its protocol client
+(`pyvisa_py.protocols.hislip.Instrument`) does, so under a `VisaTransport` (a `backend=`
+was given) this reaches that client. Either asks for the lock and gives it back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ __all__ = ["hislip_client", "hold_lock"]
 
 
 def hislip_client(transport: Transport) -> Any | None:
-    """The pyvisa-py HiSLIP protocol client under `transport`, or None."""
+    """The HiSLIP client of `transport` (ours, or pyvisa-py's under a VisaTransport), or None.
+    Both answer `async_lock_request(timeout, key)` and `async_lock_release()` alike."""
+    from instrumentkit.hislip_transport import HislipTransport
+
+    if isinstance(transport, HislipTransport):
+        return transport
     visa = getattr(transport, "visa", None)
     if visa is None:
         return None
@@ -38,8 +44,8 @@ def hold_lock(transport: Transport, name: str, timeout: float, key: str) -> Iter
     client = hislip_client(transport)
     if client is None:
         raise ConfigError(
-            f"{name}: locks are for HiSLIP resources opened with pyvisa-py "
-            f"(TCPIP::host::hislip0::INSTR); {transport.resource!r} is not one"
+            f"{name}: locks are for HiSLIP resources (TCPIP::host::hislip0::INSTR); "
+            f"{transport.resource!r} is not one"
         )
     kind = f"shared lock {key!r}" if key else "exclusive lock"
     previous = client.timeout

@@ -3,6 +3,7 @@
 | resource                                  | transport                          |
 |-------------------------------------------|------------------------------------|
 | `TCPIP[n]::host::port::SOCKET`            | SocketTransport (direct TCP)       |
+| `TCPIP[n]::host::hislip<x>[,port]::INSTR` | HislipTransport (direct HiSLIP)    |
 | `COM3`, `/dev/ttyUSB0`, `scheme://...`    | SerialTransport (pyserial URL)     |
 | any other VISA resource, or `backend=...` | VisaTransport (pyvisa)             |
 | an open pyvisa resource / a Transport     | wrapped / used as it is            |
@@ -24,6 +25,7 @@ from instrumentkit.transport import Transport
 __all__ = ["ConnectionOptions", "ParsedResource", "open_transport", "parse_resource"]
 
 _SOCKET = re.compile(r"^TCPIP\d*::([^:]+)::(\d+)::SOCKET$", re.IGNORECASE)
+_HISLIP = re.compile(r"^TCPIP\d*::([^:]+)::(hislip[^,:]*)(?:,(\d+))?::INSTR$", re.IGNORECASE)
 _SERIAL_PORT = re.compile(r"^(COM\d+|/dev/\S+)$", re.IGNORECASE)
 _SERIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?!.*::)", re.IGNORECASE)
 """A pyserial URL; `ASRLsocket://host:port::INSTR` is a VISA resource, not a URL."""
@@ -58,7 +60,7 @@ class ParsedResource:
     """What a resource string names, found without opening anything."""
 
     resource: str
-    transport: Literal["socket", "serial", "visa"]
+    transport: Literal["socket", "hislip", "serial", "visa"]
     """Which transport `open_transport` would use."""
     serial_line: bool
     """True when serial framing (baud rate, bits, parity) applies: a port, a serial URL
@@ -76,11 +78,15 @@ def _serial_scheme_known(scheme: str) -> bool:
     )
 
 
-def _transport_for(resource: str, backend: str | None) -> Literal["socket", "serial", "visa"]:
+def _transport_for(
+    resource: str, backend: str | None
+) -> Literal["socket", "hislip", "serial", "visa"]:
     if backend is not None:
         return "visa"
     if _SOCKET.match(resource):
         return "socket"
+    if _HISLIP.match(resource):
+        return "hislip"
     if _SERIAL_PORT.match(resource) or _SERIAL_URL.match(resource):
         return "serial"
     return "visa"
@@ -96,8 +102,8 @@ def parse_resource(resource: str, *, backend: str | None = None) -> ParsedResour
     if not isinstance(resource, str) or not resource.strip():
         raise ConfigError(f"a resource must be a non-empty string, not {resource!r}")
     transport = _transport_for(resource, backend)
-    if transport == "socket":
-        return ParsedResource(resource, "socket", serial_line=False)
+    if transport in ("socket", "hislip"):
+        return ParsedResource(resource, transport, serial_line=False)
     if transport == "serial" and _SERIAL_PORT.match(resource):
         return ParsedResource(resource, "serial", serial_line=True)
     if transport == "serial":
@@ -188,6 +194,15 @@ def open_transport(resource: Any, **options: Any) -> Transport:
 
             host, port = socket_match.groups()
             return SocketTransport(host, int(port), timeout=timeout, resource=resource)
+        hislip_match = _HISLIP.match(resource)
+        if kind == "hislip" and hislip_match:
+            from instrumentkit.hislip_transport import DEFAULT_HISLIP_PORT, HislipTransport
+
+            host, sub_address, port = hislip_match.groups()
+            return HislipTransport(
+                host, int(port or DEFAULT_HISLIP_PORT), sub_address, timeout=timeout,
+                resource=resource,
+            )  # fmt: skip
         if kind == "serial":
             from instrumentkit.serial_transport import SerialTransport
 

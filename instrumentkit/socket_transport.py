@@ -75,6 +75,10 @@ class SocketTransport(TransportBase):
 
     def _fill(self, deadline: float, progress: str = "") -> None:
         """Append what the next `recv` brings to the buffer."""
+        self._pending += self._receive(deadline, progress)
+
+    def _receive(self, deadline: float, progress: str) -> bytes:
+        """What the next `recv` brings, waiting no later than `deadline`."""
         self._before_wait(deadline, progress)
         try:
             chunk = self._sock.recv(_RECV)
@@ -84,7 +88,7 @@ class SocketTransport(TransportBase):
             raise ConnectionError(f"read failed: {error}") from error
         if not chunk:
             raise ConnectionError("connection closed by the instrument")
-        self._pending += chunk
+        return chunk
 
     def read_until(self, terminator: bytes) -> bytes:
         pending = self._pending
@@ -151,10 +155,15 @@ class SocketTransport(TransportBase):
                     raise ConnectionError(f"read failed: {error}") from error
                 if not chunk:
                     raise ConnectionError("connection closed by the instrument")
-                dropped += len(chunk)
+                dropped += self._discard(chunk)
             return -1
         finally:
             self._set_socket_timeout(self._timeout)
+
+    def _discard(self, chunk: bytes) -> int:
+        """How many of the bytes a drain drops count (subclasses that frame messages parse
+        them and count only the payloads)."""
+        return len(chunk)
 
     def abort(self) -> None:
         """Shut the connection down: a `recv` blocked in another thread returns at once."""

@@ -19,7 +19,6 @@ from instrumentkit.share._protocol import (
     Header,
     LockResult,
     MessageType,
-    send_message,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +58,7 @@ class AsyncChannel:
         _sync_send: threading.Lock
         _reading: threading.Lock
         _busy: threading.Condition
+        _watchers: int
         _in_progress: bool
         _pending: bytearray
         sync: socket.socket
@@ -77,13 +77,12 @@ class AsyncChannel:
     # -- the asynchronous channel
     def serve_async(self, sock: socket.socket) -> None:
         self.async_ = sock
-        sock.settimeout(self.limits.io_timeout)
         reason = "closed by client"
         try:
-            channel = BufferedChannel(sock, chunk=_MAX_ASYNC_PAYLOAD)
+            channel = BufferedChannel(sock, self.limits.io_timeout, chunk=_MAX_ASYNC_PAYLOAD)
             while not self.closed.is_set():
                 header, payload = self._receive(channel, None, _MAX_ASYNC_PAYLOAD)
-                self._answer_async(sock, header, payload)
+                self._answer_async(channel, header, payload)
         except ProtocolViolation as violation:
             reason = f"fatal error: {violation}"
             self._fatal(sock, violation)
@@ -92,7 +91,7 @@ class AsyncChannel:
         finally:
             self.close(reason)
 
-    def _answer_async(self, sock: socket.socket, header: Header, payload: bytes) -> None:
+    def _answer_async(self, channel: BufferedChannel, header: Header, payload: bytes) -> None:
         kind = header.type
         instrument = self.instrument
         if kind == MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE:
@@ -103,31 +102,31 @@ class AsyncChannel:
                 )
             (self.client_max_size,) = struct.unpack("!Q", payload)
             server_max = struct.pack("!Q", self.limits.max_message_size)
-            send_message(sock, MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, 0, server_max)
+            channel.send(MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, 0, server_max)
         elif kind == MessageType.ASYNC_LOCK:
             result = self._lock(header, payload)
-            send_message(sock, MessageType.ASYNC_LOCK_RESPONSE, result)
+            channel.send(MessageType.ASYNC_LOCK_RESPONSE, result)
         elif kind == MessageType.ASYNC_LOCK_INFO:
             locks = instrument.locks
             exclusive = int(locks.exclusive_held())
-            send_message(sock, MessageType.ASYNC_LOCK_INFO_RESPONSE, exclusive, locks.holders())
+            channel.send(MessageType.ASYNC_LOCK_INFO_RESPONSE, exclusive, locks.holders())
         elif kind == MessageType.ASYNC_REMOTE_LOCAL_CONTROL:
             # Remote/local state belongs to the instrument's own front panel; shared by
             # many clients, one of them may not switch it: answered, recorded, not forwarded.
             self._event("remote_local", f"request {header.control} answered, not forwarded")
-            send_message(sock, MessageType.ASYNC_REMOTE_LOCAL_RESPONSE)
+            channel.send(MessageType.ASYNC_REMOTE_LOCAL_RESPONSE)
         elif kind == MessageType.ASYNC_STATUS_QUERY:
             self._wait_handled(header.parameter)
             status = 0
             if instrument.locks.wait_for_access(self.session_id, lambda: True):
                 status = instrument.status_byte()
-            send_message(sock, MessageType.ASYNC_STATUS_RESPONSE, status)
+            channel.send(MessageType.ASYNC_STATUS_RESPONSE, status)
         elif kind == MessageType.ASYNC_DEVICE_CLEAR:
             with self._sync_send:  # a reply being sent finishes before the acknowledgement
                 self.clearing.set()
                 self._generation += 1
             self._event("clear", "device clear: pending messages and replies dropped")
-            send_message(sock, MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0)
+            channel.send(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0)
             if self._reading.acquire(blocking=False):
                 # The synchronous thread is busy on the instrument: take its DeviceClear
                 # Complete here, so the clear does not wait for a slow instrument.
@@ -136,8 +135,8 @@ class AsyncChannel:
                 finally:
                     self._reading.release()
         else:
-            send_message(
-                sock, MessageType.ERROR, ErrorCode.UNRECOGNIZED_MESSAGE_TYPE, 0,
+            channel.send(
+                MessageType.ERROR, ErrorCode.UNRECOGNIZED_MESSAGE_TYPE, 0,
                 f"message type {kind} is not for the asynchronous channel".encode(),
             )  # fmt: skip
 
@@ -153,12 +152,17 @@ class AsyncChannel:
                 # "Nothing sent yet" (pyvisa-py names 0 or the first ID then) and indeed
                 # nothing has arrived; otherwise the first message is on its way.
                 return
-            self._busy.wait_for(
-                lambda: (
-                    self.closed.is_set() or (not self._in_progress and self._last_handled in wanted)
-                ),
-                _ORDER_WAIT,
-            )
+            self._watchers += 1  # the synchronous thread notifies only while someone waits
+            try:
+                self._busy.wait_for(
+                    lambda: (
+                        self.closed.is_set()
+                        or (not self._in_progress and self._last_handled in wanted)
+                    ),
+                    _ORDER_WAIT,
+                )
+            finally:
+                self._watchers -= 1
 
     def _sync_idle(self) -> bool:
         """Nothing of the client's is on the synchronous channel: no message running or

@@ -24,7 +24,6 @@ from instrumentkit.share._limits import Limits
 from instrumentkit.share._messages import is_query
 from instrumentkit.share._protocol import (
     FIRST_MESSAGE_ID,
-    HEADER,
     BufferedChannel,
     ErrorCode,
     FatalCode,
@@ -67,7 +66,6 @@ class Client(AsyncChannel):
         self.limits = limits
         self.usage = usage
         self.operator = instrument.is_operator(address[0])
-        sync.settimeout(limits.io_timeout)
         self._on_close = on_close
         self.closed = threading.Event()
         self.clearing = threading.Event()
@@ -75,10 +73,11 @@ class Client(AsyncChannel):
         self._close_lock = threading.Lock()
         self._busy = threading.Condition()
         self._in_progress = False  # a message is on the instrument (lock release waits)
+        self._watchers = 0  # threads waiting on `_busy` for a message to be handled
         # MessageID of the last message run; before any, the one before the first.
         self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         self._generation = 0  # bumped by a device clear: older messages answer no one
-        self._channel = BufferedChannel(sync)
+        self._channel = BufferedChannel(sync, limits.io_timeout)
         self._reading = threading.Lock()  # held by whoever reads the synchronous channel
         self._pending = bytearray()  # Data parts of the program message being assembled
         self.client_max_size = _DEFAULT_CLIENT_MAX
@@ -114,7 +113,7 @@ class Client(AsyncChannel):
                 raise TimeoutError(f"idle: no message for {idle:g} s")
         except ValueError:  # the socket was closed by another thread
             raise PeerClosed("closed") from None
-        raw = channel.read(HEADER.size)
+        raw, payload = channel.read_message()
         header = parse_header(raw)
         if header is None:
             raise ProtocolViolation(
@@ -127,6 +126,8 @@ class Client(AsyncChannel):
                 f"message payload of {header.length} bytes is over this server's maximum "
                 f"of {max_payload}; ask AsyncMaximumMessageSize and send Data in parts",
             )
+        if payload is not None:
+            return header, payload
         return header, channel.read(header.length) if header.length else b""
 
     # -- the synchronous channel
@@ -161,6 +162,13 @@ class Client(AsyncChannel):
                     self._complete_clear()
                 elif self.clearing.is_set():
                     continue  # thrown away until the client completes its device clear
+                elif (
+                    kind == MessageType.DATA_END
+                    and not self._pending
+                    and len(payload) <= limits.max_program_size
+                ):
+                    self._mark_in_progress()  # a message in one part: no assembling
+                    return payload, header.parameter, self._generation, False
                 elif kind in (MessageType.DATA, MessageType.DATA_END):
                     self._pending += payload
                     if len(self._pending) > limits.max_program_size:
@@ -192,7 +200,7 @@ class Client(AsyncChannel):
             self._last_handled = (FIRST_MESSAGE_ID - 2) & 0xFFFF_FFFF
         with self._sync_send:
             self._generation += 1  # whatever is still running answers no one
-            send_message(self.sync, MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
+            self._channel.send(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0)
         self.clearing.clear()
 
     def _refusal(self, message: bytes) -> str | None:
@@ -230,7 +238,8 @@ class Client(AsyncChannel):
             with self._busy:
                 self._in_progress = False
                 self._last_handled = message_id
-                self._busy.notify_all()
+                if self._watchers:
+                    self._busy.notify_all()
 
     def _exchange(self, message: bytes, message_id: int, generation: int) -> None:
         instrument = self.instrument
@@ -238,7 +247,8 @@ class Client(AsyncChannel):
         def stop() -> bool:
             return self.closed.is_set() or self._generation != generation
 
-        if not instrument.locks.wait_for_access(self.session_id, stop):
+        locks = instrument.locks
+        if locks.held and not locks.wait_for_access(self.session_id, stop):
             return
         try:
             reply = instrument.exchange(message)
@@ -260,21 +270,24 @@ class Client(AsyncChannel):
 
     def _send_reply(self, reply: bytes, message_id: int, generation: int) -> None:
         chunk = max(_SMALLEST_CHUNK, min(self.client_max_size, self.limits.max_message_size))
-        view = memoryview(reply)
         with self._sync_send:
             if self.clearing.is_set() or generation != self._generation:
                 return
             # Counted first: once the client has its reply it may close at once, and the
             # record is written by whichever channel sees the close.
             self.bytes_out += len(reply)
+            if len(reply) <= chunk:
+                self._channel.send(MessageType.DATA_END, 0, message_id, reply)
+                return
+            view = memoryview(reply)
             while len(view) > chunk:
-                send_message(self.sync, MessageType.DATA, 0, message_id, view[:chunk])
+                self._channel.send(MessageType.DATA, 0, message_id, view[:chunk])
                 view = view[chunk:]
-            send_message(self.sync, MessageType.DATA_END, 0, message_id, view)
+            self._channel.send(MessageType.DATA_END, 0, message_id, view)
 
     def _error(self, code: ErrorCode, text: str) -> None:
         with self._sync_send:
-            send_message(self.sync, MessageType.ERROR, code, 0, text.encode()[:1024])
+            self._channel.send(MessageType.ERROR, code, 0, text.encode()[:1024])
 
     # -- ending
     def _fatal(self, sock: socket.socket, violation: ProtocolViolation) -> None:

@@ -22,6 +22,12 @@ class LockTable:
         self._shared: dict[int, str] = {}
 
     # -- questions
+    @property
+    def held(self) -> bool:
+        """Whether any lock is held, read without waiting (messages skip the wait when not:
+        a lock granted just after counts as granted just after the message arrived)."""
+        return self._exclusive is not None or bool(self._shared)
+
     def holders(self) -> int:
         with self._changed:
             return len({*self._shared, *([self._exclusive] if self._exclusive else [])})

@@ -8,6 +8,7 @@ binary blocks are skipped while splitting, so a `;` or `?` inside data never cou
 
 from __future__ import annotations
 
+import functools
 import re
 
 from instrumentkit.transport import Transport
@@ -52,6 +53,21 @@ def _units(message: bytes) -> list[bytes]:
 
 def query_units(message: bytes) -> int:
     """How many units of `message` are queries (header ending with `?`)."""
+    if len(message) <= _CACHED_LENGTH:
+        return _short_query_units(message)
+    return _count_queries(message)
+
+
+_CACHED_LENGTH = 128
+
+
+@functools.lru_cache(maxsize=512)
+def _short_query_units(message: bytes) -> int:
+    """Clients repeat the same short messages (`*IDN?`, `READ?`): split each once."""
+    return _count_queries(message)
+
+
+def _count_queries(message: bytes) -> int:
     count = 0
     for unit in _units(message):
         header = unit.split(None, 1)[0]

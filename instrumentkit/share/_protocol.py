@@ -159,14 +159,19 @@ def send_message(
 
 
 class BufferedChannel:
-    """Reads one channel through a buffer, so a small message costs one `recv`, not three.
+    """Reads and writes one channel through a non-blocking socket and a read buffer.
 
-    Waiting for the next message (`wait_for_message`) is separate from the socket's own
-    timeout, which bounds receiving the rest of a message once it began.
+    A small message costs one `recv`, not three, and no `poll` before it: a socket with a
+    timeout makes Python poll before every `recv` and `send`, two system calls of the
+    dozen a shared query costs. The channel waits only when the socket has nothing:
+    `wait_for_message` for the next message (the idle limit), `timeout` for the rest of a
+    message once it began and for a client slow to take a reply.
     """
 
-    def __init__(self, sock: socket.socket, chunk: int = 65536) -> None:
+    def __init__(self, sock: socket.socket, timeout: float, chunk: int = 65536) -> None:
+        sock.setblocking(False)
         self.sock = sock
+        self.timeout = timeout
         self.chunk = chunk
         self._buffer = bytearray()
 
@@ -182,11 +187,54 @@ class BufferedChannel:
         readable, _, _ = select.select([self.sock], [], [], idle)
         return bool(readable)
 
+    def _wait(self, writing: bool, progress: str) -> None:
+        try:
+            ready = (
+                select.select([], [self.sock], [], self.timeout)[1]
+                if writing
+                else (select.select([self.sock], [], [], self.timeout)[0])
+            )
+        except ValueError:  # the socket was closed by another thread
+            raise PeerClosed("closed") from None
+        if not ready:
+            raise TimeoutError(f"no progress for {self.timeout:g} s ({progress})")
+
     def _fill(self) -> None:
-        data = self.sock.recv(self.chunk)
+        self._buffer += self._recv_some()
+
+    def _recv_some(self) -> bytes:
+        """What one `recv` brings, waiting up to `timeout` when nothing is there yet."""
+        while True:
+            try:
+                data = self.sock.recv(self.chunk)
+                break
+            except BlockingIOError:
+                self._wait(False, f"{len(self._buffer)} bytes of a message received")
         if not data:
             raise PeerClosed(f"connection closed with {len(self._buffer)} bytes of a message")
-        self._buffer += data
+        return data
+
+    def _receive_into(self, view: memoryview) -> None:
+        position, count = 0, len(view)
+        while position < count:
+            try:
+                received = self.sock.recv_into(view[position:])
+            except BlockingIOError:
+                self._wait(False, f"{position} of {count} bytes received")
+                continue
+            if not received:
+                raise PeerClosed(f"connection closed after {position} of {count} bytes")
+            position += received
+
+    def read_message(self) -> tuple[bytes, bytes | None]:
+        """A message's 16 header bytes, and its payload when the same `recv` brought exactly
+        that message (the common case, served without the buffer); else None: `read` it."""
+        if not self._buffer:
+            data = self._recv_some()
+            if len(data) >= HEADER.size and int.from_bytes(data[8:16], "big") == len(data) - 16:
+                return data[: HEADER.size], data[HEADER.size :]
+            self._buffer += data
+        return self.read(HEADER.size), None
 
     def read(self, count: int) -> bytes:
         """Exactly `count` bytes; a large remainder goes straight into its own buffer."""
@@ -196,9 +244,31 @@ class BufferedChannel:
             del buffer[:count]
             return data
         if count - len(buffer) > self.chunk:
-            head = bytes(buffer)
+            whole = bytearray(count)
+            head = len(buffer)
+            whole[:head] = buffer
             buffer.clear()
-            return head + bytes(recv_exact(self.sock, count - len(head)))
+            self._receive_into(memoryview(whole)[head:])
+            return bytes(whole)
         while len(buffer) < count:
             self._fill()
         return self.read(count)
+
+    def send(
+        self, kind: int, control: int = 0, parameter: int = 0, payload: bytes | memoryview = b""
+    ) -> None:
+        """One whole message (header and a small payload in one `send`)."""
+        header = encode_header(kind, control, parameter, len(payload))
+        if len(payload) < 65536:
+            self._send_all(memoryview(header + bytes(payload)))
+        else:
+            self._send_all(memoryview(header))
+            self._send_all(memoryview(payload))
+
+    def _send_all(self, view: memoryview) -> None:
+        total = len(view)
+        while view:
+            try:
+                view = view[self.sock.send(view) :]
+            except BlockingIOError:
+                self._wait(True, f"{total - len(view)} of {total} bytes sent")

@@ -128,6 +128,10 @@ def test_unopenable_resources_are_connection_failed(resource):
     [
         ("TCPIP::10.0.0.5::5025::SOCKET", "socket", False),
         ("TCPIP0::lab-dmm::INSTR", "visa", False),
+        ("TCPIP::10.0.0.5::hislip0::INSTR", "hislip", False),
+        ("TCPIP0::pi.local::hislip_dmm,4881::INSTR", "hislip", False),
+        ("tcpip::pi.local::HISLIP0::instr", "hislip", False),
+        ("TCPIP::pi.local::inst0::INSTR", "visa", False),
         ("USB0::0x2A8D::0x1301::MY57800001::INSTR", "visa", False),
         ("GPIB0::12::INSTR", "visa", False),
         ("ASRL1::INSTR", "visa", True),

@@ -156,3 +156,22 @@ def test_initialize_response_layout(make_share: MakeShare, version: int) -> None
         assert parameter & 0xFFFF != 0  # the session id the async channel must name
     finally:
         sock.close()
+
+
+def test_a_status_query_waiting_for_its_message_answers_once_it_has_run(
+    make_share: MakeShare,
+) -> None:
+    """The synchronous thread wakes the waiting query when the message is done: the answer
+    does not wait out the 2 s bound on waiting for order."""
+    share = make_share()
+    client = RawClient(share.port)
+    try:
+        client.async_.sendall(encode_header(MessageType.ASYNC_STATUS_QUERY, 0, 0xFFFF_FF02))
+        time.sleep(0.2)  # the query waits for MessageID 0xFFFFFF00, not yet sent
+        started = time.monotonic()
+        assert client.query(b"*IDN?\n") == b"Acme,BENCH,0001,1.0\n"
+        kind, _, _, _ = client.receive(client.async_)
+        assert kind == MessageType.ASYNC_STATUS_RESPONSE
+        assert time.monotonic() - started < 1.5
+    finally:
+        client.close()

@@ -1,0 +1,397 @@
+"""A direct HiSLIP client (`TCPIP::host::hislip0::INSTR`, IVI-6.1), synchronized mode.
+
+Opened by `open_transport` for HiSLIP resources unless a pyvisa `backend=` is given
+(decision 0801). The synchronous channel carries Data/DataEnd messages numbered by
+MessageID; a reply tagged with another message's ID (a late answer to a message that
+timed out) is dropped, never read as the answer to a later one. The asynchronous channel
+carries device clear, locks and the maximum message size. Like `SocketTransport`, whose
+timeout handling it shares, a small reply costs one buffered `recv`, and a large block's
+payload is received straight into the caller's buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+
+from instrumentkit.errors import InstrumentError
+from instrumentkit.share._protocol import (
+    ANY_MESSAGE_ID,
+    FIRST_MESSAGE_ID,
+    HEADER,
+    PROTOCOL_VERSION,
+    VENDOR_ID,
+    MessageType,
+    encode_header,
+    parse_header,
+    recv_exact,
+)
+from instrumentkit.socket_transport import SocketTransport
+
+__all__ = ["DEFAULT_HISLIP_PORT", "HislipTransport"]
+
+DEFAULT_HISLIP_PORT = 4880
+_ASK_MAX_SIZE = 1 << 24
+"""The largest message payload this client accepts: blocks arrive in few messages."""
+_RECV = 1 << 16
+_MASK = 0xFFFF_FFFF
+_DATA_END = int(MessageType.DATA_END)
+_LOCK_ANSWERS = {0: "failure", 1: "success", 2: "success", 3: "error"}
+"""AsyncLockResponse control codes as pyvisa-py's protocol client names them."""
+
+
+class HislipTransport(SocketTransport):
+    """Program messages and replies over one HiSLIP session (two TCP connections)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_HISLIP_PORT,
+        sub_address: str = "hislip0",
+        *,
+        timeout: float = 5.0,
+        resource: str = "",
+    ) -> None:
+        super().__init__(
+            host, port, timeout=timeout,
+            resource=resource or f"TCPIP::{host}::{sub_address},{port}::INSTR",
+        )  # fmt: skip
+        self._raw = bytearray()  # received on the synchronous channel, not yet parsed
+        self._left = 0  # payload bytes of the message being parsed still to come
+        self._kind = MessageType.DATA  # type of that message
+        self._sink: bytearray | None = None  # where its payload goes (None: dropped)
+        self._end: int | None = None  # bytes of `_pending` up to the reply's DataEnd
+        self._server_error: str | None = None
+        self._dropped = 0  # reply bytes thrown away (late replies, drains)
+        self._clear_acknowledged = False
+        self._clearing = False
+        self._next_id = FIRST_MESSAGE_ID
+        self._last_id = (FIRST_MESSAGE_ID - 2) & _MASK  # "nothing sent yet"
+        self._async: socket.socket | None = None
+        try:
+            self.session_id = self._initialize(sub_address)
+            self._async = socket.create_connection((host, port), timeout=timeout)
+            self._async.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._async_exchange(MessageType.ASYNC_INITIALIZE, 0, self.session_id)
+            server_max = self._async_exchange(
+                MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE, 0, 0, struct.pack("!Q", _ASK_MAX_SIZE)
+            )[1]
+            self.max_payload = max(1, int.from_bytes(server_max[:8], "big") - HEADER.size)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening
+    def _initialize(self, sub_address: str) -> int:
+        name = sub_address.encode("latin-1")
+        self._sock.sendall(
+            struct.pack("!2sBBH2sQ", b"HS", MessageType.INITIALIZE, 0, PROTOCOL_VERSION,
+                        VENDOR_ID, len(name)) + name
+        )  # fmt: skip
+        header, payload = self._receive_whole(self._sock)
+        if header.type != MessageType.INITIALIZE_RESPONSE:
+            raise ConnectionError(
+                f"the HiSLIP server did not open {sub_address!r}: {_describe(header, payload)}"
+            )
+        return header.parameter & 0xFFFF
+
+    def _receive_whole(self, sock: socket.socket) -> tuple[tuple[int, int, int, int], bytes]:
+        header = parse_header(bytes(recv_exact(sock, HEADER.size)))
+        if header is None:
+            raise ConnectionError(f"{self.resource} does not speak HiSLIP (no 'HS' prologue)")
+        return header, bytes(recv_exact(sock, header.length)) if header.length else b""
+
+    def _async_exchange(
+        self, kind: int, control: int, parameter: int, payload: bytes = b""
+    ) -> tuple[int, bytes]:
+        """Send one asynchronous message; the (control code, payload) of its response,
+        which is the next message type up. Service requests on the way are skipped."""
+        sock = self._async
+        if sock is None:
+            raise ConnectionError("the HiSLIP asynchronous channel is closed")
+        sock.settimeout(self._timeout)
+        sock.sendall(encode_header(kind, control, parameter, len(payload)) + payload)
+        while True:
+            header, answer = self._receive_whole(sock)
+            if header.type == kind + 1 or (
+                kind == MessageType.ASYNC_DEVICE_CLEAR
+                and header.type == MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE
+            ):
+                return header.control, answer
+            if header.type in (MessageType.ERROR, MessageType.FATAL_ERROR):
+                raise ConnectionError(f"the HiSLIP server answered {_describe(header, answer)}")
+
+    # -- writing: one program message, in Data parts and a DataEnd
+    def write(self, data: bytes) -> None:
+        if self._pending or self._end is not None or self._sink is not None:
+            self._forget_reply()
+        message_id = self._next_id
+        try:
+            if len(data) <= self.max_payload:  # the common case: one DataEnd, one send
+                self._sock.sendall(HEADER.pack(b"HS", _DATA_END, 0, message_id, len(data)) + data)
+            else:
+                view = memoryview(data)
+                while len(view) > self.max_payload:
+                    self._send(MessageType.DATA, message_id, view[: self.max_payload])
+                    view = view[self.max_payload :]
+                self._send(MessageType.DATA_END, message_id, view)
+        except OSError as error:
+            raise ConnectionError(f"write failed: {error}") from error
+        self._last_id = message_id
+        self._next_id = (message_id + 2) & _MASK
+
+    def _forget_reply(self) -> None:
+        """An unread reply, and the rest of it still arriving, answer an earlier message."""
+        self._pending.clear()
+        self._end = None
+        if self._sink is self._pending:
+            self._sink = None
+
+    def _send(self, kind: int, message_id: int, payload: memoryview) -> None:
+        header = encode_header(kind, 0, message_id, len(payload))
+        if len(payload) < _RECV:
+            self._sock.sendall(header + payload)
+        else:
+            self._sock.sendall(header)
+            self._sock.sendall(payload)
+
+    # -- reading: payloads of the current reply in `_pending`
+    def _fill(self, deadline: float, progress: str = "") -> None:
+        self._absorb(self._receive(deadline, progress))
+
+    def _lone_reply(self, chunk: bytes) -> bool:
+        """Whether `chunk` is exactly one whole DataEnd answering the last message (the
+        common case, served without the general parse)."""
+        if self._left or self._raw or len(chunk) < HEADER.size or self._clearing:
+            return False
+        prologue, kind, _, message_id, length = HEADER.unpack_from(chunk)
+        return (
+            kind == _DATA_END
+            and length == len(chunk) - HEADER.size
+            and prologue == b"HS"
+            and message_id in (self._last_id, ANY_MESSAGE_ID)
+        )
+
+    def _absorb(self, chunk: bytes) -> None:
+        """Take received bytes in: reply payloads to `_pending`, the rest by its type."""
+        if self._lone_reply(chunk):
+            with memoryview(chunk) as view:
+                self._pending += view[HEADER.size :]
+            if self._end is None:
+                self._end = len(self._pending)
+            return
+        self._take(chunk)
+        self._raise_server_error()
+
+    def _take(self, chunk: bytes) -> None:
+        """Parse received bytes: kept payloads go to `_pending`, the rest is dropped."""
+        raw = self._raw
+        raw += chunk
+        position = 0
+        while True:
+            if self._left:
+                count = min(self._left, len(raw) - position)
+                if self._sink is not None:
+                    self._sink += raw[position : position + count]
+                elif self._kind in (MessageType.DATA, MessageType.DATA_END):
+                    self._dropped += count
+                position += count
+                self._left -= count
+                if self._left:
+                    break
+                self._message_done()
+                continue
+            if len(raw) - position < HEADER.size:
+                break
+            header = parse_header(bytes(raw[position : position + HEADER.size]))
+            position += HEADER.size
+            if header is None:
+                raw.clear()
+                raise ConnectionError(f"{self.resource}: HiSLIP stream out of step (no 'HS')")
+            self._start_message(header)
+            if not self._left:
+                self._message_done()
+        del raw[:position]
+
+    def _start_message(self, header: tuple[int, int, int, int]) -> None:
+        kind, control, parameter, length = header
+        self._kind, self._left = kind, length
+        if kind in (MessageType.DATA, MessageType.DATA_END):
+            mine = parameter in (self._last_id, ANY_MESSAGE_ID)
+            self._sink = self._pending if mine and not self._clearing else None
+        elif kind in (MessageType.ERROR, MessageType.FATAL_ERROR):
+            self._sink = bytearray(f"{kind}:{control}:", "ascii")
+        else:
+            self._sink = None
+            if kind == MessageType.DEVICE_CLEAR_ACKNOWLEDGE:
+                self._clear_acknowledged = True
+
+    def _message_done(self) -> None:
+        sink = self._sink
+        if self._kind == MessageType.DATA_END and sink is self._pending and self._end is None:
+            self._end = len(sink)
+        elif self._kind in (MessageType.ERROR, MessageType.FATAL_ERROR) and sink is not None:
+            self._server_error = bytes(sink).decode("latin-1")
+        self._sink = None
+
+    def _raise_server_error(self) -> None:
+        if self._server_error is None:
+            return
+        kind, code, text = self._server_error.split(":", 2)
+        self._server_error = None
+        if int(kind) == MessageType.FATAL_ERROR:
+            raise ConnectionError(f"the HiSLIP server ended the session (fatal {code}): {text}")
+        raise InstrumentError(f"the HiSLIP server answered error {code}: {text}")
+
+    def _consumed(self, count: int) -> None:
+        del self._pending[:count]
+        if self._end is not None:
+            self._end -= count
+            if self._end <= 0:
+                self._end = None
+
+    def read_until(self, terminator: bytes) -> bytes:
+        """Up to `terminator`, or to the end of the reply (DataEnd) if that comes first."""
+        pending = self._pending
+        if not pending and self._end is None and not self._raw and not self._left:
+            # Nothing of the reply here yet: most replies are one DataEnd in one segment,
+            # ending with the terminator, and go out without touching the buffers.
+            chunk = self._receive(self._start(), "")
+            end = len(chunk) - len(terminator)
+            if self._lone_reply(chunk) and chunk.find(terminator, HEADER.size) == end:
+                return chunk[HEADER.size : end]
+            self._absorb(chunk)
+        index = pending.find(terminator, 0, _stop(self._end, pending))
+        if index < 0 and self._end is None:
+            deadline = self._start()
+            while index < 0 and self._end is None:
+                searched = max(0, len(pending) - len(terminator) + 1)
+                self._fill(deadline)
+                index = pending.find(terminator, searched, _stop(self._end, pending))
+        if index < 0:  # the reply ended without the terminator
+            end = self._end or 0
+            message = bytes(pending[:end])
+            self._consumed(end)
+            return message
+        message = bytes(pending[:index])
+        self._consumed(index + len(terminator))
+        return message
+
+    def read_into(self, buffer: memoryview) -> None:
+        total = len(buffer)
+        pending = self._pending
+        position = min(total, len(pending))
+        buffer[:position] = pending[:position]
+        self._consumed(position)
+        if position == total:
+            return
+        deadline = self._start()
+        sock = self._sock
+        while position < total:
+            progress = f"{position} of {total} bytes arrived"
+            if self._left and self._sink is pending and not self._raw:
+                # The reply's payload is next on the socket: straight into place.
+                count = min(self._left, total - position)
+                self._before_wait(deadline, progress)
+                try:
+                    received = sock.recv_into(buffer[position : position + count])
+                except TimeoutError:
+                    raise TimeoutError(progress) from None
+                except OSError as error:
+                    raise ConnectionError(f"read failed after {progress}: {error}") from error
+                if not received:
+                    raise ConnectionError(f"connection closed by the instrument ({progress})")
+                position += received
+                self._left -= received
+                if not self._left:
+                    self._message_done()
+                    self._consumed(len(pending))  # the DataEnd ended at this read's bytes
+                continue
+            self._fill(deadline, progress)
+            count = min(total - position, len(pending))
+            buffer[position : position + count] = pending[:count]
+            self._consumed(count)
+            position += count
+
+    def drain(self, quiet: float, limit: float) -> int:
+        """Drop the reply pending and every message arriving until `quiet` s pass silent."""
+        wanted = self._last_id
+        self._last_id = -1  # nothing arriving now answers a message still wanted
+        pending = len(self._pending)
+        self._consumed(pending)
+        try:
+            dropped = super().drain(quiet, limit)
+            return dropped if dropped < 0 else dropped + pending
+        finally:
+            self._last_id = wanted
+            self._pending.clear()
+            self._end = None
+
+    def _discard(self, chunk: bytes) -> int:
+        before = self._dropped
+        self._take(chunk)  # parsed, so the framing stays in step; payloads dropped
+        self._server_error = None
+        return self._dropped - before
+
+    # -- the asynchronous channel
+    def clear(self) -> None:
+        """HiSLIP device clear: the server drops what is pending for this client, the
+        instrument's input is cleared, message IDs start again."""
+        feature, _ = self._async_exchange(MessageType.ASYNC_DEVICE_CLEAR, 0, 0)
+        self._clearing = True
+        self._clear_acknowledged = False
+        try:
+            self._consumed(len(self._pending))
+            self._sock.sendall(encode_header(MessageType.DEVICE_CLEAR_COMPLETE, feature))
+            deadline = self._start()
+            while not self._clear_acknowledged:
+                self._fill(deadline, "waiting for DeviceClearAcknowledge")
+        finally:
+            self._clearing = False
+            self._server_error = None
+        self._consumed(len(self._pending))
+        self._next_id = FIRST_MESSAGE_ID
+        self._last_id = (FIRST_MESSAGE_ID - 2) & _MASK
+
+    def async_lock_request(self, timeout: float, lock_string: str = "") -> str:
+        """Ask for the lock (`lock_string` "" exclusive, else shared by that key), waiting up
+        to `timeout` s: "success", "failure" (not granted in time) or "error". The
+        answer may take `timeout`, so the channel waits that long plus `self.timeout`."""
+        previous = self._timeout
+        self._timeout = timeout + previous
+        try:
+            control, _ = self._async_exchange(
+                MessageType.ASYNC_LOCK, 1, round(timeout * 1000), lock_string.encode("latin-1")
+            )
+        finally:
+            self._timeout = previous
+        return _LOCK_ANSWERS.get(control, "error")
+
+    def async_lock_release(self) -> str:
+        """Give the lock back once the messages sent before are done: "success" or "error"."""
+        control, _ = self._async_exchange(MessageType.ASYNC_LOCK, 0, self._last_id)
+        return _LOCK_ANSWERS.get(control, "error")
+
+    # -- ending
+    def abort(self) -> None:
+        if self._async is not None:
+            with contextlib.suppress(OSError):
+                self._async.shutdown(socket.SHUT_RDWR)
+        super().abort()
+
+    def close(self) -> None:
+        if self._async is not None:
+            self._async.close()
+        super().close()
+
+
+def _stop(end: int | None, pending: bytearray) -> int:
+    return len(pending) if end is None else end
+
+
+def _describe(header: tuple[int, int, int, int], payload: bytes) -> str:
+    kind, control, _, _ = header
+    name = MessageType(kind).name if kind in MessageType._value2member_map_ else str(kind)
+    text = payload[:300].decode("latin-1", "replace")
+    return f"{name} (code {control}){': ' + text if text else ''}"
