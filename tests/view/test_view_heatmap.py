@@ -123,3 +123,23 @@ def test_a_region_on_a_line_plot_is_refused(server):
     assert status == 400
     assert "stream 'level' is drawn as a line plot: zoom it with x0 and x1" in payload["error"]
     assert get(server, "/api/stream/level?x0=1&x1=2")[0] == 200
+
+
+def test_a_map_declared_without_a_record_yet_is_all_unmeasured(tmp_path):
+    """The page asks as soon as the file exists: a grey map of the declared shape."""
+    path = tmp_path / "declared.h5"
+    axes = {"y": (Y_AXIS[:4], "mm"), "x": (X_AXIS[:6], "mm")}
+    writer = RunWriter(path, flush_interval=None)
+    writer.add_axis_arrays("scan", ik.AxisArray(np.zeros((4, 6)), axes, "V"))
+    writer.start(T0)
+    writer.flush()
+    try:
+        with ViewServer(path) as server:
+            status, payload = get(server, "/api/stream/scan?width=64&xindex=2:5")
+    finally:
+        writer.close()
+    assert status == 200
+    assert (payload["rows"], payload["filled"], payload["points"]) == (0, 0, 12)
+    assert payload["z"] == [[None] * 3] * 4
+    assert payload["zrange"] is None
+    assert payload["x"] == pytest.approx(X_AXIS[2:5])
