@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from instrumentkit.errors import ValidationError
 from instrumentkit.view._follow import RunFollower
+from instrumentkit.view._heatmap import Region, parse_index_range
 
 __all__ = ["LOOPBACK_HOSTS", "POLL_SECONDS", "make_app"]
 
@@ -75,19 +77,25 @@ def make_app(follower: RunFollower, *, loopback_only: bool = True) -> ASGIApp:
 
     async def stream(request: Request) -> Response:
         name = request.path_params["name"]
+        query = request.query_params
         try:
-            width = int(request.query_params.get("width", "800"))
-            lo = _finite(request.query_params.get("x0"))
-            hi = _finite(request.query_params.get("x1"))
+            width = int(query.get("width", "800"))
+            lo = _finite(query.get("x0"))
+            hi = _finite(query.get("x1"))
         except ValueError:
-            return _json({"error": "width must be an integer, x0 and x1 numbers"}, 400)
+            return _bad("width must be an integer, x0 and x1 numbers")
+        if (lo is None) != (hi is None):
+            return _bad("x0 and x1 go together: the two ends of the range to show")
         width = min(max(width, MIN_WIDTH), MAX_WIDTH)
         if lo is not None and hi is not None and not hi > lo:
             lo = hi = None
         try:
-            payload = await anyio.to_thread.run_sync(follower.stream, name, width, lo, hi)
+            region = _region(query.get("xindex"), query.get("yindex"))
+            payload = await anyio.to_thread.run_sync(follower.stream, name, width, lo, hi, region)
         except KeyError:
             return _not_found(f"no stream {name!r} in the run file")
+        except ValidationError as error:
+            return _bad(str(error))
         return _json(payload)
 
     async def events(request: Request) -> Response:
@@ -156,6 +164,13 @@ class _LoopbackHostOnly:
         await self.app(scope, receive, send)
 
 
+def _region(xindex: str | None, yindex: str | None) -> Region | None:
+    """A heat map's region from `xindex`/`yindex` (None when neither was given)."""
+    if xindex is None and yindex is None:
+        return None
+    return parse_index_range("xindex", xindex), parse_index_range("yindex", yindex)
+
+
 def _finite(text: str | None) -> float | None:
     if text is None or text == "":
         return None
@@ -167,6 +182,10 @@ def _finite(text: str | None) -> float | None:
 
 def _json(payload: Any, status: int = 200) -> Response:
     return JSONResponse(payload, status_code=status, headers=HEADERS)
+
+
+def _bad(message: str) -> Response:
+    return _json({"error": message}, 400)
 
 
 def _not_found(message: str) -> Response:

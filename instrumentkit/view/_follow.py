@@ -21,6 +21,7 @@ import yaml
 
 from instrumentkit.acquisition import RunFile, StreamData, open_run
 from instrumentkit.acquisition._layout import TIME
+from instrumentkit.view._heatmap import Region
 from instrumentkit.view._streams import Columns, plot_payload
 from instrumentkit.view._sweeps import grid_progress, is_grid
 
@@ -207,11 +208,17 @@ class RunFollower:
             return () if run is None else run.streams
 
     def stream(
-        self, name: str, width: int, lo: float | None = None, hi: float | None = None
+        self,
+        name: str,
+        width: int,
+        lo: float | None = None,
+        hi: float | None = None,
+        region: Region | None = None,
     ) -> dict[str, Any]:
         """What the page draws for one stream, decimated to `width` pixel columns.
 
-        Raises KeyError for a stream the file does not hold.
+        Raises KeyError for a stream the file does not hold, ValidationError for a range
+        or region the stream cannot show.
         """
         self.last_request = time.monotonic()
         with self._lock:
@@ -221,7 +228,7 @@ class RunFollower:
             if run is None or state is None:
                 raise KeyError(name)
             self._refresh(state)
-            key = (state.rows, width, lo, hi)
+            key = (state.rows, width, lo, hi, region)
             if state.payload_key == key and state.payload is not None:
                 return state.payload
             # The handles opened once, refreshed above: a second handle on a dataset while
@@ -232,7 +239,7 @@ class RunFollower:
                 record = run.instruments.get(state.instrument)
                 state.driver = record.driver if record else ""
             payload = plot_payload(
-                data, kind, state.columns, state.rows, width, lo, hi, state.driver
+                data, kind, state.columns, state.rows, width, lo, hi, state.driver, region
             )
             payload.update(name=name, kind=kind, rows=state.rows, last_time=state.last_time)
             state.payload_key, state.payload = key, payload

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from instrumentkit.acquisition import StreamData
 from instrumentkit.cli._status import describe_code, status_meanings
+from instrumentkit.errors import ValidationError
 from instrumentkit.view._decimate import (
     column_edges,
     column_minmax,
@@ -22,8 +23,9 @@ from instrumentkit.view._decimate import (
     interleave,
     json_numbers,
 )
+from instrumentkit.view._heatmap import Region, heat_map
 from instrumentkit.view._sweeps import is_grid, sweep_grid_payload
-from instrumentkit.view._traces import heat_map, numeric_rows, traces
+from instrumentkit.view._traces import numeric_rows, traces
 
 __all__ = ["Columns", "plot_payload"]
 
@@ -82,8 +84,26 @@ def plot_payload(
     lo: float | None,
     hi: float | None,
     driver: str = "",
+    region: Region | None = None,
 ) -> dict[str, Any]:
-    """The page's plot (or table) of one stream; `driver` names status codes old files lack."""
+    """The page's plot (or table) of one stream; `driver` names status codes old files lack.
+
+    `lo`..`hi` zoom a line plot, `region` a heat map; either on the other plot is refused
+    (ValidationError), so a script learns at once that it asked the wrong way.
+    """
+    is_map = kind in ("arrays", "axis_arrays") and numeric_rows(data, 2)
+    if is_map:
+        if lo is not None or hi is not None:
+            raise ValidationError(
+                f"stream {data.name!r} is a heat map: zoom it with xindex=A:B and yindex=C:D "
+                "(index ranges), not x0/x1"
+            )
+        return heat_map(data, rows, width, region)
+    if region is not None:
+        raise ValidationError(
+            f"xindex/yindex select a region of a heat map; stream {data.name!r} is drawn as "
+            "a line plot: zoom it with x0 and x1"
+        )
     if is_grid(data):
         return sweep_grid_payload(data)
     if kind in ("readings", "sweep"):
@@ -97,8 +117,6 @@ def plot_payload(
         kind in ("arrays", "axis_arrays") and numeric_rows(data, 1)
     ):
         return traces(data, kind, rows, width, lo, hi)
-    if kind in ("arrays", "axis_arrays") and numeric_rows(data, 2):
-        return heat_map(data, rows, width)
     return _table(data, rows)
 
 

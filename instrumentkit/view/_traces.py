@@ -1,7 +1,7 @@
-"""Records as the page draws them: the newest traces or spectra, and 2-D maps as heat maps.
+"""Records as the page draws them: the newest traces or spectra (2-D maps: `_heatmap`).
 
 Only the newest few records are read, and of them only the visible slice; a slice larger
-than the plot is cut to min/max per pixel column (maps: the largest value per cell).
+than the plot is cut to min/max per pixel column.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from numpy.typing import NDArray
 
 from instrumentkit.acquisition import StreamData
 from instrumentkit.view._decimate import (
-    block_max,
     column_edges,
     column_minmax,
     index_edges_sorted,
@@ -23,7 +22,7 @@ from instrumentkit.view._decimate import (
     json_numbers,
 )
 
-__all__ = ["TRACES", "heat_map", "numeric_rows", "traces"]
+__all__ = ["TRACES", "numeric_rows", "traces"]
 
 TRACES = 4
 """Records drawn for waveforms and spectra: the newest and the previous ones, faded."""
@@ -172,36 +171,3 @@ def _uniform_extent(x0: NDArray[np.float64], dx: NDArray[np.float64], points: in
     start = float(x0[-1]) if x0.size and math.isfinite(x0[-1]) else 0.0
     step = float(dx[-1]) if dx.size and math.isfinite(dx[-1]) and dx[-1] > 0 else 1.0
     return start, start + step * max(points - 1, 1)
-
-
-def heat_map(data: StreamData, rows: int, width: int) -> dict[str, Any]:
-    """The newest 2-D record (a map over two axes) as colour cells, at most `width` across.
-
-    Unmeasured points are NaN (null), so a map filling in point by point shows its gaps.
-    """
-    record = np.asarray(data.data[rows - 1], dtype=np.float64) if rows else np.empty((0, 0))
-    names = [str(a) for a in np.atleast_1d(data.attrs.get("axes", ()))][1:3]
-    coords = []
-    for dim, name in enumerate(names or ("row", "column")):
-        axis = data.axes.get(name)
-        size = record.shape[dim] if record.ndim == 2 else 0
-        valid = axis is not None and axis.shape == (size,) and axis.dtype.kind in "iuf"
-        values = np.asarray(axis[()], dtype=np.float64) if valid else np.arange(size, dtype=float)
-        coords.append((name, values))
-    (y_name, y_axis), (x_name, x_axis) = coords
-    across = max(1, math.ceil(record.shape[1] / width)) if record.size else 1
-    down = max(1, math.ceil(record.shape[0] / max(1, width // 2))) if record.size else 1
-    cells = block_max(record, down, across) if record.size else record
-    finite = record[np.isfinite(record)]
-    return {
-        "mode": "heatmap",
-        "x": json_numbers(x_axis[::across]),
-        "y": json_numbers(y_axis[::down]),
-        "xlabel": x_name, "ylabel": y_name,
-        "xunits": data.units.get(x_name, ""), "yunits": data.units.get(y_name, ""),
-        "units": data.units.get(data.signal, ""),
-        "z": [json_numbers(row) for row in cells],
-        "zrange": [float(finite.min()), float(finite.max())] if finite.size else None,
-        "filled": int(finite.size), "points": int(record.size),
-        "decimated": across > 1 or down > 1,
-    }  # fmt: skip

@@ -86,7 +86,7 @@
       $("plots").appendChild(box);
     }
     const panel = { name, box, isLog, rows: -1, busy: false, again: false, zoom: null,
-      plot: null, signature: "", payload: null };
+      region: null, geometry: null, plot: null, signature: "", payload: null };
     ik.panels[name] = panel;
     return panel;
   }
@@ -102,6 +102,9 @@
     const width = Math.max(100, Math.floor(target.clientWidth || 600));
     let url = `api/stream/${encodeURIComponent(name)}?width=${width}`;
     if (panel.zoom) url += `&x0=${panel.zoom[0]}&x1=${panel.zoom[1]}`;
+    if (panel.region) {
+      url += `&xindex=${panel.region.xindex.join(":")}&yindex=${panel.region.yindex.join(":")}`;
+    }
     fetch(url)
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${r.status} ${url}`))))
       .then((payload) => {
@@ -249,6 +252,9 @@
     const c = VIRIDIS[i].map((v, k) => Math.round(v + (VIRIDIS[i + 1][k] - v) * f));
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
+  // Cells are drawn in index space (equal widths whatever the axis values), so a dragged
+  // rectangle maps exactly to index ranges: the server sends that region at full detail.
+  const MARGIN = { left: 70, top: 22, right: 90, bottom: 40 };
   function drawHeatmap(panel, payload) {
     const holder = panel.box.querySelector(".canvas");
     let canvas = holder.querySelector("canvas.heatmap");
@@ -256,6 +262,8 @@
       holder.innerHTML = "";
       canvas = el("canvas", { class: "heatmap" });
       holder.appendChild(canvas);
+      holder.appendChild(el("div", { class: "heat-select", hidden: "" }));
+      heatmapZoom(panel, canvas, holder.lastChild);
     }
     const width = holder.clientWidth || 600, ratio = devicePixelRatio;
     canvas.width = width * ratio; canvas.height = HEIGHT * ratio;
@@ -263,17 +271,19 @@
     const ctx = canvas.getContext("2d");
     ctx.scale(ratio, ratio);
     ctx.clearRect(0, 0, width, HEIGHT);
-    const left = 70, top = 22, right = 90, bottom = 40;
-    const w = width - left - right, h = HEIGHT - top - bottom;
+    const { left, top, right } = MARGIN;
+    const w = width - left - right, h = HEIGHT - top - MARGIN.bottom;
     const z = payload.z, rows = z.length, cols = rows ? z[0].length : 0;
+    panel.geometry = { left, top, w, h, rows, cols };
     const [lo, hi] = payload.zrange || [0, 1];
+    // Cell edges on whole pixels: no blended seams between cells.
+    const xEdge = (c) => left + Math.round((c * w) / cols);
+    const yEdge = (r) => top + h - Math.round((r * h) / rows);  // first row at the bottom
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const v = z[r][c];
         ctx.fillStyle = v === null ? "#e6e6e6" : colour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
-        // first row at the bottom, as on a plot
-        ctx.fillRect(left + (c * w) / cols, top + h - ((r + 1) * h) / rows,
-          Math.ceil(w / cols) + 0.5, Math.ceil(h / rows) + 0.5);
+        ctx.fillRect(xEdge(c), yEdge(r + 1), xEdge(c + 1) - xEdge(c), yEdge(r) - yEdge(r + 1));
       }
     }
     for (let i = 0; i <= 20; i++) {  // colour bar
@@ -281,29 +291,118 @@
       ctx.fillRect(width - right + 15, top + h - ((i + 1) * h) / 21, 12, h / 21 + 1);
     }
     ctx.fillStyle = "#222";
+    ctx.strokeStyle = "#222";
     ctx.font = "12px system-ui, sans-serif";
-    const ends = (axis) => (axis.length ? [axis[0], axis[axis.length - 1]] : [0, 0]);
-    const [x0, x1] = ends(payload.x), [y0, y1] = ends(payload.y);
     const unit = (u) => (u ? ` (${u})` : "");
     ctx.textAlign = "center";
     ctx.fillText(`${payload.xlabel}${unit(payload.xunits)}`, left + w / 2, HEIGHT - 8);
     ctx.textAlign = "left";
-    ctx.fillText(fmt(x0, 4), left, top + h + 14);
     ctx.fillText(fmt(hi, 4) + unit(payload.units), width - right + 15, top - 6);
     ctx.fillText(fmt(lo, 4), width - right + 31, top + h);
+    const [x0, x1] = payload.xindex, [y0, y1] = payload.yindex;
+    panel.ticks = { x: [], y: [] };  // the labels drawn, for tests and the curious
+    ctx.textAlign = "center";
+    for (const [index, value] of axisTicks(payload.x, payload.xrange, x0, x1, payload.cell[1], w, 80)) {
+      const px = left + ((index - x0 + 0.5) * w) / (x1 - x0);
+      ctx.fillRect(px - 0.5, top + h, 1, 4);
+      ctx.fillText(fmt(value, 4), px, top + h + 16);
+      panel.ticks.x.push(fmt(value, 4));
+    }
     ctx.textAlign = "right";
-    ctx.fillText(fmt(x1, 4), left + w, top + h + 14);
-    ctx.fillText(fmt(y0, 4), left - 4, top + h);
-    ctx.fillText(fmt(y1, 4), left - 4, top + 10);
+    for (const [index, value] of axisTicks(payload.y, payload.yrange, y0, y1, payload.cell[0], h, 50)) {
+      const py = top + h - ((index - y0 + 0.5) * h) / (y1 - y0);
+      ctx.fillRect(left - 4, py - 0.5, 4, 1);
+      ctx.fillText(fmt(value, 4), left - 6, py + 4);
+      panel.ticks.y.push(fmt(value, 4));
+    }
     ctx.save();
     ctx.translate(14, top + h / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
     ctx.fillText(`${payload.ylabel}${unit(payload.yunits)}`, 0, 0);
     ctx.restore();
+    const zoomed = x1 - x0 < payload.shape[1] || y1 - y0 < payload.shape[0];
     panel.box.querySelector(".note").textContent =
       `${fmt(payload.filled, 0)} of ${fmt(payload.points, 0)} points measured` +
+      (zoomed ? ` in columns ${x0}..${x1 - 1}, rows ${y0}..${y1 - 1} (double-click: whole map)` : "") +
       (payload.decimated ? " (largest value per cell shown)" : "");
+  }
+
+  // Tick positions (as sample indices) and labels along one axis of a heat map: the first
+  // sample of evenly spread cells, and the region's last sample, about every `spacing` pixels.
+  function axisTicks(cellValues, ends, start, stop, step, pixels, spacing) {
+    if (!cellValues.length || ends.length < 2) return [];
+    const count = Math.max(2, Math.min(cellValues.length, Math.floor(pixels / spacing) + 1));
+    const ticks = [];
+    for (let k = 0; k < count - 1; k++) {
+      const cell = Math.round((k * (cellValues.length - 1)) / (count - 1));
+      ticks.push([start + cell * step, cellValues[cell]]);
+    }
+    const lastAt = (stop - 1 - start) / (stop - start) * pixels;
+    const prevAt = ticks.length ? (ticks[ticks.length - 1][0] - start) / (stop - start) * pixels : -1e9;
+    if (lastAt - prevAt < spacing / 2) ticks.pop();  // too close: the region's end wins
+    ticks.push([stop - 1, ends[1]]);
+    return ticks;
+  }
+
+  // Drag a rectangle on a heat map to zoom into it; a thin one (under 4 px) zooms one
+  // axis only. Double-click: the whole map again. Live updates keep the region.
+  function heatmapZoom(panel, canvas, box) {
+    let from = null;
+    const at = (event) => {
+      const r = canvas.getBoundingClientRect();
+      return [event.clientX - r.left, event.clientY - r.top];
+    };
+    const move = (event) => {
+      const [x, y] = at(event);
+      Object.assign(box.style, {
+        left: Math.min(x, from[0]) + "px", top: Math.min(y, from[1]) + "px",
+        width: Math.abs(x - from[0]) + "px", height: Math.abs(y - from[1]) + "px",
+      });
+    };
+    const up = (event) => {
+      window.removeEventListener("mousemove", move);
+      window.removeEventListener("mouseup", up);
+      box.hidden = true;
+      const region = dragRegion(panel, from, at(event));
+      from = null;
+      if (region) {
+        panel.region = region;
+        update(panel.name, true);
+      }
+    };
+    canvas.addEventListener("mousedown", (event) => {
+      if (event.button !== 0 || !panel.geometry) return;
+      event.preventDefault();
+      from = at(event);
+      box.hidden = false;
+      move(event);
+      window.addEventListener("mousemove", move);
+      window.addEventListener("mouseup", up);
+    });
+    canvas.addEventListener("dblclick", () => {
+      panel.region = null;
+      update(panel.name, true);
+    });
+  }
+
+  // The index ranges under a dragged rectangle (whole cells), or null for a click.
+  function dragRegion(panel, from, to) {
+    const g = panel.geometry, payload = panel.payload;
+    const wide = Math.abs(to[0] - from[0]) >= 4, tall = Math.abs(to[1] - from[1]) >= 4;
+    if (!g || !payload || payload.mode !== "heatmap" || !(wide || tall) || !g.cols) return null;
+    const cell = (fraction, count) => Math.min(count - 1, Math.max(0, Math.floor(fraction * count)));
+    const span = (a, b, count, [start, stop], step) => {
+      const first = cell(Math.min(a, b), count), last = cell(Math.max(a, b), count);
+      return [start + first * step, Math.min(stop, start + (last + 1) * step)];
+    };
+    const fx = (px) => (px - g.left) / g.w, fy = (py) => (g.top + g.h - py) / g.h;
+    return {
+      xindex: wide ? span(fx(from[0]), fx(to[0]), g.cols, payload.xindex, payload.cell[1])
+        : payload.xindex,
+      yindex: tall ? span(fy(from[1]), fy(to[1]), g.rows, payload.yindex, payload.cell[0])
+        : payload.yindex,
+    };
   }
 
   function drawTable(panel, payload) {
@@ -336,6 +435,8 @@
       if (panel.plot) {
         const width = panel.box.querySelector(".canvas").clientWidth;
         panel.plot.setSize({ width, height: HEIGHT });
+      } else if (panel.payload && panel.payload.mode === "heatmap") {
+        drawHeatmap(panel, panel.payload);
       }
     }
   });
