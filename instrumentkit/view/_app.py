@@ -91,7 +91,10 @@ def make_app(follower: RunFollower, *, loopback_only: bool = True) -> ASGIApp:
             lo = hi = None
         try:
             region = _region(query.get("xindex"), query.get("yindex"))
-            payload = await anyio.to_thread.run_sync(follower.stream, name, width, lo, hi, region)
+            field = query.get("field")
+            payload = await anyio.to_thread.run_sync(
+                follower.stream, name, width, lo, hi, region, field
+            )
         except KeyError:
             return _not_found(f"no stream {name!r} in the run file")
         except ValidationError as error:

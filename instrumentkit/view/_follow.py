@@ -214,11 +214,12 @@ class RunFollower:
         lo: float | None = None,
         hi: float | None = None,
         region: Region | None = None,
+        field: str | None = None,
     ) -> dict[str, Any]:
         """What the page draws for one stream, decimated to `width` pixel columns.
 
-        Raises KeyError for a stream the file does not hold, ValidationError for a range
-        or region the stream cannot show.
+        Raises KeyError for a stream the file does not hold, ValidationError for a range,
+        region or field the stream cannot show.
         """
         self.last_request = time.monotonic()
         with self._lock:
@@ -228,7 +229,7 @@ class RunFollower:
             if run is None or state is None:
                 raise KeyError(name)
             self._refresh(state)
-            key = (state.rows, width, lo, hi, region)
+            key = (state.rows, width, lo, hi, region, field)
             if state.payload_key == key and state.payload is not None:
                 return state.payload
             # The handles opened once, refreshed above: a second handle on a dataset while
@@ -239,7 +240,7 @@ class RunFollower:
                 record = run.instruments.get(state.instrument)
                 state.driver = record.driver if record else ""
             payload = plot_payload(
-                data, kind, state.columns, state.rows, width, lo, hi, state.driver, region
+                data, kind, state.columns, state.rows, width, lo, hi, state.driver, region, field
             )
             payload.update(name=name, kind=kind, rows=state.rows, last_time=state.last_time)
             state.payload_key, state.payload = key, payload

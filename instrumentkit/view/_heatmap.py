@@ -1,4 +1,5 @@
-"""2-D records (a map over two axes) as heat maps: the whole map or a zoomed region of it.
+"""Maps over two axes as heat maps (2-D records here, 2-D sweeps in `_sweeps`): the whole
+map or a zoomed region of it.
 
 A region is a half-open range of indices along each axis (`xindex=A:B`, `yindex=C:D`), as the
 map is a grid of samples: exact whatever the axis values are (descending, uneven). Only the
@@ -10,6 +11,7 @@ payload stays bounded whatever the map's size.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +20,7 @@ from instrumentkit.acquisition import StreamData
 from instrumentkit.errors import ValidationError
 from instrumentkit.view._decimate import block_max, json_numbers
 
-__all__ = ["Region", "heat_map", "parse_index_range"]
+__all__ = ["MapAxis", "Region", "heat_map", "map_cells", "parse_index_range"]
 
 Span = tuple[int | None, int | None]
 Region = tuple[Span, Span]
@@ -59,21 +61,42 @@ def _text(span: Span) -> str:
     return ":".join("" if v is None else str(v) for v in span)
 
 
+MapAxis = tuple[str, NDArray[np.float64], str]
+"""One axis of a map: (name, values, units)."""
+ReadCells = Callable[[slice, slice], NDArray[np.float64]]
+"""Reads the map's points of a (rows, columns) slice from the file."""
+
+
 def heat_map(data: StreamData, rows: int, width: int, region: Region | None = None) -> dict:
     """The newest 2-D record as colour cells (the region asked, or the whole map).
 
-    Unmeasured points are NaN (null), so a map filling in point by point shows its gaps;
-    `zrange` and the counts are those of the region shown.
+    Unmeasured points are NaN (null), so a map filling in point by point shows its gaps.
     """
     shape = tuple(int(n) for n in data.data.shape[1:3])
     (y_name, y_axis), (x_name, x_axis) = _map_axes(data, shape)
+
+    def read(down: slice, across: slice) -> NDArray[np.float64]:
+        if not rows:
+            return np.full((len(y_axis[down]), len(x_axis[across])), np.nan)
+        return np.asarray(data.data[rows - 1, down, across], dtype=np.float64)
+
+    y = (y_name, y_axis, data.units.get(y_name, ""))
+    x = (x_name, x_axis, data.units.get(x_name, ""))
+    return map_cells(read, y, x, data.units.get(data.signal, ""), width, region)
+
+
+def map_cells(
+    read: ReadCells, y: MapAxis, x: MapAxis, units: str, width: int, region: Region | None
+) -> dict:
+    """Any map over two axes (a record, a plane of a sweep's grid) as colour cells: only the
+    region is read, cut into at most `width` x `width/2` cells of their largest value;
+    `zrange` and the counts are those of the region shown."""
+    (y_name, y_axis, y_units), (x_name, x_axis, x_units) = y, x
+    shape = (len(y_axis), len(x_axis))
     (xs, ys) = region or ((None, None), (None, None))
     x0, x1 = _bounds("xindex", xs, shape[1], "columns along x")
     y0, y1 = _bounds("yindex", ys, shape[0], "rows along y")
-    if rows:
-        record = np.asarray(data.data[rows - 1, y0:y1, x0:x1], dtype=np.float64)
-    else:
-        record = np.full((y1 - y0, x1 - x0), np.nan)
+    record = read(slice(y0, y1), slice(x0, x1))
     across = max(1, math.ceil(record.shape[1] / width))
     down = max(1, math.ceil(record.shape[0] / max(1, width // 2)))
     cells = block_max(record, down, across)
@@ -82,9 +105,8 @@ def heat_map(data: StreamData, rows: int, width: int, region: Region | None = No
         "mode": "heatmap",
         "x": json_numbers(x_axis[x0:x1:across]),
         "y": json_numbers(y_axis[y0:y1:down]),
-        "xlabel": x_name, "ylabel": y_name,
-        "xunits": data.units.get(x_name, ""), "yunits": data.units.get(y_name, ""),
-        "units": data.units.get(data.signal, ""),
+        "xlabel": x_name, "ylabel": y_name, "xunits": x_units, "yunits": y_units,
+        "units": units,
         "z": [json_numbers(row) for row in cells],
         "zrange": [float(finite.min()), float(finite.max())] if finite.size else None,
         "filled": int(finite.size), "points": int(record.size),

@@ -24,7 +24,7 @@ from instrumentkit.view._decimate import (
     json_numbers,
 )
 from instrumentkit.view._heatmap import Region, heat_map
-from instrumentkit.view._sweeps import is_grid, sweep_grid_payload
+from instrumentkit.view._sweeps import is_grid, map_quantities, sweep_grid_payload, sweep_heat_map
 from instrumentkit.view._traces import numeric_rows, traces
 
 __all__ = ["Columns", "plot_payload"]
@@ -85,19 +85,29 @@ def plot_payload(
     hi: float | None,
     driver: str = "",
     region: Region | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """The page's plot (or table) of one stream; `driver` names status codes old files lack.
 
-    `lo`..`hi` zoom a line plot, `region` a heat map; either on the other plot is refused
-    (ValidationError), so a script learns at once that it asked the wrong way.
+    `lo`..`hi` zoom a line plot, `region` a heat map, `field` picks the quantity of a
+    sweep's heat map; any of them on another plot is refused (ValidationError), so a
+    script learns at once that it asked the wrong way.
     """
-    is_map = kind in ("arrays", "axis_arrays") and numeric_rows(data, 2)
+    quantities = map_quantities(data) if is_grid(data) else []
+    if field is not None and not quantities:
+        raise ValidationError(
+            f"field selects the read quantity of a sweep's heat map; stream {data.name!r} "
+            "is not a sweep over two axes or more"
+        )
+    is_map = bool(quantities) or (kind in ("arrays", "axis_arrays") and numeric_rows(data, 2))
     if is_map:
         if lo is not None or hi is not None:
             raise ValidationError(
                 f"stream {data.name!r} is a heat map: zoom it with xindex=A:B and yindex=C:D "
                 "(index ranges), not x0/x1"
             )
+        if quantities:
+            return sweep_heat_map(data, quantities, width, region, field)
         return heat_map(data, rows, width, region)
     if region is not None:
         raise ValidationError(

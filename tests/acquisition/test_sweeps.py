@@ -432,9 +432,8 @@ def test_the_live_view_draws_a_grid_sweep_by_its_axes(tmp_path: Path, recording_
         payload = follower.stream("map", width=400)
     finally:
         follower.close()
-    assert payload["mode"] == "sweep"
-    assert payload["xlabel"] == "bias"
-    assert payload["x"] == [0.0, 0.5, 1.0]
-    # One line per outer point taken, the snake's second pass read back to front.
-    assert [s["label"] for s in payload["series"]] == ["gate=0", "gate=1"]
-    assert [s["y"] for s in payload["series"]] == [[0.0, 1.0, 2.0], [None, 4.0, 3.0]]
+    assert payload["mode"] == "heatmap"  # the inner axis across, the outer one up
+    assert (payload["xlabel"], payload["ylabel"]) == ("bias", "gate")
+    assert (payload["x"], payload["y"]) == ([0.0, 0.5, 1.0], [0.0, 1.0, 2.0])
+    # The snake's second pass read back to front; points not taken yet are null (grey).
+    assert payload["z"] == [[0.0, 1.0, 2.0], [None, 4.0, 3.0], [None, None, None]]

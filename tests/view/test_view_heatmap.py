@@ -3,11 +3,9 @@ map at full detail up to the pixel budget; bad regions are refused with 400 and 
 
 from __future__ import annotations
 
-import http.client
-import json
-
 import numpy as np
 import pytest
+from view_api import get
 
 import instrumentkit as ik
 from instrumentkit.acquisition import RunWriter
@@ -41,16 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         level.append_block(np.array([T0]), np.array([[1.0]]))
     with ViewServer(path) as running:
         yield running
-
-
-def get(server: ViewServer, query: str) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        connection.request("GET", query)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
 
 
 def test_a_region_comes_at_full_detail(server):
