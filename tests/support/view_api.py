@@ -1,10 +1,16 @@
-"""The live view's HTTP API as a test asks it: one GET, its status and its JSON."""
+"""For the live view's tests: its HTTP API as a test asks it, and a sweep filling in."""
 
 from __future__ import annotations
 
 import http.client
 import json
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from instrumentkit.acquisition import RunWriter
+from instrumentkit.acquisition._sweep_grid import FieldSpec, SweepGrid, SweepPoint, grid_order
 
 
 def get(server: Any, query: str) -> tuple[int, dict]:
@@ -16,3 +22,40 @@ def get(server: Any, query: str) -> tuple[int, dict]:
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+class GateSweep:
+    """A 4 x 6 gate sweep (gate outer in V, bias inner in mV, snake order) written point by
+    point by the sweep writer; `take(n)` writes the next n points and flushes them.
+
+    Every point names its place: current = 100 x row + column, temperature 300 + row.
+    """
+
+    GATE = np.array([0.0, 0.5, 1.0, 1.5])
+    BIAS = np.array([0.0, 10.0, 20.0, 30.0, 40.0, 50.0])
+    FIELDS = (FieldSpec("smu.current", "A", "current"), FieldSpec("stage.temperature", "K", "T"))
+    T0 = 1_790_000_000_000_000_000
+
+    def __init__(self, path: Path) -> None:
+        self.grid = SweepGrid(("gate", "bias"), (self.GATE, self.BIAS), ("V", "mV"),
+                              ("psu.1", "smu.level"), True)  # fmt: skip
+        self.writer = RunWriter(path, flush_interval=None)
+        self.path = self.writer.path
+        self.stream = self.writer.add_sweep("gate", self.point((0, 0), 0))
+        self.writer.start(self.T0)
+        self.writer.flush()
+        self._points = iter(enumerate(grid_order(self.grid.shape, snake=True)))
+
+    def point(self, index: tuple[int, ...], order: int, status: int = 0) -> SweepPoint:
+        row, column = index
+        values = (100.0 * row + column, 300.0 + row)
+        return SweepPoint(self.grid, index, self.FIELDS, values, status, order, self.T0 + order)
+
+    def take(self, count: int, status: int = 0) -> None:
+        for _ in range(count):
+            order, index = next(self._points)
+            self.stream.append(self.point(index, order, status))
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 import pytest
 from cdp import Browser, find_chromium
+from view_api import GateSweep
 
 import instrumentkit as ik
 from instrumentkit.acquisition import RunWriter
@@ -197,6 +198,12 @@ def start_view(path: Path) -> tuple[subprocess.Popen, str]:
     return view, url.group(0)
 
 
+def stop_view(view: subprocess.Popen) -> None:
+    view.send_signal(signal.SIGINT)
+    view.wait(15)
+    view.stdout.close()
+
+
 def mouse(page: Browser, kind: str, x: float, y: float, clicks: int = 1) -> None:
     page.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=clicks)
 
@@ -290,6 +297,56 @@ def test_a_heat_map_zooms_to_a_dragged_rectangle_and_keeps_it_live(tmp_path, bro
         assert page.console_errors == []
     finally:
         writer.close()
-        view.send_signal(signal.SIGINT)
-        view.wait(15)
-        view.stdout.close()
+        stop_view(view)
+
+
+GATE = "window.ikView.panels.gate"
+CELL_JS = (  # the colour at the centre of the sweep map's cell (row, column), from the canvas
+    "((row, column) => { const g = window.ikView.panels.gate.geometry; "
+    "const c = window.ikView.panels.gate.box.querySelector('canvas.heatmap').getContext('2d'); "
+    "const x = g.left + (column + 0.5) * g.w / g.cols; "
+    "const y = g.top + g.h - (row + 0.5) * g.h / g.rows; "
+    "return Array.from(c.getImageData(x * devicePixelRatio, y * devicePixelRatio, 1, 1).data)"
+    ".slice(0, 3); })"
+)
+GREY = [230, 230, 230]
+
+
+def test_a_2d_sweep_fills_in_as_a_heat_map_with_a_quantity_selector(tmp_path, browser):
+    """A gate sweep, 9 of its 24 points taken: coloured cells where measured, grey where not;
+    the next points colour their cells; the selector asks for the other read quantity."""
+    page = browser
+    page.console_errors.clear()
+    sweep = GateSweep(tmp_path / "gate.h5")
+    sweep.take(9)  # row 0, and the snake's row 1 from its end: columns 5, 4, 3
+    view, url = start_view(sweep.path)
+    try:
+        page.goto(url)
+        page.wait_for(f"window.ikView && {GATE} && {GATE}.rows === 9 && {GATE}.geometry", 20)
+        assert page.evaluate(f"{GATE}.payload.mode") == "heatmap"
+        cells = page.evaluate(f"[[0, 0], [1, 3], [1, 2], [3, 5]].map(([r, c]) => {CELL_JS}(r, c))")
+        assert GREY not in cells[:2], cells  # measured: a colour of the scale
+        assert cells[2:] == [GREY, GREY]  # not yet taken
+        assert cells[0] != cells[1]  # the smallest and a larger current
+
+        sweep.take(3)  # the rest of row 1
+        page.wait_for(f"{GATE}.rows === 12", 10)
+        assert page.evaluate(f"{CELL_JS}(1, 2)") != GREY
+
+        asked = len(page.requests)
+        page.evaluate(
+            f"(() => {{ const s = {GATE}.box.querySelector('select.quantity'); "
+            "s.value = 'stage.temperature'; s.dispatchEvent(new Event('change')); })()"
+        )
+        page.wait_for(f"{GATE}.payload.field === 'stage.temperature'", 10)
+        assert any("field=stage.temperature" in u for u in page.requests[asked:])
+        row0, row1 = page.evaluate(f"[[0, 0], [1, 0]].map(([r, c]) => {CELL_JS}(r, c))")
+        assert GREY not in (row0, row1)
+        assert row0 != row1  # 300 K and 301 K: the two ends of the colour scale
+        assert "stage.temperature" in page.evaluate(
+            f"{GATE}.box.querySelector('.note').textContent"
+        )
+        assert page.console_errors == []
+    finally:
+        sweep.close()
+        stop_view(view)

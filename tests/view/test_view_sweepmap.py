@@ -8,46 +8,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from view_api import get
+from view_api import GateSweep, get
 
-from instrumentkit.acquisition import Pipeline, RunWriter, Stop, SweepAxis, SweepSource
-from instrumentkit.acquisition._sweep_grid import FieldSpec, SweepGrid, SweepPoint, grid_order
+from instrumentkit.acquisition import Pipeline, Stop, SweepAxis, SweepSource
 from instrumentkit.acquisition.synthetic import SyntheticSensor
 from instrumentkit.view import ViewServer
 
-T0 = 1_790_000_000_000_000_000
-GATE = np.array([0.0, 0.5, 1.0, 1.5])  # V, outer
-BIAS = np.array([0.0, 10.0, 20.0, 30.0, 40.0, 50.0])  # mV, inner
-FIELDS = (FieldSpec("smu.current", "A", "current"), FieldSpec("stage.temperature", "K", "T"))
-
-
-def gate_point(grid: SweepGrid, index: tuple[int, int], order: int, status: int = 0):
-    """Every point names its place: current = 100 x row + column, temperature 300 + row."""
-    row, column = index
-    values = (100.0 * row + column, 300.0 + row)
-    return SweepPoint(grid, index, FIELDS, values, status, order, T0 + order)
+GATE, BIAS = GateSweep.GATE, GateSweep.BIAS
 
 
 @pytest.fixture
 def gate_sweep(tmp_path: Path):
     """A 4 x 6 gate sweep written point by point by the sweep writer (snake order)."""
-    grid = SweepGrid(("gate", "bias"), (GATE, BIAS), ("V", "mV"), ("psu.1", "smu.level"), True)
-    writer = RunWriter(tmp_path / "gate.h5", flush_interval=None)
-    stream = writer.add_sweep("gate", gate_point(grid, (0, 0), 0))
-    writer.start(T0)
-    points = iter(enumerate(grid_order(grid.shape, snake=True)))
-
-    def take(count: int, status: int = 0) -> None:
-        for _ in range(count):
-            order, index = next(points)
-            stream.append(gate_point(grid, index, order, status))
-        writer.flush()
-
-    writer.flush()
+    sweep = GateSweep(tmp_path / "gate.h5")
     try:
-        yield writer.path, take
+        yield sweep.path, sweep.take
     finally:
-        writer.close()
+        sweep.close()
 
 
 def test_a_2d_sweep_is_a_heat_map_over_its_axes_filling_in_as_points_arrive(gate_sweep):

@@ -86,7 +86,7 @@
       $("plots").appendChild(box);
     }
     const panel = { name, box, isLog, rows: -1, busy: false, again: false, zoom: null,
-      region: null, geometry: null, plot: null, signature: "", payload: null };
+      region: null, field: null, geometry: null, plot: null, signature: "", payload: null };
     ik.panels[name] = panel;
     return panel;
   }
@@ -105,6 +105,7 @@
     if (panel.region) {
       url += `&xindex=${panel.region.xindex.join(":")}&yindex=${panel.region.yindex.join(":")}`;
     }
+    if (panel.field) url += `&field=${encodeURIComponent(panel.field)}`;
     fetch(url)
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${r.status} ${url}`))))
       .then((payload) => {
@@ -322,10 +323,29 @@
     ctx.fillText(`${payload.ylabel}${unit(payload.yunits)}`, 0, 0);
     ctx.restore();
     const zoomed = x1 - x0 < payload.shape[1] || y1 - y0 < payload.shape[0];
-    panel.box.querySelector(".note").textContent =
+    panel.box.querySelector(".note").textContent = sweepNote(panel, payload) +
       `${fmt(payload.filled, 0)} of ${fmt(payload.points, 0)} points measured` +
       (zoomed ? ` in columns ${x0}..${x1 - 1}, rows ${y0}..${y1 - 1} (double-click: whole map)` : "") +
-      (payload.decimated ? " (largest value per cell shown)" : "");
+      (payload.decimated ? " (largest value per cell shown)" : "") +
+      (payload.invalid_counts || []).map((c) => `; ${fmt(c.count, 0)} x ${c.meaning}`).join("");
+  }
+
+  // A sweep's heat map: a selector of its read quantities (when it has several), and which
+  // plane of a sweep over more than two axes is shown.
+  function sweepNote(panel, payload) {
+    if (!payload.fields) return "";
+    let select = panel.box.querySelector("select.quantity");
+    if (!select && payload.fields.length > 1) {
+      select = el("select", { class: "quantity", title: "read quantity shown" });
+      payload.fields.forEach((f) => select.appendChild(el("option", { value: f.name },
+        f.units ? `${f.name} (${f.units})` : f.name)));
+      select.addEventListener("change", () => { panel.field = select.value; update(panel.name, true); });
+      panel.box.insertBefore(select, panel.box.querySelector(".note"));
+    }
+    if (select) select.value = payload.field;
+    const outer = payload.outer.map((a) => `${a.name} = ${fmt(a.value, 6)}${a.units ? " " + a.units : ""}`);
+    return `${payload.field}` + (outer.length ? ` at ${outer.join(", ")} (the newest point's; ` +
+      `the last two of ${outer.length + 2} axes shown)` : "") + ": ";
   }
 
   // Tick positions (as sample indices) and labels along one axis of a heat map: the first
