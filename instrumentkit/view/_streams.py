@@ -115,7 +115,7 @@ def plot_payload(
             "a line plot: zoom it with x0 and x1"
         )
     if is_grid(data):
-        return sweep_grid_payload(data)
+        return sweep_grid_payload(data, width, lo, hi)
     if kind in ("readings", "sweep"):
         columns.update(data, rows)
         payload = _time_series(data, columns, width, lo, hi) if kind == "readings" else (

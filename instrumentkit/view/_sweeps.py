@@ -5,8 +5,8 @@ taken, points in compliance marked as invalid. A sweep over two axes or more is 
 (`_heatmap.map_cells`, so the same cells, region and zoom as a 2-D record) of one read
 quantity over its last two axes, grey where no point was taken yet; of a sweep over more
 axes the plane shown is the one at the outer axes' values of the newest point. A sweep
-whose fields are all traces has no quantity to colour: up to MAX_LINES lines of its
-signal against the innermost axis, one per outer point, as before.
+whose read quantities are all traces (a scope read at each point) has no number to colour:
+its newest point's trace is drawn, on the trace's own axis, as a waveform would be.
 
 Every dataset of a grid has its final shape from the start, so progress is counted from
 the `status` grid (points taken), not from the datasets' extents.
@@ -20,20 +20,17 @@ import numpy as np
 
 from instrumentkit.acquisition import StreamData
 from instrumentkit.errors import ValidationError
-from instrumentkit.view._decimate import json_numbers
+from instrumentkit.view._decimate import column_minmax, interleave, json_numbers
 from instrumentkit.view._heatmap import Region, map_cells
 
 __all__ = [
-    "MAX_LINES",
     "grid_progress",
     "is_grid",
     "map_quantities",
+    "scalar_quantities",
     "sweep_grid_payload",
     "sweep_heat_map",
 ]
-
-MAX_LINES = 16
-"""Lines of a 2-D (or N-D) sweep drawn at most: the latest outer points."""
 
 
 def is_grid(data: StreamData) -> bool:
@@ -46,11 +43,13 @@ BOOKKEEPING = frozenset(("time", "monotonic", "status", "order"))
 
 
 def map_quantities(data: StreamData) -> list[str]:
-    """The read quantities a heat map can colour: one number per grid point (not a trace),
-    signal first; none for a sweep over fewer than two axes."""
+    """The read quantities a heat map can colour (none for a sweep over one axis)."""
+    return scalar_quantities(data) if len(data.attrs["sweep_axes"]) > 1 else []
+
+
+def scalar_quantities(data: StreamData) -> list[str]:
+    """The read quantities with one number per grid point (not a trace), signal first."""
     axes = data.attrs["sweep_axes"]
-    if len(axes) < 2:
-        return []
     names = [*data.signals, *sorted(set(data.fields) - set(data.signals))]
     return [
         name
@@ -73,42 +72,78 @@ def grid_progress(data: StreamData) -> tuple[int, float | None, float | None]:
     return int(taken.size), float(taken.max()), (taken.size - 1) / span if span > 0 else None
 
 
-def sweep_grid_payload(data: StreamData) -> dict[str, Any]:
-    """The plot of a grid sweep: the signal (or every scalar field of a 1-D sweep) against
-    the innermost axis; compliance marked per line."""
+def sweep_grid_payload(
+    data: StreamData, width: int, lo: float | None, hi: float | None
+) -> dict[str, Any]:
+    """The line plot of a grid sweep: every read quantity of a 1-D sweep against its axis,
+    compliance marked; a sweep whose quantities are all traces: its newest point's trace."""
     axes = [str(a) for a in data.attrs["sweep_axes"]]
-    inner = axes[-1]
-    x = np.asarray(data.axes[inner][()], dtype=np.float64)
-    status = np.asarray(data.fields["status"][()]).reshape(-1, len(x))
-    order = np.asarray(data.fields["order"][()]).reshape(-1, len(x))
-    scalar = [s for s in data.signals if np.ndim(data.fields[s]) == len(axes)]
-    if len(axes) == 1:
-        lines = [(name, name, 0) for name in scalar]
+    scalar = scalar_quantities(data)
+    status = np.asarray(data.fields["status"][()])
+    if len(axes) > 1 or not scalar:
+        payload = _newest_trace(data, width, lo, hi)
     else:
-        outer = [np.asarray(data.axes[a][()]) for a in axes[:-1]]
-        touched = [i for i in range(status.shape[0]) if (status[i] >= 0).any()]
-        touched.sort(key=lambda i: int(order[i].max()))
-        lines = []
-        for row in touched[-MAX_LINES:] or [0]:
-            where = np.unravel_index(row, [len(v) for v in outer])
-            named = zip(axes[:-1], outer, where, strict=True)
-            label = ", ".join(f"{a}={float(v[i]):.4g}" for a, v, i in named)
-            lines.append((label, data.signal, row))
-    series, invalid = [], []
-    for label, field, row in lines:
-        values = np.asarray(data.fields[field][()], dtype=np.float64).reshape(-1, len(x))[row]
-        series.append({"label": label, "units": data.units.get(field, ""),
-                       "y": json_numbers(values)})  # fmt: skip
-        invalid.append(json_numbers(x[status[row] > 0]))
+        x = np.asarray(data.axes[axes[0]][()], dtype=np.float64)
+        payload = {
+            "mode": "sweep",
+            "x": json_numbers(x),
+            "xlabel": axes[0],
+            "xunits": data.units.get(axes[0], ""),
+            "decimated": False,
+            "series": [
+                {"label": name, "units": data.units.get(name, ""),
+                 "y": json_numbers(np.asarray(data.fields[name][()], dtype=np.float64))}
+                for name in scalar
+            ],
+            "invalid": [json_numbers(x[status > 0])] * len(scalar),
+        }  # fmt: skip
+    payload["invalid_counts"] = _counts(data, status)
+    return payload
+
+
+def _newest_trace(
+    data: StreamData, width: int, lo: float | None, hi: float | None
+) -> dict[str, Any]:
+    """The trace (scope record, spectrum) read at the newest point, on its own axis; the
+    visible range only, min/max per pixel column when it holds more than 2 x width samples."""
+    axes = [str(a) for a in data.attrs["sweep_axes"]]
+    name = next(n for n in (data.signal, *data.fields) if data.fields[n].ndim == len(axes) + 1)
+    dataset = data.fields[name]
+    points = int(dataset.shape[-1])
+    axis_name = data.dims.get(name, ("",))[-1]
+    axis = data.axes.get(axis_name)
+    if axis is not None and axis.shape == (points,) and axis.dtype.kind in "iuf":
+        values = np.asarray(axis[()], dtype=np.float64)
+    else:
+        axis_name, values = "index", np.arange(points, dtype=np.float64)
+    first, last = 0, points
+    if lo is not None and hi is not None and (points < 2 or values[-1] >= values[0]):
+        first = int(np.searchsorted(values, lo, side="left"))
+        last = max(first, int(np.searchsorted(values, hi, side="right")))
+    order = np.asarray(data.fields["order"][()])
+    point: dict[str, float] = {}
+    if order.size and order.max() >= 0:
+        where = np.unravel_index(int(order.argmax()), order.shape)
+        trace = np.asarray(dataset[(*where, slice(first, last))], dtype=np.float64)
+        point = {a: float(data.axes[a][i]) for a, i in zip(axes, where, strict=True)}
+    else:
+        trace = np.full(last - first, np.nan)
+    x, y = values[first:last], trace
+    if last - first > 2 * width:
+        edges = np.linspace(0, last - first, width + 1).round().astype(np.intp)
+        low, high = column_minmax(trace, edges)
+        x, y = np.repeat(x[edges[:-1]], 2), interleave(low, high)
     return {
-        "mode": "sweep",
+        "mode": "traces",
         "x": json_numbers(x),
-        "xlabel": inner,
-        "xunits": data.units.get(inner, ""),
-        "decimated": len(lines) < status.shape[0] and len(axes) > 1,
-        "series": series,
-        "invalid": invalid,
-        "invalid_counts": _counts(data, status),
+        "xlabel": axis_name,
+        "xunits": data.units.get(axis_name, ""),
+        "range": [float(values[first]), float(values[last - 1])] if last > first else [],
+        "decimated": last - first > 2 * width,
+        "points": points,
+        "point": point,
+        "series": [{"label": name, "units": data.units.get(name, ""), "y": json_numbers(y)}],
+        "invalid": [],
     }
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from view_api import GateSweep, get
 
 from instrumentkit.acquisition import Pipeline, Stop, SweepAxis, SweepSource
-from instrumentkit.acquisition.synthetic import SyntheticSensor
+from instrumentkit.acquisition.synthetic import SyntheticScope, SyntheticSensor
 from instrumentkit.view import ViewServer
 
 GATE, BIAS = GateSweep.GATE, GateSweep.BIAS
@@ -120,3 +121,30 @@ def test_the_pipeline_s_sweeps_1d_a_line_3d_the_newest_plane(tmp_path):
     assert heat["outer"] == [{"name": "field", "value": 1.0, "index": 1, "units": "T"}]
     assert heat["z"] == [[6.0, 7.0, None], [None, None, None]]  # points 6 and 7 of field=1 T
     assert (heat["units"], heat["taken"], heat["rows"]) == ("A", 2, 8)
+
+
+def test_a_sweep_of_traces_shows_the_newest_point_s_trace(tmp_path):
+    """A scope read at every point of a 2-D sweep: no number to colour, so the trace of the
+    newest point, on its time axis, min/max per pixel column, full detail when zoomed."""
+    scope = SyntheticScope("scope", points=1000)
+    sweep = SweepSource(
+        axes=[plain_axis("gate", [0.0, 1.0], "V"), plain_axis("bias", [0.0, 5.0, 10.0], "mV")],
+        readers={"scope": scope}, stream="traces",
+    )  # fmt: skip
+    result = Pipeline([sweep], tmp_path / "t.h5", stop=Stop(max_readings=4)).run()
+    with h5py.File(result.path, "r") as f:
+        newest = f["entry/traces/scope.ch1"][1, 0]  # the 4th point: gate 1 V, bias 0 mV
+        times = f["entry/traces/scope.ch1.time"][()]
+    with ViewServer(result.path) as server:
+        whole = get(server, "/api/stream/traces?width=100")[1]
+        zoomed = get(server, f"/api/stream/traces?width=100&x0=0&x1={times[49]}")[1]
+    assert (whole["mode"], whole["xlabel"], whole["xunits"]) == ("traces", "scope.ch1.time", "s")
+    assert whole["point"] == {"gate": 1.0, "bias": 0.0}
+    assert (whole["series"][0]["label"], whole["series"][0]["units"]) == ("scope.ch1", "V")
+    y = np.array(whole["series"][0]["y"], dtype=float)
+    assert len(y) == 200  # 1000 samples on 100 pixel columns: min and max of each
+    np.testing.assert_array_equal(y[0::2], newest.reshape(100, 10).min(axis=1))
+    np.testing.assert_array_equal(y[1::2], newest.reshape(100, 10).max(axis=1))
+    assert zoomed["decimated"] is False
+    assert zoomed["x"] == pytest.approx(times[:50])
+    np.testing.assert_array_equal(zoomed["series"][0]["y"], newest[:50])

@@ -133,7 +133,9 @@
     const note = panel.box.querySelector(".note");
     const invalid = (payload.invalid_counts || [])
       .map((c) => `${fmt(c.count, 0)} x ${c.meaning}`);
-    note.textContent = invalid.length ? `invalid readings (marked red): ${invalid.join(", ")}` : "";
+    const point = Object.entries(payload.point || {}).map(([a, v]) => `${a} = ${fmt(v, 6)}`);
+    note.textContent = (point.length ? `the trace of the newest point, ${point.join(", ")}. ` : "") +
+      (invalid.length ? `invalid readings (marked red): ${invalid.join(", ")}` : "");
     const data = [payload.x, ...payload.series.map((s) => s.y)];
     const signature = [payload.mode, payload.xlabel,
       ...payload.series.map((s) => `${s.units}|${s.faded ? 1 : 0}|${payload.mode === "traces" ? "" : s.label}`)].join(";");
