@@ -153,8 +153,11 @@ def test_errors_the_instruments_report_are_recorded_with_their_code(
     )  # fmt: skip
     log = error_log(result.path)
     by = {row["instrument"].decode(): row for row in log}
-    assert sorted(by) == ["dmm", "scope"]
-    for name in ("dmm", "scope"):
+    # Stopped by the DMM's error, the run may end before the scope's next data query
+    # meets its fault: then the scope has nothing to report, which is right.
+    expected = ["dmm", "scope"] if action == "skip" else ["dmm"]
+    assert sorted(by) in (expected, ["dmm", "scope"])
+    for name in by:
         assert by[name]["error"] == b"InstrumentReportedError"
         assert by[name]["code"] == -222
         assert b"Data out of range" in by[name]["message"]
