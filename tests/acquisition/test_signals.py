@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +65,49 @@ def test_a_signal_at_start_up_is_one_line_and_exit_130(
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) <= 1, err
     no_file_or_aborted(tmp_path / "run.h5")
+
+
+def test_ctrl_c_while_an_instrument_is_still_opening_exits_130_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The instrument is identified by *IDN? when opened; its peer reads the query and never
+    answers, so the signal, sent once the query has arrived, lands while it opens."""
+    with socket.create_server(("127.0.0.1", 0)) as mute:
+        asked = threading.Event()
+        held: list[socket.socket] = []
+
+        def take_the_query() -> None:
+            peer, _ = mute.accept()
+            held.append(peer)
+            received = b""
+            while b"\n" not in received and (chunk := peer.recv(64)):
+                received += chunk
+            asked.set()
+
+        threading.Thread(target=take_the_query, daemon=True).start()
+        path = tmp_path / "run.yaml"
+        resource = f"TCPIP::127.0.0.1::{mute.getsockname()[1]}::SOCKET"
+        path.write_text(yaml.safe_dump({
+            "instruments": {"meter": {"resource": resource, "options": {"timeout": READ_TIMEOUT}}},
+            "output": {"path": str(tmp_path / "run.h5")},
+        }))  # fmt: skip
+        command = [sys.executable, "-m", "instrumentkit", "acquire", str(path), "-q"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)  # fmt: skip
+        try:
+            assert asked.wait(60), "the instrument was never asked who it is"
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            for peer in held:
+                peer.close()
+    assert process.returncode == 130, err
+    assert err.strip() == (
+        "instrumentkit: interrupted (Ctrl-C) before the run started; no file written"
+    )
+    assert not (tmp_path / "run.h5").exists()
 
 
 # The command line, with the scope's replies to :WAV:DATA? swallowed once data flows.
