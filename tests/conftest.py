@@ -4,6 +4,10 @@
 (h5py 3.11 = HDF5 1.14.2, the HDF5 that HDFView, h5dump and MATLAB read with), so that files
 are proven against the readers labs have. The reader lives in its own virtual environment,
 built once and cached under ~/.cache/instrumentkit-tests/, keyed by the pinned versions.
+
+`seed` is the seed of every random choice a test makes (the moments the crash trials kill a
+writer): `IK_TEST_SEED` if set, else one drawn per session and shown in pytest's header; a
+failing test that used it names it, so `IK_TEST_SEED=<seed> pytest <test>` replays the run.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +26,9 @@ import pytest
 
 OLD_READER_PINS = ("h5py==3.11.0", "numpy<2", "nexusformat==2.1.0")
 WALKER = Path(__file__).parent / "support" / "walk_run_file.py"
+SEED_VARIABLE = "IK_TEST_SEED"
+_SEED = pytest.StashKey[int]()
+_SEED_USED = pytest.StashKey[int]()
 
 Walk = Callable[[Path], dict[str, Any]]
 
@@ -89,3 +97,43 @@ def old_hdf5() -> Walk:
 def current_hdf5() -> Walk:
     """The same walk with the installed h5py and nexusformat, also in a subprocess."""
     return _walk_with(sys.executable)
+
+
+def _session_seed() -> int:
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return random.SystemRandom().randrange(2**32)
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{SEED_VARIABLE}={text!r} is not an integer; set it to the seed a failure printed"
+        ) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SEED] = _session_seed()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    chosen = "from the environment" if os.environ.get(SEED_VARIABLE, "").strip() else "drawn"
+    return f"random choices in tests: {SEED_VARIABLE}={config.stash[_SEED]} ({chosen})"
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The seed for the test's random choices; a failure of the test prints it."""
+    value = request.config.stash[_SEED]
+    request.node.stash[_SEED_USED] = value
+    return value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    used = item.stash.get(_SEED_USED, None)
+    if report.failed and used is not None:
+        report.sections.append(
+            ("random seed", f"replay with: {SEED_VARIABLE}={used} pytest '{item.nodeid}'")
+        )
