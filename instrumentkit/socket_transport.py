@@ -60,7 +60,7 @@ class SocketTransport(TransportBase):
             self._set_socket_timeout(self._timeout)
         return time.monotonic() + self._timeout
 
-    def _before_wait(self, deadline: float, progress: str = "") -> None:
+    def _before_wait(self, deadline: float, progress: str) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(progress)
@@ -70,6 +70,8 @@ class SocketTransport(TransportBase):
     def write(self, data: bytes) -> None:
         try:
             self._sock.sendall(data)
+        except TimeoutError:  # the instrument stopped reading: its input buffer is full
+            raise TimeoutError(f"write of {len(data)} bytes did not complete") from None
         except OSError as error:
             raise ConnectionError(f"write failed: {error}") from error
 

@@ -4,6 +4,10 @@
 (h5py 3.11 = HDF5 1.14.2, the HDF5 that HDFView, h5dump and MATLAB read with), so that files
 are proven against the readers labs have. The reader lives in its own virtual environment,
 built once and cached under ~/.cache/instrumentkit-tests/, keyed by the pinned versions.
+
+`seed` is the seed of every random choice a test makes (the moments the crash trials kill a
+writer): `IK_TEST_SEED` if set, else one drawn per session and shown in pytest's header; a
+failing test that used it names it, so `IK_TEST_SEED=<seed> pytest <test>` replays the run.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -22,6 +27,10 @@ import pytest
 
 OLD_READER_PINS = ("h5py==3.11.0", "numpy<2", "nexusformat==2.1.0")
 WALKER = Path(__file__).parent / "support" / "walk_run_file.py"
+SEED_VARIABLE = "IK_TEST_SEED"
+_SEED = pytest.StashKey[int]()
+_SEED_USED = pytest.StashKey[int]()
+_WORKER_SEED = "instrumentkit_test_seed"
 
 Walk = Callable[[Path], dict[str, Any]]
 
@@ -92,13 +101,74 @@ def current_hdf5() -> Walk:
     return _walk_with(sys.executable)
 
 
+def _session_seed() -> int:
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return random.SystemRandom().randrange(2**32)
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{SEED_VARIABLE}={text!r} is not an integer; set it to the seed a failure printed"
+        ) from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Run as if started from a terminal's foreground, whatever started pytest.
+    """One seed for the whole run (the controller's, handed to every xdist worker), and
+    Ctrl-C handling as from a terminal's foreground, whatever started pytest.
 
     A shell starts a background job (`pytest &`, CI wrappers) with SIGINT ignored, and
     child processes inherit an ignored signal: a script the tests start would then never
     see the Ctrl-C they send it. A Python handler is reset to the default at `exec`, so
     with one installed here every child starts with Python's own KeyboardInterrupt.
     """
+    given = getattr(config, "workerinput", {}).get(_WORKER_SEED)
+    config.stash[_SEED] = int(given) if given is not None else _session_seed()
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: each worker draws with the controller's seed, the one in the header."""
+    node.workerinput[_WORKER_SEED] = node.config.stash[_SEED]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    chosen = "from the environment" if os.environ.get(SEED_VARIABLE, "").strip() else "drawn"
+    return f"random choices in tests: {SEED_VARIABLE}={config.stash[_SEED]} ({chosen})"
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The seed for the test's random choices; a failure of the test prints it."""
+    value = request.config.stash[_SEED]
+    request.node.stash[_SEED_USED] = value
+    return value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    used = item.stash.get(_SEED_USED, None)
+    if report.failed and used is not None:
+        report.sections.append(
+            ("random seed", f"replay with: {SEED_VARIABLE}={used} pytest '{item.nodeid}'")
+        )
+
+
+def _popen_as_from_a_terminal(command: list[str], **options: Any) -> subprocess.Popen[str]:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:  # a handled signal is reset to the default by exec; an ignored one stays ignored
+        return subprocess.Popen(command, **options)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def popen_as_from_a_terminal() -> Callable[..., subprocess.Popen[str]]:
+    """`subprocess.Popen` for a child that a test will SIGINT: it starts with SIGINT's default
+    action, as from a terminal. A pytest started in the background (`pytest &`) ignores
+    SIGINT, and its children would inherit that."""
+    return _popen_as_from_a_terminal

@@ -69,6 +69,20 @@ MODULES: dict[str, list[str]] = {
         "-k",
         "not sigkill",
     ],
+    # The transports, each against a peer its tests drive byte by byte (a loopback socket,
+    # pyserial's loop://, pyvisa-py and pyvisa-sim), plus the shared transport tests.
+    "instrumentkit/socket_transport.py": [
+        "tests/core/test_socket_transport.py",
+        "tests/core/test_transports.py",
+    ],
+    "instrumentkit/serial_transport.py": [
+        "tests/core/test_serial_transport.py",
+        "tests/core/test_transports.py",
+    ],
+    "instrumentkit/visa_transport.py": [
+        "tests/core/test_visa_transport.py",
+        "tests/core/test_transports.py",
+    ],
 }
 
 # What the fork server imports before forking each mutant's child: slow to import, never

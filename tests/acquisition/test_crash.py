@@ -35,6 +35,7 @@ WRITER = textwrap.dedent(
 
     path, compression = sys.argv[1], sys.argv[2] or None
     size_limit, min_free = int(sys.argv[3]), int(sys.argv[4])
+    seed = [int(number) for number in sys.argv[5].split(",")]
     if size_limit:  # a full disk, as far as this process is concerned
         import resource, signal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -45,7 +46,7 @@ WRITER = textwrap.dedent(
     scope = run.add_waveforms("scope", {POINTS}, raw_dtype=np.int16)
     run.start()
     rows = records = 0
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(seed)
     try:
         while True:
             for _ in range(int(rng.integers(1, 6))):  # appends between flushes
@@ -77,9 +78,17 @@ WRITER = textwrap.dedent(
 
 
 def start_writer(
-    path: Path, compression: str = "", size_limit: int = 0, min_free: int = 0, script: str = ""
+    path: Path,
+    compression: str = "",
+    size_limit: int = 0,
+    min_free: int = 0,
+    script: str = "",
+    *,
+    seed: tuple[int, ...] = (0,),
 ) -> subprocess.Popen[str]:
+    """A writer process; WRITER draws its block sizes from `seed` (numpy's seed sequence)."""
     arguments = [str(path), compression, str(size_limit), str(min_free)]
+    arguments.append(",".join(str(number) for number in seed))
     return subprocess.Popen(
         [sys.executable, "-c", script or WRITER, *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -129,12 +138,12 @@ def last_counts(output: str, *, flushed: bool = True) -> tuple[int, int]:
 
 @pytest.mark.parametrize("compression", ["", "gzip"])
 def test_sigkill_at_random_moments_keeps_every_flushed_row(
-    tmp_path: Path, compression: str
+    tmp_path: Path, compression: str, seed: int
 ) -> None:
     trials = 5
-    rng = random.Random()
+    rng = random.Random(seed)
     paths = [tmp_path / f"killed-{i}.h5" for i in range(trials)]
-    writers = [start_writer(path, compression) for path in paths]
+    writers = [start_writer(path, compression, seed=(seed, i)) for i, path in enumerate(paths)]
     first_lines = []
     for writer in writers:  # each killed a random moment after its first flush
         assert writer.stdout is not None
@@ -152,9 +161,9 @@ def test_sigkill_at_random_moments_keeps_every_flushed_row(
             assert len(run["counter"]) >= rows
 
 
-def test_a_nearly_full_disk_stops_the_run_cleanly(tmp_path: Path) -> None:
+def test_a_nearly_full_disk_stops_the_run_cleanly(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "full.h5"
-    writer = start_writer(path, size_limit=20_000_000, min_free=8_000_000)
+    writer = start_writer(path, size_limit=20_000_000, min_free=8_000_000, seed=(seed,))
     output, errors = writer.communicate(timeout=60)
     assert writer.returncode == 0, errors
     error = next(line for line in output.splitlines() if line.startswith("error:"))
@@ -170,10 +179,10 @@ def test_a_nearly_full_disk_stops_the_run_cleanly(tmp_path: Path) -> None:
 
 
 def test_a_write_past_the_file_size_limit_is_refused_and_the_run_ends_aborted(
-    tmp_path: Path,
+    tmp_path: Path, seed: int
 ) -> None:
     path = tmp_path / "full.h5"
-    writer = start_writer(path, size_limit=20_000_000, min_free=0)  # no margin
+    writer = start_writer(path, size_limit=20_000_000, min_free=0, seed=(seed,))  # no margin
     output, errors = writer.communicate(timeout=60)
     # HDF5 never meets the limit: the writer refuses the write that could pass it, while
     # the file can still be closed (a failed HDF5 write left NaN rows and crashes at exit).
@@ -248,10 +257,10 @@ def write_until_full(file: BinaryIO, block: bytes) -> int:
 
 @pytest.mark.parametrize("filled_by", ["the run", "another process"])
 def test_a_really_full_disk_ends_the_run_aborted_with_every_flushed_row(
-    small_disk: Path, filled_by: str
+    small_disk: Path, filled_by: str, seed: int
 ) -> None:
     path = small_disk / "run.h5"
-    writer = start_writer(path, min_free=0)  # no margin: the disk really runs out
+    writer = start_writer(path, min_free=0, seed=(seed,))  # no margin: the disk really runs out
     assert writer.stdout is not None
     first = writer.stdout.readline()
     if filled_by == "another process":

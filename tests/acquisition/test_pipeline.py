@@ -138,9 +138,13 @@ def test_sources_with_counts_end_the_run_when_all_are_done(tmp_path: Path) -> No
 
 
 def test_a_rate_paces_the_polls(tmp_path: Path) -> None:
-    sensor = SyntheticSensor("dmm")
-    result = run(tmp_path, [SensorSource(sensor, rate=20)], stop=Stop(duration=0.5))
-    assert 1 <= result.rows["dmm"] <= 20  # unpaced, it would be tens of thousands
+    # Poll k is due 0.05 k s after the first; load only delays polls, so the stamps span
+    # at least 10 periods less the first poll's own lateness (unpaced: a few ms).
+    result = run(tmp_path, [SensorSource(SyntheticSensor("dmm"), rate=20, count=11)])
+    assert result.rows["dmm"] == 11
+    with open_run(result.path) as f:
+        stamps = np.asarray(f["dmm"]["monotonic"])
+    assert stamps[-1] - stamps[0] >= 0.25, np.diff(stamps)
 
 
 def test_skip_policy_logs_errors_and_keeps_every_good_reading(tmp_path: Path) -> None:
@@ -204,6 +208,7 @@ def test_ctrl_c_closes_the_file_as_aborted_then_raises(tmp_path: Path) -> None:
         if progress.total_rows > 100:
             signal.raise_signal(signal.SIGINT)
 
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest was started with `&`
     pipeline = Pipeline([SensorSource(SyntheticSensor("dmm"))], tmp_path / "run.h5")
     with pytest.raises(KeyboardInterrupt):
         pipeline.run(press_ctrl_c, progress_interval=0.01)
@@ -214,7 +219,7 @@ def test_ctrl_c_closes_the_file_as_aborted_then_raises(tmp_path: Path) -> None:
         assert f.reason == "interrupted by the user (Ctrl-C)"
         np.testing.assert_array_equal(f["dmm"]["value"], np.arange(len(f["dmm"])))
         assert len(f["dmm"]) > 100
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
 def test_ctrl_c_without_raising(tmp_path: Path) -> None:
@@ -229,10 +234,23 @@ def test_ctrl_c_without_raising(tmp_path: Path) -> None:
 
 def test_request_stop_from_another_thread(tmp_path: Path) -> None:
     pipeline = Pipeline([SensorSource(SyntheticSensor("dmm"), rate=200)], tmp_path / "run.h5")
-    threading.Timer(0.2, pipeline.request_stop, args=("enough data",)).start()
-    result = pipeline.run()
+    recording = threading.Event()
+
+    def stop_once_recording() -> None:
+        recording.wait(30)
+        pipeline.request_stop("enough data")
+
+    def progress(progress: Any) -> None:
+        if progress.total_rows:
+            recording.set()
+
+    stopper = threading.Thread(target=stop_once_recording)
+    stopper.start()
+    result = pipeline.run(progress, progress_interval=0.01)
+    stopper.join()
     assert result.status == "completed"
     assert result.reason == "enough data"
+    assert result.rows["dmm"] >= 1
 
 
 def test_a_source_that_never_delivers_is_reported_not_waited_for(tmp_path: Path) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -47,13 +50,14 @@ def no_file_or_aborted(path: Path) -> None:
     [(signal.SIGINT, 0.3), (signal.SIGTERM, 0.3), (signal.SIGTERM, 0.9), (signal.SIGINT, 0.9)],
 )
 def test_a_signal_at_start_up_is_one_line_and_exit_130(
-    tmp_path: Path, stop_signal: signal.Signals, after: float
+    tmp_path: Path, stop_signal: signal.Signals, after: float, popen_as_from_a_terminal: Any
 ) -> None:
     """While the package imports (about 0.5 s) or the lab and instruments open."""
     command = [sys.executable, "-m", "instrumentkit", "acquire", str(config(tmp_path)), "-q"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = popen_as_from_a_terminal(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)  # fmt: skip
     try:
-        time.sleep(after)
+        time.sleep(after)  # any moment will do: none is wrong
         process.send_signal(stop_signal)
         _, err = process.communicate(timeout=30)
     finally:
@@ -65,10 +69,54 @@ def test_a_signal_at_start_up_is_one_line_and_exit_130(
     no_file_or_aborted(tmp_path / "run.h5")
 
 
-# The command line, with the scope's replies to :WAV:DATA? swallowed once data flows.
+def test_ctrl_c_while_an_instrument_is_still_opening_exits_130_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The instrument is identified by *IDN? when opened; its peer reads the query and never
+    answers, so the signal, sent once the query has arrived, lands while it opens."""
+    with socket.create_server(("127.0.0.1", 0)) as mute:
+        asked = threading.Event()
+        held: list[socket.socket] = []
+
+        def take_the_query() -> None:
+            peer, _ = mute.accept()
+            held.append(peer)
+            received = b""
+            while b"\n" not in received and (chunk := peer.recv(64)):
+                received += chunk
+            asked.set()
+
+        threading.Thread(target=take_the_query, daemon=True).start()
+        path = tmp_path / "run.yaml"
+        resource = f"TCPIP::127.0.0.1::{mute.getsockname()[1]}::SOCKET"
+        path.write_text(yaml.safe_dump({
+            "instruments": {"meter": {"resource": resource, "options": {"timeout": READ_TIMEOUT}}},
+            "output": {"path": str(tmp_path / "run.h5")},
+        }))  # fmt: skip
+        command = [sys.executable, "-m", "instrumentkit", "acquire", str(path), "-q"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)  # fmt: skip
+        try:
+            assert asked.wait(60), "the instrument was never asked who it is"
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            for peer in held:
+                peer.close()
+    assert process.returncode == 130, err
+    assert err.strip() == (
+        "instrumentkit: interrupted (Ctrl-C) before the run started; no file written"
+    )
+    assert not (tmp_path / "run.h5").exists()
+
+
+# The command line, with the scope's replies to :WAV:DATA? swallowed from the second on:
+# SWALLOWING is printed when the first is swallowed, so the scope's read is then blocked.
 BLOCKED = textwrap.dedent(
     """
-    import sys, threading
+    import sys
     from instrumentkit.acquisition import _bench
     from instrumentkit.cli import main
 
@@ -76,10 +124,22 @@ BLOCKED = textwrap.dedent(
 
     def open_then_break_the_scope(self):
         bench = opened(self)
-        def swallow():
-            bench.lab.device("scope").faults.inject("no_reply", on=":WAV:DATA?", count=None)
-            print("SWALLOWING", flush=True)
-        threading.Timer(0.5, swallow).start()
+        scope = bench.lab.device("scope")
+        send = scope.send
+        armed = []
+
+        def send_then_break(data, **options):
+            send(data, **options)
+            asked = options.get("command") or scope.current_message or ""
+            if not asked.upper().startswith(":WAV:DATA?"):
+                return
+            if not armed:  # one waveform has gone out: swallow the next ones
+                armed.append(scope.faults.inject("no_reply", on=":WAV:DATA?", count=None))
+            elif armed[0].fired == 1 and len(armed) == 1:
+                armed.append("told")
+                print("SWALLOWING", flush=True)
+
+        scope.send = send_then_break
         return bench
 
     _bench.Bench.open = open_then_break_the_scope
@@ -92,16 +152,22 @@ BLOCKED = textwrap.dedent(
 def test_a_signal_while_the_scope_is_blocked_in_a_read_stops_at_once(
     tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
-    command = [sys.executable, "-c", BLOCKED, "acquire", str(config(tmp_path)), "-q"]
+    command = [
+        sys.executable,
+        "-c",
+        BLOCKED,
+        "acquire",
+        str(config(tmp_path)),
+        "-q",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)  # fmt: skip
     try:
         assert process.stdout is not None
         for line in process.stdout:
-            if "SWALLOWING" in line:
+            if "SWALLOWING" in line:  # the scope's read is waiting for a reply that never comes
                 break
-        time.sleep(0.5)  # the scope's next :WAV:DATA? is now waiting for its reply
         signalled = time.monotonic()
         process.send_signal(stop_signal)
         _, err = process.communicate(timeout=30)

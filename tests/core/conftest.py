@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -76,3 +78,57 @@ def line_server() -> Iterator[Callable[[Responder], LineServer]]:
     yield start
     for server in servers:
         server.close()
+
+
+@contextmanager
+def _chattering(send: Callable[[bytes], object]) -> Iterator[None]:
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.wait(0.01):
+            send(b"noise")
+
+    talker = threading.Thread(target=chatter)
+    talker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        talker.join()
+
+
+@pytest.fixture
+def chattering() -> Callable[[Callable[[bytes], object]], Any]:
+    """`with chattering(send):` a device that sends a few bytes every 10 ms, never quiet."""
+    return _chattering
+
+
+@pytest.fixture
+def accepted_peer() -> Iterator[Callable[[Callable[[int], Any]], tuple[Any, socket.socket]]]:
+    """`accepted_peer(lambda port: <open a transport on 127.0.0.1:port>)`: the transport
+    and the accepted socket at its other end, driven by the test itself. Closed after."""
+    opened: list[Any] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    opened.append(listener)
+
+    def make(open_on: Callable[[int], Any]) -> tuple[Any, socket.socket]:
+        transport = open_on(listener.getsockname()[1])
+        peer, _ = listener.accept()
+        opened.extend((transport, peer))
+        return transport, peer
+
+    yield make
+    for item in reversed(opened):
+        item.close()
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port where a connect hangs: listen(0) with its one queue place taken, so
+    the kernel drops the next SYN."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            yield port

@@ -270,6 +270,17 @@ def test_range_returns_what_to_send_and_says_why_it_refuses():
         Range(6, 5)
 
 
+def test_range_bounds_are_inclusive_and_a_hair_past_either_is_refused():
+    volts = Range(-5, 2.5)
+    assert (volts(2.5), volts(-5)) == (2.5, -5)
+    assert refusal(volts, 2.5000001) == "outside [-5, 2.5]"
+    assert refusal(volts, -5.0000001) == "outside [-5, 2.5]"
+    count = Range(1, 100, integer=True)
+    assert (count(100), count(1)) == (100, 1)
+    assert refusal(count, 101) == "outside [1, 100]"
+    assert refusal(count, 0) == "outside [1, 100]"
+
+
 def test_one_of_matches_strings_without_case_and_numbers_exactly():
     coupling = OneOf("DC", "AC")
     assert coupling("dc") == "DC"
@@ -312,6 +323,19 @@ def test_refusals_name_the_instrument_parameter_value_and_choices():
 def test_an_enum_token_matches_without_regard_to_case():
     with expected_protocol(Supply, [("COUP GND", None)]) as dev:
         dev.coupling = "gnd"  # the token, not the member name GROUND
+
+
+@pytest.mark.parametrize(
+    ("reply", "member"),
+    [("Fast", "quick"), ("FAST", "quick"), ("fast", "quick"), (" sLoW\r", "careful")],
+)
+def test_enumerated_replies_decode_without_regard_to_case(reply, member):
+    """The tokens are declared in mixed case; an instrument may answer in any case."""
+    speed = Setting("SPD?", "SPD {value}", values={"quick": "Fast", "careful": "Slow"})
+    coupling = Setting("COUP?", "COUP {value}", values=Coupling)
+    with expected_protocol(Supply, [], name="psu") as dev:
+        assert speed.decode(reply, dev, "SPD?") == member
+        assert coupling.decode("gNd", dev, "COUP?") is Coupling.GROUND
 
 
 def test_replies_that_cannot_be_read_name_the_instrument_and_command():

@@ -291,6 +291,32 @@ def test_structured_blocks_take_the_instruments_byte_order():
     assert values["y"].tolist() == [2, 4]
 
 
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        # 01 02 03 04 | ff ff ff fe, read as 32-bit integers worked out by hand
+        ("big", [0x01020304, -2]),
+        (">", [0x01020304, -2]),
+        ("little", [0x04030201, -0x01000001]),
+        ("<", [0x04030201, -0x01000001]),
+    ],
+)
+def test_block_byte_order_names_and_symbols_read_hand_built_bytes(order, expected):
+    session, transport = session_for([("CURV?", block(b"\x01\x02\x03\x04\xff\xff\xff\xfe"))])
+    values = session.query_block("CURV?", dtype=np.int32, byte_order=order)
+    assert values.tolist() == expected
+    transport.check_done()
+
+
+def test_block_of_floats_in_the_instruments_byte_order():
+    # IEEE 754 single 1.5 is 3f c0 00 00, -0.25 is be 80 00 00 (most significant byte first)
+    payload = bytes.fromhex("3fc00000be800000")
+    session, _ = session_for([("CURV?", block(payload)), ("CURV?", block(payload[::-1]))])
+    assert session.query_block("CURV?", dtype="f4", byte_order="big").tolist() == [1.5, -0.25]
+    # the same bytes reversed are the two values in the other order, little-endian
+    assert session.query_block("CURV?", dtype="f4", byte_order="little").tolist() == [-0.25, 1.5]
+
+
 def test_parse_values_defaults_types_and_errors():
     session, _ = session_for([("TRAC?", "1;2;+1.000E+03")])
     np.testing.assert_array_equal(session.parse_values("1.5,2"), [1.5, 2.0])

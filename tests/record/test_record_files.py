@@ -73,16 +73,18 @@ with serve({"dmm": create("keysight-34461a", seed=1)}) as lab:
 """
 
 
-def test_ctrl_c_while_recording_leaves_a_valid_file_with_every_exchange_once(tmp_path):
+def test_ctrl_c_while_recording_leaves_a_valid_file_with_every_exchange_once(
+    tmp_path, popen_as_from_a_terminal
+):
     path = tmp_path / "dmm.rec.yaml"
     script = tmp_path / "loop.py"
     script.write_text(textwrap.dedent(_LOOP))
-    with subprocess.Popen(
+    with popen_as_from_a_terminal(
         [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
     ) as process:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "ready"
-        time.sleep(0.2)
+        time.sleep(0.2)  # any moment of the loop will do
         process.send_signal(signal.SIGINT)
         completed = int(process.stdout.readline())
         assert process.wait(timeout=30) == 0

@@ -6,7 +6,10 @@ The models here exercise the kit; real instruments' models live beside their dri
 from __future__ import annotations
 
 import itertools
+import signal
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -286,3 +289,35 @@ def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
 @pytest.fixture
 def manual_clock() -> ManualClock:
     return ManualClock()
+
+
+@contextmanager
+def _interrupted_once_serving() -> Iterator[None]:
+    """SIGINT this process once the code in the block has put in its own SIGINT handler.
+
+    Compared with the handler in force before, not with Python's default: in a pytest started
+    in the background (`pytest &`) SIGINT starts out ignored, and a SIGINT sent before `sim
+    serve` takes it over would be ignored, leaving serve running for ever.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    done = threading.Event()
+
+    def interrupt() -> None:
+        while not done.wait(0.01):
+            if signal.getsignal(signal.SIGINT) is not before:
+                signal.raise_signal(signal.SIGINT)
+                return
+
+    watcher = threading.Thread(target=interrupt, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+@pytest.fixture
+def ctrl_c_once_serving() -> Callable[[], Any]:
+    """`with ctrl_c_once_serving(): <run sim serve in this process>`: stopped by a SIGINT."""
+    return _interrupted_once_serving

@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from contextlib import closing
 
 from click.testing import CliRunner
@@ -38,24 +36,6 @@ devices:
 """
 
 
-def serve_until_ctrl_c(path):
-    """`sim serve path` in this process, stopped by a SIGINT once it serves."""
-
-    def press_ctrl_c() -> None:
-        # Only once serve has taken over SIGINT: a stray one would stop pytest itself.
-        for _ in range(100):
-            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.05)
-
-    timer = threading.Timer(0.3, press_ctrl_c)
-    timer.start()
-    result = CliRunner().invoke(sim, ["serve", str(path)])
-    timer.join()
-    return result
-
-
 def test_models_lists_the_registry():
     result = CliRunner().invoke(sim, ["models"])
     assert result.exit_code == 0, result.output
@@ -71,11 +51,12 @@ def test_serve_refuses_a_bad_file_naming_the_field(tmp_path):
     assert result.exception.field == "devices[0].port"
 
 
-def test_serve_prints_the_table_and_stops_on_sigint(tmp_path):
+def test_serve_prints_the_table_and_stops_on_sigint(tmp_path, ctrl_c_once_serving):
     path = tmp_path / "lab.yaml"
     path.write_text(textwrap.dedent(LAB))
 
-    result = serve_until_ctrl_c(path)
+    with ctrl_c_once_serving():
+        result = CliRunner().invoke(sim, ["serve", str(path)])
     assert result.exit_code == 0, result.output
     assert re.search(r"meter\s+.*test-meter\s+.*TCPIP::127\.0\.0\.1::\d+::SOCKET", result.output)
     assert re.search(r"gauge\s+.*test-gauge\s+.*socket://127\.0\.0\.1:\d+", result.output)
@@ -131,12 +112,13 @@ wiring:
 """
 
 
-def test_serve_shows_the_duts_and_the_wiring(tmp_path, monkeypatch):
+def test_serve_shows_the_duts_and_the_wiring(tmp_path, monkeypatch, ctrl_c_once_serving):
     path = tmp_path / "lab.yaml"
     path.write_text(textwrap.dedent(WIRED_LAB))
     monkeypatch.setenv("COLUMNS", "200")
 
-    result = serve_until_ctrl_c(path)
+    with ctrl_c_once_serving():
+        result = CliRunner().invoke(sim, ["serve", str(path)])
     assert result.exit_code == 0, result.output
     assert re.search(r"rc\s+.*rc-lowpass\s+.*resistance=1000\.0", result.output)
     assert re.search(r"stage\s+.*thermal-stage\s+.*defaults", result.output)

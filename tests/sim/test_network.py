@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import socket
-import threading
-import time
 from contextlib import closing
 
 import pytest
@@ -102,30 +99,16 @@ def test_base_port_gives_stable_ports_and_resources_name_the_address():
             assert s.query("*IDN?") == lab.device("meter").idn
 
 
-def stop_serving_soon() -> threading.Thread:
-    """SIGINT this process once `sim serve` has taken over SIGINT (not before: pytest)."""
-
-    def interrupt() -> None:
-        for _ in range(200):
-            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-                signal.raise_signal(signal.SIGINT)
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=interrupt)
-    thread.start()
-    return thread
-
-
-def test_cli_serve_prints_resources_at_the_address_and_ports_asked_for(tmp_path):
+def test_cli_serve_prints_resources_at_the_address_and_ports_asked_for(
+    tmp_path, ctrl_c_once_serving
+):
     path = tmp_path / "lab.yaml"
     path.write_text(yaml.safe_dump(LAB))
     base = free_port_pair("127.0.0.2")
-    interrupter = stop_serving_soon()
-    result = CliRunner().invoke(
-        main, ["sim", "serve", str(path), "--host", "127.0.0.2", "--port", str(base)]
-    )
-    interrupter.join()
+    with ctrl_c_once_serving():
+        result = CliRunner().invoke(
+            main, ["sim", "serve", str(path), "--host", "127.0.0.2", "--port", str(base)]
+        )
     assert result.exit_code == 0, result.output
     assert f"TCPIP::127.0.0.2::{base}::SOCKET" in result.output
     assert f"socket://127.0.0.2:{base + 1}" in result.output
