@@ -151,6 +151,43 @@ def test_screen_fetch_in_one_chunk():
     np.testing.assert_array_equal(waveform.raw, codes)
 
 
+@pytest.mark.parametrize("form", ["byte", "word"])
+def test_scaling_follows_the_programming_guide_with_every_preamble_term(form):
+    """DS1000Z programming guide, :WAVeform:PREamble? (format, type, points, count,
+    xincrement, xorigin, xreference, yincrement, yorigin, yreference) and the
+    :WAVeform:DATA? example: voltage = (byte - YORigin - YREFerence) * YINCrement and
+    time = (index - XREFerence) * XINCrement + XORigin, index from 0. Every term is
+    non-zero here (the lab model always sends XREF = 0, YORigin 0) and the expected
+    numbers are worked out by hand, not by the driver's or the model's arithmetic:
+    YINC 0.0390625 = 5/128 V, YOR -17, YREF 127, so volts = (byte - 110) * 5/128;
+    XINC 0.5 us, XOR -250 us, XREF 3, so t = -250 us + (index - 3) * 0.5 us.
+    WORD carries the same 8-bit codes in the low byte of little-endian words.
+    """
+    codes = [0, 1, 127, 144, 255]
+    payload = bytes(codes) if form == "byte" else b"".join(bytes([c, 0]) for c in codes)
+    pairs = [
+        (":WAV:SOUR CHAN2", None),
+        (
+            ":WAV:PRE?",
+            f"{0 if form == 'byte' else 1},2,5,1,5.000000e-07,-2.500000e-04,3,3.906250e-02,-17,127",
+        ),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 5", None),
+        (":WAV:DATA?", block(payload)),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(2)
+    # (0-110)*5/128, (1-110)*5/128, (127-110)*5/128, (144-110)*5/128, (255-110)*5/128
+    np.testing.assert_allclose(
+        waveform.y, [-4.296875, -4.2578125, 0.6640625, 1.328125, 5.6640625], rtol=1e-12
+    )
+    # -250 us + (-3, -2, -1, 0, 1) * 0.5 us
+    np.testing.assert_allclose(
+        waveform.t, [-251.5e-6, -251.0e-6, -250.5e-6, -250.0e-6, -249.5e-6], rtol=1e-12
+    )
+    np.testing.assert_array_equal(waveform.raw, codes)
+
+
 def test_deep_memory_is_read_in_250k_point_chunks():
     points = 600_000
     codes = (np.arange(points) % 256).astype(np.uint8)

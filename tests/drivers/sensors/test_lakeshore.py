@@ -48,6 +48,31 @@ def test_read_is_one_all_inputs_query_and_status_per_input():
     assert reading.status.tolist() == [[0, 0, 32, 1]]
 
 
+def test_invalid_is_bit_0_whatever_other_status_bits_come_with_it():
+    """RDGST? answers the sum of the set bits as `nnn` (Model 336 manual, RDGST? and the
+    "Input reading status" table; Model 335 the same): 1 invalid reading, 16 temperature
+    underrange, 32 temperature overrange, 64 sensor units zero, 128 sensor units
+    overrange. A reading is invalid when bit 0 is set, alone or not: 129 (invalid, sensor
+    units overrange) and 017 (invalid, temperature underrange) are NaN; 160 and 016 are
+    kept. Which combinations a real controller sends (an open diode input as 129, say) the
+    manual does not list; these codes are its bits combined by hand.
+    """
+    pairs = [
+        ("KRDG? 0", "+1.5000E+00,+0.0000E+00,+480.00E+00,+3.2000E+00"),
+        ("RDGST? A", "016"),
+        ("RDGST? B", "129"),
+        ("RDGST? C", "160"),
+        ("RDGST? D", "017"),
+    ]
+    with expected_protocol(LakeShore336, pairs) as controller:
+        reading = controller.read()
+    assert reading.status.tolist() == [[16, 129, 160, 17]]
+    assert reading.values[0, 0] == 1.5
+    assert np.isnan(reading.values[0, 1])
+    assert reading.values[0, 2] == 480.0
+    assert np.isnan(reading.values[0, 3])
+
+
 def test_input_and_output_commands():
     pairs = [
         ("KRDG? B", "+77.300E+00"),
