@@ -26,8 +26,8 @@ SETUP_2400 = [
 def test_2400_read_sets_up_elements_once_and_flags_compliance_from_the_status_word():
     pairs = [
         *SETUP_2400,
-        (":READ?", "+1.000000E+00,+1.000000E-03,+8.192000E+03"),  # bit 13: V source
-        (":READ?", "+9.500000E-01,+1.050000E-03,+8.200000E+03"),  # + bit 3: compliance
+        (":READ?", "+1.000000E+00,+1.000000E-03,+2.252800E+04"),  # bits 11, 12, 14
+        (":READ?", "+9.500000E-01,+1.050000E-03,+2.253600E+04"),  # + bit 3: compliance
     ]
     with expected_protocol(Keithley2400, pairs) as smu:
         first = smu.read()
@@ -36,6 +36,32 @@ def test_2400_read_sets_up_elements_once_and_flags_compliance_from_the_status_wo
     assert first.units == ("V", "A")
     assert first.status.tolist() == [[0, 0]]
     assert second.status.tolist() == [[1, 1]]
+
+
+# The 2400 manual's status-word table (2400S-900-01, section 18, :FORMat:ELEMents STATus):
+# bit 0 OFLO 1, 1 filter 2, 2 front terminals 4, 3 compliance 8, 4 OVP 16, 5 math 32,
+# 6 null 64, 7 limits 128, 11 V-Meas 2048, 12 I-Meas 4096, 13 ohms-Meas 8192,
+# 14 V-Sour 16384, 15 I-Sour 32768, 16 range compliance 65536, 22 remote sense 4194304.
+# The sums below are worked out by hand from it.
+STATUS_WORDS = [
+    ("+2.253200E+04", 0),  # 4 + 2048 + 4096 + 16384: front, V and I measured, V sourced
+    ("+2.254000E+04", 1),  # the same + 8, in (real) compliance
+    ("+8.806800E+04", 0),  # 22532 + 65536: range compliance is not the compliance limit
+    ("+2.277500E+04", 0),  # 22528 + 1 + 2 + 4 + 16 + 32 + 64 + 128: every low bit but 3
+    ("+4.233228E+06", 1),  # 4 + 8 + 2048 + 4096 + 32768 + 4194304: I sourced, 4-wire
+    ("+8.000000E+00", 1),  # bit 3 alone
+]
+
+
+@pytest.mark.parametrize(("word", "compliance"), STATUS_WORDS)
+def test_2400_compliance_is_bit_3_of_the_manuals_status_word(word, compliance):
+    """The status element is the 24-bit word sent as a decimal number (here in the
+    2400's float format); only bit 3, "in real compliance", marks the row."""
+    reply = f"+2.000000E+00,+1.000000E-03,{word}"
+    with expected_protocol(Keithley2400, [*SETUP_2400, (":READ?", reply)]) as smu:
+        reading = smu.read()
+    assert reading.values.tolist() == [[2.0, 1e-3]]
+    assert reading.status.tolist() == [[compliance, compliance]]
 
 
 @pytest.mark.parametrize("reply", ["", "+1.0E+00,+1.0E-03", "+1.0E+00,nan,+0.0E+00"])
@@ -195,6 +221,26 @@ def test_lab_model_resistor_and_compliance(over_tcp, driver, model):
     assert smu.make_safe() == []
     assert smu.output is False
     smu.check_errors()
+
+
+def test_lab_2400_status_word_sets_the_manuals_bits(over_tcp):
+    """The simulated 2400's status element, bit by bit from the manual's table (not from
+    the model's own constants): V sourced 16384, V and I measured 2048 + 4096, remote
+    sense 4194304, and compliance 8 once 5 V into 1 kOhm meets a 1 mA limit."""
+    smu = over_tcp(Keithley2400, Keithley2400Model(seed=5, resistance=1e3))
+    smu.four_wire = True
+    smu.current_limit = 1e-3
+    smu.level = 5.0
+    smu.output = True
+    smu.read()  # sets the elements to VOLT,CURR,STAT
+    status = float(smu.session.query(":READ?").split(",")[2])
+    assert status == 16384 + 2048 + 4096 + 4194304 + 8  # 4216840
+    smu.source_function = "current"
+    smu.voltage_limit = 21.0
+    smu.level = 1e-3  # 1 V across 1 kOhm: under the 21 V limit
+    smu.four_wire = False
+    status = float(smu.session.query(":READ?").split(",")[2])
+    assert status == 32768 + 2048 + 4096  # 38912: I sourced, V and I measured
 
 
 def test_lab_model_diode_forward_voltage_when_sourcing_current(over_tcp):
