@@ -10,6 +10,7 @@ import pytest
 import instrumentkit as ik
 from instrumentkit.drivers._load_sim import Diode
 from instrumentkit.drivers.keithley import Keithley2400, Keithley2450
+from instrumentkit.drivers.keithley._smu import setting_range
 from instrumentkit.drivers.keithley.smu2400_sim import Keithley2400Model
 from instrumentkit.drivers.keithley.smu2450_sim import Keithley2450Model
 from instrumentkit.errors import InstrumentReportedError, ProtocolError, ValidationError
@@ -64,13 +65,90 @@ def test_2400_compliance_is_bit_3_of_the_manuals_status_word(word, compliance):
     assert reading.status.tolist() == [[compliance, compliance]]
 
 
-@pytest.mark.parametrize("reply", ["", "+1.0E+00,+1.0E-03", "+1.0E+00,nan,+0.0E+00"])
-def test_2400_garbage_readings_are_protocol_errors(reply):
+@pytest.mark.parametrize(
+    ("reply", "match"),
+    [
+        ("", "expected 'voltage,current,status', got ''"),
+        ("+1.0E+00,+1.0E-03", "expected 'voltage,current,status', got '\\+1.0E\\+00,"),
+        ("+1.0E+00,nan,+0.0E+00", "reply holds a value that is not a finite number: '\\+1.0"),
+    ],
+)
+def test_2400_garbage_readings_are_protocol_errors(reply, match):
     with (
         expected_protocol(Keithley2400, [*SETUP_2400, (":READ?", reply)]) as smu,
-        pytest.raises(ProtocolError, match=r"command ':READ\?'"),
+        pytest.raises(ProtocolError, match=match) as caught,
     ):
         smu.read()
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", ":READ?")
+
+
+@pytest.mark.parametrize("reply", ["2", "", "ON"])
+def test_a_trip_reply_that_is_not_0_or_1_is_a_protocol_error(reply):
+    pairs = [(":SOUR:FUNC?", "VOLT"), (":SENS:CURR:PROT:TRIP?", reply)]
+    with (
+        expected_protocol(Keithley2400, pairs) as smu,
+        pytest.raises(ProtocolError, match=f"expected 0 or 1, got '{reply}'") as caught,
+    ):
+        smu.compliance_tripped()
+    assert caught.value.instrument == "expected-protocol"
+    assert caught.value.command == ":SENS:CURR:PROT:TRIP?"
+
+
+def test_2400_resistance_with_no_current_is_infinite():
+    reply = "+1.000000E+00,+0.000000E+00,+2.252800E+04"
+    with expected_protocol(Keithley2400, [*SETUP_2400, (":READ?", reply)]) as smu:
+        assert smu.measure_resistance() == math.inf
+
+
+def test_2400_read_many_rows_dtypes_and_status():
+    replies = ["+1.0E+00,+1.0E-03,+2.2528E+04", "+9.5E-01,+1.05E-03,+2.2536E+04"]
+    pairs = [*SETUP_2400, *((":READ?", reply) for reply in replies)]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        many = smu.read_many(2)
+    assert many.values.tolist() == [[1.0, 1e-3], [0.95, 1.05e-3]]
+    assert many.status.tolist() == [[0, 0], [1, 1]]
+    assert (many.values.dtype, many.status.dtype) == (np.float64, np.int16)
+    assert many.timestamps_ns.dtype == np.int64
+    with expected_protocol(Keithley2400, [*SETUP_2400, (":READ?", replies[0])]) as smu:
+        assert smu.read_many(1).status.dtype == np.int16
+
+
+@pytest.mark.parametrize("n", [0, 10_001, 2.5, "3"])
+def test_2400_read_many_refuses_a_bad_count_before_sending(n):
+    with (
+        expected_protocol(Keithley2400, []) as smu,
+        pytest.raises(ValidationError, match=rf"read_many\({n!r}\): ") as caught,
+    ):
+        smu.read_many(n)
+    assert caught.value.instrument == "expected-protocol"
+
+
+def test_setting_range_is_a_checked_numeric_setting():
+    """Declared inside the test, so a mutant of setting_range is active while it runs."""
+
+    class WithOffset(Keithley2400):
+        offset = setting_range(
+            ":OFFS?", ":OFFS {value}", -1.0, 2.0, "V", "Set the offset.", in_snapshot=False
+        )
+
+    with expected_protocol(WithOffset, [(":OFFS 2.0", None), (":OFFS?", "-1.0")]) as smu:
+        smu.offset = 2.0
+        with pytest.raises(ValidationError, match="offset"):
+            smu.offset = 2.5
+        assert smu.offset == -1.0
+    setting = WithOffset.offset
+    assert (setting.units, setting.__doc__, setting.in_snapshot) == ("V", "Set the offset.", False)
+
+
+def test_2400_reset_sets_the_reading_elements_up_again():
+    """*RST restores the default elements (VOLT,CURR,RES,TIME,STAT), so the next read
+    sends the set-up again."""
+    reply = "+1.000000E+00,+1.000000E-03,+2.252800E+04"
+    pairs = [*SETUP_2400, (":READ?", reply), ("*RST", None), *SETUP_2400, (":READ?", reply)]
+    with expected_protocol(Keithley2400, pairs) as smu:
+        smu.read()
+        smu.reset()
+        assert smu.read().values.tolist() == [[1.0, 1e-3]]
 
 
 def test_2400_level_and_limit_follow_the_source_function():
@@ -289,8 +367,9 @@ def test_2400_in_source_memory_mode_refuses_level_and_limit():
     with expected_protocol(Keithley2400, pairs) as smu:
         with (
             pytest.warns(UnknownChoiceWarning),
-            pytest.raises(ValidationError, match="neither 'voltage' nor 'current'"),
+            pytest.raises(ValidationError, match="neither 'voltage' nor 'current'") as caught,
         ):
             smu.level = 1.0
+        assert caught.value.instrument == "expected-protocol"
         with pytest.warns(UnknownChoiceWarning), pytest.raises(ValidationError, match="'MEM'"):
             smu.limit  # noqa: B018
