@@ -175,6 +175,30 @@ def test_reset_restores_the_frame_options_rereads_the_settings_and_drops_the_dar
     assert caught.value.command == "Q (initialize)"
 
 
+@pytest.mark.parametrize(
+    ("refused", "command"), [(b"k\x00\x01", "k (checksum mode)"), (b"G\x00\x00", "G (compression)")]
+)
+def test_a_refusal_while_resetting_is_named(refused, command):
+    steps = [(b"Q", ACK), (b"k\x00\x01", ACK), (b"G\x00\x00", ACK)]
+    done = steps[: steps.index((refused, ACK))]
+    pairs = [*connect(), *done, (refused, NAK)]
+    with (
+        expected_protocol(OceanInsightUSB2000Plus, pairs) as spec,
+        pytest.raises(InstrumentReportedError) as caught,
+    ):
+        spec.reset()
+    assert caught.value.command == command
+
+
+def test_a_spectrum_is_stamped_when_its_frame_has_arrived(monkeypatch):
+    from instrumentkit.drivers.oceaninsight import _serial_spectrometer
+
+    monkeypatch.setattr(_serial_spectrometer, "time_ns", lambda: 1_700_000_000_123_456_789)
+    counts = np.full(PIXELS, 5, dtype=np.uint16)
+    with expected_protocol(OceanInsightUSB2000Plus, [*connect(), (b"S", frame(counts))]) as spec:
+        assert spec.acquire().timestamp_ns == 1_700_000_000_123_456_789
+
+
 def test_snapshot_holds_the_settings_read_back_and_the_identity():
     pairs = [
         *connect(integration_ms=250, scans=4),
