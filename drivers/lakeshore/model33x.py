@@ -290,7 +290,7 @@ class LakeShore336(EventStatusErrors):
         try:
             # Per reply, not just in total: rows of 3 and 5 must not pass as two of 4.
             if any(reply.count(",") != width - 1 for reply in replies):
-                raise ValueError("not one temperature per input")
+                raise ValueError  # handled below, with the reply at fault
             values = np.array(",".join(replies).split(","), dtype=np.float64)
         except ValueError as error:
             raise ProtocolError(
