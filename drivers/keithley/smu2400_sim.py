@@ -4,9 +4,12 @@ Behaviour the driver relies on: `:SOURce:FUNCtion VOLT|CURR`, source levels (±2
 ±1.05 A), compliance `[:SENSe]:CURRent|VOLTage:PROTection` (default 105 µA and 21 V, as
 after `*RST`) and `...:PROTection:TRIPped?`, `[:SENSe]:CURRent:NPLCycles`,
 `:SYSTem:RSENse`, `:OUTPut`, `[:SENSe]:FUNCtion[:ON]`, `:FORMat:ELEMents` and `:READ?`
-answering the elements asked for, with the status word's compliance bit (8), remote
-sense bit (1 << 21) and source bits. What the output drives is `model.load` (a 1 kΩ
-resistor by default; see `drivers/_load_sim.py`), measured with NPLC-scaled noise.
+answering the elements asked for, with the status word's bits at the positions of the
+manual's status-word table (2400S-900-01, `:FORMat:ELEMents` STATus): 3 compliance, 11/12/13
+V/I/ohms measured, 14/15 V/I sourced, 22 remote sense; the others (overrange, filter, front
+terminals, limit tests, pulse mode) are not modelled and stay 0. What the output drives
+is `model.load` (a 1 kΩ resistor by default; see `drivers/_load_sim.py`), measured with
+NPLC-scaled noise.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ _ELEMENTS = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR
              "RES": "RES", "RESISTANCE": "RES", "TIME": "TIME", "STAT": "STAT",
              "STATUS": "STAT"}  # fmt: skip
 _OVERFLOW = 9.91e37  # what the 2400 sends for a function it did not measure
-_BITS = {"compliance": 1 << 3, "voltage_source": 1 << 13, "remote_sense": 1 << 21}
+_MEASURE_BITS = {"VOLT": 1 << 11, "CURR": 1 << 12, "RES": 1 << 13}
+_SOURCE_BITS = {"VOLT": 1 << 14, "CURR": 1 << 15}
+_COMPLIANCE_BIT = 1 << 3
+_REMOTE_SENSE_BIT = 1 << 22
 
 
 class Keithley2400Model(SourceMeterModel):
@@ -67,9 +73,10 @@ class Keithley2400Model(SourceMeterModel):
     def _read(self) -> Reply:
         voltage, current, tripped = self.terminals()
         status = (
-            (_BITS["compliance"] if tripped else 0)
-            | (_BITS["voltage_source"] if self.source_function == "VOLT" else 0)
-            | (_BITS["remote_sense"] if self.remote_sense else 0)
+            (_COMPLIANCE_BIT if tripped else 0)
+            | sum(_MEASURE_BITS[name] for name in self.sensed)
+            | _SOURCE_BITS[self.source_function]
+            | (_REMOTE_SENSE_BIT if self.remote_sense else 0)
         )
         resistance = voltage / current if "RES" in self.sensed and current else _OVERFLOW
         values = {

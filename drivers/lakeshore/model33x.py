@@ -108,6 +108,16 @@ def _intype(reply: str) -> dict[str, Any]:
     }
 
 
+def _not_a_row(reply: str, width: int) -> bool:
+    """Whether a `KRDG? 0` reply is anything but `width` comma-separated numbers."""
+    fields = reply.split(",")
+    try:
+        [float(field) for field in fields]
+    except ValueError:
+        return True
+    return len(fields) != width
+
+
 class TemperatureInput(Channel):
     """One sensor input (A, B, ...)."""
 
@@ -277,21 +287,18 @@ class LakeShore336(EventStatusErrors):
 
     def _parse_rows(self, replies: list[str]) -> np.ndarray:
         width = len(self.input_ids)
-        fields = ",".join(replies).split(",")
         try:
-            values = np.array(fields, dtype=np.float64)
+            # Per reply, not just in total: rows of 3 and 5 must not pass as two of 4.
+            if any(reply.count(",") != width - 1 for reply in replies):
+                raise ValueError  # handled below, with the reply at fault
+            values = np.array(",".join(replies).split(","), dtype=np.float64)
         except ValueError as error:
             raise ProtocolError(
-                f"expected {width} comma-separated temperatures, got {replies[0]!r}",
+                f"expected {width} comma-separated temperatures, got "
+                f"{next(r for r in replies if _not_a_row(r, width))!r}",
                 instrument=self.name,
                 command="KRDG? 0",
             ) from error
-        if values.size != width * len(replies):
-            raise ProtocolError(
-                f"expected {width} temperatures per reply, got {replies[0]!r}",
-                instrument=self.name,
-                command="KRDG? 0",
-            )
         return values.reshape(len(replies), width)
 
 

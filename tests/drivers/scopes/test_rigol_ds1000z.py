@@ -108,11 +108,21 @@ def test_vertical_scale_is_1_mv_to_10_v_per_div_times_the_probe_ratio(probe, sca
 
 
 @pytest.mark.parametrize(
-    ("scale", "offset", "accepted"),
-    [("0.499", 2.0, True), ("0.499", 2.5, False), ("0.5", -100.0, True), ("0.5", 101.0, False)],
+    ("probe", "scale", "offset", "accepted"),
+    [
+        ("1", "0.499", 2.0, True),
+        ("1", "0.499", 2.5, False),
+        ("1", "0.5", -100.0, True),
+        ("1", "0.5", 101.0, False),
+        # 10x probe, 1 V/div = 100 mV/div at the input: +-2 V x 10 both ways
+        ("10", "1.0", 19.5, True),
+        ("10", "1.0", -19.5, True),
+        ("10", "1.0", 20.5, False),
+        ("10", "1.0", -20.5, False),
+    ],
 )
-def test_offset_limit_follows_the_scale(scale, offset, accepted):
-    pairs = [(":CHAN3:PROB?", "1"), (":CHAN3:SCAL?", scale)]
+def test_offset_limit_follows_the_scale(probe, scale, offset, accepted):
+    pairs = [(":CHAN3:PROB?", probe), (":CHAN3:SCAL?", scale)]
     pairs += [(f":CHAN3:OFFS {offset}", None)] if accepted else []
     with expected_protocol(RigolDS1000Z, pairs) as scope:
         if accepted:
@@ -148,6 +158,43 @@ def test_screen_fetch_in_one_chunk():
     # volts = (code - YORigin - YREFerence) * YINCrement
     np.testing.assert_allclose(waveform.y, (codes.astype(float) + 25 - 127) * 0.04)
     np.testing.assert_allclose(waveform.t, -6e-4 + np.arange(3) * 1e-6)
+    np.testing.assert_array_equal(waveform.raw, codes)
+
+
+@pytest.mark.parametrize("form", ["byte", "word"])
+def test_scaling_follows_the_programming_guide_with_every_preamble_term(form):
+    """DS1000Z programming guide, :WAVeform:PREamble? (format, type, points, count,
+    xincrement, xorigin, xreference, yincrement, yorigin, yreference) and the
+    :WAVeform:DATA? example: voltage = (byte - YORigin - YREFerence) * YINCrement and
+    time = (index - XREFerence) * XINCrement + XORigin, index from 0. Every term is
+    non-zero here (the lab model always sends XREF = 0, YORigin 0) and the expected
+    numbers are worked out by hand, not by the driver's or the model's arithmetic:
+    YINC 0.0390625 = 5/128 V, YOR -17, YREF 127, so volts = (byte - 110) * 5/128;
+    XINC 0.5 us, XOR -250 us, XREF 3, so t = -250 us + (index - 3) * 0.5 us.
+    WORD carries the same 8-bit codes in the low byte of little-endian words.
+    """
+    codes = [0, 1, 127, 144, 255]
+    payload = bytes(codes) if form == "byte" else b"".join(bytes([c, 0]) for c in codes)
+    pairs = [
+        (":WAV:SOUR CHAN2", None),
+        (
+            ":WAV:PRE?",
+            f"{0 if form == 'byte' else 1},2,5,1,5.000000e-07,-2.500000e-04,3,3.906250e-02,-17,127",
+        ),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 5", None),
+        (":WAV:DATA?", block(payload)),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(2)
+    # (0-110)*5/128, (1-110)*5/128, (127-110)*5/128, (144-110)*5/128, (255-110)*5/128
+    np.testing.assert_allclose(
+        waveform.y, [-4.296875, -4.2578125, 0.6640625, 1.328125, 5.6640625], rtol=1e-12
+    )
+    # -250 us + (-3, -2, -1, 0, 1) * 0.5 us
+    np.testing.assert_allclose(
+        waveform.t, [-251.5e-6, -251.0e-6, -250.5e-6, -250.0e-6, -249.5e-6], rtol=1e-12
+    )
     np.testing.assert_array_equal(waveform.raw, codes)
 
 
@@ -191,6 +238,31 @@ def test_word_format_is_read_in_125k_point_little_endian_chunks():
     np.testing.assert_array_equal(waveform.raw, codes)
 
 
+@pytest.mark.parametrize(
+    ("points", "chunks"),
+    [
+        (250_000, [(1, 250_000)]),  # exactly one read's worth: one chunk
+        (250_001, [(1, 250_000), (250_001, 250_001)]),  # the last point alone
+        (500_000, [(1, 250_000), (250_001, 500_000)]),  # no empty chunk after the last
+    ],
+)
+def test_chunk_boundaries(points, chunks):
+    codes = (np.arange(points) % 251).astype(np.uint8)
+    pairs = [
+        (":WAV:SOUR CHAN1", None),
+        (":WAV:PRE?", f"0,2,{points},1,1e-09,0,0,0.01,0,127"),
+    ]
+    for start, stop in chunks:
+        pairs += [
+            (f":WAV:STAR {start}", None),
+            (f":WAV:STOP {stop}", None),
+            (":WAV:DATA?", block(codes[start - 1 : stop].tobytes())),
+        ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch(1)
+    np.testing.assert_array_equal(waveform.raw, codes)
+
+
 def test_a_chunk_of_the_wrong_size_is_an_error():
     pairs = [
         (":WAV:SOUR CHAN1", None),
@@ -201,18 +273,82 @@ def test_a_chunk_of_the_wrong_size_is_an_error():
     ]
     with (
         expected_protocol(RigolDS1000Z, pairs) as scope,
-        pytest.raises(ik.ProtocolError, match=r"points 1\.\.10, got 8"),
+        pytest.raises(ik.ProtocolError, match=r"points 1\.\.10, got 8") as caught,
     ):
         scope.fetch(1)
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", ":WAV:DATA?")
 
 
-def test_ascii_format_is_refused_clearly():
-    pairs = [(":WAV:SOUR CHAN1", None), (":WAV:PRE?", "2,0,1200,1,1e-06,0,0,0.04,0,127")]
+def test_preamble_fields_by_name():
+    """The ten fields in the programming guide's order; each one distinct here."""
+    reply = "1,2,1200,4,5.000000e-07,-2.500000e-04,3,3.906250e-02,-17,127"
+    with expected_protocol(RigolDS1000Z, [(":WAV:PRE?", reply)]) as scope:
+        preamble = scope.preamble()
+    assert preamble == {
+        "format": "WORD",
+        "type": 2,
+        "points": 1200,
+        "count": 4,
+        "x_increment": 5e-7,
+        "x_origin": -2.5e-4,
+        "x_reference": 3.0,
+        "y_increment": 0.0390625,
+        "y_origin": -17.0,
+        "y_reference": 127.0,
+    }
+    assert type(preamble["points"]) is int
+
+
+@pytest.mark.parametrize(
+    ("reply", "match"),
+    [
+        # format 0 BYTE, 1 WORD, 2 ASCii; a code the guide does not list is shown as sent
+        (
+            "2,0,1200,1,1e-06,0,0,0.04,0,127",
+            "waveform format is ASC, not binary; set waveform_format to 'byte' or 'word'",
+        ),
+        ("3,0,1200,1,1e-06,0,0,0.04,0,127", "waveform format is 3, not binary"),
+        ("0,0,1200,1,1e-06,0,0,0.04,0", "9 fields, expected 10"),
+        ("0,0,0,1,1e-06,0,0,0.04,0,127", "points is 0.0"),
+    ],
+)
+def test_a_preamble_that_cannot_be_read_names_the_scope_and_the_query(reply, match):
+    pairs = [(":WAV:SOUR CHAN1", None), (":WAV:PRE?", reply)]
     with (
         expected_protocol(RigolDS1000Z, pairs) as scope,
-        pytest.raises(ik.ProtocolError, match="not binary"),
+        pytest.raises(ik.ProtocolError, match=match) as caught,
     ):
         scope.fetch(1)
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", ":WAV:PRE?")
+
+
+def test_an_unknown_channel_is_refused_naming_the_scope():
+    with (
+        expected_protocol(RigolDS1000Z, []) as scope,
+        pytest.raises(ik.ValidationError, match="no analog channel 5") as caught,
+    ):
+        scope.fetch(5)
+    assert caught.value.instrument == "expected-protocol"
+
+
+def test_the_waveform_is_stamped_before_the_transfer_and_keeps_its_preamble(monkeypatch):
+    from instrumentkit.drivers.rigol import ds1000z
+
+    monkeypatch.setattr(ds1000z, "now_ns", lambda: 1_700_000_000_000_000_000)
+    pre = "0,0,2,1,1.000000e-06,0,0,4.000000e-02,0,127"
+    pairs = [
+        (":WAV:SOUR CHAN4", None),
+        (":WAV:PRE?", pre),
+        (":WAV:STAR 1", None),
+        (":WAV:STOP 2", None),
+        (":WAV:DATA?", block(b"\x7f\x80")),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        waveform = scope.fetch("CHAN4")
+    assert waveform.timestamp_ns == 1_700_000_000_000_000_000
+    assert waveform.channel == "CHAN4"
+    assert waveform.meta["preamble"]["y_reference"] == 127.0
+    assert waveform.meta["preamble"]["points"] == 2
 
 
 def test_single_waits_until_the_scope_has_stopped_again():
@@ -227,6 +363,30 @@ def test_single_waits_until_the_scope_has_stopped_again():
         scope.poll_interval = 0.0
         scope.single()
         scope.wait_for_acquisition(timeout=5)
+
+
+def test_without_single_a_stop_counts_at_once():
+    """Nothing armed (never, or the last wait finished, or a resync forgot the arming):
+    STOP is the scope's state, not a stale one, and the default timeout applies."""
+    pairs = [
+        (":TRIG:STAT?", "STOP"),
+        (":SING", None),
+        (":TRIG:STAT?", "TD"),
+        (":TRIG:STAT?", "STOP"),
+        (":TRIG:STAT?", "STOP"),
+        (":SING", None),
+        ("*OPC?", "1"),
+        (":TRIG:STAT?", "STOP"),
+    ]
+    with expected_protocol(RigolDS1000Z, pairs) as scope:
+        scope.poll_interval = 0.0
+        scope.wait_for_acquisition()
+        scope.single()
+        scope.wait_for_acquisition()
+        scope.wait_for_acquisition()  # that arming is used up
+        scope.single()
+        scope.resync()  # was :SING heard? the next wait starts afresh
+        scope.wait_for_acquisition()
 
 
 def test_wait_timeout_names_what_it_polled():

@@ -48,6 +48,31 @@ def test_read_is_one_all_inputs_query_and_status_per_input():
     assert reading.status.tolist() == [[0, 0, 32, 1]]
 
 
+def test_invalid_is_bit_0_whatever_other_status_bits_come_with_it():
+    """RDGST? answers the sum of the set bits as `nnn` (Model 336 manual, RDGST? and the
+    "Input reading status" table; Model 335 the same): 1 invalid reading, 16 temperature
+    underrange, 32 temperature overrange, 64 sensor units zero, 128 sensor units
+    overrange. A reading is invalid when bit 0 is set, alone or not: 129 (invalid, sensor
+    units overrange) and 017 (invalid, temperature underrange) are NaN; 160 and 016 are
+    kept. Which combinations a real controller sends (an open diode input as 129, say) the
+    manual does not list; these codes are its bits combined by hand.
+    """
+    pairs = [
+        ("KRDG? 0", "+1.5000E+00,+0.0000E+00,+480.00E+00,+3.2000E+00"),
+        ("RDGST? A", "016"),
+        ("RDGST? B", "129"),
+        ("RDGST? C", "160"),
+        ("RDGST? D", "017"),
+    ]
+    with expected_protocol(LakeShore336, pairs) as controller:
+        reading = controller.read()
+    assert reading.status.tolist() == [[16, 129, 160, 17]]
+    assert reading.values[0, 0] == 1.5
+    assert np.isnan(reading.values[0, 1])
+    assert reading.values[0, 2] == 480.0
+    assert np.isnan(reading.values[0, 3])
+
+
 def test_input_and_output_commands():
     pairs = [
         ("KRDG? B", "+77.300E+00"),
@@ -118,9 +143,70 @@ def test_a_reply_for_other_inputs_is_a_protocol_error():
     pairs = [("KRDG? 0", "+4.2E+00,+77.3E+00,+1.0E+00"), ("RDGST? A", "000"), ("RDGST? B", "0")]
     with (
         expected_protocol(LakeShore335, pairs) as controller,
-        pytest.raises(ProtocolError, match="expected 2 temperatures"),
+        pytest.raises(ProtocolError, match="expected 2 comma-separated temperatures") as caught,
     ):
         controller.read()
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", "KRDG? 0")
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "+5.0E+00,+6.0E+00,+7.0E+00,+8.0E+00,+9.0E+00",  # rows of 3 and 5: 8 in all
+        "+5.0E+00,+6.0E+00,+7.0E+00,T.OVER",
+    ],
+)
+def test_read_many_names_the_reply_that_is_not_one_temperature_per_input(second):
+    first = "+1.0E+00,+2.0E+00,+3.0E+00" if second.count(",") == 4 else "+1.0,+2.0,+3.0,+4.0"
+    pairs = [("KRDG? 0", first)] + [(f"RDGST? {i}", "000") for i in "ABCD"]
+    pairs += [("KRDG? 0", second)] + [(f"RDGST? {i}", "000") for i in "ABCD"]
+    bad = first if second.count(",") == 4 else second
+    with (
+        expected_protocol(LakeShore336, pairs) as controller,
+        pytest.raises(ProtocolError, match="expected 4 comma-separated temperatures") as caught,
+    ):
+        controller.read_many(2)
+    assert repr(bad) in str(caught.value)
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", "KRDG? 0")
+
+
+def test_a_status_that_is_not_a_number_is_a_protocol_error():
+    pairs = [("KRDG? 0", "+4.2E+00,+77.3E+00"), ("RDGST? A", "000"), ("RDGST? B", "OVL")]
+    with (
+        expected_protocol(LakeShore335, pairs) as controller,
+        pytest.raises(ProtocolError, match="expected a status integer, got 'OVL'") as caught,
+    ):
+        controller.read()
+    assert (caught.value.instrument, caught.value.command) == ("expected-protocol", "RDGST? B")
+
+
+def test_read_many_stamps_every_row():
+    pairs = []
+    for _ in range(3):
+        pairs += [("KRDG? 0", "+4.2E+00,+77.3E+00"), ("RDGST? A", "000"), ("RDGST? B", "000")]
+    with expected_protocol(LakeShore335, pairs) as controller:
+        reading = controller.read_many(3)
+    assert reading.values.tolist() == [[4.2, 77.3]] * 3
+    assert reading.timestamps_ns.dtype == np.int64
+    assert (np.diff(reading.timestamps_ns) >= 0).all()
+    assert reading.timestamps_ns[0] > 1_600_000_000 * 10**9  # nanoseconds since 1970
+
+
+def test_refusals_name_the_controller_and_what_would_be_accepted():
+    with expected_protocol(LakeShore336, []) as controller:
+        with pytest.raises(ValidationError, match=r"read_many\(0\)") as caught:
+            controller.read_many(0)
+        assert caught.value.instrument == "expected-protocol"
+        with pytest.raises(ValidationError, match="sensor types are") as caught:
+            controller.inputs["B"].configure("diode", range=5)
+        assert caught.value.instrument == "expected-protocol"
+        assert "input B: sensor 'diode', range 5, units 'kelvin' refused" in str(caught.value)
+        assert "['disabled', 'diode', 'platinum_rtd', 'ntc_rtd'," in str(caught.value)
+
+
+def test_configure_defaults_to_autorange_range_0_kelvin():
+    with expected_protocol(LakeShore336, [("INTYPE C,1,1,0,0,1", None)]) as controller:
+        controller.inputs["C"].configure("diode")
 
 
 def test_event_status_bits_become_errors():
@@ -231,7 +317,29 @@ def test_input_type_keeps_codes_the_manual_does_not_list():
     assert (kind["sensor"], kind["units"]) == ("9", "7")
     assert isinstance(kind["sensor"], ik.UnknownChoice)
     assert isinstance(kind["units"], ik.UnknownChoice)
+    assert (kind["sensor"].setting, kind["units"].setting) == ("input_type", "input_type")
     assert kind["range"] == 0
+
+
+def test_input_type_fields_in_the_manuals_order():
+    """INTYPE? <sensor type>,<autorange>,<range>,<compensation>,<units>: each distinct."""
+    with expected_protocol(LakeShore336, [("INTYPE? D", "3,1,5,1,3")]) as controller:
+        kind = controller.inputs["D"].input_type
+    assert kind == {
+        "sensor": "ntc_rtd",
+        "autorange": True,
+        "range": 5,
+        "compensation": True,
+        "units": "sensor",
+    }
+
+
+def test_an_input_type_reply_of_four_fields_is_an_error():
+    with (
+        expected_protocol(LakeShore336, [("INTYPE? A", "1,1,0,0")]) as controller,
+        pytest.raises(ProtocolError, match="INTYPE\\? has 5 fields, got 4"),
+    ):
+        controller.inputs["A"].input_type  # noqa: B018
 
 
 def test_configuration_other_drivers_read_is_answered_as_set(lab_controller):
