@@ -16,12 +16,15 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import h5py
 import numpy as np
 import pytest
 
 from instrumentkit.acquisition import RunWriter, _room
+from instrumentkit.acquisition._readings import ReadingStream
+from instrumentkit.acquisition._records import WaveformStream
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fallocate and memfd_create")
 
@@ -42,7 +45,7 @@ def disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_room.shutil, "disk_usage", lambda folder: full)
 
 
-def three_flushed_five_buffered(path: Path) -> tuple[RunWriter, object]:
+def three_flushed_five_buffered(path: Path) -> tuple[RunWriter, ReadingStream]:
     run = RunWriter(path, flush_interval=None, min_free_bytes=1)
     dmm = run.add_readings("dmm", "v", "V")
     run.start()
@@ -104,18 +107,14 @@ def test_a_refused_final_write_without_a_reason_is_the_reason(
         assert text(f["entry/reason"]).startswith("writing the last buffered rows failed: ")
 
 
-def test_after_hdf5_fails_a_write_the_file_is_closed_aborted_in_place(path: Path) -> None:
-    run = RunWriter(path, flush_interval=None, min_free_bytes=0)
-    scope = run.add_waveforms("scope", 1000)
-    other = run.add_readings("dmm", "v", "V")
-    run.start()
-    scope.append_block(np.arange(4.0)[:, None] * np.ones((1, 1000)), timestamps_ns=np.arange(4),
-                       x0=0.0, dx=1e-6)  # fmt: skip
-    run.flush()
+def make_hdf5_fail(run: RunWriter, scope: WaveformStream, path: Path) -> None:
+    """The next write of `scope` finds the file read-only under HDF5 (EBADF), as a disk
+    that turned read-only would; the room for it was claimed, so HDF5 itself fails."""
     claim = scope.before_write
+    assert claim is not None
 
     def claim_then_fail(nbytes: int) -> None:
-        claim(nbytes)  # there is room, but the file turns read-only under HDF5 (EBADF)
+        claim(nbytes)
         read_only = os.open(path, os.O_RDONLY)
         os.dup2(read_only, scope.group.file.id.get_vfd_handle())
         os.close(read_only)
@@ -124,6 +123,25 @@ def test_after_hdf5_fails_a_write_the_file_is_closed_aborted_in_place(path: Path
     scope.append_block(np.ones((2, 1000)), timestamps_ns=np.arange(2), x0=0.0, dx=1e-6)
     with pytest.raises(OSError, match=rf"writing run file {path} failed \(Bad file"):
         run.flush()
+
+
+def started_scope(path: Path) -> tuple[RunWriter, WaveformStream]:
+    """A run of 1000-point records, declared, not started."""
+    run = RunWriter(path, flush_interval=None, min_free_bytes=0)
+    scope = run.add_waveforms("scope", 1000)
+    return run, scope
+
+
+FLUSHED = np.arange(4.0)[:, None] * np.ones((1, 1000))
+
+
+def test_after_hdf5_fails_a_write_the_file_is_closed_aborted_in_place(path: Path) -> None:
+    run, scope = started_scope(path)
+    other = run.add_readings("dmm", "v", "V")
+    run.start()
+    scope.append_block(FLUSHED, timestamps_ns=np.arange(4), x0=0.0, dx=1e-6)
+    run.flush()
+    make_hdf5_fail(run, scope, path)
     # Every stream stops, not only the one that failed.
     with pytest.raises(RuntimeError, match="stream 'scope': writing the run file failed"):
         scope.append_block(np.ones((1, 1000)), timestamps_ns=[0], x0=0.0, dx=1e-6)
@@ -139,13 +157,47 @@ def test_after_hdf5_fails_a_write_the_file_is_closed_aborted_in_place(path: Path
     )
     # (HDF5 may report that it could not close: its handles still point at the memfd)
     assert run.status == "aborted"
-    # This process's HDF5 still counts the file as open: read it back in another one.
-    read = [sys.executable, "-c", READ_BACK, str(path)]
-    seen = json.loads(subprocess.run(read, capture_output=True, text=True, check=True).stdout)
+    seen = read_back(path)
     assert seen["status"] == "aborted"
     assert seen["reason"].startswith("end of sweep; [Errno 9] writing run file")
     assert seen["end_time"]
-    assert seen["y"] == (np.arange(4.0)[:, None] * np.ones((1, 1000))).tolist()
+    assert seen["y"] == FLUSHED.tolist()
+
+
+def read_back(path: Path) -> dict[str, Any]:
+    """The run's end fields and records, read in another process: this process's HDF5
+    still counts a file closed after a failed write as open."""
+    read = [sys.executable, "-c", READ_BACK, str(path)]
+    return json.loads(subprocess.run(read, capture_output=True, text=True, check=True).stdout)
+
+
+def test_a_failed_close_without_a_reason_records_the_failure_alone(path: Path) -> None:
+    run, scope = started_scope(path)
+    run.start()
+    make_hdf5_fail(run, scope, path)
+    with pytest.raises(OSError, match="closed after a failed write"):
+        run.close()
+    assert read_back(path)["reason"].startswith("[Errno 9] writing run file")
+
+
+def test_an_error_in_the_with_block_is_raised_even_when_closing_fails(path: Path) -> None:
+    def measure_then_fail() -> None:
+        with RunWriter(path, flush_interval=None, min_free_bytes=0) as run:
+            scope = run.add_waveforms("scope", 1000)
+            run.start()
+            make_hdf5_fail(run, scope, path)
+            _ = 1 / 0
+
+    with pytest.warns(RuntimeWarning) as warned, pytest.raises(ZeroDivisionError):
+        measure_then_fail()
+    (warning,) = warned
+    assert str(warning.message).startswith(
+        f"run file {path} could not be closed cleanly: [Errno 5] run file {path}: closed after "
+        "a failed write ([Errno 9] writing run file"
+    )
+    seen = read_back(path)
+    assert seen["status"] == "aborted"
+    assert seen["reason"].startswith("ZeroDivisionError: division by zero; [Errno 9] writing")
 
 
 READ_BACK = """
@@ -153,5 +205,5 @@ import json, sys, h5py
 with h5py.File(sys.argv[1], "r", swmr=True) as f:
     entry = f["entry"]
     print(json.dumps({name: entry[name].asstr()[()] for name in ("status", "reason", "end_time")}
-                     | {"y": entry["scope/y"][:].tolist()}))
+                     | {"y": entry["scope/y"][:].tolist() if "scope" in entry else None}))
 """
