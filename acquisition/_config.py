@@ -205,7 +205,7 @@ class StreamConfig(_Strict):
             if len(stage) != 1:
                 raise ValueError(
                     f"stage {index} must be one 'name: parameters' entry, e.g. "
-                    "'- decimate: {factor: 10}', got keys {sorted(stage)}"
+                    f"'- decimate: {{factor: 10}}', got keys {sorted(stage)}"
                 )
         return stages
 

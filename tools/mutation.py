@@ -83,6 +83,31 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_visa_transport.py",
         "tests/core/test_transports.py",
     ],
+    # The acquisition modules of issue 17, each with the test files that exercise it.
+    "acquisition/_config.py": [
+        "tests/acquisition/test_config.py",
+        "tests/acquisition/test_config_fields.py",
+        "tests/acquisition/test_config_check.py",
+    ],
+    "acquisition/_writer.py": [
+        "tests/acquisition/test_writer.py",
+        "tests/acquisition/test_writer_declaring.py",
+        "tests/acquisition/test_writer_failures.py",
+        "tests/acquisition/test_streams.py",
+        # add_sweep: one sweep written through the pipeline
+        "tests/acquisition/test_sweeps.py::test_a_2d_sweep_is_stored_as_a_grid_with_named_axes",
+    ],
+    "acquisition/_streams.py": [
+        "tests/acquisition/test_streams.py",
+        "tests/acquisition/test_writer.py",
+        "tests/acquisition/test_writer_declaring.py",
+        "tests/acquisition/test_writer_failures.py",
+    ],
+    "acquisition/_runner.py": ["tests/acquisition/test_runner.py"],
+    "acquisition/stages.py": [
+        "tests/acquisition/test_stages.py",
+        "tests/acquisition/test_stages_edges.py",
+    ],
 }
 
 # What the fork server imports before forking each mutant's child: slow to import, never

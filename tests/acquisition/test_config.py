@@ -197,6 +197,32 @@ def test_sweep_values_are_checked_before_the_first_step(tmp_path: Path) -> None:
     assert error.field == "streams.s.parameter"
 
 
+def test_a_misspelt_sweep_read_is_refused_naming_the_field(tmp_path: Path) -> None:
+    # Each name of `read:` (an instrument, or instrument:channel) must be an instrument of
+    # the config; a typo used to surface mid-plan as a bare KeyError. The resources are
+    # unroutable, so being refused at all proves no instrument was opened first.
+    instruments = {"dmm": dmm(), "meter": dmm(), "scope": scope()}
+    axes = [{"parameter": "dmm.nplc", "values": [1, 10]}]
+    for read, field, typo in [
+        (["meter", "metre"], "streams.s.read[1]", "metre"),
+        (["meter", "scop:1"], "streams.s.read[1]", "scop"),
+        (["dmn"], "streams.s.read[0]", "dmn"),
+    ]:
+        streams = {"s": {"kind": "sweep", "axes": axes, "read": read}}
+        error = refused(tmp_path, {"instruments": instruments, "streams": streams})
+        assert error.field == field
+        assert f"no instrument {typo!r}; instruments: dmm, meter, scope" in str(error)
+    short = {
+        "kind": "sweep",
+        "instrument": "dmm",
+        "parameter": "nplc",
+        "values": [1],
+        "read": ["metre"],
+    }
+    error = refused(tmp_path, {"instruments": instruments, "streams": {"s": short}})
+    assert error.field == "streams.s.read[0]"
+
+
 def test_output_is_checked_before_anything_opens(tmp_path: Path) -> None:
     (tmp_path / "taken.h5").write_bytes(b"")
     base = {"instruments": {"dmm": dmm()}}
