@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -20,10 +21,12 @@ from instrumentkit.cli import main
 from instrumentkit.errors import Timeout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _port_served(lines: list[str]) -> int:
+    """The port the share printed: started with `--port 0`, it took a free one itself (a
+    port probed free and handed over can be taken meanwhile by a test running beside)."""
+    found = re.search(r"hislip_\w+,(\d+)::INSTR", "".join(lines))
+    assert found, "".join(lines)
+    return int(found.group(1))
 
 
 def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:
@@ -43,9 +46,9 @@ def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], list[str]]:
 
 @pytest.fixture(scope="module")
 def default_share(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, list[str]]]:
-    port = _free_port()
-    process, lines = _start("--lab", "default", "--port", str(port),
+    process, lines = _start("--lab", "default", "--port", "0",
                             cwd=tmp_path_factory.mktemp("share"))  # fmt: skip
+    port = _port_served(lines)
     yield port, lines
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -103,11 +106,16 @@ def test_session_lock_instrument_holds_the_share(default_share: tuple[int, list[
 
 
 def test_sigint_stops_within_a_second(tmp_path: Path) -> None:
-    process, _ = _start("--lab", "default", "--port", str(_free_port()), cwd=tmp_path)
+    """The share polls for the signal every 0.1 s and closes without waiting on its clients'
+    timeouts (seconds each): it says "Stopped." well within a second on an idle machine.
+    The bound here leaves room for two loaded cores and still fails on any such wait."""
+    process, _ = _start("--lab", "default", "--port", "0", cwd=tmp_path)
+    assert process.stdout is not None
     started = time.monotonic()
     process.send_signal(signal.SIGINT)
+    assert process.stdout.readline().strip() == "Stopped."
+    assert time.monotonic() - started < 3.0
     assert process.wait(10) == 0
-    assert time.monotonic() - started < 1.5  # a second, plus interpreter exit on 2 busy cores
 
 
 def test_a_public_host_needs_allow(tmp_path: Path) -> None:
@@ -142,11 +150,11 @@ def test_serial_instruments_through_the_share(default_share: tuple[int, list[str
 
 def test_a_public_host_with_allow_warns_and_serves(tmp_path: Path) -> None:
     """Listening on every interface, open to this machine only: the table warns who can reach."""
-    port = _free_port()
     process, lines = _start(
-        "--lab", "default", "--host", "0.0.0.0", "--allow", "127.0.0.1/32", "--port", str(port),
+        "--lab", "default", "--host", "0.0.0.0", "--allow", "127.0.0.1/32", "--port", "0",
         cwd=tmp_path,
     )  # fmt: skip
+    port = _port_served(lines)
     try:
         text = "".join(lines)
         assert "Warning" in text

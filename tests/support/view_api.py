@@ -12,6 +12,10 @@ import numpy as np
 from instrumentkit.acquisition import RunWriter
 from instrumentkit.acquisition._sweep_grid import FieldSpec, SweepGrid, SweepPoint, grid_order
 
+VIEW_RUN_SECONDS = 15
+"""How long the browser test's `acquire --view` run records: long enough that, on two
+loaded cores, rows still arrive through the page's live checks."""
+
 
 def get(server: Any, query: str) -> tuple[int, dict]:
     """GET `query` from a running ViewServer on 127.0.0.1: (status, the decoded JSON)."""

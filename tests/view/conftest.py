@@ -13,6 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "support"))
 
+from view_api import VIEW_RUN_SECONDS
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "simulated_lab.yaml"
 
 
@@ -61,5 +63,6 @@ def _recording(path: Path, duration: float, *options: str) -> Iterator[Recording
 
 @pytest.fixture
 def recording_with_view(tmp_path: Path) -> Iterator[Recording]:
-    """A 10 s run of the example config with `--view`, recording while the test runs."""
-    yield from _recording(tmp_path / "run.h5", 10, "--view")
+    """A run of the example config with `--view`, recording while the test runs: long
+    enough that, on two loaded cores, rows still arrive through the page's live checks."""
+    yield from _recording(tmp_path / "run.h5", VIEW_RUN_SECONDS, "--view")

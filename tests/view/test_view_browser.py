@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 from cdp import Browser, find_chromium
-from view_api import GateSweep
+from view_api import VIEW_RUN_SECONDS, GateSweep
 
 import instrumentkit as ik
 from instrumentkit.acquisition import RunWriter
@@ -88,7 +88,7 @@ def browser():
         yield started
 
 
-def test_acquire_view_page_follows_the_run_in_chromium(recording_with_view, browser):
+def test_acquire_view_page_follows_the_run_in_chromium(browser, recording_with_view):
     """`acquire --view` while the example records: the page, the API, then the run's end."""
     recording = recording_with_view
     url = recording.view_url()
@@ -147,7 +147,7 @@ def test_acquire_view_page_follows_the_run_in_chromium(recording_with_view, brow
         ".every(([n, s]) => window.ikView.panels[n].rows === s.rows)",
         10,
     )
-    assert "duration of 10 s reached" in page.evaluate(
+    assert f"duration of {VIEW_RUN_SECONDS} s reached" in page.evaluate(
         "document.getElementById('reason').textContent"
     )
     draws = page.evaluate("window.ikView.draws")
