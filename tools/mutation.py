@@ -108,6 +108,18 @@ MODULES: dict[str, list[str]] = {
         "tests/acquisition/test_stages.py",
         "tests/acquisition/test_stages_edges.py",
     ],
+    # One driver per family (issue 17). mutmut runs only the tests that call a mutated
+    # function, so a family's whole folder costs little more than the driver's own file.
+    "drivers/rigol/ds1000z.py": ["tests/drivers/scopes"],
+    "drivers/_oscilloscope.py": ["tests/drivers/scopes"],
+    "drivers/lakeshore/model33x.py": [
+        "tests/drivers/sensors/test_lakeshore.py",
+        "tests/drivers/sensors/test_sim_reply_formats.py",
+        "tests/drivers/sensors/test_unknown_tokens_in_run_files.py",
+    ],
+    "drivers/oceaninsight/_serial_spectrometer.py": ["tests/drivers/spectrometers"],
+    "drivers/keithley/smu2400.py": ["tests/drivers/sources"],
+    "drivers/keithley/_smu.py": ["tests/drivers/sources"],
 }
 
 # What the fork server imports before forking each mutant's child: slow to import, never

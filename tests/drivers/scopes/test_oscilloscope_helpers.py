@@ -31,7 +31,11 @@ def test_channel_number_refuses_what_names_no_channel(channel):
 
 
 def test_numbers_errors_show_the_reply_and_name_instrument_and_command():
-    cases = [("1,x,3", "preamble is not 3 numbers: b'1,x,3'"), ("1,2", "2 fields, expected 3")]
+    cases = [
+        ("1,x,3", "preamble is not 3 numbers: b'1,x,3'"),
+        ("1,2", "2 fields, expected 3"),
+        ("1,nan,3", "preamble holds a number that is not finite: b'1,nan,3'"),
+    ]
     for reply, match in cases:
         with pytest.raises(ik.ProtocolError, match=match) as caught:
             numbers(reply, 3, separator=",", instrument="bench-scope", command=":WAV:PRE?")
