@@ -55,7 +55,16 @@ def test_bytes_go_out_as_given_and_the_timeout_reaches_visa(connect: Connect) ->
     transport.timeout = 2
     assert (transport.timeout, transport.visa.timeout) == (2, 2000)
     transport.visa.write("RAW")  # the pyvisa resource itself, used directly, adds nothing either
-    assert receive(peer, 3) == b"RAW"
+    transport.write(b"END\n")
+    assert receive(peer, 7) == b"RAWEND\n"
+
+
+def test_without_a_backend_the_default_visa_library_is_used(accepted_peer: Any) -> None:
+    transport, peer = accepted_peer(
+        lambda port: VisaTransport(f"TCPIP::127.0.0.1::{port}::SOCKET", timeout=1)
+    )
+    transport.write(b"*IDN?\n")
+    assert receive(peer, 6) == b"*IDN?\n"
 
 
 def test_replies_end_at_the_terminator_and_binary_reads_ignore_it(connect: Connect) -> None:
