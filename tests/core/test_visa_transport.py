@@ -6,8 +6,10 @@ the test's thread: what it sends is exact, so no thread and no sleep is needed.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,17 @@ def test_bytes_go_out_as_given_and_the_timeout_reaches_visa(connect: Connect) ->
     assert receive(peer, 13) == b"*IDN?\nBIN \x00\n\r"  # nothing added, nothing dropped
     transport.timeout = 2
     assert (transport.timeout, transport.visa.timeout) == (2, 2000)
+    transport.visa.write("RAW")  # the pyvisa resource itself, used directly, adds nothing either
+    transport.write(b"END\n")
+    assert receive(peer, 7) == b"RAWEND\n"
+
+
+def test_without_a_backend_the_default_visa_library_is_used(accepted_peer: Any) -> None:
+    transport, peer = accepted_peer(
+        lambda port: VisaTransport(f"TCPIP::127.0.0.1::{port}::SOCKET", timeout=1)
+    )
+    transport.write(b"*IDN?\n")
+    assert receive(peer, 6) == b"*IDN?\n"
 
 
 def test_replies_end_at_the_terminator_and_binary_reads_ignore_it(connect: Connect) -> None:
@@ -71,6 +84,7 @@ def test_a_two_byte_terminator_is_not_ended_by_its_last_byte_alone(connect: Conn
     assert transport.read_until(b"\r\n") == b""
 
 
+@pytest.mark.filterwarnings("error")  # a read ending at its count is no warning for the user
 def test_replies_longer_than_one_visa_read(connect: Connect) -> None:
     transport, peer = connect(timeout=5)
     text = bytes(range(32, 127)) * 30_000  # 2.85 MB, no terminator inside
@@ -137,6 +151,36 @@ def test_an_open_nobody_answers_gives_up_after_the_timeout_or_half_a_second(
     assert str(caught.value) == f"no answer while opening within {waited} s"
 
 
+@pytest.mark.filterwarnings("error")  # reads ending at their count are no warning either
+def test_drain_counts_every_whole_read(connect: Connect) -> None:
+    transport, peer = connect()
+    sender = threading.Thread(target=peer.sendall, args=(bytes(2 << 20),))
+    sender.start()
+    assert transport.drain(0.3, 10.0) == 2 << 20  # two reads of 1 MiB, then a quiet one
+    sender.join()
+
+
+def test_drain_gives_up_on_a_stream_that_goes_on_past_its_limit(connect: Connect) -> None:
+    transport, peer = connect(timeout=2)
+    stop = threading.Event()
+
+    def stream() -> None:  # megabytes as fast as they are read, until told to stop
+        peer.settimeout(5)
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                peer.sendall(bytes(1 << 20))
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    try:
+        assert transport.drain(1.0, 0.2) == -1
+        assert transport.visa.timeout == 2000
+    finally:
+        stop.set()
+        transport.close()  # unblocks the last send
+        streamer.join()
+
+
 @pytest.fixture
 def sim_copy(tmp_path: Path) -> str:
     """A backend of its own: a copy of the 34461A's sim file (its manager is not shared)."""
@@ -146,6 +190,7 @@ def sim_copy(tmp_path: Path) -> str:
 
 
 def test_one_resource_manager_per_backend_made_again_once_closed(sim_copy: str) -> None:
+    assert resource_manager() is resource_manager("")  # the default VISA library
     first = resource_manager(sim_copy)
     assert resource_manager(sim_copy) is first
     assert resource_manager(sim_backend(Keysight34461A)) is not first
@@ -156,14 +201,24 @@ def test_one_resource_manager_per_backend_made_again_once_closed(sim_copy: str) 
 
 
 def test_drain_counts_an_unread_reply_and_restores_the_timeout(sim_copy: str) -> None:
-    with VisaTransport(Keysight34461A.sim_resource, backend=sim_copy, timeout=0.3) as transport:
+    with VisaTransport(Keysight34461A.sim_resource, backend=sim_copy, timeout=2) as transport:
         transport.write(b"*IDN?\n")
         reply = b"Keysight Technologies,34461A,MY57800001,A.03.01-02.40-03.01-00.52-03-01\n"
         assert transport.drain(0.1, 5.0) == len(reply)
-        assert transport.visa.timeout == 300
+        assert transport.visa.timeout == 2000
         transport.clear()  # pyvisa-sim has no device clear: nothing happens
         transport.write(b"*IDN?\n")
         assert transport.read_until(b"\n") == reply[:-1]
+        transport.write(b"*IDN?\n")
+        assert transport.read_until(b"") == reply  # no terminator: up to the message's end
+
+
+def test_defaults_and_resource_options_reach_pyvisa(sim_copy: str) -> None:
+    with VisaTransport(Keysight34461A.sim_resource, backend=sim_copy) as plain:
+        assert (plain.timeout, plain.visa.timeout) == (5.0, 5000)
+    resource = Keysight34461A.sim_resource
+    with VisaTransport(resource, backend=sim_copy, chunk_size=1234) as tuned:
+        assert tuned.visa.chunk_size == 1234
 
 
 def test_closing_leaves_a_resource_it_was_given_open(sim_copy: str) -> None:
