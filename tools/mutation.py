@@ -81,6 +81,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "instrumentkit/visa_transport.py": [
         "tests/core/test_visa_transport.py",
+        "tests/core/test_visa_failures.py",
         "tests/core/test_transports.py",
     ],
     # The acquisition modules of issue 17, each with the test files that exercise it.

@@ -1,14 +1,20 @@
-"""Small real peers for transport tests: a loopback TCP instrument that answers lines."""
+"""Small real peers for transport tests: a loopback TCP instrument that answers lines, a
+private pyvisa-sim backend."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from instrumentkit.drivers.keysight import Keysight34461A
+from instrumentkit.simfiles import sim_path
 
 Responder = Callable[[bytes], bytes | None]
 
@@ -132,3 +138,12 @@ def unanswered_port() -> Iterator[int]:
         port = listener.getsockname()[1]
         with socket.create_connection(("127.0.0.1", port)):
             yield port
+
+
+@pytest.fixture
+def sim_copy(tmp_path: Path) -> str:
+    """A pyvisa-sim backend of its own: a copy of the 34461A's sim file (its manager is
+    not shared with other tests)."""
+    path = tmp_path / "dmm.yaml"
+    shutil.copy(sim_path(Keysight34461A), path)
+    return f"{path}@sim"

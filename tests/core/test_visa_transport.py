@@ -7,11 +7,9 @@ the test's thread: what it sends is exact, so no thread and no sleep is needed.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from pyvisa.errors import VisaIOError
 
 from instrumentkit import Session, Timeout
 from instrumentkit.drivers.keysight import Keysight34461A
-from instrumentkit.simfiles import sim_backend, sim_path
+from instrumentkit.simfiles import sim_backend
 from instrumentkit.visa_transport import VisaTransport, _as_builtin, resource_manager
 
 Connect = Callable[..., tuple[VisaTransport, socket.socket]]
@@ -179,14 +177,6 @@ def test_drain_gives_up_on_a_stream_that_goes_on_past_its_limit(connect: Connect
         stop.set()
         transport.close()  # unblocks the last send
         streamer.join()
-
-
-@pytest.fixture
-def sim_copy(tmp_path: Path) -> str:
-    """A backend of its own: a copy of the 34461A's sim file (its manager is not shared)."""
-    path = tmp_path / "dmm.yaml"
-    shutil.copy(sim_path(Keysight34461A), path)
-    return f"{path}@sim"
 
 
 def test_one_resource_manager_per_backend_made_again_once_closed(sim_copy: str) -> None:
