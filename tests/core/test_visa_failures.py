@@ -195,6 +195,7 @@ def test_a_resource_that_opens_after_the_caller_gave_up_is_closed(
     release.set()
     workers[0].join(10)
     assert not workers[0].is_alive()
+    assert workers[0].daemon  # an open that never returns must not keep Python from exiting
     assert len(opened) == 1
     with pytest.raises(InvalidSession):  # the worker closed what nobody will use
         opened[0].session  # noqa: B018
