@@ -174,20 +174,30 @@ def test_a_resource_that_is_not_message_based_is_closed_and_refused(sim_copy: st
     assert manager.list_opened_resources() == []
 
 
+@pytest.mark.parametrize("close_fails", [False, True], ids=["closes", "close-fails"])
 def test_a_resource_that_opens_after_the_caller_gave_up_is_closed(
-    sim_copy: str, monkeypatch: pytest.MonkeyPatch
+    sim_copy: str, monkeypatch: pytest.MonkeyPatch, close_fails: bool
 ) -> None:
     manager = resource_manager(sim_copy)
     real_open = manager.open_resource
     release = threading.Event()
     opened: list[Any] = []
     workers: list[threading.Thread] = []
+    refused: list[int] = []
+    escaped: list[Any] = []  # exceptions nobody caught in a thread
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+
+    def refuse_close(session: int) -> Any:
+        refused.append(session)
+        raise VisaIOError(Status.error_closing_failed)
 
     def slow_open(name: str, **options: Any) -> Any:
         workers.append(threading.current_thread())
         release.wait(10)
         opened.append(real_open(name, **options))
-        return opened[-1]
+        if close_fails:
+            monkeypatch.setattr(opened[0].visalib, "close", refuse_close)
+        return opened[0]
 
     monkeypatch.setattr(manager, "open_resource", slow_open)
     with pytest.raises(TimeoutError, match=r"^no answer while opening within 0\.5 s$"):
@@ -197,6 +207,11 @@ def test_a_resource_that_opens_after_the_caller_gave_up_is_closed(
     assert not workers[0].is_alive()
     assert workers[0].daemon  # an open that never returns must not keep Python from exiting
     assert len(opened) == 1
+    assert escaped == []  # a close that fails there has nobody to tell: it stays quiet
+    if close_fails:
+        assert refused == [opened[0].session]  # tried, refused; the session leaks
+        monkeypatch.undo()
+        opened[0].close()
     with pytest.raises(InvalidSession):  # the worker closed what nobody will use
         opened[0].session  # noqa: B018
     assert manager.list_opened_resources() == []
