@@ -156,3 +156,11 @@ def test_only_the_highest_peaks_are_kept_in_axis_order_and_criteria_apply() -> N
     batch = FindPeaks(1, interpolate=False)(np.stack([record, record[::-1]])[None])
     assert batch.shape == (1, 2, 1)
     assert batch["index"].tolist() == [[[15], [12]]]  # of equal heights, the later one
+
+
+def test_peaks_next_to_the_ends_are_refined_too() -> None:
+    # find_peaks never reports the end samples themselves; one sample in, a parabola
+    # through the neighbours still moves the peak: 1 + 0.5 (1 - 2) / (1 - 10 + 2) = 1 + 1/14
+    table = FindPeaks(2)(np.array([1.0, 5.0, 2.0, 0.0, 2.0, 5.0, 1.0]))
+    assert table["index"].tolist() == [1, 5]
+    np.testing.assert_allclose(table["position"], [1 + 1 / 14, 5 - 1 / 14])
