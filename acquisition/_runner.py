@@ -351,11 +351,11 @@ class SourceRunner(threading.Thread):
         self._put(event)
         return goes_on
 
-    def _fail(self, error: BaseException, where: str = "") -> None:
+    def _fail(self, error: BaseException, where: str) -> None:
         """An error after which the source cannot go on, whatever the policy."""
         with self._lock:
             self.state.errors += 1
-            self.state.last_error = f"{where}: {error}" if where else str(error)
+            self.state.last_error = f"{where}: {error}"
             self.state.status = "failed"
         message = self.state.last_error
         self._put(ErrorEvent(now_ns(), self.source.instrument, type(error).__name__, message,

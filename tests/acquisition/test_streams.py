@@ -137,6 +137,7 @@ def test_the_nxdata_attributes_name_signal_axes_and_fill(path: Path) -> None:
         assert one["time"].attrs["units"] == "ns"
         assert one["time"].attrs["long_name"] == "wall-clock time, ns since 1970 UTC"
         assert two["monotonic"].attrs["units"] == "s"
+        assert two["monotonic"].attrs["long_name"] == "monotonic clock"
         assert np.isnan(two["monotonic"].fillvalue)
         assert two["v"].dims[0].label == "time"
         assert [scale.name for scale in two["v"].dims[0].values()] == [
@@ -151,3 +152,36 @@ def test_the_nxdata_attributes_name_signal_axes_and_fill(path: Path) -> None:
         assert spec["intensities"].dims[1].label == "wavelength"
         assert spec["intensities"].dims[1][0] == spec["wavelength"]
         assert spec["wavelength"].attrs["long_name"]
+
+
+def test_a_block_that_exactly_fills_the_buffer_stays_buffered(path: Path) -> None:
+    with RunWriter(path, flush_interval=None) as run:
+        big = run.add_arrays("big", (ROW,))
+        run.start()
+        big.append(np.zeros(ROW), timestamp_ns=0)
+        big.append_block(np.ones((6, ROW)), timestamps_ns=np.arange(1, 7))  # 1 + 6 = 7
+        assert (big.rows, big.rows_written) == (7, 0)
+
+
+def test_one_value_for_every_row_of_a_block_written_straight_to_the_file(path: Path) -> None:
+    with RunWriter(path, flush_interval=None) as run:
+        dmm = run.add_readings("dmm", "v", "V", monotonic=True)
+        run.start()
+        n = dmm.capacity + 10  # larger than the buffer: written at once
+        dmm.append_block(np.arange(n), np.zeros((n, 1)))  # no monotonic stamps: NaN each
+        dmm.append_block(np.arange(n), np.zeros((n, 1)), monotonic=2.5)  # one for all
+        assert dmm.rows_written == 2 * n
+    with h5py.File(path, "r") as f:
+        stamps = f["entry/dmm/monotonic"][:]
+    assert np.isnan(stamps[:n]).all()
+    assert (stamps[n:] == 2.5).all()
+
+
+def test_before_start_a_stream_says_what_to_call(path: Path) -> None:
+    with RunWriter(path) as run:
+        dmm = run.add_readings("dmm", "v", "V")
+        not_yet = "stream 'dmm': the run has not started; call RunWriter.start() first"
+        with pytest.raises(RuntimeError, match=exactly(not_yet)):
+            dmm.append_block([1], [[1.0]])
+    with h5py.File(path, "r") as f:
+        assert f["entry/dmm/time"].dtype == np.int64  # ns since 1970 need all 64 bits
