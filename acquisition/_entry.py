@@ -68,9 +68,15 @@ def declare_instrument(
     return group
 
 
-def write_settings_end(dataset: h5py.Dataset, settings: Mapping[str, Any]) -> None:
-    """Write the end snapshot into its reserved room (an error object if it does not fit)."""
-    text = layout.to_json(dict(settings))
+def write_settings_end(dataset: h5py.Dataset, settings: Mapping[str, Any]) -> str | None:
+    """Write the end snapshot into its reserved room (an error object if it does not fit
+    or is not a snapshot); returns what was wrong with a snapshot that was not one."""
+    refused = None
+    try:
+        text = layout.to_json(dict(settings))
+    except (TypeError, ValueError) as error:  # not a mapping of JSON-able values
+        refused = f"not a snapshot (a mapping of settings to values): {error}"
+        text = layout.to_json({"error": f"end snapshot {refused}"})
     capacity = dataset.dtype.itemsize
     if len(text.encode()) > capacity:
         text = layout.to_json(
@@ -80,3 +86,4 @@ def write_settings_end(dataset: h5py.Dataset, settings: Mapping[str, Any]) -> No
             }
         )
     dataset[()] = layout.fit_utf8(text, capacity)
+    return refused

@@ -103,6 +103,7 @@ class RunWriter:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
         self._room.attach(self._file.id.get_vfd_handle())
         self._failure: OSError | None = None  # an HDF5 write failed: nothing more is written
+        self._end_refused: list[str] = []  # end snapshots that were not snapshots
         self._end_fields: dict[str, tuple[int, int]] = {}
         self._row_datasets = 0
         self.entry_identifier = str(uuid.uuid4())
@@ -426,7 +427,9 @@ class RunWriter:
         key = layout.safe_name(instrument)
         if key not in self._instruments:
             raise KeyError(f"{self.path}: no instrument {instrument!r} was declared")
-        write_settings_end(self._instruments[key]["settings_end"], settings)
+        refused = write_settings_end(self._instruments[key]["settings_end"], settings)
+        if refused is not None:
+            raise TypeError(f"{self.path}: settings_end of {instrument!r} is {refused}")
 
     def close(
         self,
@@ -460,6 +463,11 @@ class RunWriter:
                 f"run file {self.path}: rows buffered since the last flush were lost "
                 f"({failure}); the file is marked aborted"
             ) from failure
+        if self._end_refused:
+            raise TypeError(
+                f"{self.path}: " + "; ".join(self._end_refused) + f" (the run is closed, "
+                f"{self.status}, with an error object in its place)"
+            )
 
     def _finish(
         self,
@@ -478,9 +486,13 @@ class RunWriter:
                 failure = failure or error
         if self._failure is not None:  # HDF5 itself failed: close() takes over
             return None
+        refused = []  # a bad snapshot is stored as an error object; the run still closes
         for name, settings in (settings_end or {}).items():
-            if layout.safe_name(name) in self._instruments:  # not when its start timed out
-                self.record_settings_end(name, settings)
+            key = layout.safe_name(name)
+            if key in self._instruments:  # not when its start timed out
+                problem = write_settings_end(self._instruments[key]["settings_end"], settings)
+                if problem is not None:
+                    refused.append(f"settings_end of {name!r} is {problem}")
         if failure is not None:
             lost = f"writing the last buffered rows failed: {failure}"
             reason = f"{reason}; {lost}" if status == "aborted" and reason else lost
@@ -497,6 +509,7 @@ class RunWriter:
         self._file.close()
         self.status = status
         self._room.release()
+        self._end_refused = refused
         return failure
 
     def _close_failed(self, reason: str | None) -> None:

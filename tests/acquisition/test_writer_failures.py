@@ -207,3 +207,39 @@ with h5py.File(sys.argv[1], "r", swmr=True) as f:
     print(json.dumps({name: entry[name].asstr()[()] for name in ("status", "reason", "end_time")}
                      | {"y": entry["scope/y"][:].tolist() if "scope" in entry else None}))
 """
+
+
+@pytest.mark.parametrize("bad", [5, ["nplc", 1.0]])
+def test_an_end_snapshot_that_is_not_one_is_refused_after_the_run_is_closed(
+    path: Path, bad: Any
+) -> None:
+    """A bad `settings_end` used to close the file still marked "running". The run's rows,
+    status and the other end snapshots are kept; the bad one is an error object there."""
+    run = RunWriter(path, flush_interval=None)
+    run.add_instrument("dmm", idn="ACME,DMM,1,1", driver="d", settings={}, resource="r")
+    run.add_instrument("psu", idn="ACME,PSU,1,1", driver="p", settings={}, resource="r")
+    dmm = run.add_readings("dmm", "v", "V")
+    run.start()
+    dmm.append_block(np.arange(4), np.arange(4.0)[:, None])
+    with pytest.raises(TypeError, match=r"settings_end of 'dmm' is not a snapshot") as caught:
+        run.close("completed", settings_end={"dmm": bad, "psu": {"output": False}})
+    assert str(caught.value).startswith(f"{path}: ")
+    assert str(caught.value).endswith(
+        "(the run is closed, completed, with an error object in its place)"
+    )
+    assert run.status == "completed"
+    run.close("completed")  # closed once: a second close does nothing
+    with h5py.File(path, "r") as f:
+        assert text(f["entry/status"]) == "completed"
+        assert f["entry/dmm/v"][:].tolist() == [0.0, 1.0, 2.0, 3.0]
+        dmm_end = json.loads(text(f["entry/instrument_dmm/settings_end"]))
+        assert dmm_end["error"].startswith("end snapshot not a snapshot (a mapping of settings")
+        assert json.loads(text(f["entry/instrument_psu/settings_end"])) == {"output": False}
+
+
+def test_record_settings_end_refuses_what_is_not_a_snapshot(path: Path) -> None:
+    with RunWriter(path) as run:
+        run.add_instrument("dmm", idn="ACME,DMM,1,1", driver="d", settings={}, resource="r")
+        run.start()
+        with pytest.raises(TypeError, match=r"settings_end of 'dmm' is not a snapshot"):
+            run.record_settings_end("dmm", 5)  # type: ignore[arg-type]
