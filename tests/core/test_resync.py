@@ -24,9 +24,13 @@ def scpi_over(server, timeout: float = 0.3) -> SCPIInstrument:
 
 
 def test_a_late_reply_is_dropped_and_the_next_query_gets_its_own(line_server):
+    timed_out = threading.Event()
+
     def respond(line: bytes) -> bytes:
         if line == b"SLOW?":
-            time.sleep(0.5)  # past the 0.3 s timeout: its reply arrives during the next query
+            # Answered only once the query has timed out (a sleep can lose to a client
+            # held off the CPU on loaded cores, which then reads the reply in time).
+            timed_out.wait(10)
             return b"late\n"
         return {b"*OPC?": b"1\n", b"MEAS?": b"+2.5\n"}[line]
 
@@ -34,6 +38,7 @@ def test_a_late_reply_is_dropped_and_the_next_query_gets_its_own(line_server):
     dev = scpi_over(server)
     with pytest.raises(Timeout):
         dev.session.query("SLOW?")
+    timed_out.set()
     assert not dev.session.in_step
     assert dev.session.query("MEAS?") == "+2.5"  # not "late", not "1"
     assert server.received == [b"SLOW?", b"*OPC?", b"MEAS?"]
@@ -168,9 +173,11 @@ def test_abort_ends_a_read_blocked_in_another_thread(line_server):
 def test_pyvisa_py_socket_drains_and_clears(line_server):
     from instrumentkit.visa_transport import VisaTransport
 
+    timed_out = threading.Event()
+
     def respond(line: bytes) -> bytes:
         if line == b"SLOW?":
-            time.sleep(0.4)
+            timed_out.wait(10)  # late for certain, however loaded the cores
             return b"late\n"
         return {b"*OPC?": b"1\n", b"MEAS?": b"+2.5\n"}[line]
 
@@ -180,6 +187,7 @@ def test_pyvisa_py_socket_drains_and_clears(line_server):
     try:
         with pytest.raises(Timeout):
             dev.session.query("SLOW?")
+        timed_out.set()
         assert dev.session.query("MEAS?") == "+2.5"
         assert server.received[-2:] == [b"*OPC?", b"MEAS?"]
     finally:
