@@ -6,6 +6,8 @@ tests take the cases a reference loop rarely meets, with values worked out by ha
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,80 @@ def test_peaks_next_to_the_ends_are_refined_too() -> None:
     table = FindPeaks(2)(np.array([1.0, 5.0, 2.0, 0.0, 2.0, 5.0, 1.0]))
     assert table["index"].tolist() == [1, 5]
     np.testing.assert_allclose(table["position"], [1 + 1 / 14, 5 - 1 / 14])
+
+
+def test_a_psd_cuts_records_into_256_point_segments_by_default() -> None:
+    # fs = 256 Hz on 256-point segments: 1 Hz bins, so a 32 Hz sine sits on bin 32. Welch's
+    # "spectrum" with a periodic hann window gives it its power A^2 / 2 there and a quarter
+    # of that in each neighbour (hann's DFT is N/2 at 0 and -N/4 at +-1 bin).
+    fs, amplitude = 256.0, 2.0
+    record = amplitude * np.sin(2 * np.pi * 32.0 * np.arange(1024) / fs)
+    stage = PSD(fs, scaling="spectrum")
+    spectrum = stage(record)
+    assert spectrum.shape == (129,)
+    assert spectrum[32] == pytest.approx(amplitude**2 / 2)
+    assert spectrum[[31, 33]] == pytest.approx([amplitude**2 / 8] * 2)
+    np.testing.assert_allclose(np.delete(spectrum, [31, 32, 33]), 0.0, atol=1e-20)
+    np.testing.assert_allclose(stage.frequencies(1024), np.arange(129.0))
+    # float32 records come out as float64 too (welch itself would keep float32)
+    single = stage(record.astype(np.float32)[None])
+    assert single.dtype == np.float64
+    assert single[0, 32] == pytest.approx(amplitude**2 / 2, rel=1e-6)
+
+
+def test_peaks_of_any_prominence_are_reported_by_default() -> None:
+    table = FindPeaks(3, interpolate=False)(np.array([0.0, 0.5, 0.0, 3.0, 0.0]))
+    assert table["index"].tolist() == [1, 3, -1]
+    assert table["prominence"][:2].tolist() == [0.5, 3.0]
+
+
+def test_of_many_equal_heights_at_the_cut_the_later_peaks_are_kept() -> None:
+    heights = np.ones(40)
+    tall = [0, 3, 7, 12, 20, 27, 33, 39]  # eight peaks of 3.0 for five places
+    heights[tall] = 3.0
+    record = np.zeros(81)
+    record[1::2] = heights  # peak k at sample 2k + 1
+    table = FindPeaks(5, interpolate=False)(record)
+    assert table["index"].tolist() == [2 * k + 1 for k in tall[-5:]]
+
+
+def test_integer_records_are_refined_without_wrapping_around() -> None:
+    # uint8 differences wrap (5 - 7 = 254); the parabola must see -2:
+    # 2 + 0.5 (5 - 7) / (5 - 18 + 7) = 2 + 1/6
+    table = FindPeaks(1)(np.array([0, 5, 9, 7, 0], dtype=np.uint8))
+    assert table["index"][0] == 2
+    assert table["height"][0] == 9.0
+    assert table["position"][0] == pytest.approx(2 + 1 / 6)
+
+
+def test_a_flat_top_three_samples_wide_refines_without_a_warning() -> None:
+    # left == mid == right: the parabola's 0 / 0 is computed and discarded quietly
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = FindPeaks(1)(np.array([0.0, 1.0, 1.0, 1.0, 0.0]))
+    assert table["index"][0] == 2
+    assert table["position"][0] == 2.0
+
+
+def test_a_block_average_of_float32_rows_is_taken_in_float64() -> None:
+    rows = np.array([[0.1], [0.2], [0.7], [0.3]], dtype=np.float32)
+    averaged = BlockAverage(2)(rows)
+    assert averaged.dtype == np.float64
+    wide = rows.astype(np.float64)
+    assert averaged[:, 0].tolist() == [(wide[0, 0] + wide[1, 0]) / 2, (wide[2, 0] + wide[3, 0]) / 2]
+
+
+def test_an_antialiased_decimation_of_a_single_record() -> None:
+    # axis=-1 on one 1-D record: scipy.signal.decimate's FIR (firwin(20 q + 1, 1 / q,
+    # hamming)) run causally, then every q-th sample
+    from scipy import signal
+
+    record = np.sin(np.arange(100) / 3.0)
+    taps = signal.firwin(41, 0.5, window="hamming")
+    out = Decimate(2, antialias=True, axis=-1)(record)
+    np.testing.assert_allclose(out, signal.lfilter(taps, 1.0, record)[::2])
+
+
+def test_a_dark_of_the_wrong_length_for_one_record_names_both_lengths() -> None:
+    with pytest.raises(ValueError, match=r"^dark reference has 3 points, records \(5,\)$"):
+        SubtractDark([0.0, 0.0, 0.0])(np.zeros(5))
