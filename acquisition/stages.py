@@ -309,6 +309,8 @@ class FindPeaks:
         interpolate: bool = True,
         **criteria: Any,
     ) -> None:
+        if int(max_peaks) < 1:  # a table of no columns: every record's peaks would be lost
+            raise ValueError(f"FindPeaks max_peaks must be >= 1, got {max_peaks}")
         self.max_peaks = int(max_peaks)
         self.x = None if x is None else np.asarray(x, dtype=np.float64)
         self.interpolate = interpolate

@@ -33,6 +33,7 @@ from instrumentkit.acquisition.stages import (
          "records)"),
         (lambda: Polynomial([[1.0, 2.0]]), "Polynomial needs a 1-D sequence of coefficients"),
         (lambda: Polynomial([]), "Polynomial needs a 1-D sequence of coefficients"),
+        (lambda: FindPeaks(0), "FindPeaks max_peaks must be >= 1, got 0"),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_refused(make: object, message: str) -> None:
@@ -243,3 +244,10 @@ def test_an_antialiased_decimation_of_a_single_record() -> None:
 def test_a_dark_of_the_wrong_length_for_one_record_names_both_lengths() -> None:
     with pytest.raises(ValueError, match=r"^dark reference has 3 points, records \(5,\)$"):
         SubtractDark([0.0, 0.0, 0.0])(np.zeros(5))
+
+
+def test_one_peak_is_the_fewest_kept_and_it_is_the_highest() -> None:
+    record = np.array([0.0, 1.0, 0.0, 3.0, 0.0, 2.0, 0.0])
+    table = FindPeaks(1, interpolate=False)(record)  # one record: one row of one peak
+    assert table.shape == (1,)
+    assert (int(table["index"][0]), float(table["height"][0])) == (3, 3.0)
