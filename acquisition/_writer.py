@@ -450,10 +450,13 @@ class RunWriter:
         except (OSError, RuntimeError) as error:  # HDF5 failed while finishing the file
             if self._failure is None:
                 self._failed_write(layout.write_failed(self.path, error))
-        except BaseException:  # a bad argument (an unknown instrument): still close
+        except BaseException as error:  # interrupted (Ctrl-C) while finishing: still close
+            with contextlib.suppress(Exception):  # said in the file, as far as it gets
+                why = f"closing was interrupted ({type(error).__name__})"
+                self._mark_end("aborted", f"{reason}; {why}" if reason else why)
             with contextlib.suppress(OSError, RuntimeError):
                 self._file.close()
-            self.status = status
+            self.status = "aborted"
             self._room.release()
             raise
         if self._failure is not None:
@@ -500,10 +503,7 @@ class RunWriter:
                 status = "aborted"
             else:
                 failure = None  # already aborting: the reason records it
-        self._entry["end_time"][()] = layout.iso_now().encode()
-        self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
-        self._entry["status"][()] = status.encode()
-        self._file.flush()
+        self._mark_end(status, reason)
         if self.fsync:
             os.fsync(self._file.id.get_vfd_handle())
         self._file.close()
@@ -511,6 +511,12 @@ class RunWriter:
         self._room.release()
         self._end_refused = refused
         return failure
+
+    def _mark_end(self, status: str, reason: str | None) -> None:
+        self._entry["end_time"][()] = layout.iso_now().encode()
+        self._entry["reason"][()] = layout.fit_utf8(reason or "", layout.REASON_BYTES)
+        self._entry["status"][()] = status.encode()
+        self._file.flush()
 
     def _close_failed(self, reason: str | None) -> None:
         """Close after an HDF5 write failed (see _failed.py) and raise an OSError saying so."""

@@ -243,3 +243,49 @@ def test_record_settings_end_refuses_what_is_not_a_snapshot(path: Path) -> None:
         run.start()
         with pytest.raises(TypeError, match=r"settings_end of 'dmm' is not a snapshot"):
             run.record_settings_end("dmm", 5)  # type: ignore[arg-type]
+
+
+def test_every_end_snapshot_that_is_not_one_is_named(path: Path) -> None:
+    run = RunWriter(path, flush_interval=None)
+    for name in ("dmm", "psu", "scope"):
+        run.add_instrument(name, idn="ACME,X,1,1", driver="d", settings={}, resource="r")
+    run.start()
+    with pytest.raises(TypeError) as caught:
+        run.close("aborted", "stopped", settings_end={"dmm": 5, "psu": {"on": 1}, "scope": 7})
+    refusals = str(caught.value).removeprefix(f"{path}: ").split("; ")
+    assert [r.split(" is ")[0] for r in refusals] == [
+        "settings_end of 'dmm'",
+        "settings_end of 'scope'",
+    ]
+    assert refusals[1].endswith("(the run is closed, aborted, with an error object in its place)")
+
+
+def test_record_settings_end_stores_the_snapshot_it_is_given(path: Path) -> None:
+    with RunWriter(path) as run:
+        run.add_instrument("dmm", idn="ACME,DMM,1,1", driver="d", settings={}, resource="r")
+        run.start()
+        run.record_settings_end("dmm", {"nplc": 10.0, "function": "VOLT"})
+    with h5py.File(path, "r") as f:
+        stored = json.loads(text(f["entry/instrument_dmm/settings_end"]))
+    assert stored == {"nplc": 10.0, "function": "VOLT"}
+
+
+def test_a_ctrl_c_while_closing_still_closes_the_file_marked_aborted(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, dmm = three_flushed_five_buffered(path)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dmm, "close", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.close("completed", "duration reached")
+    assert run.status == "aborted"
+    with h5py.File(path, "r") as f:  # closed: readable, and not left saying "running"
+        assert text(f["entry/status"]) == "aborted"
+        assert text(f["entry/reason"]) == (
+            "duration reached; closing was interrupted (KeyboardInterrupt)"
+        )
+        assert f["entry/dmm/v"][:].tolist() == [0.0, 1.0, 2.0]  # every flushed row
+        assert text(f["entry/end_time"])
