@@ -270,8 +270,15 @@ def test_record_settings_end_stores_the_snapshot_it_is_given(path: Path) -> None
     assert stored == {"nplc": 10.0, "function": "VOLT"}
 
 
+@pytest.mark.parametrize(
+    ("reason", "recorded"),
+    [
+        ("duration reached", "duration reached; closing was interrupted (KeyboardInterrupt)"),
+        (None, "closing was interrupted (KeyboardInterrupt)"),
+    ],
+)
 def test_a_ctrl_c_while_closing_still_closes_the_file_marked_aborted(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, monkeypatch: pytest.MonkeyPatch, reason: str | None, recorded: str
 ) -> None:
     run, dmm = three_flushed_five_buffered(path)
 
@@ -280,12 +287,10 @@ def test_a_ctrl_c_while_closing_still_closes_the_file_marked_aborted(
 
     monkeypatch.setattr(dmm, "close", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run.close("completed", "duration reached")
+        run.close("completed", reason)
     assert run.status == "aborted"
     with h5py.File(path, "r") as f:  # closed: readable, and not left saying "running"
         assert text(f["entry/status"]) == "aborted"
-        assert text(f["entry/reason"]) == (
-            "duration reached; closing was interrupted (KeyboardInterrupt)"
-        )
+        assert text(f["entry/reason"]) == recorded
         assert f["entry/dmm/v"][:].tolist() == [0.0, 1.0, 2.0]  # every flushed row
         assert text(f["entry/end_time"])
