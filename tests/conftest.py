@@ -156,19 +156,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(
             ("random seed", f"replay with: {SEED_VARIABLE}={used} pytest '{item.nodeid}'")
         )
-
-
-def _popen_as_from_a_terminal(command: list[str], **options: Any) -> subprocess.Popen[str]:
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:  # a handled signal is reset to the default by exec; an ignored one stays ignored
-        return subprocess.Popen(command, **options)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@pytest.fixture
-def popen_as_from_a_terminal() -> Callable[..., subprocess.Popen[str]]:
-    """`subprocess.Popen` for a child that a test will SIGINT: it starts with SIGINT's default
-    action, as from a terminal. A pytest started in the background (`pytest &`) ignores
-    SIGINT, and its children would inherit that."""
-    return _popen_as_from_a_terminal

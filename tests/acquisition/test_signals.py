@@ -14,7 +14,6 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -50,12 +49,11 @@ def no_file_or_aborted(path: Path) -> None:
     [(signal.SIGINT, 0.3), (signal.SIGTERM, 0.3), (signal.SIGTERM, 0.9), (signal.SIGINT, 0.9)],
 )
 def test_a_signal_at_start_up_is_one_line_and_exit_130(
-    tmp_path: Path, stop_signal: signal.Signals, after: float, popen_as_from_a_terminal: Any
+    tmp_path: Path, stop_signal: signal.Signals, after: float
 ) -> None:
     """While the package imports (about 0.5 s) or the lab and instruments open."""
     command = [sys.executable, "-m", "instrumentkit", "acquire", str(config(tmp_path)), "-q"]
-    process = popen_as_from_a_terminal(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       text=True)  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(after)  # any moment will do: none is wrong
         process.send_signal(stop_signal)

@@ -73,13 +73,11 @@ with serve({"dmm": create("keysight-34461a", seed=1)}) as lab:
 """
 
 
-def test_ctrl_c_while_recording_leaves_a_valid_file_with_every_exchange_once(
-    tmp_path, popen_as_from_a_terminal
-):
+def test_ctrl_c_while_recording_leaves_a_valid_file_with_every_exchange_once(tmp_path):
     path = tmp_path / "dmm.rec.yaml"
     script = tmp_path / "loop.py"
     script.write_text(textwrap.dedent(_LOOP))
-    with popen_as_from_a_terminal(
+    with subprocess.Popen(
         [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
     ) as process:
         assert process.stdout is not None
