@@ -1,14 +1,22 @@
 """What sharing an instrument over HiSLIP costs, against reaching it straight.
 
-    python benchmarks/bench_share.py [--queries 500] [--rounds 9] [--block-mb 10] [--latency 0]
+    python benchmarks/bench_share.py [--queries 500] [--rounds 15] [--block-mb 10]
+                                     [--latency 0] [--placement machines|one-cpu|free]
 
-A second process plays the instrument PC: two identical simulated instruments (a simulated
-device serves one client at a time, so each path gets its own) and the share, as
-`instrumentkit share` runs them. This process is the client: it reaches one instrument
-straight through its raw socket and the other through the share on loopback. Rounds
-interleave so drift hits both alike. On a shared machine other processes' bursts land in
-some rounds and not others, so the best round of each path is the figure (as `timeit`
-does), with the medians beside it.
+Three processes: this one is the client; a second plays the instrument PC and runs the
+share, as `instrumentkit share` does; a third holds two identical simulated instruments
+(a simulated device serves one client at a time, so each path gets its own), standing for
+the hardware the PC drives. The client reaches one instrument straight through its raw
+socket and the other through the share on loopback. Rounds interleave so drift hits both
+alike; the best round of each path is the figure (as `timeit` does), medians beside it.
+
+Where the processes run decides the small query's figure on a small VM, so it is chosen:
+- `machines` (default on Linux with 2+ CPUs): the client on one CPU, the instrument PC and
+  its instruments on another, as a client and a share are two machines. Every message
+  between client and instrument PC crosses CPUs on both paths alike; the share adds its
+  own work and its local hop to the instrument.
+- `one-cpu`: all three on one CPU: the total CPU work of each path, switches included.
+- `free`: wherever the scheduler puts them (3 processes on 2 vCPUs here).
 
 The same client stack goes both ways (decision 0801): our Session on the raw socket
 (`TCPIP::...::SOCKET`, SocketTransport) against our Session on the share
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -68,37 +77,77 @@ def seconds_of(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def instrument_pc(pipe: Connection, latency: float) -> None:
-    """The other process: serve both devices and the share until told to stop."""
+def pin(cpu: int | None) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
+def instruments(pipe: Connection, latency: float, cpu: int | None) -> None:
+    """The instruments' process: both devices, until told to stop."""
+    pin(cpu)
     devices = {
         "straight": BlockSource(seed=1, latency=latency),
         "shared": BlockSource(seed=2, latency=latency),
     }
     with serve(devices) as lab:
-        shared = SharedInstrument(
-            "bench", open_transport(lab.resource("shared")), InstrumentRules(timeout=30.0)
-        )
+        pipe.send((lab.resource("straight"), lab.resource("shared")))
+        pipe.recv()
+
+
+def instrument_pc(pipe: Connection, latency: float, cpu: int | None) -> None:
+    """The instrument PC's process: the share of one device, until told to stop."""
+    pin(cpu)
+    ours, theirs = multiprocessing.Pipe()
+    devices = SPAWN.Process(target=instruments, args=(theirs, latency, cpu))
+    devices.start()
+    try:
+        straight, backing = ours.recv()
+        shared = SharedInstrument("bench", open_transport(backing), InstrumentRules(timeout=30.0))
         with ShareServer({"bench": shared}, port=0) as server:
-            pipe.send((lab.resource("straight"), server.port))
+            pipe.send((straight, server.port))
             pipe.recv()
         shared.close()
+    finally:
+        ours.send("stop")
+        devices.join(30)
+
+
+SPAWN = multiprocessing.get_context("spawn")
+PLACEMENTS = ("machines", "one-cpu", "free")
+
+
+def cpus_for(placement: str) -> tuple[int | None, int | None]:
+    """(client CPU, instrument PC CPU) for a placement; None: the scheduler's choice."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if placement == "free" or not usable:
+        return None, None
+    if placement == "one-cpu" or len(usable) < 2:
+        return usable[0], usable[0]
+    return usable[0], usable[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--block-mb", type=float, default=10.0)
     parser.add_argument(
         "--latency", type=float, default=0.0,
         help="seconds each device takes to answer (a real instrument: 2e-4 and up)",
     )  # fmt: skip
+    parser.add_argument(
+        "--placement", choices=PLACEMENTS, default="machines",
+        help="where the processes run (see the module's text); falls back to one CPU "
+        "when only one is usable, to free where affinity is not supported",
+    )  # fmt: skip
     args = parser.parse_args()
     size = int(args.block_mb * 1e6)
+    client_cpu, pc_cpu = cpus_for(args.placement)
+    print(f"placement {args.placement}: client on CPU {client_cpu}, instrument PC on CPU {pc_cpu}")
     ours, theirs = multiprocessing.Pipe()
-    spawn = multiprocessing.get_context("spawn")
-    pc = spawn.Process(target=instrument_pc, args=(theirs, args.latency))
+    pc = SPAWN.Process(target=instrument_pc, args=(theirs, args.latency, pc_cpu))
     pc.start()
+    pin(client_cpu)
     try:
         resource, port = ours.recv()
         results = measure(resource, port, size, args.queries, args.rounds)
