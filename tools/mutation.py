@@ -84,6 +84,9 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_visa_failures.py",
         "tests/core/test_transports.py",
     ],
+    # The share's message rules: which program messages expect a reply, where a reply ends.
+    "instrumentkit/share/_messages.py": ["tests/share/test_messages.py"],
+    "instrumentkit/share/_locks.py": ["tests/share/test_locks.py"],
     # The acquisition modules of issue 17, each with the test files that exercise it.
     "acquisition/_config.py": [
         "tests/acquisition/test_config.py",

@@ -30,7 +30,8 @@ class LockTable:
 
     def holders(self) -> int:
         with self._changed:
-            return len({*self._shared, *([self._exclusive] if self._exclusive else [])})
+            exclusive = [] if self._exclusive is None else [self._exclusive]
+            return len({*self._shared, *exclusive})
 
     def exclusive_held(self) -> bool:
         with self._changed:

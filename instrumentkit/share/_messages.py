@@ -2,8 +2,9 @@
 
 A HiSLIP server cannot ask the client whether it expects a reply: it must know from
 the message. For SCPI instruments (IEEE 488.2) a program message expects a reply when
-one of its units is a query (its header ends with `?`). Quoted strings and definite
-binary blocks are skipped while splitting, so a `;` or `?` inside data never counts.
+one of its units is a query (its header ends with `?`). Quoted strings and binary blocks
+are skipped while splitting, so a `;` or `?` inside data never counts: a definite block
+(`#<n><length>`) by its length, an indefinite one (`#0`) to the end of the message.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from instrumentkit.transport import Transport
 
 __all__ = ["is_query", "query_units", "read_reply"]
 
-_BLANKS = b" \t\r\n"
+_BLANKS = bytes(range(0x21))  # IEEE 488.2 <white space> (0-32), and LF at the end
 
 
 def _skip_block(message: bytes, index: int) -> int:
-    """Index after a `#<n><length><data>` block starting at `index` (or just after `#`)."""
+    """Index after the block starting at `index` (or just after `#` if none starts there)."""
+    if index + 1 < len(message) and message[index + 1] == 0x30:
+        return len(message)  # `#0`: indefinite length, its data ends with the message
     if index + 1 >= len(message) or not 0x31 <= message[index + 1] <= 0x39:
-        return index + 1  # `#0` (indefinite) or a `#H`/`#B` number: nothing to skip
+        return index + 1  # a `#H`/`#Q`/`#B` number: nothing to skip
     digits = message[index + 1] - 0x30
     length_field = message[index + 2 : index + 2 + digits]
     if len(length_field) < digits or not length_field.isdigit():
