@@ -151,7 +151,7 @@ def test_compliance_cells_survive_decimation_and_zoom(sheet_with_compliance):
     with ViewServer(sheet_with_compliance) as server:
         full = get(server, "/api/stream/sweep?width=400")[1]
         small = get(server, "/api/stream/sweep?width=16")[1]
-        zoomed = get(server, "/api/stream/sweep?width=16&xindex=20:40&yindex=10:20")[1]
+        zoomed = get(server, "/api/stream/sweep?width=16&xindex=20:40&yindex=1:20")[1]
         outside = get(server, "/api/stream/sweep?width=400&xindex=0:20&yindex=14:20")[1]
     assert full["cell"] == [1, 1]
     assert full["compliance"] == [[0, 0], [13, 27]]
@@ -163,6 +163,7 @@ def test_compliance_cells_survive_decimation_and_zoom(sheet_with_compliance):
     # 40 columns on 16 pixels: 3 per cell; 20 rows on 8: 3 per cell.
     assert small["cell"] == [3, 3]
     assert small["compliance"] == [[0, 0], [4, 9]]
-    # The region 10:20 x 20:40 on 16 pixels: 2 x 2 points per cell; (13, 27) is cell (1, 3).
-    assert (zoomed["cell"], zoomed["compliance"]) == ([2, 2], [[1, 3]])
+    # Rows 1:20 and columns 20:40 on 16 pixels: 3 rows x 2 columns per cell, so (13, 27)
+    # is cell (12 // 3, 7 // 2).
+    assert (zoomed["cell"], zoomed["compliance"]) == ([3, 2], [[4, 3]])
     assert outside["compliance"] == []
