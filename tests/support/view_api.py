@@ -42,11 +42,16 @@ class GridSweep:
     T0 = 1_790_000_000_000_000_000
 
     def __init__(
-        self, path: Path, axes: Sequence[tuple[str, Sequence[float], str]], snake: bool
+        self,
+        path: Path,
+        axes: Sequence[tuple[str, Sequence[float], str]],
+        snake: bool,
+        parameters: Sequence[str] = (),
     ) -> None:
         names = tuple(a[0] for a in axes)
         self.grid = SweepGrid(names, tuple(np.asarray(a[1], dtype=float) for a in axes),
-                              tuple(a[2] for a in axes), names, snake)  # fmt: skip
+                              tuple(a[2] for a in axes), tuple(parameters) or names,
+                              snake)  # fmt: skip
         self.writer = RunWriter(path, flush_interval=None)
         self.path = self.writer.path
         self.stream = self.writer.add_sweep(self.name, self.point((0,) * len(axes), 0))
@@ -86,4 +91,5 @@ class GateSweep(GridSweep):
     name = "gate"
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, [("gate", self.GATE, "V"), ("bias", self.BIAS, "mV")], snake=True)
+        axes = [("gate", self.GATE, "V"), ("bias", self.BIAS, "mV")]
+        super().__init__(path, axes, snake=True, parameters=("psu.1", "smu.level"))
