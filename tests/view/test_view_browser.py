@@ -380,7 +380,8 @@ SLIDER_JS = (
 def test_a_3d_sweep_s_plane_is_picked_with_its_slider_and_compliance_outlined(tmp_path, browser):
     """A 3 x 4 x 6 sweep in its second plane: the page follows that plane; the slider asks
     for the first (a point of it in compliance): its cells colour, the point's cell gets a
-    red outline; the choice holds through a zoom and new points; "newest" follows again."""
+    red outline; the choice holds through a zoom, new points and Pause; "newest" follows
+    again."""
     page = browser
     page.console_errors.clear()
     axes = [("field", [0.0, 1.0, 2.0], "T"), ("gate", [0.0, 0.5, 1.0, 1.5], "V"),
@@ -435,6 +436,13 @@ def test_a_3d_sweep_s_plane_is_picked_with_its_slider_and_compliance_outlined(tm
             assert page.evaluate(f"{CUBE}.payload.compliance") == [[1, 1]]
             sweep.take(3)
             page.wait_for(f"{CUBE}.rows === 36", 10)
+            shown = page.evaluate(f"[{CUBE}.payload.outer[0].index, {CUBE}.payload.xindex[0]]")
+            assert shown == [0, 2]
+            page.evaluate("document.getElementById('pause').click()")  # and through Pause
+            sweep.take(3)
+            page.wait_for("window.ikView.status.streams.sweep.rows === 39", 10)
+            page.evaluate("document.getElementById('pause').click()")
+            page.wait_for(f"{CUBE}.rows === 39", 10)
             shown = page.evaluate(f"[{CUBE}.payload.outer[0].index, {CUBE}.payload.xindex[0]]")
             assert shown == [0, 2]
 
