@@ -22,6 +22,7 @@ from starlette.routing import Route
 from instrumentkit.errors import ValidationError
 from instrumentkit.view._follow import RunFollower
 from instrumentkit.view._heatmap import Region, parse_index_range
+from instrumentkit.view._sweeps import parse_plane
 
 __all__ = ["LOOPBACK_HOSTS", "POLL_SECONDS", "make_app"]
 
@@ -92,8 +93,9 @@ def make_app(follower: RunFollower, *, loopback_only: bool = True) -> ASGIApp:
         try:
             region = _region(query.get("xindex"), query.get("yindex"))
             field = query.get("field")
+            plane = parse_plane(query.get("outer"))
             payload = await anyio.to_thread.run_sync(
-                follower.stream, name, width, lo, hi, region, field
+                follower.stream, name, width, lo, hi, region, field, plane
             )
         except KeyError:
             return _not_found(f"no stream {name!r} in the run file")

@@ -23,7 +23,7 @@ from instrumentkit.acquisition import RunFile, StreamData, open_run
 from instrumentkit.acquisition._layout import TIME
 from instrumentkit.view._heatmap import Region
 from instrumentkit.view._streams import Columns, plot_payload
-from instrumentkit.view._sweeps import grid_progress, is_grid
+from instrumentkit.view._sweeps import Plane, grid_progress, is_grid
 
 __all__ = ["FINAL", "RunFollower"]
 
@@ -215,11 +215,12 @@ class RunFollower:
         hi: float | None = None,
         region: Region | None = None,
         field: str | None = None,
+        plane: Plane | None = None,
     ) -> dict[str, Any]:
         """What the page draws for one stream, decimated to `width` pixel columns.
 
         Raises KeyError for a stream the file does not hold, ValidationError for a range,
-        region or field the stream cannot show.
+        region, field or plane the stream cannot show.
         """
         self.last_request = time.monotonic()
         with self._lock:
@@ -229,7 +230,7 @@ class RunFollower:
             if run is None or state is None:
                 raise KeyError(name)
             self._refresh(state)
-            key = (state.rows, width, lo, hi, region, field)
+            key = (state.rows, width, lo, hi, region, field, plane)
             if state.payload_key == key and state.payload is not None:
                 return state.payload
             # The handles opened once, refreshed above: a second handle on a dataset while
@@ -240,7 +241,17 @@ class RunFollower:
                 record = run.instruments.get(state.instrument)
                 state.driver = record.driver if record else ""
             payload = plot_payload(
-                data, kind, state.columns, state.rows, width, lo, hi, state.driver, region, field
+                data,
+                kind,
+                state.columns,
+                state.rows,
+                width,
+                lo,
+                hi,
+                state.driver,
+                region,
+                field,
+                plane,
             )
             payload.update(name=name, kind=kind, rows=state.rows, last_time=state.last_time)
             state.payload_key, state.payload = key, payload

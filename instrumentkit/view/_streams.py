@@ -24,7 +24,13 @@ from instrumentkit.view._decimate import (
     json_numbers,
 )
 from instrumentkit.view._heatmap import Region, heat_map
-from instrumentkit.view._sweeps import is_grid, map_quantities, sweep_grid_payload, sweep_heat_map
+from instrumentkit.view._sweeps import (
+    Plane,
+    is_grid,
+    map_quantities,
+    sweep_grid_payload,
+    sweep_heat_map,
+)
 from instrumentkit.view._traces import numeric_rows, traces
 
 __all__ = ["Columns", "plot_payload"]
@@ -86,18 +92,24 @@ def plot_payload(
     driver: str = "",
     region: Region | None = None,
     field: str | None = None,
+    plane: Plane | None = None,
 ) -> dict[str, Any]:
     """The page's plot (or table) of one stream; `driver` names status codes old files lack.
 
     `lo`..`hi` zoom a line plot, `region` a heat map, `field` picks the quantity of a
-    sweep's heat map; any of them on another plot is refused (ValidationError), so a
-    script learns at once that it asked the wrong way.
+    sweep's heat map and `plane` its plane; any of them on another plot is refused
+    (ValidationError), so a script learns at once that it asked the wrong way.
     """
     quantities = map_quantities(data) if is_grid(data) else []
     if field is not None and not quantities:
         raise ValidationError(
             f"field selects the read quantity of a sweep's heat map; stream {data.name!r} "
             "is not a sweep over two axes or more"
+        )
+    if plane is not None and not quantities:
+        raise ValidationError(
+            f"outer selects the plane of a sweep's heat map; stream {data.name!r} is not a "
+            "sweep over three axes or more drawn as a heat map"
         )
     is_map = bool(quantities) or (kind in ("arrays", "axis_arrays") and numeric_rows(data, 2))
     if is_map:
@@ -107,7 +119,7 @@ def plot_payload(
                 "(index ranges), not x0/x1"
             )
         if quantities:
-            return sweep_heat_map(data, quantities, width, region, field)
+            return sweep_heat_map(data, quantities, width, region, field, plane)
         return heat_map(data, rows, width, region)
     if region is not None:
         raise ValidationError(

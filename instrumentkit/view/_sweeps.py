@@ -3,8 +3,9 @@
 A 1-D sweep is a line per read quantity against its axis, NaN (a gap) where no point was
 taken, points in compliance marked as invalid. A sweep over two axes or more is a heat map
 (`_heatmap.map_cells`, so the same cells, region and zoom as a 2-D record) of one read
-quantity over its last two axes, grey where no point was taken yet; of a sweep over more
-axes the plane shown is the one at the outer axes' values of the newest point. A sweep
+quantity over its last two axes, grey where no point was taken yet, its cells holding a
+point in compliance listed; of a sweep over more axes the plane shown is the one asked
+(`outer=`, indices along the outer axes), else the newest point's. A sweep
 whose read quantities are all traces (a scope read at each point) has no number to colour:
 its newest point's trace is drawn, on the trace's own axis, as a waveform would be.
 
@@ -20,13 +21,15 @@ import numpy as np
 
 from instrumentkit.acquisition import StreamData
 from instrumentkit.errors import ValidationError
-from instrumentkit.view._decimate import column_minmax, interleave, json_numbers
+from instrumentkit.view._decimate import block_max, column_minmax, interleave, json_numbers
 from instrumentkit.view._heatmap import Region, map_cells
 
 __all__ = [
+    "Plane",
     "grid_progress",
     "is_grid",
     "map_quantities",
+    "parse_plane",
     "scalar_quantities",
     "sweep_grid_payload",
     "sweep_heat_map",
@@ -37,6 +40,9 @@ def is_grid(data: StreamData) -> bool:
     """A sweep stored as a grid (not the row sweep of instrumentkit 0.1)."""
     return data.kind == "sweep" and "sweep_axes" in data.attrs
 
+
+Plane = tuple[int, ...]
+"""Indices along a sweep's outer axes (all but the last two): one plane of its grid."""
 
 BOOKKEEPING = frozenset(("time", "monotonic", "status", "order"))
 """Grid datasets that record how a point went, not what was read there."""
@@ -156,11 +162,54 @@ def _counts(data: StreamData, status: np.ndarray) -> list[dict[str, Any]]:
     ]
 
 
+def parse_plane(text: str | None) -> Plane | None:
+    """`outer=I,J,...` (one index per outer axis, outermost first) as a tuple; None: not
+    given (the newest plane is shown)."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValidationError(
+            f"outer={text!r}: expected one integer index per outer axis, comma-separated, "
+            "outermost first (like xindex, an index, not an axis value), e.g. outer=2,0"
+        ) from None
+
+
+def _chosen_plane(name: str, axes: list[str], shape: tuple[int, ...], plane: Plane) -> Plane:
+    """`plane` checked against the sweep's outer axes (ValidationError saying what fits)."""
+    text = ",".join(str(i) for i in plane)
+    if not shape:
+        raise ValidationError(
+            f"outer={text}: sweep {name!r} has two axes ({', '.join(axes)}), so its whole "
+            "grid is the map; outer picks the plane of a sweep over three axes or more"
+        )
+    if len(plane) != len(shape):
+        raise ValidationError(
+            f"outer={text}: sweep {name!r} has {len(shape)} outer "
+            f"axis{'es' if len(shape) > 1 else ''} ({', '.join(axes[:-2])}); give one "
+            f"index per outer axis, comma-separated, outermost first"
+        )
+    for axis, index, size in zip(axes[:-2], plane, shape, strict=True):
+        if not 0 <= index < size:
+            raise ValidationError(
+                f"outer={text}: index {index} is outside axis {axis!r}, which has {size} "
+                f"values (indices 0..{size - 1})"
+            )
+    return plane
+
+
 def sweep_heat_map(
-    data: StreamData, quantities: list[str], width: int, region: Region | None, field: str | None
+    data: StreamData,
+    quantities: list[str],
+    width: int,
+    region: Region | None,
+    field: str | None,
+    plane: Plane | None = None,
 ) -> dict[str, Any]:
     """One read quantity (`field`, else the signal) over the sweep's last two axes, the
-    outer axes (if any) at the newest point's values; zoomed like any heat map."""
+    outer axes (if any) at `plane`'s indices, else at the newest point's; zoomed like any
+    heat map. `compliance` lists the cells holding a point in compliance."""
     chosen = quantities[0] if field is None else field
     if chosen not in quantities:
         raise ValidationError(
@@ -169,10 +218,9 @@ def sweep_heat_map(
         )
     axes = [str(a) for a in data.attrs["sweep_axes"]]
     coords = [np.asarray(data.axes[a][()], dtype=np.float64) for a in axes]
-    plane = (len(coords[-2]), len(coords[-1]))
-    order = np.asarray(data.fields["order"][()]).reshape(-1, *plane)
-    newest = int(np.unravel_index(int(order.argmax()), order.shape)[0]) if order.max() >= 0 else 0
-    outer = np.unravel_index(newest, [len(c) for c in coords[:-2]]) if len(axes) > 2 else ()
+    outer_shape = tuple(len(c) for c in coords[:-2])
+    newest = _newest_plane(np.asarray(data.fields["order"][()]), outer_shape)
+    outer = newest if plane is None else _chosen_plane(data.name, axes, outer_shape, plane)
     dataset = data.fields[chosen]
 
     def read(down: slice, across: slice) -> np.ndarray:
@@ -180,15 +228,30 @@ def sweep_heat_map(
 
     y, x = ((a, c, data.units.get(a, "")) for a, c in zip(axes[-2:], coords[-2:], strict=True))
     payload = map_cells(read, y, x, data.units.get(chosen, ""), width, region)
-    status = np.asarray(data.fields["status"][()]).reshape(-1, *plane)
+    status = np.asarray(data.fields["status"][()])
+    shown = status[outer]
+    (y0, y1), (x0, x1) = payload["yindex"], payload["xindex"]
+    in_compliance = block_max((shown[y0:y1, x0:x1] > 0).astype(np.float64), *payload["cell"])
     payload.update(
         field=chosen,
         fields=[{"name": n, "units": data.units.get(n, ""), "long_name": data.long_names.get(n, "")}
                 for n in quantities],
-        outer=[{"name": a, "value": float(c[i]), "index": int(i), "units": data.units.get(a, "")}
+        outer=[{"name": a, "value": float(c[i]), "index": int(i), "units": data.units.get(a, ""),
+                "values": json_numbers(c)}
                for a, c, i in zip(axes[:-2], coords[:-2], outer, strict=True)],
-        taken=int((status[newest] >= 0).sum()),
+        newest=list(newest),
+        taken=int((shown >= 0).sum()),
+        compliance=np.argwhere(in_compliance > 0).tolist(),
         invalid=[],
         invalid_counts=_counts(data, status),
     )  # fmt: skip
     return payload
+
+
+def _newest_plane(order: np.ndarray, outer_shape: tuple[int, ...]) -> Plane:
+    """Outer indices of the newest point taken (`order`'s largest); the first plane before
+    any point was taken."""
+    if order.size == 0 or order.max() < 0:
+        return tuple(0 for _ in outer_shape)
+    where = np.unravel_index(int(order.argmax()), order.shape)
+    return tuple(int(i) for i in where[: len(outer_shape)])

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 from cdp import Browser, find_chromium
-from view_api import VIEW_RUN_SECONDS, GateSweep
+from view_api import VIEW_RUN_SECONDS, GateSweep, GridSweep
 
 import instrumentkit as ik
 from instrumentkit.acquisition import RunWriter
@@ -301,14 +301,22 @@ def test_a_heat_map_zooms_to_a_dragged_rectangle_and_keeps_it_live(tmp_path, bro
 
 
 GATE = "window.ikView.panels.gate"
-CELL_JS = (  # the colour at the centre of the sweep map's cell (row, column), from the canvas
-    "((row, column) => { const g = window.ikView.panels.gate.geometry; "
-    "const c = window.ikView.panels.gate.box.querySelector('canvas.heatmap').getContext('2d'); "
-    "const x = g.left + (column + 0.5) * g.w / g.cols; "
-    "const y = g.top + g.h - (row + 0.5) * g.h / g.rows; "
-    "return Array.from(c.getImageData(x * devicePixelRatio, y * devicePixelRatio, 1, 1).data)"
-    ".slice(0, 3); })"
-)
+
+
+def cell_js(panel: str) -> str:
+    """JS of a function (row, column): the colour at the centre of the heat map's cell,
+    from the canvas of the stream's panel."""
+    return (
+        f"((row, column) => {{ const p = window.ikView.panels.{panel}, g = p.geometry; "
+        "const c = p.box.querySelector('canvas.heatmap').getContext('2d'); "
+        "const x = g.left + (column + 0.5) * g.w / g.cols; "
+        "const y = g.top + g.h - (row + 0.5) * g.h / g.rows; "
+        "return Array.from(c.getImageData(x * devicePixelRatio, y * devicePixelRatio, 1, 1).data)"
+        ".slice(0, 3); })"
+    )
+
+
+CELL_JS = cell_js("gate")
 GREY = [230, 230, 230]
 
 
@@ -350,3 +358,100 @@ def test_a_2d_sweep_fills_in_as_a_heat_map_with_a_quantity_selector(tmp_path, br
     finally:
         sweep.close()
         stop_view(view)
+
+
+CUBE = "window.ikView.panels.sweep"
+CUBE_CELL_JS = cell_js("sweep")
+RED_JS = (  # pixels of the compliance mark's red around cell (row, column), or the whole map
+    "((row, column) => { const p = window.ikView.panels.sweep, g = p.geometry; "
+    "const c = p.box.querySelector('canvas.heatmap').getContext('2d'); "
+    "const box = row === null ? [g.left, g.top, g.w, g.h] : [g.left + column * g.w / g.cols - 2, "
+    "g.top + g.h - (row + 1) * g.h / g.rows - 2, g.w / g.cols + 4, g.h / g.rows + 4]; "
+    "const d = c.getImageData(...box.map(v => Math.round(v * devicePixelRatio))).data; "
+    "let red = 0; for (let i = 0; i < d.length; i += 4) "
+    "if (d[i] > 150 && d[i + 1] < 80 && d[i + 2] < 80) red++; return red; })"
+)
+SLIDER_JS = (
+    f"(() => {{ const s = {CUBE}.box.querySelector('.planes input'); s.value = '0'; "
+    "s.dispatchEvent(new Event('input')); })()"
+)
+
+
+def test_a_3d_sweep_s_plane_is_picked_with_its_slider_and_compliance_outlined(tmp_path, browser):
+    """A 3 x 4 x 6 sweep in its second plane: the page follows that plane; the slider asks
+    for the first (a point of it in compliance): its cells colour, the point's cell gets a
+    red outline; the choice holds through a zoom, new points and Pause; "newest" follows
+    again."""
+    page = browser
+    page.console_errors.clear()
+    axes = [("field", [0.0, 1.0, 2.0], "T"), ("gate", [0.0, 0.5, 1.0, 1.5], "V"),
+            ("bias", [0.0, 10.0, 20.0, 30.0, 40.0, 50.0], "mV")]  # fmt: skip
+    with GridSweep(tmp_path / "cube.h5", axes, snake=False) as sweep:
+        for count, status in ((15, 0), (1, 1), (8, 0), (9, 0)):  # (0, 2, 3) in compliance
+            sweep.take(count, status)
+        view, url = start_view(sweep.path)
+        try:
+            page.goto(url)
+            page.wait_for(f"window.ikView && {CUBE} && {CUBE}.rows === 33 && {CUBE}.geometry", 20)
+            label = page.evaluate(f"{CUBE}.box.querySelector('.planes').textContent")
+            assert label.startswith("field = 1 T"), label
+            assert page.evaluate(f"{CUBE}.box.querySelector('.planes input').value") == "1"
+            cells = page.evaluate(f"[[2, 3], [3, 5]].map(([r, c]) => {CUBE_CELL_JS}(r, c))")
+            assert cells == [GREY, GREY]  # field = 1 T: rows 2 and 3 not reached yet
+            assert page.evaluate(f"{RED_JS}(null, null)") == 0  # nothing in compliance here
+
+            asked = len(page.requests)
+            page.evaluate(SLIDER_JS)
+            page.wait_for(f"{CUBE}.payload.outer[0].index === 0", 10)
+            sent = [u for u in page.requests[asked:] if "/api/stream/sweep?" in u]
+            assert sent, page.requests[asked:]
+            assert sent[-1].endswith("&outer=0"), sent
+            cells = page.evaluate(f"[[2, 3], [3, 5]].map(([r, c]) => {CUBE_CELL_JS}(r, c))")
+            assert GREY not in cells, cells  # field = 0 T: measured whole
+            marked, elsewhere = page.evaluate(f"[{RED_JS}(2, 3), {RED_JS}(null, null)]")
+            assert marked > 40, marked
+            assert elsewhere == marked  # the one outline, nowhere else
+            note = page.evaluate(f"{CUBE}.box.querySelector('.note').textContent")
+            assert "field = 0 T (chosen; the newest point is at field = 1 T" in note, note
+            assert "red outline: a point in compliance" in note, note
+
+            # Zoom on rows 1-3, columns 2-4: asked with the plane; new points: still it.
+            g = page.evaluate(
+                f"(() => {{ const g = {CUBE}.geometry, r = {CUBE}.box"
+                ".querySelector('canvas.heatmap').getBoundingClientRect(); "
+                "return {...g, x: r.x, y: r.y}; })()"
+            )
+
+            def at(column: int, row: int) -> tuple[float, float]:
+                return (g["x"] + g["left"] + (column + 0.5) * g["w"] / g["cols"],
+                        g["y"] + g["top"] + g["h"] - (row + 0.5) * g["h"] / g["rows"])  # fmt: skip
+
+            asked = len(page.requests)
+            mouse(page, "mousePressed", *at(2, 1))
+            mouse(page, "mouseMoved", *at(4, 3))
+            mouse(page, "mouseReleased", *at(4, 3))
+            page.wait_for(f"{CUBE}.payload.xindex[0] === 2", 10)
+            sent = [u for u in page.requests[asked:] if "/api/stream/sweep?" in u]
+            assert sent[-1].endswith("&xindex=2:5&yindex=1:4&outer=0"), sent
+            assert page.evaluate(f"{CUBE}.payload.compliance") == [[1, 1]]
+            sweep.take(3)
+            page.wait_for(f"{CUBE}.rows === 36", 10)
+            shown = page.evaluate(f"[{CUBE}.payload.outer[0].index, {CUBE}.payload.xindex[0]]")
+            assert shown == [0, 2]
+            page.evaluate("document.getElementById('pause').click()")  # and through Pause
+            sweep.take(3)
+            page.wait_for("window.ikView.status.streams.sweep.rows === 39", 10)
+            page.evaluate("document.getElementById('pause').click()")
+            page.wait_for(f"{CUBE}.rows === 39", 10)
+            shown = page.evaluate(f"[{CUBE}.payload.outer[0].index, {CUBE}.payload.xindex[0]]")
+            assert shown == [0, 2]
+
+            asked = len(page.requests)
+            page.evaluate(f"{CUBE}.box.querySelector('button.newest').click()")
+            page.wait_for(f"{CUBE}.outer === null && {CUBE}.payload.outer[0].index === 1", 10)
+            sent = [u for u in page.requests[asked:] if "/api/stream/sweep?" in u]
+            assert "outer=" not in sent[-1], sent
+            assert page.evaluate(f"{CUBE}.box.querySelector('.planes input').value") == "1"
+            assert page.console_errors == []
+        finally:
+            stop_view(view)

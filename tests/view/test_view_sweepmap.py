@@ -118,7 +118,9 @@ def test_the_pipeline_s_sweeps_1d_a_line_3d_the_newest_plane(tmp_path):
         heat = get(server, "/api/stream/cube?width=400")[1]
     assert heat["mode"] == "heatmap"
     assert (heat["ylabel"], heat["xlabel"], heat["xunits"]) == ("gate", "bias", "mV")
-    assert heat["outer"] == [{"name": "field", "value": 1.0, "index": 1, "units": "T"}]
+    assert heat["outer"] == [
+        {"name": "field", "value": 1.0, "index": 1, "units": "T", "values": [0.0, 1.0, 2.0]}
+    ]
     assert heat["z"] == [[6.0, 7.0, None], [None, None, None]]  # points 6 and 7 of field=1 T
     assert (heat["units"], heat["taken"], heat["rows"]) == ("A", 2, 8)
 

@@ -86,7 +86,7 @@
       $("plots").appendChild(box);
     }
     const panel = { name, box, isLog, rows: -1, busy: false, again: false, zoom: null,
-      region: null, field: null, geometry: null, plot: null, signature: "", payload: null };
+      region: null, field: null, outer: null, geometry: null, plot: null, signature: "", payload: null };
     ik.panels[name] = panel;
     return panel;
   }
@@ -106,6 +106,7 @@
       url += `&xindex=${panel.region.xindex.join(":")}&yindex=${panel.region.yindex.join(":")}`;
     }
     if (panel.field) url += `&field=${encodeURIComponent(panel.field)}`;
+    if (panel.outer) url += `&outer=${panel.outer.join(",")}`;
     fetch(url)
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${r.status} ${url}`))))
       .then((payload) => {
@@ -258,6 +259,7 @@
   // Cells are drawn in index space (equal widths whatever the axis values), so a dragged
   // rectangle maps exactly to index ranges: the server sends that region at full detail.
   const MARGIN = { left: 70, top: 22, right: 90, bottom: 40 };
+  const COMPLIANCE = "#cf222e";
   function drawHeatmap(panel, payload) {
     const holder = panel.box.querySelector(".canvas");
     let canvas = holder.querySelector("canvas.heatmap");
@@ -288,6 +290,15 @@
         ctx.fillStyle = v === null ? "#e6e6e6" : colour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
         ctx.fillRect(xEdge(c), yEdge(r + 1), xEdge(c + 1) - xEdge(c), yEdge(r) - yEdge(r + 1));
       }
+    }
+    // Points in compliance: a red outline (a red cell when too small for one), a colour
+    // the colour map and the grey of unmeasured cells never take.
+    ctx.strokeStyle = ctx.fillStyle = COMPLIANCE;
+    ctx.lineWidth = 2;
+    for (const [r, c] of payload.compliance || []) {
+      const x = xEdge(c), y = yEdge(r + 1), cw = xEdge(c + 1) - x, ch = yEdge(r) - y;
+      if (cw >= 6 && ch >= 6) ctx.strokeRect(x + 1, y + 1, cw - 2, ch - 2);
+      else ctx.fillRect(x, y, cw, ch);
     }
     for (let i = 0; i <= 20; i++) {  // colour bar
       ctx.fillStyle = colour(i / 20);
@@ -329,7 +340,9 @@
       `${fmt(payload.filled, 0)} of ${fmt(payload.points, 0)} points measured` +
       (zoomed ? ` in columns ${x0}..${x1 - 1}, rows ${y0}..${y1 - 1} (double-click: whole map)` : "") +
       (payload.decimated ? " (largest value per cell shown)" : "") +
-      (payload.invalid_counts || []).map((c) => `; ${fmt(c.count, 0)} x ${c.meaning}`).join("");
+      (payload.invalid_counts || []).map((c) => `; ${fmt(c.count, 0)} x ${c.meaning}`).join("") +
+      ((payload.compliance || []).length ? `; red outline: a point in compliance (` +
+        `${fmt(payload.compliance.length, 0)} cell${payload.compliance.length > 1 ? "s" : ""} here)` : "");
   }
 
   // A sweep's heat map: a selector of its read quantities (when it has several), and which
@@ -345,9 +358,53 @@
       panel.box.insertBefore(select, panel.box.querySelector(".note"));
     }
     if (select) select.value = payload.field;
-    const outer = payload.outer.map((a) => `${a.name} = ${fmt(a.value, 6)}${a.units ? " " + a.units : ""}`);
-    return `${payload.field}` + (outer.length ? ` at ${outer.join(", ")} (the newest point's; ` +
-      `the last two of ${outer.length + 2} axes shown)` : "") + ": ";
+    if (!payload.outer.length) return `${payload.field}: `;
+    planeControls(panel, payload);
+    const shown = payload.outer.map((a) => axisValue(a, a.index)).join(", ");
+    const newest = payload.newest.map((i, k) => axisValue(payload.outer[k], i)).join(", ");
+    const which = panel.outer ? `chosen; the newest point is at ${newest}` : "the newest point's";
+    return `${payload.field} at ${shown} (${which}; ` +
+      `the last two of ${payload.outer.length + 2} axes shown)` +
+      (payload.taken ? "" : ", not measured yet") + ": ";
+  }
+  function axisValue(axis, index) {
+    return `${axis.name} = ${fmt(axis.values[index], 6)}${axis.units ? " " + axis.units : ""}`;
+  }
+
+  // A sweep over three axes or more: a slider per outer axis picks the plane shown (kept
+  // through updates, zoom and pause); "newest" follows the sweep again.
+  function planeControls(panel, payload) {
+    let box = panel.box.querySelector(".planes");
+    if (!box) {
+      box = el("div", { class: "planes" });
+      payload.outer.forEach((axis, k) => {
+        const label = el("label", { class: "plane" });
+        const slider = el("input", { type: "range", min: 0, max: axis.values.length - 1,
+          step: 1, "data-axis": axis.name, title: `plane shown: ${axis.name}` });
+        slider.addEventListener("input", () => {
+          panel.outer = [...box.querySelectorAll("input")].map((s) => Number(s.value));
+          label.lastChild.textContent = planeText(axis, Number(slider.value));
+          update(panel.name, true);
+        });
+        label.appendChild(slider);
+        label.appendChild(el("span", { class: "value" }));
+        box.appendChild(label);
+      });
+      const follow = el("button", { type: "button", class: "newest",
+        title: "follow the plane of the newest point" }, "newest");
+      follow.addEventListener("click", () => { panel.outer = null; update(panel.name, true); });
+      box.appendChild(follow);
+      panel.box.insertBefore(box, panel.box.querySelector(".note"));
+    }
+    box.querySelectorAll("label.plane").forEach((label, k) => {
+      const index = panel.outer ? panel.outer[k] : payload.outer[k].index;
+      label.firstChild.value = index;
+      label.lastChild.textContent = planeText(payload.outer[k], index);
+    });
+    box.querySelector("button.newest").disabled = !panel.outer;
+  }
+  function planeText(axis, index) {
+    return `${axisValue(axis, index)} (${index + 1} of ${axis.values.length})`;
   }
 
   // Tick positions (as sample indices) and labels along one axis of a heat map: the first
