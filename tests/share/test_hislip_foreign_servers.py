@@ -14,6 +14,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -323,12 +324,23 @@ def test_device_clear_asks_for_synchronized_mode_whatever_the_server_prefers(
     seen: list[Message] = []
 
     def script(sync: socket.socket, async_: socket.socket) -> None:
-        overlap_script(0, seen)(sync, async_)
+        answer_idn(sync, async_)
+        seen.append(receive(async_))  # AsyncDeviceClear
+        async_.sendall(message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0, control=1))
+        seen.append(receive(sync))  # DeviceClearComplete: the mode asked for
+        sync.sendall(message(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        seen.append(receive(sync))
 
-    _, session = serve(script)
+    server, session = serve(script)
+    session.query("*IDN?")  # read whole, then the clear: the server expects no RMT now
     session.transport.clear()  # type: ignore[attr-defined]
-    assert session.query("*IDN?").startswith("Manufacturer of the Device")
-    assert seen[1] == (MessageType.DEVICE_CLEAR_COMPLETE, 0, 0, b"")
+    session.write("*CLS")
+    server.join()
+    assert seen == [
+        (MessageType.ASYNC_DEVICE_CLEAR, 0, 0, b""),
+        (MessageType.DEVICE_CLEAR_COMPLETE, 0, 0, b""),  # not the server's preference, 1
+        (MessageType.DATA_END, 0, FIRST, b"*CLS\n"),  # no RMT-delivered; IDs from the start
+    ]
 
 
 def test_a_long_message_fits_a_small_maximum_message_size(serve: Start) -> None:
@@ -372,15 +384,17 @@ def test_a_late_reply_and_its_data_parts_are_dropped(serve: Start) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
         receive(sync)  # A?: its reply comes too late
         _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA, ANY, b"stale, the first part of A's "))
+        time.sleep(0.2)  # the client has searched that part for the terminator, mostly
         sync.sendall(
-            message(MessageType.DATA, ANY, b"stale, part of A's ")
-            + message(MessageType.DATA_END, FIRST, b"reply\n")
+            message(MessageType.DATA_END, FIRST, b"reply\n")
             + message(MessageType.DATA_END, message_id, b"B's reply\n")
         )
 
     _, session = serve(script)
     session.write("A?")
-    assert session.query("B?") == "B's reply"
+    session.write("B?")
+    assert session.read() == "B's reply"  # whole, and cut at its terminator
 
 
 def test_interrupted_drops_the_reply_in_progress(serve: Start) -> None:
@@ -419,9 +433,10 @@ def test_async_interrupted_first_drops_data_until_interrupted(serve: Start) -> N
         async_.sendall(message(MessageType.ASYNC_INTERRUPTED, message_id))
         receive(async_)  # the lock request: the client reads AsyncInterrupted on the way
         async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
+        sync.sendall(message(MessageType.DATA_END, message_id, b"discarded\n"))
+        time.sleep(0.2)  # the client reads that, mostly, before Interrupted comes
         sync.sendall(
-            message(MessageType.DATA_END, message_id, b"discarded\n")
-            + message(MessageType.INTERRUPTED, message_id)
+            message(MessageType.INTERRUPTED, message_id)
             + message(MessageType.DATA_END, message_id, b"B\n")
         )
         receive(async_)  # release
@@ -472,6 +487,9 @@ def test_a_fatal_error_mid_query_ends_the_session_by_name(serve: Start) -> None:
     assert "fatal error 128 (device-defined): instrument firmware fault" in str(caught.value)
     with pytest.raises(ConnectionFailed, match="instrument firmware fault"):  # at once
         session.query("*IDN?")
+    session.in_step = True  # no resync on the way: the read itself says why
+    with pytest.raises(ConnectionFailed, match="instrument firmware fault"):
+        session.read()
 
 
 def test_initialize_answered_with_fatal_error_fails_the_open_by_name() -> None:
@@ -595,3 +613,47 @@ def test_a_server_closing_mid_block_read_is_a_connection_failure(serve: Start) -
     _, session = serve(script)
     with pytest.raises(ConnectionFailed, match="closed"):
         session.query_block("CURV?", dtype="u1")
+
+
+def test_a_service_request_before_the_clear_acknowledge_is_not_taken_for_it(
+    serve: Start,
+) -> None:
+    seen: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        seen.append(receive(async_))  # AsyncDeviceClear
+        async_.sendall(
+            message(MessageType.ASYNC_SERVICE_REQUEST, 0, control=0x40)  # status byte: RQS
+            + message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0)
+        )
+        seen.append(receive(sync))
+        sync.sendall(message(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        seen.append(receive(async_))  # the lock request finds its own answer
+        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
+
+    _, session = serve(script)
+    session.transport.clear()  # type: ignore[attr-defined]
+    assert session.transport.async_lock_request(0.5) == "success"  # type: ignore[attr-defined]
+    assert [kind for kind, _, _, _ in seen] == [
+        MessageType.ASYNC_DEVICE_CLEAR,
+        MessageType.DEVICE_CLEAR_COMPLETE,
+        MessageType.ASYNC_LOCK,
+    ]
+    assert seen[1][1] == 0  # not the status byte taken for the server's features
+
+
+def test_a_drained_reply_is_not_delivered(serve: Start) -> None:
+    sent: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"a\nb\n"))
+        sent.append(receive(sync))
+
+    server, session = serve(script)
+    session.write("A?")
+    assert session.read() == "a"
+    session.drain(quiet=0.05)  # drops "b\n", the end of the reply: not read by anyone
+    session.write("B")
+    server.join()
+    assert sent[0][:2] == (MessageType.DATA_END, 0)
