@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from pyvisa_py.protocols import hislip
 
 from instrumentkit.connect import open_transport
 from instrumentkit.errors import ConnectionFailed, InstrumentError, ProtocolError, Timeout
@@ -657,3 +658,24 @@ def test_a_drained_reply_is_not_delivered(serve: Start) -> None:
     session.write("B")
     server.join()
     assert sent[0][:2] == (MessageType.DATA_END, 0)
+
+
+def test_pyvisa_pys_client_reads_the_same_scripted_instrument() -> None:
+    """A second client on the scripted server: pyvisa-py's protocol client opens it and
+    reads the captured reply, so the script is a server another HiSLIP client accepts."""
+    sent: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        sent.append(receive(sync))
+        sync.sendall(REAL_IDN_REPLY)
+
+    server = ForeignServer(script)
+    client = hislip.Instrument("127.0.0.1", port=server.port, sub_address="hislip0", timeout=2.0)
+    try:
+        client.send(b"*IDN?\n")
+        assert bytes(client.receive()) == REAL_IDN
+    finally:
+        client.close()
+        server.join()
+    assert client._async_init.vendor_id == (b"\x00\x00XX",)  # the server's "XX"
+    assert sent == [(MessageType.DATA_END, 0, FIRST, b"*IDN?\n")]  # as ours sends it
