@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from instrumentkit.share._protocol import PROTOCOL_VERSION, MessageType
 
-__all__ = ["describe_error", "negotiated_version", "overlapped_refusal", "refuse_features"]
+__all__ = [
+    "describe_error",
+    "describe_message",
+    "negotiated_version",
+    "overlapped_refusal",
+    "prefers_overlap",
+]
 
 _FATAL = {
     0: "unidentified error",
@@ -44,6 +50,15 @@ def describe_error(kind: int, code: int, payload: bytes) -> str:
     return f"{'fatal error' if fatal else 'error'} {code} ({meaning}){': ' + text if text else ''}"
 
 
+def describe_message(kind: int, code: int, payload: bytes) -> str:
+    """An error as `describe_error` does; another message by its type's name."""
+    if kind in (MessageType.ERROR, MessageType.FATAL_ERROR):
+        return describe_error(kind, code, payload)
+    name = MessageType(kind).name if kind in MessageType._value2member_map_ else str(kind)
+    text = payload[:300].decode("latin-1", "replace")
+    return f"{name} (code {code}){': ' + text if text else ''}"
+
+
 def negotiated_version(resource: str, parameter: int) -> int:
     """The version both ends use (IVI-6.1: the smaller of the two), from an
     InitializeResponse's parameter; ConnectionError below HiSLIP 1.0."""
@@ -57,7 +72,7 @@ def negotiated_version(resource: str, parameter: int) -> int:
     return min(version, PROTOCOL_VERSION)
 
 
-def refuse_features(resource: str, control: int) -> bool:
+def prefers_overlap(resource: str, control: int) -> bool:
     """Whether the server prefers overlapped mode (the client then asks for synchronized
     mode at a device clear); ConnectionError when it demands encryption."""
     if control & _ENCRYPTION:
