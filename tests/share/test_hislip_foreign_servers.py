@@ -679,3 +679,38 @@ def test_pyvisa_pys_client_reads_the_same_scripted_instrument() -> None:
         server.join()
     assert client._async_init.vendor_id == (b"\x00\x00XX",)  # the server's "XX"
     assert sent == [(MessageType.DATA_END, 0, FIRST, b"*IDN?\n")]  # as ours sends it
+
+
+def test_rmt_delivered_as_pyvisa_pys_client_sets_it() -> None:
+    """The same program through pyvisa-py's protocol client and ours: the same flags."""
+
+    def run(program: Callable[[ForeignServer], None]) -> list[tuple[int, int]]:
+        sent: list[Message] = []
+
+        def script(sync: socket.socket, async_: socket.socket) -> None:
+            for _ in range(4):
+                sent.append(receive(sync))
+                if sent[-1][3].endswith(b"?\n"):
+                    sync.sendall(message(MessageType.DATA_END, sent[-1][2], b"1\n"))
+
+        server = ForeignServer(script)
+        program(server)
+        server.join()
+        return [(kind, control) for kind, control, _, _ in sent]
+
+    def theirs(server: ForeignServer) -> None:
+        client = hislip.Instrument("127.0.0.1", port=server.port, timeout=2.0)
+        client.send(b"A?\n")
+        client.receive()
+        for text in (b"B\n", b"C\n", b"D?\n"):
+            client.send(text)
+        client.close()
+
+    def ours(server: ForeignServer) -> None:
+        with open_transport(server.resource, timeout=2.0) as transport:
+            session = Session(transport)
+            session.query("A?")
+            for text in ("B", "C", "D?"):
+                session.write(text)
+
+    assert run(ours) == run(theirs) == [(MessageType.DATA_END, c) for c in (0, 1, 0, 0)]
