@@ -20,8 +20,15 @@ from collections.abc import Callable, Iterator
 import pytest
 from pyvisa_py.protocols import hislip
 
+import instrumentkit as ik
 from instrumentkit.connect import open_transport
-from instrumentkit.errors import ConnectionFailed, InstrumentError, ProtocolError, Timeout
+from instrumentkit.errors import (
+    ConnectionFailed,
+    DriverNotFound,
+    InstrumentError,
+    ProtocolError,
+    Timeout,
+)
 from instrumentkit.hislip_transport import HislipTransport
 from instrumentkit.session import Session
 from instrumentkit.share._protocol import MessageType, encode_header
@@ -714,3 +721,20 @@ def test_rmt_delivered_as_pyvisa_pys_client_sets_it() -> None:
                 session.write(text)
 
     assert run(ours) == run(theirs) == [(MessageType.DATA_END, c) for c in (0, 1, 0, 0)]
+
+
+def test_ik_open_identifies_the_real_instrument_over_hislip() -> None:
+    """`ik.open` asks `*IDN?` through our client; no driver serves the captured
+    instrument, so the error names what it answered."""
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        kind, _, message_id, payload = receive(sync)
+        assert (kind, message_id, payload) == (MessageType.DATA_END, FIRST, b"*IDN?\n")
+        sync.sendall(REAL_IDN_REPLY)
+
+    server = ForeignServer(script)
+    try:
+        with pytest.raises(DriverNotFound, match="Manufacturer of the Device,Model,Serial"):
+            ik.open(server.resource, timeout=2.0)
+    finally:
+        server.join()
