@@ -8,7 +8,7 @@ was given) this reaches that client. Either asks for the lock and gives it back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,7 +40,15 @@ def hislip_client(transport: Transport) -> Any | None:
 
 
 @contextmanager
-def hold_lock(transport: Transport, name: str, timeout: float, key: str) -> Iterator[None]:
+def hold_lock(
+    transport: Transport,
+    name: str,
+    timeout: float,
+    key: str,
+    translate: Callable[[OSError, str | None], Exception],
+) -> Iterator[None]:
+    """Hold the lock for the block; `translate` turns the client's I/O errors into the
+    session's (naming the instrument)."""
     client = hislip_client(transport)
     if client is None:
         raise ConfigError(
@@ -52,6 +60,8 @@ def hold_lock(transport: Transport, name: str, timeout: float, key: str) -> Iter
     client.timeout = max(previous, timeout + 2.0)  # the answer comes after the lock wait
     try:
         answer = client.async_lock_request(timeout, key)
+    except OSError as error:  # e.g. a server without locks answers Error
+        raise translate(error, f"(request the {kind})") from error
     finally:
         client.timeout = previous
     if answer == "failure":
@@ -61,13 +71,45 @@ def hold_lock(transport: Transport, name: str, timeout: float, key: str) -> Iter
             instrument=name,
             timeout=timeout,
         )
-    if answer != "success":
+    if answer not in _GRANTED:
         raise InstrumentError(
             f"the server refused the {kind} ({answer}): observers of a shared instrument "
             "may not lock it, and a client holds one lock of each kind at most",
             instrument=name,
         )
+    done = False
     try:
         yield
+        done = True
     finally:
-        client.async_lock_release()
+        _release(client, name, kind, translate, report=done)
+
+
+_GRANTED = ("success", "success shared")
+"""Lock answers that grant it ("success shared", pyvisa-py's name for code 2, is not in
+IVI-6.1 for a request, but a server that sends it granted the lock)."""
+
+
+def _release(
+    client: Any,
+    name: str,
+    kind: str,
+    translate: Callable[[OSError, str | None], Exception],
+    *,
+    report: bool,
+) -> None:
+    """Give the lock back; with `report` (the block ran through) a failed release is
+    raised, else it would hide the block's own error."""
+    try:
+        answer = client.async_lock_release()
+    except OSError as error:
+        if report:
+            raise translate(error, f"(release the {kind})") from error
+        return
+    if answer == "error" and report:
+        raise InstrumentError(
+            f"the server says this client held no lock when releasing the {kind}: the lock "
+            "was lost during the block (a device clear, a reconnect), so another client may "
+            "have used the instrument in between; check the results of the block",
+            instrument=name,
+        )

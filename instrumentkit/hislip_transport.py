@@ -3,10 +3,12 @@
 Opened by `open_transport` for HiSLIP resources unless a pyvisa `backend=` is given
 (decision 0801). The synchronous channel carries Data/DataEnd messages numbered by
 MessageID; a reply tagged with another message's ID (a late answer to a message that
-timed out) is dropped, never read as the answer to a later one. The asynchronous channel
-carries device clear, locks and the maximum message size. Like `SocketTransport`, whose
-timeout handling it shares, a small reply costs one buffered `recv`, and a large block's
-payload is received straight into the caller's buffer.
+timed out) is dropped with the parts of it buffered before, never read as the answer to a
+later one. The asynchronous channel carries device clear, locks and the maximum message
+size. Like `SocketTransport`, whose timeout handling it shares, a small reply costs one
+buffered `recv`, and a large block's payload is received straight into the caller's buffer.
+How it meets servers we did not write (versions, modes, Interrupted, RMT-delivered, errors):
+decision 0803.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ import contextlib
 import socket
 import struct
 
-from instrumentkit.errors import InstrumentError
+from instrumentkit._hislip_async import AsyncChannel
+from instrumentkit._hislip_codes import (
+    describe_error,
+    describe_message,
+    negotiated_version,
+    prefers_overlap,
+)
 from instrumentkit.share._protocol import (
     ANY_MESSAGE_ID,
     FIRST_MESSAGE_ID,
@@ -28,6 +36,7 @@ from instrumentkit.share._protocol import (
     recv_exact,
 )
 from instrumentkit.socket_transport import SocketTransport
+from instrumentkit.transport import PeerReportedError
 
 __all__ = ["DEFAULT_HISLIP_PORT", "HislipTransport"]
 
@@ -37,11 +46,13 @@ _ASK_MAX_SIZE = 1 << 24
 _RECV = 1 << 16
 _MASK = 0xFFFF_FFFF
 _DATA_END = int(MessageType.DATA_END)
-_LOCK_ANSWERS = {0: "failure", 1: "success", 2: "success", 3: "error"}
-"""AsyncLockResponse control codes as pyvisa-py's protocol client names them."""
+_DATA_KINDS = (MessageType.DATA, MessageType.DATA_END)
+_ERROR_KINDS = (MessageType.ERROR, MessageType.FATAL_ERROR)
+_RMT_DELIVERED = 1
+"""Control bit 0 of Data/DataEnd: the last reply was delivered whole (IVI-6.1 3.1.1)."""
 
 
-class HislipTransport(SocketTransport):
+class HislipTransport(AsyncChannel, SocketTransport):
     """Program messages and replies over one HiSLIP session (two TCP connections)."""
 
     def __init__(
@@ -62,28 +73,39 @@ class HislipTransport(SocketTransport):
         self._kind = MessageType.DATA  # type of that message
         self._sink: bytearray | None = None  # where its payload goes (None: dropped)
         self._end: int | None = None  # bytes of `_pending` up to the reply's DataEnd
-        self._server_error: str | None = None
+        self._server_error: tuple[int, int, bytes] | None = None  # (type, code, text)
+        self._error_code = 0  # of the Error/FatalError being received
         self._dropped = 0  # reply bytes thrown away (late replies, drains)
-        self._clear_acknowledged = False
+        self._drops = 0  # times buffered reply bytes were thrown away (a read searches anew)
+        self._clear_features: int | None = None  # DeviceClearAcknowledge's, once it came
         self._clearing = False
+        self._rmt_delivered = False  # a reply was read whole since the last message sent
+        self._discarding = False  # AsyncInterrupted came first: replies go until Interrupted
+        self._awaiting_async_interrupted = False  # Interrupted came first: send nothing yet
+        self._ended: str | None = None  # the FatalError that ended the session
+        self.protocol_version = PROTOCOL_VERSION
         self._next_id = FIRST_MESSAGE_ID
         self._last_id = (FIRST_MESSAGE_ID - 2) & _MASK  # "nothing sent yet"
         self._async: socket.socket | None = None
         try:
-            self.session_id = self._initialize(sub_address)
+            self.session_id, overlapped = self._initialize(sub_address)
             self._async = socket.create_connection((host, port), timeout=timeout)
             self._async.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._async_exchange(MessageType.ASYNC_INITIALIZE, 0, self.session_id)
             server_max = self._async_exchange(
                 MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE, 0, 0, struct.pack("!Q", _ASK_MAX_SIZE)
             )[1]
+            # The server's size is of a whole message, its header included.
             self.max_payload = max(1, int.from_bytes(server_max[:8], "big") - HEADER.size)
+            if overlapped:  # the session starts in the server's mode: ask for ours
+                self.clear()
         except BaseException:
             self.close()
             raise
 
     # -- opening
-    def _initialize(self, sub_address: str) -> int:
+    def _initialize(self, sub_address: str) -> tuple[int, bool]:
+        """The session ID, and whether the server prefers overlapped mode."""
         name = sub_address.encode("latin-1")
         self._sock.sendall(
             struct.pack("!2sBBH2sQ", b"HS", MessageType.INITIALIZE, 0, PROTOCOL_VERSION,
@@ -92,9 +114,11 @@ class HislipTransport(SocketTransport):
         header, payload = self._receive_whole(self._sock)
         if header.type != MessageType.INITIALIZE_RESPONSE:
             raise ConnectionError(
-                f"the HiSLIP server did not open {sub_address!r}: {_describe(header, payload)}"
+                f"the HiSLIP server refused to open {sub_address!r}: "
+                f"{describe_message(header.type, header.control, payload)}"
             )
-        return header.parameter & 0xFFFF
+        self.protocol_version = negotiated_version(self.resource, header.parameter)
+        return header.parameter & 0xFFFF, prefers_overlap(self.resource, header.control)
 
     def _receive_whole(self, sock: socket.socket) -> tuple[tuple[int, int, int, int], bytes]:
         header = parse_header(bytes(recv_exact(sock, HEADER.size)))
@@ -102,42 +126,31 @@ class HislipTransport(SocketTransport):
             raise ConnectionError(f"{self.resource} does not speak HiSLIP (no 'HS' prologue)")
         return header, bytes(recv_exact(sock, header.length)) if header.length else b""
 
-    def _async_exchange(
-        self, kind: int, control: int, parameter: int, payload: bytes = b""
-    ) -> tuple[int, bytes]:
-        """Send one asynchronous message; the (control code, payload) of its response,
-        which is the next message type up. Service requests on the way are skipped."""
-        sock = self._async
-        if sock is None:
-            raise ConnectionError("the HiSLIP asynchronous channel is closed")
-        sock.settimeout(self._timeout)
-        sock.sendall(encode_header(kind, control, parameter, len(payload)) + payload)
-        while True:
-            header, answer = self._receive_whole(sock)
-            if header.type == kind + 1 or (
-                kind == MessageType.ASYNC_DEVICE_CLEAR
-                and header.type == MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE
-            ):
-                return header.control, answer
-            if header.type in (MessageType.ERROR, MessageType.FATAL_ERROR):
-                raise ConnectionError(f"the HiSLIP server answered {_describe(header, answer)}")
-
     # -- writing: one program message, in Data parts and a DataEnd
     def write(self, data: bytes) -> None:
         if self._pending or self._end is not None or self._sink is not None:
             self._forget_reply()
+        if self._ended is not None:
+            raise ConnectionError(self._ended)
+        if self._awaiting_async_interrupted:
+            self._wait_for_async_interrupted()
         message_id = self._next_id
+        # RMT-delivered rides on the first message after a reply was read whole, once.
+        rmt = _RMT_DELIVERED if self._rmt_delivered else 0
         try:
             if len(data) <= self.max_payload:  # the common case: one DataEnd, one send
-                self._sock.sendall(HEADER.pack(b"HS", _DATA_END, 0, message_id, len(data)) + data)
+                header = HEADER.pack(b"HS", _DATA_END, rmt, message_id, len(data))
+                self._sock.sendall(header + data)
             else:
                 view = memoryview(data)
                 while len(view) > self.max_payload:
-                    self._send(MessageType.DATA, message_id, view[: self.max_payload])
+                    self._send(MessageType.DATA, rmt, message_id, view[: self.max_payload])
                     view = view[self.max_payload :]
-                self._send(MessageType.DATA_END, message_id, view)
+                    rmt = 0
+                self._send(MessageType.DATA_END, rmt, message_id, view)
         except OSError as error:
             raise ConnectionError(f"write failed: {error}") from error
+        self._rmt_delivered = False
         self._last_id = message_id
         self._next_id = (message_id + 2) & _MASK
 
@@ -148,8 +161,8 @@ class HislipTransport(SocketTransport):
         if self._sink is self._pending:
             self._sink = None
 
-    def _send(self, kind: int, message_id: int, payload: memoryview) -> None:
-        header = encode_header(kind, 0, message_id, len(payload))
+    def _send(self, kind: int, control: int, message_id: int, payload: memoryview) -> None:
+        header = encode_header(kind, control, message_id, len(payload))
         if len(payload) < _RECV:
             self._sock.sendall(header + payload)
         else:
@@ -164,6 +177,8 @@ class HislipTransport(SocketTransport):
         """Whether `chunk` is exactly one whole DataEnd answering the last message (the
         common case, served without the general parse)."""
         if self._left or self._raw or len(chunk) < HEADER.size or self._clearing:
+            return False
+        if self._discarding:
             return False
         prologue, kind, _, message_id, length = HEADER.unpack_from(chunk)
         return (
@@ -217,39 +232,64 @@ class HislipTransport(SocketTransport):
     def _start_message(self, header: tuple[int, int, int, int]) -> None:
         kind, control, parameter, length = header
         self._kind, self._left = kind, length
-        if kind in (MessageType.DATA, MessageType.DATA_END):
-            mine = parameter in (self._last_id, ANY_MESSAGE_ID)
-            self._sink = self._pending if mine and not self._clearing else None
-        elif kind in (MessageType.ERROR, MessageType.FATAL_ERROR):
-            self._sink = bytearray(f"{kind}:{control}:", "ascii")
-        else:
-            self._sink = None
-            if kind == MessageType.DEVICE_CLEAR_ACKNOWLEDGE:
-                self._clear_acknowledged = True
+        self._sink = None
+        if kind in _DATA_KINDS:
+            if self._clearing or self._discarding:
+                pass  # dropped: the server is clearing, or interrupted this reply
+            elif parameter == self._last_id or parameter == ANY_MESSAGE_ID:
+                self._sink = self._pending
+            else:  # an earlier message's reply: it and its parts buffered before go
+                self._drop_unended()  # (IVI-6.1 3.1.2 rules 1 and 2)
+        elif kind in _ERROR_KINDS:
+            self._sink = bytearray()
+            self._error_code = control
+        elif kind == MessageType.INTERRUPTED:
+            # The server dropped a reply (3.1.2 rule 4): whatever of it arrived goes, and
+            # nothing is sent until AsyncInterrupted pairs it, unless that came first.
+            self._pending.clear()
+            self._end = None
+            self._drops += 1
+            if self._discarding:
+                self._discarding = False
+            else:
+                self._awaiting_async_interrupted = True
+        elif kind == MessageType.DEVICE_CLEAR_ACKNOWLEDGE:
+            self._clear_features = control
+
+    def _drop_unended(self) -> None:
+        """Drop the reply bytes buffered after the last whole reply."""
+        end = self._end or 0
+        if len(self._pending) > end:
+            del self._pending[end:]
+            self._drops += 1
 
     def _message_done(self) -> None:
         sink = self._sink
         if self._kind == MessageType.DATA_END and sink is self._pending and self._end is None:
             self._end = len(sink)
-        elif self._kind in (MessageType.ERROR, MessageType.FATAL_ERROR) and sink is not None:
-            self._server_error = bytes(sink).decode("latin-1")
+        elif self._kind in _ERROR_KINDS and sink is not None:
+            self._server_error = (self._kind, self._error_code, bytes(sink))
         self._sink = None
 
     def _raise_server_error(self) -> None:
         if self._server_error is None:
             return
-        kind, code, text = self._server_error.split(":", 2)
+        kind, code, text = self._server_error
         self._server_error = None
-        if int(kind) == MessageType.FATAL_ERROR:
-            raise ConnectionError(f"the HiSLIP server ended the session (fatal {code}): {text}")
-        raise InstrumentError(f"the HiSLIP server answered error {code}: {text}")
+        described = describe_error(kind, code, text)
+        if kind == MessageType.FATAL_ERROR:  # the server closes both channels after it
+            self._ended = f"the HiSLIP server ended the session with {described}"
+            self._close_channels()
+            raise ConnectionError(self._ended)
+        raise PeerReportedError(f"the HiSLIP server reported {described}")
 
     def _consumed(self, count: int) -> None:
         del self._pending[:count]
         if self._end is not None:
             self._end -= count
-            if self._end <= 0:
+            if self._end <= 0:  # the reply was read to its end: RMT delivered
                 self._end = None
+                self._rmt_delivered = True
 
     def read_until(self, terminator: bytes) -> bytes:
         """Up to `terminator`, or to the end of the reply (DataEnd) if that comes first."""
@@ -260,6 +300,7 @@ class HislipTransport(SocketTransport):
             chunk = self._receive(self._start(), "")
             end = len(chunk) - len(terminator)
             if self._lone_reply(chunk) and chunk.find(terminator, HEADER.size) == end:
+                self._rmt_delivered = True
                 return chunk[HEADER.size : end]
             self._absorb(chunk)
         index = pending.find(terminator, 0, _stop(self._end, pending))
@@ -267,7 +308,10 @@ class HislipTransport(SocketTransport):
             deadline = self._start()
             while index < 0 and self._end is None:
                 searched = max(0, len(pending) - len(terminator) + 1)
+                drops = self._drops
                 self._fill(deadline)
+                if drops != self._drops:  # what was searched was dropped: search anew
+                    searched = 0
                 index = pending.find(terminator, searched, _stop(self._end, pending))
         if index < 0:  # the reply ended without the terminator
             end = self._end or 0
@@ -316,10 +360,14 @@ class HislipTransport(SocketTransport):
 
     def drain(self, quiet: float, limit: float) -> int:
         """Drop the reply pending and every message arriving until `quiet` s pass silent."""
+        if self._ended is not None:
+            raise ConnectionError(self._ended)
         wanted = self._last_id
         self._last_id = -1  # nothing arriving now answers a message still wanted
         pending = len(self._pending)
+        delivered = self._rmt_delivered
         self._consumed(pending)
+        self._rmt_delivered = delivered  # dropped, not delivered
         try:
             dropped = super().drain(quiet, limit)
             return dropped if dropped < 0 else dropped + pending
@@ -331,49 +379,25 @@ class HislipTransport(SocketTransport):
     def _discard(self, chunk: bytes) -> int:
         before = self._dropped
         self._take(chunk)  # parsed, so the framing stays in step; payloads dropped
+        if self._server_error is not None and self._server_error[0] == MessageType.FATAL_ERROR:
+            self._raise_server_error()
         self._server_error = None
         return self._dropped - before
 
     # -- the asynchronous channel
-    def clear(self) -> None:
-        """HiSLIP device clear: the server drops what is pending for this client, the
-        instrument's input is cleared, message IDs start again."""
-        feature, _ = self._async_exchange(MessageType.ASYNC_DEVICE_CLEAR, 0, 0)
-        self._clearing = True
-        self._clear_acknowledged = False
-        try:
-            self._consumed(len(self._pending))
-            self._sock.sendall(encode_header(MessageType.DEVICE_CLEAR_COMPLETE, feature))
-            deadline = self._start()
-            while not self._clear_acknowledged:
-                self._fill(deadline, "waiting for DeviceClearAcknowledge")
-        finally:
-            self._clearing = False
-            self._server_error = None
-        self._consumed(len(self._pending))
-        self._next_id = FIRST_MESSAGE_ID
-        self._last_id = (FIRST_MESSAGE_ID - 2) & _MASK
-
-    def async_lock_request(self, timeout: float, lock_string: str = "") -> str:
-        """Ask for the lock (`lock_string` "" exclusive, else shared by that key), waiting up
-        to `timeout` s: "success", "failure" (not granted in time) or "error". The
-        answer may take `timeout`, so the channel waits that long plus `self.timeout`."""
-        previous = self._timeout
-        self._timeout = timeout + previous
-        try:
-            control, _ = self._async_exchange(
-                MessageType.ASYNC_LOCK, 1, round(timeout * 1000), lock_string.encode("latin-1")
-            )
-        finally:
-            self._timeout = previous
-        return _LOCK_ANSWERS.get(control, "error")
-
-    def async_lock_release(self) -> str:
-        """Give the lock back once the messages sent before are done: "success" or "error"."""
-        control, _ = self._async_exchange(MessageType.ASYNC_LOCK, 0, self._last_id)
-        return _LOCK_ANSWERS.get(control, "error")
 
     # -- ending
+    def _start(self) -> float:
+        if self._ended is not None:  # a FatalError ended the session: say so, at once
+            raise ConnectionError(self._ended)
+        return super()._start()
+
+    def _close_channels(self) -> None:
+        for sock in (self._async, self._sock):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
     def abort(self) -> None:
         if self._async is not None:
             with contextlib.suppress(OSError):
@@ -388,10 +412,3 @@ class HislipTransport(SocketTransport):
 
 def _stop(end: int | None, pending: bytearray) -> int:
     return len(pending) if end is None else end
-
-
-def _describe(header: tuple[int, int, int, int], payload: bytes) -> str:
-    kind, control, _, _ = header
-    name = MessageType(kind).name if kind in MessageType._value2member_map_ else str(kind)
-    text = payload[:300].decode("latin-1", "replace")
-    return f"{name} (code {control}){': ' + text if text else ''}"

@@ -19,7 +19,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from instrumentkit._resync import Resync
 from instrumentkit.errors import ConnectionFailed, ProtocolError, Timeout, show_bytes
-from instrumentkit.transport import Transport
+from instrumentkit.transport import PeerReportedError, Transport
 
 __all__ = ["Session"]
 
@@ -124,15 +124,21 @@ class Session(Resync):
         """
         from instrumentkit._hislip_lock import hold_lock
 
-        with self.lock, hold_lock(self.transport, self.name, timeout, shared_key):
+        with (
+            self.lock,
+            hold_lock(self.transport, self.name, timeout, shared_key, self.translate_error),
+        ):
             yield
 
     # -- error translation
     def translate_error(self, error: OSError, command: str | None) -> Exception:
         """The instrumentkit error for a transport failure (for drivers that read bytes).
 
-        The session is out of step afterwards: a reply may be half read or still coming.
+        The session is out of step afterwards: a reply may be half read or still coming;
+        not after an error the far end reported while keeping the link in step.
         """
+        if isinstance(error, PeerReportedError) and not self._aborted:
+            return ProtocolError(f"{error}", instrument=self.name, command=command)
         self.in_step = False
         if self._aborted:
             return ConnectionFailed(

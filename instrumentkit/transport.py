@@ -1,8 +1,9 @@
 """The byte-level contract every connection meets: bytes in, bytes out.
 
-Transports raise the built-in `TimeoutError` and `ConnectionError`; the session that
-owns a transport turns them into instrumentkit errors naming the instrument and the
-command, which a transport cannot know.
+Transports raise the built-in `TimeoutError` and `ConnectionError`, and `PeerReportedError`
+for an error the far end reported about a message while the link stays in step (a HiSLIP
+server's Error); the session that owns a transport turns them into instrumentkit errors
+naming the instrument and the command, which a transport cannot know.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Transport", "TransportBase"]
+__all__ = ["PeerReportedError", "Transport", "TransportBase"]
+
+
+class PeerReportedError(OSError):
+    """The far end reported an error about a message and carries on (a HiSLIP server's
+    non-fatal Error): the exchange failed, the link is still in step."""
 
 
 @runtime_checkable

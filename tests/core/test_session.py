@@ -10,6 +10,7 @@ import pytest
 from instrumentkit import ConnectionFailed, ProtocolError, Session, Timeout
 from instrumentkit.socket_transport import SocketTransport
 from instrumentkit.testing import ProtocolTransport
+from instrumentkit.transport import PeerReportedError
 
 
 def block(payload: bytes, terminator: bytes = b"\n") -> bytes:
@@ -217,6 +218,23 @@ def test_write_and_io_failures_name_the_command():
         session.write("OUTP ON")
     assert str(caught.value) == "dmm: command 'OUTP ON': I/O error: [Errno 5] Input/output error"
     assert session.in_step is False
+
+
+def test_an_error_the_far_end_reported_names_the_command_and_keeps_the_session_in_step():
+    class Refusing(ProtocolTransport):  # as a HiSLIP server's Error reaches the session
+        def read_until(self, terminator: bytes) -> bytes:
+            raise PeerReportedError("the HiSLIP server reported error 128: read-only")
+
+    session = Session(Refusing([("LEV 1", None), ("LEV 1", None)]), name="dmm")
+    with pytest.raises(ProtocolError) as caught:
+        session.query("LEV 1")
+    assert str(caught.value) == (
+        "dmm: command 'LEV 1': the HiSLIP server reported error 128: read-only"
+    )
+    assert session.in_step is True  # the transport kept the link in step: no resync
+    session.abort()
+    with pytest.raises(ConnectionFailed, match="closed to stop the run"):
+        session.query("LEV 1")
 
 
 def test_after_abort_every_failure_says_the_run_was_stopped():

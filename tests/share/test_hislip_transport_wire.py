@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from instrumentkit.errors import InstrumentError
 from instrumentkit.hislip_transport import HislipTransport
 from instrumentkit.share._protocol import MessageType, encode_header
+from instrumentkit.transport import PeerReportedError
 
 from .conftest import RawClient
 
@@ -180,12 +180,14 @@ def test_the_servers_error_and_fatal_error_are_raised(scripted: Start) -> None:
 
     _, transport = scripted(script)
     transport.write(b"W 1\n")
-    with pytest.raises(InstrumentError, match="answered error 128: refused"):
+    with pytest.raises(PeerReportedError, match=r"reported error 128 \(device-defined\): refused"):
         transport.read_until(b"\n")
     transport.write(b"A?\n")
     assert transport.read_until(b"\n") == b"fine"
     transport.write(b"B?\n")
-    with pytest.raises(ConnectionError, match=r"ended the session \(fatal 1\): bye"):
+    with pytest.raises(
+        ConnectionError, match=r"with fatal error 1 \(poorly formed message header\): bye"
+    ):
         transport.read_until(b"\n")
 
 
@@ -211,7 +213,7 @@ def test_device_clear_and_locks_on_the_asynchronous_channel(scripted: Start) -> 
         async_.sendall(encode_header(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 1))
         sync.sendall(data(MessageType.DATA_END, FIRST, b"stale\n"))
         seen.append(RawClient.receive(sync))  # DeviceClearComplete
-        sync.sendall(encode_header(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 1))
+        sync.sendall(encode_header(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0))
         seen.append(RawClient.receive(sync))  # the next message, numbered from the start
         sync.sendall(data(MessageType.DATA_END, FIRST, b"fresh\n"))
         seen.append(RawClient.receive(async_))  # lock request
@@ -228,7 +230,7 @@ def test_device_clear_and_locks_on_the_asynchronous_channel(scripted: Start) -> 
     assert transport.async_lock_release() == "success"
     assert seen == [
         (MessageType.ASYNC_DEVICE_CLEAR, 0, 0, b""),
-        (MessageType.DEVICE_CLEAR_COMPLETE, 1, 0, b""),
+        (MessageType.DEVICE_CLEAR_COMPLETE, 0, 0, b""),  # synchronized, whatever preferred
         (MessageType.DATA_END, 0, FIRST, b"B?\n"),
         (MessageType.ASYNC_LOCK, 1, 250, b"team"),
         (MessageType.ASYNC_LOCK, 0, FIRST, b""),
