@@ -135,3 +135,44 @@ def test_a_client_that_goes_away_stops_waiting() -> None:
     assert locks.request(A, "", 0, never) is True
     assert locks.request(B, "", 60, always) is False
     assert locks.holds(B) is None
+
+
+def test_a_lock_freed_while_waiting_is_granted_within_a_short_timeout() -> None:
+    locks = LockTable()
+    assert locks.request(A, "", 0, never) is True
+    asked: list[int] = []
+
+    def holder_leaves() -> bool:  # consulted while B waits: A releases meanwhile
+        asked.append(1)
+        locks.release(A)
+        return False
+
+    assert locks.request(B, "", 0.5, holder_leaves) is True
+    assert asked
+
+
+def test_a_zero_timeout_never_waits() -> None:
+    locks = LockTable()
+    assert locks.request(A, "", 0, never) is True
+
+    def waited() -> bool:
+        raise AssertionError("a request with timeout 0 waited")
+
+    assert locks.request(B, "", 0, waited) is False
+
+
+@pytest.mark.parametrize("waiting_for", ["lock", "access"])
+def test_a_waiter_whose_client_closes_stops_without_being_notified(waiting_for: str) -> None:
+    locks = LockTable()
+    assert locks.request(A, "", 0, never) is True
+    closed = threading.Event()
+    result: list[bool | None] = []
+    if waiting_for == "lock":
+        target = lambda: result.append(locks.request(B, "", 600, closed.is_set))  # noqa: E731
+    else:
+        target = lambda: result.append(locks.wait_for_access(B, closed.is_set))  # noqa: E731
+    waiting = threading.Thread(target=target, daemon=True)
+    waiting.start()
+    closed.set()  # no release, no notify: the waiter must see it on its own
+    waiting.join(30)
+    assert result == [False]
