@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from instrumentkit.errors import ConfigError, InstrumentError, Timeout
-from instrumentkit.transport import Transport
+from instrumentkit.transport import PeerReportedError, Transport
 
 __all__ = ["hislip_client", "hold_lock"]
 
@@ -60,8 +60,8 @@ def hold_lock(
     client.timeout = max(previous, timeout + 2.0)  # the answer comes after the lock wait
     try:
         answer = client.async_lock_request(timeout, key)
-    except OSError as error:  # e.g. a server without locks answers Error
-        raise translate(error, f"(request the {kind})") from error
+    except (OSError, RuntimeError) as error:  # e.g. a server without locks answers Error
+        raise translate(_as_os_error(error), f"(request the {kind})") from error
     finally:
         client.timeout = previous
     if answer == "failure":
@@ -102,9 +102,9 @@ def _release(
     raised, else it would hide the block's own error."""
     try:
         answer = client.async_lock_release()
-    except OSError as error:
+    except (OSError, RuntimeError) as error:
         if report:
-            raise translate(error, f"(release the {kind})") from error
+            raise translate(_as_os_error(error), f"(release the {kind})") from error
         return
     if answer == "error" and report:
         raise InstrumentError(
@@ -113,3 +113,17 @@ def _release(
             "have used the instrument in between; check the results of the block",
             instrument=name,
         )
+
+
+def _as_os_error(error: OSError | RuntimeError) -> OSError:
+    """pyvisa-py's protocol client raises RuntimeError for what ours raises as OSError: a
+    server's Error answer (it read the whole message: in step), a dropped connection, or a
+    header it could not read (out of step)."""
+    if isinstance(error, OSError):
+        return error
+    text = f"pyvisa-py's HiSLIP client: {error}"
+    if "received 'Error" in str(error):
+        return PeerReportedError(text)
+    if "dropped" in str(error):
+        return ConnectionResetError(text)
+    return OSError(text)

@@ -738,3 +738,28 @@ def test_ik_open_identifies_the_real_instrument_over_hislip() -> None:
             ik.open(server.resource, timeout=2.0)
     finally:
         server.join()
+
+
+def test_a_server_without_locks_under_pyvisa_py_is_our_error_too() -> None:
+    """With `backend="@py"` the lock goes through pyvisa-py's protocol client, which raises a
+    bare RuntimeError for an Error answer; the session says it as ours, naming the
+    instrument, never as a RuntimeError."""
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)
+        async_.sendall(message(MessageType.ERROR, 0, b"AsyncLock not supported", 1))
+
+    server = ForeignServer(script)
+    session = Session(open_transport(server.resource, backend="@py", timeout=2.0))
+    try:
+        with (
+            pytest.raises(ProtocolError, match="AsyncLock not supported") as caught,
+            session.lock_instrument(timeout=0.5),
+        ):
+            pytest.fail("the block ran without the lock")
+        assert caught.value.instrument == session.name  # pyvisa spells it TCPIP0::...
+        assert f"hislip0,{server.port}" in session.name
+        assert "exclusive lock" in str(caught.value)
+    finally:
+        session.close()
+        server.join()
