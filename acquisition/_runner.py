@@ -41,7 +41,8 @@ class ErrorPolicy:
     max_errors: int = 10
     check_interval: float | None = 2.0
     """Seconds between reads of the instrument's error queue (None: only after a failed
-    poll); instruments without one (no `drain_errors()`) are never asked."""
+    poll and when the source ends, as it always is); instruments without one (no
+    `drain_errors()`) are never asked."""
 
     def __post_init__(self) -> None:
         if self.action not in ("stop", "skip"):
@@ -154,6 +155,10 @@ class SourceRunner(threading.Thread):
         self._note_stale_errors()
         try:
             self._loop()
+            if self.state.status in ("finished", "stopped") and not self._cancelled:
+                # What the instrument refused since the last check (a level a sweep set,
+                # a setting) must not end in a run marked completed.
+                self._check_errors()
         finally:
             self._flush_batches()
             try:

@@ -353,3 +353,38 @@ def test_a_supply_without_a_stream_is_still_made_safe_at_the_end(tmp_path: Path)
     assert start["channels"]["2"]["output"]["value"] is True
     assert psu is not None
     assert psu["channels"]["2"]["output"]["value"] is False
+
+
+def test_a_level_the_source_refuses_after_the_last_check_still_aborts_the_run(
+    tmp_path: Path,
+) -> None:
+    """The SMU queues -222 for every level from a few points in; its error queue is due
+    only every 60 s, so the check at the end of the sweep is what must find it: the run
+    says why it is not complete, and the output is off."""
+    smu = {**SMU, "on_error": {"action": "stop", "check_interval": 60}}
+    iv = {"axes": [{"parameter": "smu.level", "values": {"start": 0.1, "stop": 0.6, "num": 12}}],
+          "read": ["smu"]}  # fmt: skip
+    config = write_config(tmp_path, {"iv": iv}, smu=smu)
+    devices: dict[str, Any] = {}
+
+    def progress(state: Any) -> None:
+        if devices and "fault" not in devices and state.total_rows >= 2:
+            devices["fault"] = devices["smu"].faults.inject(
+                "error", on=":SOUR:VOLT", code=-222, message="Data out of range", count=None
+            )
+
+    result = run_pipeline(
+        config, progress=progress, progress_interval=0.01,
+        on_start=lambda pipeline, bench: devices.update(smu=bench.lab.device("smu")),
+    )  # fmt: skip
+    assert devices["fault"].fired >= 1
+    assert result.status == "aborted"
+    # The sweep drains its instruments' queues as one source: the reason names the stream.
+    assert result.reason.startswith("iv: InstrumentReportedError: iv: reported -222")
+    assert devices["smu"].output is False
+    with open_run(result.path) as run:
+        assert (run.status, run.reason) == ("aborted", result.reason)
+        log = run["errors"].data
+        assert run.instruments["smu"].settings_end["output"]["value"] is False
+    assert log["code"].tolist()[0] == -222
+    assert log["action"].tolist()[0] == b"stopped the run"
