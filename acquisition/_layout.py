@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 
 from instrumentkit.errors import ConfigError
 
+from ._exclusive import WriterLock
+
 ENTRY = "entry"
 INSTRUMENT_PREFIX = "instrument_"
 """An instrument's NXinstrument group is /entry/instrument_<name> (a stream of the same name
@@ -213,6 +215,7 @@ def check_output(path: Path, overwrite: bool) -> None:
         )
     if path.is_dir():
         raise IsADirectoryError(f"run file {path} is a directory")
+    WriterLock.check_free(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")

@@ -106,9 +106,11 @@ def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:
     from_config = field == "output.path"
     try:
         layout.check_output(plan.output, overwrite)
-    except FileExistsError:
+    except FileExistsError as error:
         how = "(--overwrite, or output.overwrite: true)" if from_config else "(--overwrite)"
         problem = f"run file {plan.output} already exists; write another (-o) or replace it {how}"
+        if overwrite:  # another run is writing it right now
+            problem = str(error)
     except OSError as error:
         problem = str(error)
     else:
