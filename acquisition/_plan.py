@@ -137,6 +137,12 @@ def _plan_lab(plan: Plan) -> None:
     path = default_lab_path() if lab == "default" else Path(lab)
     if not path.is_absolute():
         path = plan.base / path
+    if not path.is_file():
+        raise plan.error(
+            "lab",
+            f"no lab file {path}; give 'default' (the simulated lab shipped with "
+            "instrumentkit) or the path of a lab file, relative to this config",
+        )
     try:
         plan.lab_spec = load_lab(path)
     except ConfigError as error:

@@ -248,8 +248,12 @@ def test_simulated_lab_devices_resolve_to_their_drivers(tmp_path: Path) -> None:
     error = refused(tmp_path, {"lab": "lab.yaml", "instruments": {"x": {"device": "scope"}}})
     assert error.field == "instruments.x.device"
     assert "no device 'scope' in lab 'lab.yaml'; devices: gauge, spec" in str(error)
-    error = refused(tmp_path, {"lab": "missing.yaml", "instruments": {"x": {"device": "a"}}})
+    error = refused(tmp_path, {"lab": "defualt", "instruments": {"x": {"device": "a"}}})
     assert error.field == "lab"
+    assert str(error).endswith(  # a misspelt 'default' is a path that is not there
+        f"no lab file {tmp_path / 'defualt'}; give 'default' (the simulated lab shipped with "
+        "instrumentkit) or the path of a lab file, relative to this config"
+    )
     assert plan(tmp_path, {"lab": "default", "instruments": {"s": {"device": "spectrometer"}}})
 
 
