@@ -10,7 +10,20 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Transport", "TransportBase"]
+from instrumentkit.errors import show_bytes
+
+__all__ = ["Transport", "TransportBase", "unterminated"]
+
+
+def unterminated(pending: bytes | bytearray, terminator: bytes) -> TimeoutError:
+    """A read that timed out with bytes but no terminator says what came: a wrong read
+    terminator (CR where LF was expected) shows at a glance."""
+    if not pending:
+        return TimeoutError()
+    return TimeoutError(
+        f"{len(pending)} bytes arrived without the terminator {terminator!r}: "
+        f"{show_bytes(pending, 80)}"
+    )
 
 
 @runtime_checkable
