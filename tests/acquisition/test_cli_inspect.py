@@ -252,3 +252,18 @@ def test_inspect_lists_the_errors_a_run_logged_with_their_codes(tmp_path: Path) 
     message = "meter: reported -222, 'Data out of range'"
     assert logged == {"instrument": "meter", "error": "InstrumentReportedError", "code": -222,
                       "action": "skipped", "message": message}  # fmt: skip
+
+
+def test_plot_refuses_an_image_format_matplotlib_cannot_write_before_drawing(
+    lab_run: Path, tmp_path: Path
+) -> None:
+    """`-o dmm.txt` ended in a matplotlib traceback after the figure was drawn."""
+    code, output = invoke("plot", str(lab_run), "dmm", "-o", str(tmp_path / "dmm.txt"))
+    assert code == 1
+    assert output.startswith(f"Error: cannot write {tmp_path / 'dmm.txt'}: matplotlib writes ")
+    assert ".pdf, .pgf, .png, .ps" in output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []
+    code, output = invoke("plot", str(lab_run), "dmm", "-o", str(tmp_path / "dmm"))
+    assert (code, output) == (0, f"wrote {tmp_path / 'dmm.png'}\n")  # the name it wrote
+    assert (tmp_path / "dmm.png").read_bytes().startswith(b"\x89PNG")
