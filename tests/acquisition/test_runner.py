@@ -600,3 +600,20 @@ def test_a_full_queue_of_an_abandoned_run_is_given_up() -> None:
     run.runner.run()  # would block forever on the full queue otherwise
     assert isinstance(run.queue.get_nowait(), Block)
     assert run.queue.empty()
+
+
+def test_an_error_is_told_by_the_instrument_of_the_source_that_reported_it() -> None:
+    """A sweep drains the queues of several instruments under its stream's name: each
+    error names the instrument it came from, not the stream."""
+    reported = iter([[(-113, "Undefined header", "psu")], [(-222, "Data out of range", "psu")]])
+    source = Scripted(lambda n: [("dmm", reading(n))], count=2, reported=reported)
+    run = Run(source, policy=ErrorPolicy("stop", check_interval=3600))
+    items = run()
+    assert events(items) == [
+        ("InstrumentReportedError", "psu: reported -113, 'Undefined header'",
+         "queued before the run", -113),
+        ("InstrumentReportedError", "psu: reported -222, 'Data out of range'", "stopped the run",
+         -222),
+    ]  # fmt: skip
+    assert run.fatal == [("dmm", "dmm: InstrumentReportedError: psu: reported -222, "
+                                 "'Data out of range'")]  # fmt: skip

@@ -379,8 +379,8 @@ def test_a_level_the_source_refuses_after_the_last_check_still_aborts_the_run(
     )  # fmt: skip
     assert devices["fault"].fired >= 1
     assert result.status == "aborted"
-    # The sweep drains its instruments' queues as one source: the reason names the stream.
-    assert result.reason.startswith("iv: InstrumentReportedError: iv: reported -222")
+    # The sweep's stream, then the instrument of the sweep that refused.
+    assert result.reason.startswith("iv: InstrumentReportedError: smu: reported -222")
     assert devices["smu"].output is False
     with open_run(result.path) as run:
         assert (run.status, run.reason) == ("aborted", result.reason)
