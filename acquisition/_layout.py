@@ -209,12 +209,12 @@ def filters_for(compression: Compression) -> dict[str, Any]:
 
 def check_output(path: Path, overwrite: bool) -> None:
     """Fail before anything is created: existing file, missing or unwritable directory."""
+    if path.is_dir():  # before "exists": a folder is never replaced, and `-o ''` is "."
+        raise IsADirectoryError(f"run file {path} is a directory; give a file name (run.h5)")
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"run file {path} already exists; choose another name or pass overwrite=True"
         )
-    if path.is_dir():
-        raise IsADirectoryError(f"run file {path} is a directory")
     WriterLock.check_free(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():

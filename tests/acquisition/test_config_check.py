@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from instrumentkit.acquisition import open_run
+from instrumentkit.acquisition import RunWriter, open_run
 from instrumentkit.acquisition._config import ConnectionOptionsConfig
 from instrumentkit.cli import main
 from instrumentkit.connect import ConnectionOptions
@@ -298,7 +298,6 @@ def test_scope_channels_come_from_the_driver_declaration() -> None:
 def test_a_run_file_given_as_the_config_is_one_line_saying_so(tmp_path: Path) -> None:
     """`instrumentkit acquire run.h5` (the file a run wrote, not its config) ended in a
     UnicodeDecodeError traceback; so did a lab file that is not text."""
-    from instrumentkit.acquisition import RunWriter
     from instrumentkit.sim import load_lab
 
     run_file = tmp_path / "run.h5"
@@ -316,3 +315,12 @@ def test_a_run_file_given_as_the_config_is_one_line_saying_so(tmp_path: Path) ->
     )  # fmt: skip
     with pytest.raises(ConfigError, match=r"this is an HDF5 file, not a lab file \(YAML\)"):
         load_lab(run_file)
+
+
+def test_an_output_that_is_a_folder_is_named_as_one(bench: Bench) -> None:
+    """`-o ''` (a variable that was empty) said "run file . already exists"."""
+    code, text = acquire(bench.config(), "-o", "", "--check")
+    assert (code, text) == (2, "Error: option -o/--output: run file . is a directory; give a "
+                               "file name (run.h5)\n")  # fmt: skip
+    with pytest.raises(IsADirectoryError, match=f"^run file {bench.folder} is a directory; "):
+        RunWriter(bench.folder, overwrite=True)
