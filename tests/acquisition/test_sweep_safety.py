@@ -388,3 +388,43 @@ def test_a_level_the_source_refuses_after_the_last_check_still_aborts_the_run(
         assert run.instruments["smu"].settings_end["output"]["value"] is False
     assert log["code"].tolist()[0] == -222
     assert log["action"].tolist()[0] == b"stopped the run"
+
+
+def test_a_run_stopped_mid_ramp_ramps_down_from_there_never_faster_than_the_slew(
+    tmp_path: Path,
+) -> None:
+    """psu channel 1 ramps 0 -> 3 V at 0.5 V/s (6 s); the run stops after 0.5 s. The ramp
+    up used to go on to 3 V, while the run's make-safe ramped down from where it had read
+    the level, in another thread: the two interleaved, jumping by up to 1.6 V at once."""
+    ramp = {"axes": [{"parameter": "psu.channels.1.voltage", "values": [0.0, 3.0]}],
+            "read": ["dmm"]}  # fmt: skip
+    psu = {"device": "psu", "safe_limits": {"1": {"max_level": 5.0, "max_slew": 0.5}}}
+    config = write_config(tmp_path, {"ramp": ramp}, psu=psu, dmm={"device": "dmm"})
+    text = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**text, "stop": {"duration": 0.5}}))
+    written: list[bytes] = []
+
+    def spy(pipeline: Any, bench: Any) -> None:
+        session = pipeline.instruments["psu"].session
+        write = session.write_raw
+
+        def recorded(data: bytes, **options: Any) -> None:
+            written.append(data)
+            write(data, **options)
+
+        session.write_raw = recorded
+
+    started = time.monotonic()
+    result = run_pipeline(config, on_start=spy)
+    took = time.monotonic() - started
+    levels = [float(w.split()[1].split(b",")[0]) for w in written
+              if w.startswith(b"VOLT ") and w.endswith(b"(@1)\n")]  # fmt: skip
+    assert max(levels) < 1.0, max(levels)  # stopped near 0.25 V, not 3 V
+    assert levels[-1] == 0.0
+    assert np.abs(np.diff([0.0, *levels])).max() <= 0.025 + 1e-9  # 0.5 V/s in 50 ms steps
+    assert written.index(b"OUTP OFF,(@1)\n") > written.index(b"VOLT 0.0,(@1)\n")
+    assert took < 20.0  # the ramp up is not finished first (6 s up, 6 s down before)
+    assert result.status == "completed", result.reason
+    with open_run(result.path) as run:
+        channel = run.instruments["psu"].settings_end["channels"]["1"]
+    assert (channel["output"]["value"], channel["voltage"]["value"]) == (False, 0.0)
