@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,32 @@ def test_a_run_stopped_mid_ramp_ramps_down_from_there_never_faster_than_the_slew
     with open_run(result.path) as run:
         channel = run.instruments["psu"].settings_end["channels"]["1"]
     assert (channel["output"]["value"], channel["voltage"]["value"]) == (False, 0.0)
+
+
+def test_make_safe_from_another_thread_waits_for_a_ramp_and_starts_where_it_ended(
+    recording_output: Any,
+) -> None:
+    """A run making its sources safe while a sweep still ramped interleaved two ramps:
+    levels jumped back and forth, and by more than the slew limit allows."""
+    output = recording_output("out")  # 2 V/s in 50 ms steps: 0.1 V a step
+    output.output = True
+    other: list[threading.Thread] = []
+    problems: list[list[str]] = []
+
+    def wait(seconds: float) -> None:
+        if len(output.history) == 5 and not other:  # mid-ramp: make it safe elsewhere
+            other.append(threading.Thread(target=lambda: problems.append(output.make_safe())))
+            other[0].start()
+        time.sleep(0.01)
+
+    output.ramp_sleep = wait
+    output.ramp_to(2.0)
+    other[0].join(timeout=10)
+    assert problems == [[]]
+    steps = np.diff([0.0, *output.history])
+    top = output.history.index(2.0)
+    assert output.history[-1] == 0.0
+    assert output.output is False
+    assert np.all(steps[: top + 1] > 0)  # up to the top, whole
+    assert np.all(steps[top + 1 :] < 0)  # then down, from there
+    assert np.abs(steps).max() <= 0.1 + 1e-9  # never faster than the slew limit

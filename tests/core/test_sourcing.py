@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
 
-import numpy as np
 import pytest
 
 import instrumentkit as ik
@@ -368,51 +366,3 @@ def test_a_ramp_ends_where_it_is_once_its_stop_is_set():
         supply.ramp_sleep = wait  # type: ignore[method-assign]
         supply.ramp_to(5.0, stop=stop)
     assert waits == [0.05, 0.05]
-
-
-class MemoryOutput(SourceOutputMixin):
-    """One output in memory, 4 V/s in 10 ms steps (0.04 V a step); `history` of levels."""
-
-    safe_limits = SafeLimits(max_level=10.0, max_slew=4.0)
-    ramp_step_period = 0.01
-    name = "out"
-
-    def __init__(self) -> None:
-        self.output = True
-        self._level = 0.0
-        self.history: list[float] = []
-
-    @property
-    def level(self) -> float:
-        return self._level
-
-    @level.setter
-    def level(self, value: float) -> None:
-        self._level = float(value)
-        self.history.append(self._level)
-
-
-def test_make_safe_from_another_thread_waits_for_a_ramp_and_starts_where_it_ended():
-    """A run making its sources safe while a sweep still ramped interleaved two ramps:
-    levels jumped back and forth, and by more than the slew limit allows."""
-    output = MemoryOutput()
-    other: list[threading.Thread] = []
-    problems: list[list[str]] = []
-
-    def wait(seconds: float) -> None:
-        if len(output.history) == 5 and not other:  # mid-ramp: make it safe elsewhere
-            other.append(threading.Thread(target=lambda: problems.append(output.make_safe())))
-            other[0].start()
-        time.sleep(seconds)
-
-    output.ramp_sleep = wait  # type: ignore[method-assign]
-    output.ramp_to(2.0)
-    other[0].join(timeout=10)
-    assert problems == [[]]
-    steps = np.diff([0.0, *output.history])
-    top = output.history.index(2.0)
-    assert output.history[-1] == 0.0
-    assert output.output is False
-    assert np.all(steps[: top + 1] > 0)  # up to the top, whole
-    assert np.all(steps[top + 1 :] < 0)  # then down, from there
-    assert np.abs(steps).max() <= 0.04 + 1e-9  # never faster than the slew limit
