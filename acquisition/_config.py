@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -37,7 +36,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from instrumentkit._fields import field_path
-from instrumentkit._yaml import load_yaml
+from instrumentkit._yaml import load_yaml, read_user_text
 from instrumentkit.errors import ConfigError
 
 from ._config_base import Strict as _Strict
@@ -347,7 +346,7 @@ def load_run_config(path: str | os.PathLike[str]) -> tuple[RunConfig, str]:
     """Read and validate a run config file; returns the config and its text."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_user_text(path, what="a run config")
     except OSError as error:
         raise ConfigError(
             f"cannot read the run config: {error.strerror or error}", source=source

@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 
 from instrumentkit.errors import ConfigError
 
+from ._exclusive import WriterLock
+
 ENTRY = "entry"
 INSTRUMENT_PREFIX = "instrument_"
 """An instrument's NXinstrument group is /entry/instrument_<name> (a stream of the same name
@@ -207,12 +209,13 @@ def filters_for(compression: Compression) -> dict[str, Any]:
 
 def check_output(path: Path, overwrite: bool) -> None:
     """Fail before anything is created: existing file, missing or unwritable directory."""
+    if path.is_dir():  # before "exists": a folder is never replaced, and `-o ''` is "."
+        raise IsADirectoryError(f"run file {path} is a directory; give a file name (run.h5)")
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"run file {path} already exists; choose another name or pass overwrite=True"
         )
-    if path.is_dir():
-        raise IsADirectoryError(f"run file {path} is a directory")
+    WriterLock.check_free(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"output directory {folder} of run file {path.name} does not exist")

@@ -106,9 +106,11 @@ def _check_output(plan: Plan, overwrite: bool, *, field: str) -> None:
     from_config = field == "output.path"
     try:
         layout.check_output(plan.output, overwrite)
-    except FileExistsError:
+    except FileExistsError as error:
         how = "(--overwrite, or output.overwrite: true)" if from_config else "(--overwrite)"
         problem = f"run file {plan.output} already exists; write another (-o) or replace it {how}"
+        if overwrite:  # another run is writing it right now
+            problem = str(error)
     except OSError as error:
         problem = str(error)
     else:
@@ -135,6 +137,12 @@ def _plan_lab(plan: Plan) -> None:
     path = default_lab_path() if lab == "default" else Path(lab)
     if not path.is_absolute():
         path = plan.base / path
+    if not path.is_file():
+        raise plan.error(
+            "lab",
+            f"no lab file {path}; give 'default' (the simulated lab shipped with "
+            "instrumentkit) or the path of a lab file, relative to this config",
+        )
     try:
         plan.lab_spec = load_lab(path)
     except ConfigError as error:

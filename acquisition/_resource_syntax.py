@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from instrumentkit.errors import ConfigError
+
 __all__ = ["resource_problem", "serial_options_problem"]
 
 _SERIAL_PORT = re.compile(r"^(COM\d+|/dev/\S+)$", re.IGNORECASE)
@@ -74,8 +76,13 @@ def serial_options_problem(resource: str, options: Mapping[str, Any]) -> str | N
 
 def _url_problem(resource: str, scheme: str) -> str | None:
     if scheme.lower() == "replay":  # a recorded session played back (docs/recording.md)
-        recording = resource.split("://", 1)[1]
-        if not recording or not os.path.isfile(recording):
+        from instrumentkit.record._replay import parse_replay_url
+
+        try:  # its options (?mode=lenient) are not part of the file's name
+            recording = parse_replay_url(resource)[0]
+        except ConfigError as error:
+            return str(error)
+        if not os.path.isfile(recording):
             return f"resource {resource!r}: no recording {recording!r} to replay"
         return None
     module = f"protocol_{scheme.lower()}"

@@ -41,7 +41,8 @@ class ErrorPolicy:
     max_errors: int = 10
     check_interval: float | None = 2.0
     """Seconds between reads of the instrument's error queue (None: only after a failed
-    poll); instruments without one (no `drain_errors()`) are never asked."""
+    poll and when the source ends, as it always is); instruments without one (no
+    `drain_errors()`) are never asked."""
 
     def __post_init__(self) -> None:
         if self.action not in ("stop", "skip"):
@@ -154,6 +155,10 @@ class SourceRunner(threading.Thread):
         self._note_stale_errors()
         try:
             self._loop()
+            if self.state.status in ("finished", "stopped") and not self._cancelled:
+                # What the instrument refused since the last check (a level a sweep set,
+                # a setting) must not end in a run marked completed.
+                self._check_errors()
         finally:
             self._flush_batches()
             try:
@@ -248,10 +253,11 @@ class SourceRunner(threading.Thread):
             if self._cancelled:
                 return False
             return self._failed_poll(error, where="reading the error queue")
-        for code, message in reported:
+        for code, message, *who in reported:  # who: which instrument of the source said it
             error = InstrumentReportedError(
-                f"reported {code}, {message!r}", code=code, instrument=self.source.instrument
-            )
+                f"reported {code}, {message!r}", code=code,
+                instrument=who[0] if who else self.source.instrument,
+            )  # fmt: skip
             if not self._failed_poll(error):
                 return False
         return True
@@ -265,10 +271,12 @@ class SourceRunner(threading.Thread):
             reported = self.source.reported_errors()
         except Exception:  # the first regular check reports it, under the policy
             return
-        for code, message in reported:
+        for code, message, *who in reported:
+            said = f"reported {code}, {message!r}"
+            if who and who[0] != self.source.instrument:
+                said = f"{who[0]}: {said}"
             self._put(ErrorEvent(now_ns(), self.source.instrument, "InstrumentReportedError",
-                                 f"reported {code}, {message!r}", "queued before the run",
-                                 code))  # fmt: skip
+                                 said, "queued before the run", code))  # fmt: skip
 
     def cancel(self) -> None:
         """Close the source's links from the pipeline's thread: a read blocked on an

@@ -41,6 +41,11 @@ Record = Reading | Waveform | Spectrum | NDArray[Any]
 """What a source returns per stream: a core data type, or a fixed-shape NumPy array."""
 
 
+def _resource_like(name: str) -> bool:
+    """No name, or the resource an instrument opened without a name goes by."""
+    return not name or any(mark in name for mark in ("::", "://", "/"))
+
+
 def _instrument_name(instrument: Any, fallback: str) -> str:
     name = getattr(instrument, "name", None)
     if not name:
@@ -48,7 +53,7 @@ def _instrument_name(instrument: Any, fallback: str) -> str:
     name = str(name)
     # An instrument opened without a name goes by its resource ("TCPIP::...::SOCKET",
     # "iksim://gauge"): a poor stream and group name. The driver's class name reads better.
-    if any(mark in name for mark in ("::", "://", "/")):
+    if _resource_like(name):
         return type(instrument).__name__.lower()
     return name
 
@@ -116,13 +121,16 @@ class Source:
         out of step, and its next exchange tries again (and fails the poll if it must)."""
         self._each_device(lambda device: getattr(device, "resync", None))
 
-    def reported_errors(self) -> list[tuple[int, str]]:
-        """Drain the error queue of every instrument that has one: (code, message) each."""
-        reported: list[tuple[int, str]] = []
+    def reported_errors(self) -> list[tuple[int, str, str]]:
+        """Drain the error queue of every instrument that has one: (code, message, the
+        instrument's own name) each, so a sweep's error names the instrument, not the stream."""
+        reported: list[tuple[int, str, str]] = []
         for device in self.devices():
             drain = getattr(device, "drain_errors", None)
             if callable(drain):
-                reported += drain()
+                name = str(getattr(device, "name", "") or "")
+                who = self.instrument if _resource_like(name) else name
+                reported += [(code, message, who) for code, message in drain()]
         return reported
 
     def abort(self) -> None:

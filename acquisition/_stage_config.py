@@ -14,6 +14,7 @@ instrument is touched.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,7 +46,38 @@ def _decimate(factor: int, along: str = "stream", antialias: bool = False) -> De
     return Decimate(factor, antialias=antialias, axis=0 if along == "stream" else -1)
 
 
-def _psd(fs: float | None = None, **options: Any) -> Any:
+def _check_window(window: str | None, scaling: str, scalings: tuple[str, ...]) -> None:
+    """Refuse now what SciPy would refuse (or, for FFT scaling, ignore) at the first record."""
+    if scaling not in scalings:
+        raise ValueError(f"scaling must be one of {', '.join(scalings)}, not {scaling!r}")
+    if window is None:
+        return
+    from scipy.signal import get_window  # only configs with an fft or psd stage pay for it
+
+    try:
+        get_window(window, 16)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"unknown window {window!r} ({error}); give a scipy.signal.get_window name such "
+            "as hann, hamming, blackman, boxcar"
+        ) from None
+
+
+def _fft(window: str | None = "hann", scaling: str = "amplitude") -> FFTMagnitude:
+    _check_window(window, scaling, ("amplitude", "none"))
+    return FFTMagnitude(window=window, scaling=scaling)  # type: ignore[arg-type]
+
+
+def _psd(
+    fs: float | None = None,
+    nperseg: int = 256,
+    noverlap: int | None = None,
+    window: str = "hann",
+    scaling: str = "density",
+) -> Any:
+    _check_window(window, scaling, ("density", "spectrum"))
+    options: dict[str, Any] = {"nperseg": nperseg, "noverlap": noverlap, "window": window,
+                               "scaling": scaling}  # fmt: skip
     if fs is not None:
         return PSD(fs, **options)
     PSD(1.0, **options)  # check the options now; the rate comes from the first waveform
@@ -73,7 +105,7 @@ STAGES: dict[str, Callable[..., Any]] = {
     "subtract_dark": lambda dark: SubtractDark(dark),
     "polynomial": lambda coefficients: Polynomial(coefficients),
     "scale": lambda factor, offset=0.0: Scale(factor, offset),
-    "fft": lambda window="hann", scaling="amplitude": FFTMagnitude(window=window, scaling=scaling),
+    "fft": _fft,
     "psd": _psd,
     "find_peaks": _find_peaks,
     "units": lambda units: Units(str(units)),
@@ -83,9 +115,31 @@ STAGES: dict[str, Callable[..., Any]] = {
 
 def _build_one(name: str, params: Any) -> Any:
     factory = STAGES[name]
-    if isinstance(params, Mapping):
-        return factory(**params)
-    return factory(params)
+    args, options = ((), dict(params)) if isinstance(params, Mapping) else ((params,), {})
+    try:
+        inspect.signature(factory).bind(*args, **options)
+    except TypeError:
+        raise ValueError(_parameter_problem(name, factory, params)) from None
+    return factory(*args, **options)
+
+
+def _parameter_problem(name: str, factory: Callable[..., Any], given: Any) -> str:
+    """Which parameter is unknown or missing, and the stage's parameters (not a TypeError
+    about a lambda's arguments)."""
+    parameters = inspect.signature(factory).parameters
+    known = [p for p in parameters if parameters[p].kind is not inspect.Parameter.VAR_KEYWORD]
+    if name == "find_peaks":
+        known += _PEAK_CRITERIA
+    listed = f"{name} takes {', '.join(known)}"
+    options = dict(given) if isinstance(given, Mapping) else {}
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        return f"unknown parameter {', '.join(map(repr, unknown))}; {listed}"
+    missing = [p for p in known if p in parameters and p not in options
+               and parameters[p].default is inspect.Parameter.empty]  # fmt: skip
+    if isinstance(given, Mapping) and missing:
+        return f"missing parameter {', '.join(map(repr, missing))}; {listed}"
+    return f"give its parameters as a mapping ({listed}) or a single value"
 
 
 def check_stages(

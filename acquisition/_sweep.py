@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from instrumentkit.data import now_ns
 from instrumentkit.errors import InstrumentError
+from instrumentkit.sourcing import SourceOutputMixin
 
 from ._sources import Record, Source
 from ._sweep_grid import (
@@ -133,7 +134,7 @@ class SweepSource(Source):
         first = next(grid_order(self.grid.shape, self.snake))
         for axis, index in zip(self.axes, first, strict=True):
             if axis.output is not None:
-                axis.set(float(axis.values[index]))
+                self._move(axis, float(axis.values[index]))
                 if not axis.output.output:
                     axis.output.output = True
 
@@ -147,7 +148,7 @@ class SweepSource(Source):
         moved = [d for d in range(len(index)) if last is None or index[d] != last[d]]
         for dim in moved:
             axis = self.axes[dim]
-            axis.set(float(axis.values[index[dim]]))
+            self._move(axis, float(axis.values[index[dim]]))
         self._last = index
         wait = max([self.settle, *(self.axes[d].settle for d in moved)])
         if self.wait(wait):
@@ -176,6 +177,15 @@ class SweepSource(Source):
                            now_ns())  # fmt: skip
         self._taken += 1
         return [(self.streams[0], point)]
+
+    def _move(self, axis: SweepAxis, value: float) -> None:
+        """Set one axis. A level's ramp ends where it is once the run stops: a signal must
+        not wait for a slow ramp up to finish before the source is ramped back down."""
+        output = axis.output
+        if isinstance(output, SourceOutputMixin) and axis.set == output.ramp_to:
+            output.ramp_to(value, stop=self._stop)
+        else:
+            axis.set(value)
 
     def _coordinates(self, index: tuple[int, ...]) -> list[float]:
         return [float(a.values[i]) for a, i in zip(self.axes, index, strict=True)]

@@ -61,6 +61,7 @@ from instrumentkit.data import Reading, Spectrum, Waveform
 from . import _layout as layout
 from ._axis_arrays import AxisArrayStream
 from ._entry import declare_entry, declare_instrument, write_settings_end
+from ._exclusive import create_locked
 from ._failed import close_after_failure, end_field_offsets
 from ._readings import ReadingStream
 from ._records import ArrayStream, SpectrumStream, WaveformStream
@@ -98,7 +99,7 @@ class RunWriter:
         self._room = DiskRoom(self.path, min_free_bytes, compressed=bool(self._filters))
         self._room.before_create()
         try:
-            self._file = h5py.File(self.path, "w", libver=layout.libver_bounds())
+            self._file, self._lock = create_locked(self.path, layout.libver_bounds())
         except OSError as error:
             raise OSError(error.errno, f"cannot create run file {self.path}: {error}") from error
         self._room.attach(self._file.id.get_vfd_handle())
@@ -118,6 +119,7 @@ class RunWriter:
             )
         except BaseException:
             self._file.close()
+            self._lock.release()
             raise
 
     # -- declaration ----------------------------------------------------------------------
@@ -457,7 +459,7 @@ class RunWriter:
             with contextlib.suppress(OSError, RuntimeError):
                 self._file.close()
             self.status = "aborted"
-            self._room.release()
+            self._let_go()
             raise
         if self._failure is not None:
             self._close_failed(reason)  # raises
@@ -508,9 +510,14 @@ class RunWriter:
             os.fsync(self._file.id.get_vfd_handle())
         self._file.close()
         self.status = status
-        self._room.release()
+        self._let_go()
         self._end_refused = refused
         return failure
+
+    def _let_go(self) -> None:
+        """After the file is closed: the claimed disk room, then the writer's lock."""
+        self._room.release()
+        self._lock.release()
 
     def _mark_end(self, status: str, reason: str | None) -> None:
         self._entry["end_time"][()] = layout.iso_now().encode()
@@ -525,7 +532,7 @@ class RunWriter:
         self.status = "aborted"
         values = {"end_time": layout.iso_now(), "reason": why, "status": "aborted"}
         problem = close_after_failure(self._file, self._end_fields, values)
-        self._room.release()
+        self._let_go()
         raise OSError(
             errno.EIO,
             f"run file {self.path}: closed after a failed write ({failure}); "

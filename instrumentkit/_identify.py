@@ -119,6 +119,10 @@ def _outcome(replies: list[str], error: InstrumentError | None, waited: float) -
     if isinstance(error, ProtocolError):
         return "garbled reply"
     if error is not None:
+        cause = error.__cause__  # the transport's TimeoutError says what came, if anything
+        came = str(cause) if isinstance(cause, TimeoutError) and str(cause) else ""
+        if came:
+            return f"no complete reply within {waited:g} s ({came})"
         return f"no reply within {waited:g} s"
     return "empty reply"
 

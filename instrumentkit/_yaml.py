@@ -16,7 +16,9 @@ PyYAML's YAML 1.1 rules, each because the 1.1 behaviour lost or hid what a user 
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,7 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from instrumentkit.errors import ConfigError
 
-__all__ = ["MAX_NODES", "UserFileLoader", "load_yaml"]
+__all__ = ["MAX_NODES", "UserFileLoader", "load_yaml", "read_user_text"]
 
 MAX_NODES = 1_000_000
 """Most nodes a document may hold with every alias expanded (a 10k-value sweep is ~10k)."""
@@ -132,3 +134,22 @@ def load_yaml(text: str, *, source: str) -> Any:
         raise ConfigError(f"not valid YAML{where}: {problem}", source=source) from None
     except RecursionError:
         raise ConfigError("not valid YAML: nested too deeply", source=source) from None
+
+
+def read_user_text(path: str | os.PathLike[str], *, what: str) -> str:
+    """The text of a user's YAML file (OSError as `read_text` raises it); ConfigError for
+    one that is not UTF-8 text, saying so when it is an HDF5 file (a run file given where
+    its config was meant) instead of a UnicodeDecodeError traceback."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        with open(path, "rb") as file:
+            hdf5 = file.read(8) == b"\x89HDF\r\n\x1a\n"
+        if hdf5:
+            message = (
+                f"this is an HDF5 file, not {what} (YAML): look inside a run file with "
+                f"`instrumentkit inspect {path}`"
+            )
+        else:
+            message = f"not {what}: not UTF-8 text ({what} is a YAML file)"
+        raise ConfigError(message, source=str(path)) from None

@@ -98,6 +98,7 @@ class ConfigError(InstrumentError, ValueError):
         self.source = source
         prefix = " ".join(p for p in (source, f"field {field!r}" if field else None) if p)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.detail = message  # without the place, for callers that name their own
 
 
 class DriverNotFound(InstrumentError, LookupError):

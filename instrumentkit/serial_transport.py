@@ -11,7 +11,7 @@ from typing import Literal
 
 import serial
 
-from instrumentkit.transport import TransportBase
+from instrumentkit.transport import TransportBase, unterminated
 
 __all__ = ["SerialTransport"]
 
@@ -85,9 +85,12 @@ class SerialTransport(TransportBase):
         deadline = time.monotonic() + self.timeout
         pending = self._pending
         searched = 0
-        while (index := pending.find(terminator, searched)) < 0:
-            searched = max(0, len(pending) - len(terminator) + 1)
-            pending += self._receive(max(1, self._waiting()), deadline)
+        try:
+            while (index := pending.find(terminator, searched)) < 0:
+                searched = max(0, len(pending) - len(terminator) + 1)
+                pending += self._receive(max(1, self._waiting()), deadline)
+        except TimeoutError:
+            raise unterminated(pending, terminator) from None
         message = bytes(pending[:index])
         del pending[: index + len(terminator)]
         return message

@@ -13,7 +13,7 @@ import contextlib
 import socket
 import time
 
-from instrumentkit.transport import TransportBase
+from instrumentkit.transport import TransportBase, unterminated
 
 __all__ = ["SocketTransport"]
 
@@ -97,10 +97,13 @@ class SocketTransport(TransportBase):
         index = pending.find(terminator)
         if index < 0:
             deadline = self._start()
-            while index < 0:
-                searched = max(0, len(pending) - len(terminator) + 1)
-                self._fill(deadline)
-                index = pending.find(terminator, searched)
+            try:
+                while index < 0:
+                    searched = max(0, len(pending) - len(terminator) + 1)
+                    self._fill(deadline)
+                    index = pending.find(terminator, searched)
+            except TimeoutError:
+                raise unterminated(pending, terminator) from None
         message = bytes(pending[:index])
         del pending[: index + len(terminator)]
         return message

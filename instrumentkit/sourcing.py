@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -182,42 +183,63 @@ class SourceOutputMixin:
             parameter.encode(self, level)  # type: ignore[arg-type]
         return level
 
-    def ramp_to(self, level: float, rate: float | None = None) -> None:
+    def ramp_to(
+        self, level: float, rate: float | None = None, *, stop: threading.Event | None = None
+    ) -> None:
         """Move the level to `level`, no faster than `rate` and `safe_limits.max_slew`
         (units per second), in steps `ramp_step_period` apart; with neither rate nor
-        slew limit, or the output off, the level is set at once."""
+        slew limit, or the output off, the level is set at once.
+
+        One ramp at a time per output: a ramp started from another thread (a run making
+        its sources safe while a sweep still ramps) waits, then starts from the level the
+        first one left, so no two ramps interleave their steps beyond the slew limit. With
+        `stop`, the ramp ends where it is once `stop` is set (a stopped run does not finish
+        a slow ramp up first).
+        """
         limits = self.safe_limits
         level = self.validate_level(limits.check_level(level, self.name))
         if rate is not None:
             rate = _positive_or_none("ramp_to rate", rate, self.name)
         rates = [r for r in (rate, limits.max_slew) if r is not None]
-        if not rates:
+        with self._one_ramp():
+            if not rates:
+                self.level = level
+                return
+            step = min(rates) * self.ramp_step_period
+            start = float(self.level)
+            steps = math.ceil(abs(level - start) / step - 1e-9)
+            if steps <= 1 or not self.output:
+                self.level = level
+                return
+            for index in range(1, steps):
+                if stop is not None and stop.is_set():
+                    return
+                self.level = start + (level - start) * index / steps
+                self.ramp_sleep(self.ramp_step_period)
             self.level = level
-            return
-        step = min(rates) * self.ramp_step_period
-        start = float(self.level)
-        steps = math.ceil(abs(level - start) / step - 1e-9)
-        if steps <= 1 or not self.output:
-            self.level = level
-            return
-        for index in range(1, steps):
-            self.level = start + (level - start) * index / steps
-            self.ramp_sleep(self.ramp_step_period)
-        self.level = level
 
     def make_safe(self) -> list[str]:
         """Ramp to `safe_limits.safe_level`, then turn the output off; return the
-        problems met (empty when safe). The output is turned off even if the ramp fails."""
+        problems met (empty when safe). The output is turned off even if the ramp fails.
+        No other ramp of this output runs in between (see `ramp_to`)."""
         problems = []
-        try:
-            self.ramp_to(self.safe_limits.safe_level)
-        except Exception as error:  # keep going: the output must still go off
-            problems.append(f"{self.name}: ramp to the safe level failed: {error}")
-        try:
-            self.output = False
-        except Exception as error:
-            problems.append(f"{self.name}: output off failed: {error}")
+        with self._one_ramp():
+            try:
+                self.ramp_to(self.safe_limits.safe_level)
+            except Exception as error:  # keep going: the output must still go off
+                problems.append(f"{self.name}: ramp to the safe level failed: {error}")
+            try:
+                self.output = False
+            except Exception as error:
+                problems.append(f"{self.name}: output off failed: {error}")
         return problems
+
+    def _one_ramp(self) -> threading.RLock:
+        """This output's ramp lock (reentrant: make_safe holds it around its ramp)."""
+        lock = self.__dict__.get("_ramp_lock")
+        if lock is None:  # dict.setdefault is atomic: two first ramps get the same lock
+            lock = self.__dict__.setdefault("_ramp_lock", threading.RLock())
+        return lock
 
 
 # Outputs that declare nothing inherit "no limits", still only tightenable per instance.

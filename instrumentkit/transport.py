@@ -11,12 +11,25 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-__all__ = ["PeerReportedError", "Transport", "TransportBase"]
+from instrumentkit.errors import show_bytes
+
+__all__ = ["PeerReportedError", "Transport", "TransportBase", "unterminated"]
 
 
 class PeerReportedError(OSError):
     """The far end reported an error about a message and carries on (a HiSLIP server's
     non-fatal Error): the exchange failed, the link is still in step."""
+
+
+def unterminated(pending: bytes | bytearray, terminator: bytes) -> TimeoutError:
+    """A read that timed out with bytes but no terminator says what came: a wrong read
+    terminator (CR where LF was expected) shows at a glance."""
+    if not pending:
+        return TimeoutError()
+    return TimeoutError(
+        f"{len(pending)} bytes arrived without the terminator {terminator!r}: "
+        f"{show_bytes(pending, 80)}"
+    )
 
 
 @runtime_checkable

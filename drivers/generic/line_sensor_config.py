@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from instrumentkit._yaml import load_yaml
+from instrumentkit._yaml import load_yaml, read_user_text
 from instrumentkit.errors import ConfigError
 
 __all__ = ["ChannelConfig", "CsvConfig", "LineSensorConfig", "PortConfig", "load_config"]
@@ -143,7 +143,7 @@ def load_config(source: LineSensorConfig | Mapping[str, Any] | str | Path) -> Li
     if isinstance(source, (str, Path)):
         origin = str(source)
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            text = read_user_text(source, what="a line-sensor config")
         except OSError as error:
             raise ConfigError(f"cannot read line-sensor config: {error}", source=origin) from error
         data = load_yaml(text, source=origin)

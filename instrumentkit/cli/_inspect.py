@@ -49,7 +49,7 @@ def describe_run(path: Path) -> dict[str, Any]:
             log = run["errors"]
             table = np.asarray(log.data[:])
             for row in table:
-                errors.append({f: row[f].decode("utf-8", "replace") for f in table.dtype.names})
+                errors.append({f: _plain(row[f]) for f in table.dtype.names})
         return {
             "path": str(path),
             "size_bytes": os.path.getsize(path),
@@ -175,3 +175,10 @@ def _follow(path: Path, interval: float, stale_after: float) -> None:
         raise click.ClickException(result.reason)
     ended = result.status + (f" ({result.reason})" if result.reason else "")
     click.echo(f"run ended: {ended}")
+
+
+def _plain(value: Any) -> Any:
+    """A field of the errors table as JSON takes it: text decoded, codes as int."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value.item() if isinstance(value, np.generic) else value

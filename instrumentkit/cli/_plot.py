@@ -41,7 +41,7 @@ def plot_command(path: Path, stream: str, output: Path | None, record: int) -> N
         raise click.ClickException(
             "plot needs matplotlib: pip install 'instrumentkit[plot]'"
         ) from None
-    target = output or Path(f"{stream}.png")
+    target = _image_path(output or Path(f"{stream}.png"))
     try:
         run = open_run(path)
     except ValueError as error:  # not a run file
@@ -69,6 +69,22 @@ def plot_command(path: Path, stream: str, output: Path | None, record: int) -> N
         figure.savefig(target, dpi=120)
         plt.close(figure)
     click.echo(f"wrote {target}")
+
+
+def _image_path(target: Path) -> Path:
+    """`target`, refused before any work if matplotlib cannot write its format; without a
+    suffix matplotlib writes PNG and adds `.png`, so say that name."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if not target.suffix:
+        return target.with_name(target.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if target.suffix[1:].lower() not in formats:
+        raise click.ClickException(
+            f"cannot write {target}: matplotlib writes images as "
+            f"{', '.join('.' + f for f in sorted(formats))}; give -o one of those"
+        )
+    return target
 
 
 def _label(name: str, units: str) -> str:

@@ -31,7 +31,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from instrumentkit._fields import field_path
-from instrumentkit._yaml import load_yaml
+from instrumentkit._yaml import load_yaml, read_user_text
 from instrumentkit.errors import ConfigError
 from instrumentkit.sim._clock import Clock, SystemClock
 from instrumentkit.sim._device import Device
@@ -118,7 +118,7 @@ def load_lab(path: str | os.PathLike[str], *, check_models: bool = True) -> LabS
     """Read and validate a lab file."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_user_text(path, what="a lab file")
     except OSError as error:
         raise ConfigError(f"cannot read the lab file: {error}", source=source) from error
     data = load_yaml(text, source=source)

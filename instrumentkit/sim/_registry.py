@@ -8,6 +8,7 @@ file can never make Python import a module it names.
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from importlib.metadata import entry_points
@@ -100,4 +101,9 @@ def create(model_name: str, **params: Any) -> Device:
     try:
         return model(**params)
     except TypeError as error:
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+        if unknown:  # not Python's "Device.__init__() got ...": the lab file's words
+            raise ConfigError(
+                f"model {model_name!r} has no parameter {unknown.group(1)!r}", field="params"
+            ) from error
         raise ConfigError(f"model {model_name!r}: {error}", field="params") from error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -220,3 +221,49 @@ def test_follow_stops_on_a_file_whose_writer_died_and_inspect_says_so(tmp_path: 
     assert "stopped without closing it (killed, crashed or power loss)" in output
     assert "the file holds what was flushed before: v 40 rows" in output
     assert f"read it with open_run('{path}')" in output
+
+
+def test_inspect_lists_the_errors_a_run_logged_with_their_codes(tmp_path: Path) -> None:
+    """The errors stream has an int32 `code` column beside its text: inspect used to crash
+    on it (AttributeError: 'numpy.int32' object has no attribute 'decode')."""
+    from instrumentkit.acquisition import CallableSource, ErrorPolicy, Pipeline
+    from instrumentkit.errors import InstrumentReportedError
+
+    calls = iter(range(100))
+
+    def meter() -> float:
+        n = next(calls)
+        if n == 2:
+            raise InstrumentReportedError("reported -222, 'Data out of range'", code=-222,
+                                          instrument="meter")  # fmt: skip
+        return float(n)
+
+    path = tmp_path / "run.h5"
+    result = Pipeline([CallableSource(meter, stream="meter", count=5)], path,
+                      on_error=ErrorPolicy("skip")).run()  # fmt: skip
+    assert result.status == "completed", result.reason
+    code, output = invoke("inspect", str(path))
+    assert code == 0, output
+    assert "errors: 1\n  meter: InstrumentReportedError: meter: reported -222, 'Data out of " \
+        "range'\n" in output  # fmt: skip
+    code, output = invoke("inspect", "--json", str(path))
+    assert code == 0, output
+    [logged] = json.loads(output)["errors"]
+    message = "meter: reported -222, 'Data out of range'"
+    assert logged == {"instrument": "meter", "error": "InstrumentReportedError", "code": -222,
+                      "action": "skipped", "message": message}  # fmt: skip
+
+
+def test_plot_refuses_an_image_format_matplotlib_cannot_write_before_drawing(
+    lab_run: Path, tmp_path: Path
+) -> None:
+    """`-o dmm.txt` ended in a matplotlib traceback after the figure was drawn."""
+    code, output = invoke("plot", str(lab_run), "dmm", "-o", str(tmp_path / "dmm.txt"))
+    assert code == 1
+    assert output.startswith(f"Error: cannot write {tmp_path / 'dmm.txt'}: matplotlib writes ")
+    assert ".pdf, .pgf, .png, .ps" in output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []
+    code, output = invoke("plot", str(lab_run), "dmm", "-o", str(tmp_path / "dmm"))
+    assert (code, output) == (0, f"wrote {tmp_path / 'dmm.png'}\n")  # the name it wrote
+    assert (tmp_path / "dmm.png").read_bytes().startswith(b"\x89PNG")

@@ -248,8 +248,12 @@ def test_simulated_lab_devices_resolve_to_their_drivers(tmp_path: Path) -> None:
     error = refused(tmp_path, {"lab": "lab.yaml", "instruments": {"x": {"device": "scope"}}})
     assert error.field == "instruments.x.device"
     assert "no device 'scope' in lab 'lab.yaml'; devices: gauge, spec" in str(error)
-    error = refused(tmp_path, {"lab": "missing.yaml", "instruments": {"x": {"device": "a"}}})
+    error = refused(tmp_path, {"lab": "defualt", "instruments": {"x": {"device": "a"}}})
     assert error.field == "lab"
+    assert str(error).endswith(  # a misspelt 'default' is a path that is not there
+        f"no lab file {tmp_path / 'defualt'}; give 'default' (the simulated lab shipped with "
+        "instrumentkit) or the path of a lab file, relative to this config"
+    )
     assert plan(tmp_path, {"lab": "default", "instruments": {"s": {"device": "spectrometer"}}})
 
 
@@ -265,3 +269,35 @@ def test_first_record_timeout_reaches_the_pipeline(tmp_path: Path) -> None:
         pipeline = build_pipeline(planned, bench)
         assert pipeline.first_record_timeout == 2.5
         pipeline.writer.close()
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ({"fft": {"windw": "hann"}}, "unknown parameter 'windw'; fft takes window, scaling"),
+        ({"fft": {"window": "nosuch"}}, "unknown window 'nosuch' ("),
+        ({"fft": {"window": "hanning"}}, "unknown window 'hanning' ("),  # SciPy dropped it
+        ({"fft": {"scaling": "db"}}, "scaling must be one of amplitude, none, not 'db'"),
+        ({"psd": {"window": "nosuch"}}, "unknown window 'nosuch' ("),
+        ({"psd": {"scaling": "dens"}}, "scaling must be one of density, spectrum, not 'dens'"),
+        ({"psd": {"nperseg": 64, "segments": 4}},
+         "unknown parameter 'segments'; psd takes fs, nperseg, noverlap, window, scaling"),
+        ({"block_average": {"siz": 3}}, "unknown parameter 'siz'; block_average takes size"),
+        ({"block_average": {}}, "missing parameter 'size'; block_average takes size"),
+        ({"find_peaks": {"max_peak": 3}}, "unknown parameter 'max_peak'; find_peaks takes "
+         "max_peaks, interpolate, height, threshold, distance, prominence, width, wlen, "
+         "rel_height, plateau_size"),
+        ({"find_peaks": {"prominence": 3}}, "missing parameter 'max_peaks'; find_peaks takes"),
+    ],
+)  # fmt: skip
+def test_stage_parameters_are_named_when_refused(
+    tmp_path: Path, stage: dict[str, Any], message: str
+) -> None:
+    """Refused when the config is checked (a bad FFT window used to pass and stop the run
+    at the first record), naming the parameter and the ones the stage takes."""
+    config = {"instruments": {"scope": scope()},
+              "streams": {"s": {"instrument": "scope", "stages": [stage]}}}  # fmt: skip
+    error = refused(tmp_path, config)
+    assert error.field == f"streams.s.stages[0].{next(iter(stage))}"
+    assert f"bad parameters: {message}" in str(error)
+    assert "<lambda>" not in str(error)

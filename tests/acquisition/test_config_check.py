@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from instrumentkit.acquisition import open_run
+from instrumentkit.acquisition import RunWriter, open_run
 from instrumentkit.acquisition._config import ConnectionOptionsConfig
 from instrumentkit.cli import main
 from instrumentkit.connect import ConnectionOptions
+from instrumentkit.errors import ConfigError
 from instrumentkit.sim import Lab
 
 CONFIG = """\
@@ -292,3 +293,34 @@ def test_scope_channels_come_from_the_driver_declaration() -> None:
     assert [scope_channel(ids, k) for k in (2, "2", "CH2", "chan 1", "channel2", "math")] == [
         2, 2, 2, 1, 2, "MATH"]  # fmt: skip
     assert [scope_channel(ids, k) for k in (3, "CH3", "ch", "MATH1")] == [None] * 4
+
+
+def test_a_run_file_given_as_the_config_is_one_line_saying_so(tmp_path: Path) -> None:
+    """`instrumentkit acquire run.h5` (the file a run wrote, not its config) ended in a
+    UnicodeDecodeError traceback; so did a lab file that is not text."""
+    from instrumentkit.sim import load_lab
+
+    run_file = tmp_path / "run.h5"
+    RunWriter(run_file).close()
+    code, output = acquire(run_file, "-o", tmp_path / "new.h5")
+    assert code == 2
+    assert output == (
+        f"Error: {run_file}: this is an HDF5 file, not a run config (YAML): look inside a run "
+        f"file with `instrumentkit inspect {run_file}`\n"
+    )
+    noise = tmp_path / "noise.yaml"
+    noise.write_bytes(bytes(range(128, 256)))
+    assert acquire(noise) == (
+        2, f"Error: {noise}: not a run config: not UTF-8 text (a run config is a YAML file)\n"
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"this is an HDF5 file, not a lab file \(YAML\)"):
+        load_lab(run_file)
+
+
+def test_an_output_that_is_a_folder_is_named_as_one(bench: Bench) -> None:
+    """`-o ''` (a variable that was empty) said "run file . already exists"."""
+    code, text = acquire(bench.config(), "-o", "", "--check")
+    assert (code, text) == (2, "Error: option -o/--output: run file . is a directory; give a "
+                               "file name (run.h5)\n")  # fmt: skip
+    with pytest.raises(IsADirectoryError, match=f"^run file {bench.folder} is a directory; "):
+        RunWriter(bench.folder, overwrite=True)

@@ -153,7 +153,9 @@ def test_count_polls_are_gathered_into_one_block_stamped_with_the_poll_clock() -
     source = Scripted(lambda n: [("dmm", reading(n))], count=4)
     run = Run(source)
     items = run()
-    assert source.calls == ["prepare", "errors", "poll 0", "poll 1", "poll 2", "poll 3", "finish"]
+    assert source.calls == [
+        "prepare", "errors", "poll 0", "poll 1", "poll 2", "poll 3", "errors", "finish"
+    ]  # fmt: skip
     (block,) = items
     assert (block.stream, block.instrument) == ("dmm", "dmm")
     assert block.record.values[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
@@ -242,7 +244,7 @@ def test_a_stop_during_the_wait_between_polls_ends_the_source_at_once(
     items = run()
     assert values(items) == [0.0, 1.0]  # no poll after the stop
     assert run.runner.state.status == "stopped"
-    assert source.calls[-2:] == ["poll 1", "finish"]
+    assert source.calls[-3:] == ["poll 1", "errors", "finish"]  # the queue read once more
 
 
 def test_after_a_slow_poll_missed_slots_are_made_up_once_not_all(clock: ManualClock) -> None:
@@ -489,13 +491,30 @@ def test_errors_queued_before_the_run_are_logged_and_later_ones_judged() -> None
     assert run.fatal[0][1].startswith("dmm: InstrumentReportedError: dmm: reported -222")
 
 
-def test_without_a_check_interval_the_queue_is_read_only_before_and_after_failures() -> None:
+def test_without_a_check_interval_the_queue_is_read_only_at_the_ends_and_after_failures() -> None:
     source = Scripted(lambda n: [("dmm", reading(n))], count=5)
     Run(source, policy=ErrorPolicy(check_interval=None))()
-    assert source.calls.count("errors") == 1
+    assert source.calls.count("errors") == 2
     source = Scripted(lambda n: [("dmm", reading(n))], count=5)
     Run(source, policy=ErrorPolicy(check_interval=3600))()
-    assert source.calls.count("errors") == 1  # not due again within the hour
+    assert source.calls.count("errors") == 2  # not due again within the hour: before and after
+
+
+def test_an_error_reported_after_the_last_check_is_judged_when_the_source_ends() -> None:
+    """A refusal queued by the last polls (a level a sweep set) is read once the count is
+    reached, before finish(): under "stop" it ends the run as failed, not finished."""
+    reported = iter([[], [(-222, "Data out of range")]])
+    source = Scripted(lambda n: [("dmm", reading(n))], count=3, reported=reported)
+    run = Run(source, policy=ErrorPolicy("stop", check_interval=3600))
+    items = run()
+    assert events(items) == [
+        ("InstrumentReportedError", "dmm: reported -222, 'Data out of range'", "stopped the run",
+         -222),
+    ]  # fmt: skip
+    assert values(items) == [0.0, 1.0, 2.0]
+    assert source.calls[-3:] == ["poll 2", "errors", "finish"]
+    assert run.runner.state.status == "failed"
+    assert run.fatal[0][1].startswith("dmm: InstrumentReportedError: dmm: reported -222")
 
 
 def test_after_a_failed_poll_the_queue_is_next_read_an_interval_later() -> None:
@@ -506,7 +525,7 @@ def test_after_a_failed_poll_the_queue_is_next_read_an_interval_later() -> None:
 
     source = Scripted(poll, count=4)
     Run(source, policy=ErrorPolicy("skip", check_interval=3600))()
-    assert source.calls.count("errors") == 2  # before the run, and after the failed poll
+    assert source.calls.count("errors") == 3  # before the run, after the failed poll, at the end
 
 
 def test_a_source_cancelled_while_reading_its_error_queue_ends_quietly() -> None:
@@ -581,3 +600,20 @@ def test_a_full_queue_of_an_abandoned_run_is_given_up() -> None:
     run.runner.run()  # would block forever on the full queue otherwise
     assert isinstance(run.queue.get_nowait(), Block)
     assert run.queue.empty()
+
+
+def test_an_error_is_told_by_the_instrument_of_the_source_that_reported_it() -> None:
+    """A sweep drains the queues of several instruments under its stream's name: each
+    error names the instrument it came from, not the stream."""
+    reported = iter([[(-113, "Undefined header", "psu")], [(-222, "Data out of range", "psu")]])
+    source = Scripted(lambda n: [("dmm", reading(n))], count=2, reported=reported)
+    run = Run(source, policy=ErrorPolicy("stop", check_interval=3600))
+    items = run()
+    assert events(items) == [
+        ("InstrumentReportedError", "psu: reported -113, 'Undefined header'",
+         "queued before the run", -113),
+        ("InstrumentReportedError", "psu: reported -222, 'Data out of range'", "stopped the run",
+         -222),
+    ]  # fmt: skip
+    assert run.fatal == [("dmm", "dmm: InstrumentReportedError: psu: reported -222, "
+                                 "'Data out of range'")]  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,107 @@ def test_a_supply_without_a_stream_is_still_made_safe_at_the_end(tmp_path: Path)
     assert start["channels"]["2"]["output"]["value"] is True
     assert psu is not None
     assert psu["channels"]["2"]["output"]["value"] is False
+
+
+def test_a_level_the_source_refuses_after_the_last_check_still_aborts_the_run(
+    tmp_path: Path,
+) -> None:
+    """The SMU queues -222 for every level from a few points in; its error queue is due
+    only every 60 s, so the check at the end of the sweep is what must find it: the run
+    says why it is not complete, and the output is off."""
+    smu = {**SMU, "on_error": {"action": "stop", "check_interval": 60}}
+    iv = {"axes": [{"parameter": "smu.level", "values": {"start": 0.1, "stop": 0.6, "num": 12}}],
+          "read": ["smu"]}  # fmt: skip
+    config = write_config(tmp_path, {"iv": iv}, smu=smu)
+    devices: dict[str, Any] = {}
+
+    def progress(state: Any) -> None:
+        if devices and "fault" not in devices and state.total_rows >= 2:
+            devices["fault"] = devices["smu"].faults.inject(
+                "error", on=":SOUR:VOLT", code=-222, message="Data out of range", count=None
+            )
+
+    result = run_pipeline(
+        config, progress=progress, progress_interval=0.01,
+        on_start=lambda pipeline, bench: devices.update(smu=bench.lab.device("smu")),
+    )  # fmt: skip
+    assert devices["fault"].fired >= 1
+    assert result.status == "aborted"
+    # The sweep's stream, then the instrument of the sweep that refused.
+    assert result.reason.startswith("iv: InstrumentReportedError: smu: reported -222")
+    assert devices["smu"].output is False
+    with open_run(result.path) as run:
+        assert (run.status, run.reason) == ("aborted", result.reason)
+        log = run["errors"].data
+        assert run.instruments["smu"].settings_end["output"]["value"] is False
+    assert log["code"].tolist()[0] == -222
+    assert log["action"].tolist()[0] == b"stopped the run"
+
+
+def test_a_run_stopped_mid_ramp_ramps_down_from_there_never_faster_than_the_slew(
+    tmp_path: Path,
+) -> None:
+    """psu channel 1 ramps 0 -> 3 V at 0.5 V/s (6 s); the run stops after 0.5 s. The ramp
+    up used to go on to 3 V, while the run's make-safe ramped down from where it had read
+    the level, in another thread: the two interleaved, jumping by up to 1.6 V at once."""
+    ramp = {"axes": [{"parameter": "psu.channels.1.voltage", "values": [0.0, 3.0]}],
+            "read": ["dmm"]}  # fmt: skip
+    psu = {"device": "psu", "safe_limits": {"1": {"max_level": 5.0, "max_slew": 0.5}}}
+    config = write_config(tmp_path, {"ramp": ramp}, psu=psu, dmm={"device": "dmm"})
+    text = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**text, "stop": {"duration": 0.5}}))
+    written: list[bytes] = []
+
+    def spy(pipeline: Any, bench: Any) -> None:
+        session = pipeline.instruments["psu"].session
+        write = session.write_raw
+
+        def recorded(data: bytes, **options: Any) -> None:
+            written.append(data)
+            write(data, **options)
+
+        session.write_raw = recorded
+
+    started = time.monotonic()
+    result = run_pipeline(config, on_start=spy)
+    took = time.monotonic() - started
+    levels = [float(w.split()[1].split(b",")[0]) for w in written
+              if w.startswith(b"VOLT ") and w.endswith(b"(@1)\n")]  # fmt: skip
+    assert max(levels) < 1.0, max(levels)  # stopped near 0.25 V, not 3 V
+    assert levels[-1] == 0.0
+    assert np.abs(np.diff([0.0, *levels])).max() <= 0.025 + 1e-9  # 0.5 V/s in 50 ms steps
+    assert written.index(b"OUTP OFF,(@1)\n") > written.index(b"VOLT 0.0,(@1)\n")
+    assert took < 20.0  # the ramp up is not finished first (6 s up, 6 s down before)
+    assert result.status == "completed", result.reason
+    with open_run(result.path) as run:
+        channel = run.instruments["psu"].settings_end["channels"]["1"]
+    assert (channel["output"]["value"], channel["voltage"]["value"]) == (False, 0.0)
+
+
+def test_make_safe_from_another_thread_waits_for_a_ramp_and_starts_where_it_ended(
+    recording_output: Any,
+) -> None:
+    """A run making its sources safe while a sweep still ramped interleaved two ramps:
+    levels jumped back and forth, and by more than the slew limit allows."""
+    output = recording_output("out")  # 2 V/s in 50 ms steps: 0.1 V a step
+    output.output = True
+    other: list[threading.Thread] = []
+    problems: list[list[str]] = []
+
+    def wait(seconds: float) -> None:
+        if len(output.history) == 5 and not other:  # mid-ramp: make it safe elsewhere
+            other.append(threading.Thread(target=lambda: problems.append(output.make_safe())))
+            other[0].start()
+        time.sleep(0.01)
+
+    output.ramp_sleep = wait
+    output.ramp_to(2.0)
+    other[0].join(timeout=10)
+    assert problems == [[]]
+    steps = np.diff([0.0, *output.history])
+    top = output.history.index(2.0)
+    assert output.history[-1] == 0.0
+    assert output.output is False
+    assert np.all(steps[: top + 1] > 0)  # up to the top, whole
+    assert np.all(steps[top + 1 :] < 0)  # then down, from there
+    assert np.abs(steps).max() <= 0.1 + 1e-9  # never faster than the slew limit

@@ -60,6 +60,22 @@ def test_a_config_error_names_the_file_and_field(source, field, expected):
     error = ConfigError("bad value", field=field, source=source)
     assert str(error) == expected
     assert (error.source, error.field) == (source, field)
+    assert error.detail == "bad value"  # re-raised under another field, named once
+
+
+def test_a_model_parameter_the_lab_file_misspells_is_named_once() -> None:
+    """It said "field 'devices[0].params': field 'params': model 'keysight-34461a':
+    Device.__init__() got an unexpected keyword argument 'bogus'"."""
+    from instrumentkit.sim import Lab, LabSpec
+
+    spec = LabSpec.model_validate(
+        {"devices": [{"name": "a", "model": "keysight-34461a", "params": {"bogus": 1}}]}
+    )
+    with pytest.raises(ConfigError) as caught, Lab(spec):
+        pass
+    assert str(caught.value) == (
+        "field 'devices[0].params': model 'keysight-34461a' has no parameter 'bogus'"
+    )
 
 
 def test_shown_bytes_are_cut_after_the_limit():

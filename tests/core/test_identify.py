@@ -64,6 +64,18 @@ def test_a_silent_instrument_lists_every_attempt(line_server):
     assert isinstance(caught.value.__cause__, ik.Timeout)
 
 
+def test_a_reply_with_another_terminator_is_shown_in_the_attempt(line_server):
+    """An instrument that ends its replies with CR alone: the message shows what came, so
+    the wrong read terminator is plain (it used to say "no reply")."""
+    server = line_server(lambda line: b"ACME,CR-ONLY,1,1.0\r" if line == b"*IDN?" else None)
+    with pytest.raises(ik.DriverNotFound) as caught:
+        ik.open(server.resource, timeout=0.2)
+    assert (
+        "(1) write '\\n', read '\\n': no complete reply within 0.2 s (19 bytes arrived "
+        "without the terminator b'\\n': b'ACME,CR-ONLY,1,1.0\\r');"
+    ) in str(caught.value)
+
+
 def test_a_serial_instrument_without_idn_is_tried_at_each_declared_framing():
     with pytest.raises(ik.DriverNotFound) as caught:
         ik.open("iksim://model/pfeiffer-tpg362?seed=1", timeout=0.2)

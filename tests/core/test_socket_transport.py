@@ -124,6 +124,14 @@ def test_a_read_timeout_is_the_sessions_timeout_naming_instrument_and_progress(
         f"dmm: command 'MEAS?': no complete reply within 0.3 s{HINT}"
     )  # no "(...)": a reply has no progress to report
     assert peer.recv(64) == b"MEAS?\n"
+    peer.sendall(b"+1.5E+00\r")  # a reply with another terminator: shown as it came
+    with pytest.raises(Timeout) as caught:
+        session.read(command="MEAS?")
+    assert str(caught.value).startswith(
+        "dmm: command 'MEAS?': no complete reply within 0.3 s (9 bytes arrived without the "
+        "terminator b'\\n': b'+1.5E+00\\r'); check"
+    )
+    transport.read_exact(9)  # what the session left pending
     peer.sendall(b"#210abc")
     with pytest.raises(Timeout, match=r"within 0\.3 s \(3 of 10 bytes arrived\)"):
         session.read_block(command="CURV?")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import instrumentkit as ik
@@ -347,3 +349,20 @@ def test_make_safe_reports_an_output_that_does_not_turn_off():
         assert stuck.make_safe() == [
             "expected-protocol: output off failed: expected-protocol: relay stuck"
         ]
+
+
+def test_a_ramp_ends_where_it_is_once_its_stop_is_set():
+    """A stopped run does not finish a slow ramp up before making the source safe."""
+    pairs = [(":VOLT?", "+0.000E+00"), (":OUTP?", "1"), (":VOLT 0.5", None), (":VOLT 1.0", None)]
+    stop = threading.Event()
+    with expected_protocol(Supply, pairs) as supply:
+        waits: list[float] = []
+
+        def wait(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 2:
+                stop.set()  # the run stops during the second wait: no third set point
+
+        supply.ramp_sleep = wait  # type: ignore[method-assign]
+        supply.ramp_to(5.0, stop=stop)
+    assert waits == [0.05, 0.05]

@@ -52,6 +52,17 @@ def test_a_run_config_may_name_a_recording_to_replay(tmp_path):
     missing = resource_problem(f"replay://{tmp_path / 'none.rec.yaml'}")
     assert missing is not None
     assert "no recording" in missing
+    # The options of the replay (docs/recording.md) are not part of the file's name.
+    assert resource_problem(f"replay://{recording}?mode=lenient&timing=keep") is None
+    missing = resource_problem(f"replay://{tmp_path / 'none.rec.yaml'}?mode=lenient")
+    assert missing == (
+        f"resource 'replay://{tmp_path / 'none.rec.yaml'}?mode=lenient': no recording "
+        f"'{tmp_path / 'none.rec.yaml'}' to replay"
+    )
+    assert resource_problem(f"replay://{recording}?mode=lenent") == (
+        f"'replay://{recording}?mode=lenent': a replay resource takes mode=strict|lenient and "
+        "timing=drop|keep, got 'mode=lenent'"
+    )
 
 
 _LOOP = """
