@@ -34,6 +34,7 @@ class Resync:
     log_io: bool
     lock: threading.RLock
     in_step: bool
+    link_lost: bool
     on_resync: Callable[[], None] | None
     _resyncing: bool
     _aborted: bool
@@ -80,7 +81,9 @@ class Resync:
     def resync(self) -> None:
         """Get back in step after a failed exchange, so the next reply answers the next query.
 
-        Drop what is pending or still arriving, clear the device where the transport can
+        A connection that dropped is opened again first (`reopen()` of the transport;
+        the instrument kept its settings, the link did not keep its bytes). Then drop what
+        is pending or still arriving, clear the device where the transport can
         (VISA device clear: USBTMC, VXI-11, HiSLIP, GPIB), then the instrument's own sync
         (`on_resync`: `*OPC?` answered exactly `1` for SCPI instruments, re-reading what the
         driver caches). Raises the failing exchange's error if the instrument does not
@@ -89,6 +92,8 @@ class Resync:
         with self.lock:
             self._resyncing = True
             try:
+                if self.link_lost:
+                    self._reconnect()
                 self.drain()
                 clear = getattr(self.transport, "clear", None)
                 if callable(clear):
@@ -104,6 +109,17 @@ class Resync:
                 raise
             finally:
                 self._resyncing = False
+
+    def _reconnect(self) -> None:
+        reopen = getattr(self.transport, "reopen", None)
+        if not callable(reopen):
+            return  # the drain that follows raises the lost connection's error again
+        try:
+            reopen()
+        except OSError as error:
+            raise self.translate_error(error, "(reconnect)") from error
+        self.link_lost = False
+        log.info("%s: connection opened again", self.name)
 
     def sync(self, command: str, expected: str) -> None:
         """Send `command` and read replies until one is exactly `expected` (a few at most).

@@ -161,5 +161,15 @@ class SerialTransport(TransportBase):
                 return dropped
         return -1
 
+    def reopen(self) -> None:
+        """Open the port again after the link was lost (a USB adapter unplugged and back),
+        with the settings in force; what the old connection held is gone."""
+        self.port.close()
+        try:
+            self.port.open()
+        except (serial.SerialException, OSError, ValueError) as error:
+            raise ConnectionError(f"cannot open {self.resource} again: {error}") from error
+        self._pending.clear()
+
     def close(self) -> None:
         self.port.close()

@@ -78,6 +78,9 @@ class Session(Resync):
         `Instrument` sets it."""
         self._resyncing = False
         self._aborted = False
+        self.link_lost = False
+        """True after the connection dropped: the next resync opens it again first
+        (transports with `reopen()`: sockets, serial ports, VISA resources)."""
 
     # -- terminators, kept as bytes too so the hot path does not re-encode them
     @property
@@ -144,6 +147,8 @@ class Session(Resync):
             return ConnectionFailed(
                 "the connection was closed to stop the run", instrument=self.name, command=command
             )
+        if isinstance(error, ConnectionError):
+            self.link_lost = True
         if isinstance(error, (Timeout, ConnectionFailed)):
             return error
         if isinstance(error, TimeoutError):

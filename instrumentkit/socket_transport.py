@@ -29,15 +29,29 @@ class SocketTransport(TransportBase):
 
     def __init__(self, host: str, port: int, *, timeout: float = 5.0, resource: str = "") -> None:
         self.resource = resource or f"TCPIP::{host}::{port}::SOCKET"
+        self._address = (host, port)
+        self._sock = self._connect(timeout)
+        self._pending = bytearray()
+        self.timeout = timeout
+
+    def _connect(self, timeout: float) -> socket.socket:
+        host, port = self._address
         try:
-            self._sock = socket.create_connection((host, port), timeout=timeout)
+            sock = socket.create_connection((host, port), timeout=timeout)
         except TimeoutError as error:
             raise TimeoutError(f"cannot connect to {host}:{port} within {timeout:g} s") from error
         except OSError as error:
             raise ConnectionError(f"cannot connect to {host}:{port}: {error}") from error
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._pending = bytearray()
-        self.timeout = timeout
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def reopen(self) -> None:
+        """Connect again after the link was lost (the instrument rebooted, a cable was
+        replugged); what the old connection held is gone."""
+        self._sock.close()
+        self._sock = self._connect(self._timeout)
+        self._pending.clear()
+        self._set_socket_timeout(self._timeout)
 
     # Setting a socket's timeout is a system call: it is set when the transport's timeout
     # changes, and shortened only for the last waits of a read that is running out of time.

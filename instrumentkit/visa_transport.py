@@ -123,15 +123,26 @@ class VisaTransport(TransportBase):
         timeout: float = 5.0,
         **resource_options: Any,
     ) -> None:
+        self._opening: tuple[str, str, dict[str, Any]] | None = None
         if isinstance(resource, str):
-            opened = _open_within(resource_manager(backend), resource, timeout, resource_options)
-            if not isinstance(opened, MessageBasedResource):
-                opened.close()
-                raise ConnectionError(f"{resource} is not a message-based resource")
-            self._owns_resource = True
+            self._opening = (resource, backend, resource_options)
+            opened = self._open(timeout)
         else:
             opened = resource
-            self._owns_resource = False
+        self._owns_resource = self._opening is not None
+        self._adopt(opened)
+        self.timeout = timeout
+
+    def _open(self, timeout: float) -> MessageBasedResource:
+        assert self._opening is not None
+        resource, backend, options = self._opening
+        opened = _open_within(resource_manager(backend), resource, timeout, options)
+        if not isinstance(opened, MessageBasedResource):
+            opened.close()
+            raise ConnectionError(f"{resource} is not a message-based resource")
+        return opened
+
+    def _adopt(self, opened: MessageBasedResource) -> None:
         self.visa = opened
         self.resource = str(opened.resource_name)
         self._lib = opened.visalib
@@ -140,7 +151,16 @@ class VisaTransport(TransportBase):
         opened.write_termination = ""
         self._termchar: int | None = -1
         self._set_termchar(None)
-        self.timeout = timeout
+
+    def reopen(self) -> None:
+        """Open the resource again after the link was lost; a resource handed in already
+        open cannot be (its owner opened it), so that stays a ConnectionError."""
+        if self._opening is None:
+            raise ConnectionError("the VISA resource was opened by its caller: reopen it there")
+        with contextlib.suppress(VisaIOError, pyvisa.errors.InvalidSession):
+            self.visa.close()
+        self._adopt(self._open(self._timeout))
+        self.timeout = self._timeout
 
     @property
     def timeout(self) -> float:

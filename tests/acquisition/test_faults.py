@@ -83,7 +83,7 @@ def error_log(path: Path) -> np.ndarray:
         return np.asarray(run["errors"].data)
 
 
-@pytest.mark.parametrize("kind", ["garble", "truncate", "no_reply"])
+@pytest.mark.parametrize("kind", ["garble", "truncate", "no_reply", "drop"])
 def test_one_bad_reply_costs_one_record_on_every_scope_and_spectrometer(
     tmp_path: Path, kind: str
 ) -> None:

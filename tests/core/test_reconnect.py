@@ -1,0 +1,137 @@
+"""A dropped connection is opened again by the next exchange (issue 10's "back in step for
+the next exchange"): the failed exchange raises ConnectionFailed naming the instrument and
+the command, the next one reconnects and is answered, on raw sockets, serial ports (by
+pyserial URL) and VISA resources (pyvisa-py)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from instrumentkit.errors import ConnectionFailed
+from instrumentkit.serial_transport import SerialTransport
+from instrumentkit.session import Session
+from instrumentkit.socket_transport import SocketTransport
+from instrumentkit.transport import Transport
+from instrumentkit.visa_transport import VisaTransport
+
+
+class DropsFirstConnection:
+    """A loopback instrument that hangs up on its first client after reading one line, then
+    answers `*IDN?` on the next connection. Records each connection's bytes. With `reset`
+    it hangs up with a TCP reset (what a rebooting instrument's stack sends), which is how
+    pyvisa-py tells a lost link: after a plain close its socket reads time out."""
+
+    def __init__(self, reset: bool = False) -> None:
+        self.reset = reset
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[bytes] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            first, _ = self.listener.accept()
+            with first:
+                self.received.append(self._line(first))
+                if self.reset:
+                    first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            second, _ = self.listener.accept()
+            with second:
+                received = b""
+                while line := self._line(second):
+                    received += line
+                    self.received[1:] = [received]
+                    if line.strip() == b"*IDN?":
+                        second.sendall(b"Acme,REBOOTED,1,1.0\n")
+
+    @staticmethod
+    def _line(peer: socket.socket) -> bytes:
+        data = b""
+        while not data.endswith(b"\n") and (chunk := peer.recv(1)):
+            data += chunk
+        return data
+
+    def join(self) -> None:
+        self._thread.join(10)
+
+
+OPENERS: dict[str, Callable[[int], Transport]] = {
+    "socket": lambda port: SocketTransport("127.0.0.1", port, timeout=2.0),
+    "serial": lambda port: SerialTransport(f"socket://127.0.0.1:{port}", timeout=2.0),
+    "visa": lambda port: VisaTransport(
+        f"TCPIP::127.0.0.1::{port}::SOCKET", backend="@py", timeout=2.0
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "reset"),
+    # pyvisa-py reads a plainly closed socket as a timeout, not as a lost link: VISA is
+    # tried with the reset a rebooting instrument's stack sends.
+    [("socket", False), ("socket", True), ("serial", False), ("serial", True), ("visa", True)],
+)
+def test_the_exchange_after_a_dropped_connection_reconnects(kind: str, reset: bool) -> None:
+    instrument = DropsFirstConnection(reset=reset)
+    session = Session(OPENERS[kind](instrument.port), name="meter")
+    try:
+        with pytest.raises(ConnectionFailed) as caught:
+            session.query("MEAS?")
+        assert caught.value.instrument == "meter"
+        assert caught.value.command == "MEAS?"
+        assert session.link_lost
+        assert session.query("*IDN?") == "Acme,REBOOTED,1,1.0"
+        assert not session.link_lost
+        assert session.in_step
+    finally:
+        session.close()
+        instrument.join()
+    assert instrument.received == [b"MEAS?\n", b"*IDN?\n"]  # nothing else on the new link
+
+
+def test_an_instrument_still_down_fails_the_reconnect_by_name() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]))
+    thread.start()
+    session = Session(SocketTransport("127.0.0.1", port, timeout=2.0), name="meter")
+    thread.join(10)
+    accepted[0].close()  # the instrument goes away and does not come back
+    listener.close()
+    try:
+        with pytest.raises(ConnectionFailed):
+            session.query("MEAS?")
+        with pytest.raises(ConnectionFailed, match="cannot connect") as caught:
+            session.query("MEAS?")
+        assert caught.value.command == "(reconnect)"
+        assert caught.value.instrument == "meter"
+        assert session.link_lost  # the next exchange tries again
+        assert not session.in_step
+    finally:
+        session.close()
+
+
+def test_a_visa_resource_opened_by_its_caller_is_not_reopened_behind_its_back() -> None:
+    import pyvisa
+
+    instrument = DropsFirstConnection(reset=True)
+    manager = pyvisa.ResourceManager("@py")
+    resource = manager.open_resource(f"TCPIP::127.0.0.1::{instrument.port}::SOCKET")
+    session = Session(VisaTransport(resource, timeout=2.0), name="meter")  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ConnectionFailed):
+            session.query("MEAS?")
+        with pytest.raises(ConnectionFailed, match="opened by its caller") as caught:
+            session.query("*IDN?")
+        assert caught.value.command == "(reconnect)"
+    finally:
+        resource.close()
+        manager.close()
+        socket.create_connection(("127.0.0.1", instrument.port)).close()  # free its server
+        instrument.join()
