@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from instrumentkit._yaml import MAX_NODES, load_yaml
+from instrumentkit._yaml import MAX_NODES, load_yaml, read_user_text
 from instrumentkit.drivers.generic.line_sensor_config import load_config
 from instrumentkit.errors import ConfigError
 from instrumentkit.sim import load_lab
@@ -195,3 +195,46 @@ def test_lab_files_and_line_sensor_configs_use_the_same_loader(tmp_path: Path) -
     sensor = tmp_path / "sensor.yaml"
     sensor.write_text("name: t\npattern: 'T=(?P<t>\\S+)'\nchannels:\n  - {name: t, scale: 1e-3}\n")
     assert load_config(sensor).channels[0].scale == 1e-3
+
+
+def test_a_users_yaml_file_is_read_as_utf8_text(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_bytes("title: Messung bei 4 K \u2013 \u00b5A\n".encode())
+    assert read_user_text(path, what="a run config") == "title: Messung bei 4 K \u2013 \u00b5A\n"
+    assert read_user_text(str(path), what="a run config").startswith("title")
+
+
+def test_an_hdf5_file_given_for_yaml_is_named_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "run.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ConfigError) as caught:
+        read_user_text(path, what="a run config")
+    assert caught.value.source == str(path)
+    assert caught.value.detail == (
+        "this is an HDF5 file, not a run config (YAML): look inside a run file with "
+        f"`instrumentkit inspect {path}`"
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89HDF\r\n\x1a",  # the signature cut short
+        b"\x89HDF\r\n\x1a\x00\xff",  # one byte off
+        b"\xff\xfe\x00name: x",  # UTF-16 text
+    ],
+)
+def test_other_bytes_are_not_utf8_text(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        read_user_text(path, what="a lab file")
+    assert caught.value.source == str(path)
+    assert caught.value.detail == "not a lab file: not UTF-8 text (a lab file is a YAML file)"
+
+
+def test_a_missing_file_is_oserror_as_read_text_raises_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_user_text(tmp_path / "nowhere.yaml", what="a run config")
