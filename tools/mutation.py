@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # not trace) are left out of _room's selection.
 MODULES: dict[str, list[str]] = {
     "instrumentkit/_yaml.py": ["tests/core/test_yaml.py"],
-    "instrumentkit/_resync.py": ["tests/core/test_resync.py"],
+    "instrumentkit/_resync.py": ["tests/core/test_resync.py", "tests/core/test_reconnect.py"],
     "instrumentkit/sourcing.py": ["tests/core/test_sourcing.py"],
     "instrumentkit/validators.py": ["tests/core/test_parameters.py"],
     # mutmut's trampolines add stack frames, so a warning's stacklevel cannot be checked
@@ -61,7 +61,7 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_source_tree.py::test_elsewhere_the_installed_package_is_used_alone",
     ],
     "instrumentkit/errors.py": ["tests/core/test_errors.py", "tests/core/test_session.py"],
-    "instrumentkit/session.py": ["tests/core/test_session.py"],
+    "instrumentkit/session.py": ["tests/core/test_session.py", "tests/core/test_reconnect.py"],
     "acquisition/_room.py": [
         "tests/acquisition/test_room.py",
         "tests/acquisition/test_writer.py",
@@ -72,14 +72,17 @@ MODULES: dict[str, list[str]] = {
     # The transports, each against a peer its tests drive byte by byte (a loopback socket,
     # pyserial's loop://, pyvisa-py and pyvisa-sim), plus the shared transport tests.
     "instrumentkit/socket_transport.py": [
+        "tests/core/test_reconnect.py",
         "tests/core/test_socket_transport.py",
         "tests/core/test_transports.py",
     ],
     "instrumentkit/serial_transport.py": [
+        "tests/core/test_reconnect.py",
         "tests/core/test_serial_transport.py",
         "tests/core/test_transports.py",
     ],
     "instrumentkit/visa_transport.py": [
+        "tests/core/test_reconnect.py",
         "tests/core/test_visa_transport.py",
         "tests/core/test_visa_failures.py",
         "tests/core/test_transports.py",

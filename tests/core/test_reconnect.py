@@ -5,6 +5,7 @@ pyserial URL) and VISA resources (pyvisa-py)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from instrumentkit.errors import ConnectionFailed
+from instrumentkit.errors import ConnectionFailed, Timeout
 from instrumentkit.serial_transport import SerialTransport
 from instrumentkit.session import Session
 from instrumentkit.socket_transport import SocketTransport
@@ -135,3 +136,39 @@ def test_a_visa_resource_opened_by_its_caller_is_not_reopened_behind_its_back() 
         manager.close()
         socket.create_connection(("127.0.0.1", instrument.port)).close()  # free its server
         instrument.join()
+
+
+def test_a_timeout_resyncs_on_the_same_connection() -> None:
+    """Only a lost link is reopened: after a timeout the instrument is still there, and the
+    resync drains and syncs on the connection it has."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections: list[bytes] = []
+
+    def serve() -> None:
+        with listener:
+            peer, _ = listener.accept()
+            with peer:
+                received = b""
+                while chunk := peer.recv(64):
+                    received += chunk
+                    if received.endswith(b"*IDN?\n"):
+                        peer.sendall(b"Acme,SAME,1,1.0\n")
+                connections.append(received)
+            listener.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):
+                connections.append(listener.accept()[0].recv(64))  # a second one: wrong
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    session = Session(
+        SocketTransport("127.0.0.1", listener.getsockname()[1], timeout=0.3), name="meter"
+    )
+    try:
+        with pytest.raises(Timeout):
+            session.query("MEAS?")  # never answered
+        assert not session.link_lost
+        assert session.query("*IDN?") == "Acme,SAME,1,1.0"
+    finally:
+        session.close()
+        thread.join(10)
+    assert connections == [b"MEAS?\n*IDN?\n"]
