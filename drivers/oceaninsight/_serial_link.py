@@ -120,8 +120,11 @@ class OceanSerialLink(Instrument):
             reset()
 
     def _protocol_error(self, message: str, command: str) -> ProtocolError:
+        """A reply that broke the framing: the rest of it may still be on the line (a frame
+        takes seconds at 9600 baud), so the session is out of step and its next exchange
+        first drains the line until it is quiet and sends the frame options again."""
         self._discard_input()
-        return ProtocolError(message, instrument=self.name, command=command)
+        return self.session.out_of_step(message, instrument=self.name, command=command)
 
     def _expect_ack(self, command: str) -> None:
         reply = self.session.read_bytes(1, command=command)[0]

@@ -106,6 +106,10 @@ def test_a_changed_header_is_checked_again():
         (b"S", good),
         (b"S", good),
         (b"S", bytes(pixel_mode_set)),
+        # A refused frame puts the link out of step: binary mode, frame options and the
+        # settings again before the next command.
+        *connect()[:3],
+        *connect()[8:],
         (b"S", other_time),
     ]
     with expected_protocol(OceanInsightUSB2000Plus, pairs) as spec:
