@@ -308,7 +308,7 @@ class OceanSerialLink(Instrument):
         session.read_raw_into(self._lead_view, command=command)
         self._check_lead(self._lead[0], command)
         head = session.read_bytes(wire.HEADER_BYTES, command=command)
-        header = self._read_header(head, command)
+        header = self._read_header(head, False, command)  # DWORD data is never compressed
         values, checksum = self._read_compressed(command)
         out[:] = values
         trailer = session.read_bytes(4 if self._checksum else 2, command=command)
@@ -338,24 +338,25 @@ class OceanSerialLink(Instrument):
         self._header_bytes = _NO_HEADER
 
     def _new_header(self, dword: bool, command: str) -> wire.FrameHeader:
-        """Parse and keep a header unlike the last one; it must agree on WORD/DWORD."""
+        """Parse and keep a header unlike the last one."""
         buffer = self._buffer
-        header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], command)
+        header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], dword, command)
+        self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
+        self._header = header
+        return header
+
+    def _read_header(self, data: bytes | bytearray, dword: bool, command: str) -> wire.FrameHeader:
+        """The header, which must agree with the settings on WORD/DWORD pixels."""
+        try:
+            header = wire.parse_header(data)
+        except ValueError as error:
+            raise self._protocol_error(f"garbled frame header: {error}", command) from None
         if header.dword_pixels != dword:
             raise self._protocol_error(
                 f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
                 f"{header.scans} scans, but averages is {self._scans}",
                 command,
             )
-        self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
-        self._header = header
-        return header
-
-    def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
-        try:
-            header = wire.parse_header(data)
-        except ValueError as error:
-            raise self._protocol_error(f"garbled frame header: {error}", command) from None
         if header.pixel_mode != 0:
             raise self._protocol_error(
                 f"pixel mode {header.pixel_mode} is set; this driver reads all pixels "
