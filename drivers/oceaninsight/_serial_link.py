@@ -124,7 +124,7 @@ class OceanSerialLink(Instrument):
         takes seconds at 9600 baud), so the session is out of step and its next exchange
         first drains the line until it is quiet and sends the frame options again."""
         self._discard_input()
-        return self.session.out_of_step(message, instrument=self.name, command=command)
+        return self.session.out_of_step(message, command=command)  # names this instrument
 
     def _expect_ack(self, command: str) -> None:
         reply = self.session.read_bytes(1, command=command)[0]

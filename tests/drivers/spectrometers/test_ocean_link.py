@@ -56,7 +56,7 @@ def trickled():
     name = f"ocean-link-{next(_names)}"
     device = TrickledFrames(seed=1, lines=())
     attach(name, device)
-    spectrometer = OceanInsightUSB2000Plus.open(f"iksim://{name}", timeout=5.0)
+    spectrometer = OceanInsightUSB2000Plus.open(f"iksim://{name}", timeout=2.0)
     spectrometer.integration_time = 10
     yield device, spectrometer
     spectrometer.close()

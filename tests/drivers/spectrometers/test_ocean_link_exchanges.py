@@ -18,10 +18,11 @@ from instrumentkit.errors import (
     ConnectionFailed,
     InstrumentReportedError,
     ProtocolError,
+    Timeout,
     ValidationError,
 )
 from instrumentkit.sim import ManualClock
-from instrumentkit.testing import expected_protocol
+from instrumentkit.testing import ProtocolTransport, expected_protocol
 from instrumentkit.validators import Range
 
 from .test_ocean_protocol import ACK, NAK, connect, frame
@@ -167,23 +168,35 @@ def test_a_frame_is_given_its_exposure_and_its_time_on_the_wire(on_serial, baudr
 
 
 def test_a_word_setting_declared_on_a_driver():
-    class WithTrigger(OceanInsightUSB2000Plus):
-        trigger_mode = WordSetting(
-            "T", validate=Range(0, 3, integer=True), units="", doc="Set the trigger mode."
+    """A model with a narrower integration range declares its own `I` setting."""
+
+    class Narrower(OceanInsightUSB2000Plus):
+        integration_time = WordSetting(
+            "I", validate=Range(1, 100, integer=True), units="ms", doc="Set the exposure."
         )
 
-    pairs = [*connect(), (b"T\x00\x03", ACK), (b"?T", ACK + b"\x00\x03")]
-    with expected_protocol(WithTrigger, pairs) as spec:
-        spec.trigger_mode = 3
-        assert spec.trigger_mode == 3
+    pairs = [
+        *connect(),
+        (b"I\x00\x32", ACK),
+        (b"?I", ACK + b"\x00\x32"),
+        (b"?I", ACK + b"\x00\x32"),  # the snapshot reads the settings back
+        (b"?A", ACK + b"\x00\x01"),
+        (b"?B", ACK + b"\x00\x00"),
+    ]
+    with expected_protocol(Narrower, pairs) as spec:
+        spec.integration_time = 50
+        assert spec.integration_time == 50
         with pytest.raises(ValidationError) as caught:
-            spec.trigger_mode = 4
-    assert (caught.value.instrument, caught.value.command) == (NAME, "T (trigger_mode)")
-    assert str(caught.value).startswith(f"{NAME}: command 'T (trigger_mode)': trigger_mode = 4")
-    setting = WithTrigger.trigger_mode
-    assert (setting.get_command, setting.set_command) == ("?T", "T")  # as listed and logged
-    assert (setting.letter, setting.units) == ("T", "")
-    assert setting.__doc__ == "Set the trigger mode."
+            spec.integration_time = 101
+        state = spec.snapshot()
+    assert (caught.value.instrument, caught.value.command) == (NAME, "I (integration_time)")
+    assert str(caught.value).startswith(
+        f"{NAME}: command 'I (integration_time)': integration_time = 101 refused before sending"
+    )
+    assert state["integration_time"] == {"value": 50, "units": "ms"}
+    setting = Narrower.integration_time
+    assert (setting.get_command, setting.set_command, setting.letter) == ("?I", "I", "I")
+    assert setting.__doc__ == "Set the exposure."
 
 
 def test_io_logging_shows_the_acquire_command(caplog):
@@ -214,3 +227,89 @@ def test_a_connection_lost_before_the_frame_names_the_command(on_serial):
     device.faults.inject("drop", on="S", keep=0.0)
     with pytest.raises(ConnectionFailed, match=r"'S \(acquire spectrum\)'.*connection lost"):
         spectrometer.acquire()
+
+
+class Line(ProtocolTransport):
+    """Expected exchanges on a line whose unread input the driver can drop (a serial port)."""
+
+    def reset_input(self) -> None:
+        self._output.clear()
+
+
+class Compressed(OceanInsightUSB2000Plus):
+    compress_frames = True
+
+
+# 1000 counts, then three jumps at the end: escapes, so the first read of 1 + 2048 bytes
+# is not the whole of the data and the decoder asks for the rest.
+_COUNTS = np.full(2048, 1000, np.uint16)
+_COUNTS[-3:] = (5000, 9000, 13000)
+_DATA = bytes.fromhex("03e8" + "00" * 2044 + "801388" + "802328" + "8032c8")
+_SUM = (1000 + 3 * 0x80 + 5000 + 9000 + 13000) & 0xFFFF
+_COMPRESSED_FRAME = (
+    b"\x02" + struct.pack(">7H", 0xFFFF, 0, 1, 100, 0, 0, 0) + _DATA + b"\xff\xfd"
+) + struct.pack(">H", _SUM)
+
+
+def test_a_compressed_frame_read_in_the_pieces_its_decoder_asks_for():
+    with expected_protocol(
+        Compressed, [*connect(compressed=True), (b"S", _COMPRESSED_FRAME)]
+    ) as spec:
+        np.testing.assert_array_equal(spec.acquire().intensities, _COUNTS)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        0,  # no STX
+        1 + 5,  # in the header
+        1 + 14 + 100,  # in the first read of the data
+        1 + 14 + 2052,  # in what the decoder asked for next
+        len(_COMPRESSED_FRAME) - 1,  # in the checksum
+    ],
+)
+def test_a_compressed_frame_cut_short_times_out_naming_the_command(cut):
+    line = Line(
+        [*connect(compressed=True), (b"S", _COMPRESSED_FRAME[:cut])],
+        write_termination="",
+        read_termination="",
+        encoding="latin-1",
+    )
+    spec = Compressed(line)
+    with pytest.raises(Timeout) as caught:
+        spec.acquire()
+    assert (caught.value.instrument, caught.value.command) == (NAME, "S (acquire spectrum)")
+    assert not spec.session.in_step
+    line.check_done()  # what had arrived was dropped
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "message"),
+    [
+        (b"\x03", InstrumentReportedError, r"the instrument could not take the scan \(ETX\)"),
+        (
+            b"\x02" + struct.pack(">7H", 0xFFFF, 0, 1, 100, 0, 0, 2),
+            ProtocolError,
+            "pixel mode 2 is set; this driver reads all pixels",
+        ),
+        (
+            b"\x02"
+            + struct.pack(">7H", 0xFFFF, 0, 1, 100, 0, 0, 0)
+            + b"\x00\x00\xff"  # 0, then 1 less
+            + bytes(2046),
+            ProtocolError,
+            r"compressed data decodes to values outside 0\.\.65535 \(garbled\)",
+        ),
+    ],
+)
+def test_compressed_mode_refusals_name_the_command(reply, error, message):
+    line = Line(
+        [*connect(compressed=True), (b"S", reply)],
+        write_termination="",
+        read_termination="",
+        encoding="latin-1",
+    )
+    spec = Compressed(line)
+    with pytest.raises(error, match=f"^{NAME}: command 'S \\(acquire spectrum\\)': {message}"):
+        spec.acquire()
+    line.check_done()
