@@ -318,3 +318,32 @@ def test_compressed_mode_refusals_name_the_command(reply, error, message):
     with pytest.raises(error, match=f"^{NAME}: command 'S \\(acquire spectrum\\)': {message}"):
         spec.acquire()
     line.check_done()
+
+
+@pytest.mark.parametrize(
+    ("step", "command"),
+    [(0, "bB (binary mode)"), (1, "k (checksum mode)"), (2, "G (compression)")],
+)
+def test_a_refusal_while_getting_back_in_step_is_named(step, command):
+    resync = connect()[:3]
+    refused = [*resync[:step], (resync[step][0], NAK)]
+    pairs = [*connect(), (b"?I", b"\x00"), *refused]  # 0x00: not an ACK, out of step
+    with expected_protocol(OceanInsightUSB2000Plus, pairs) as spec:
+        with pytest.raises(ProtocolError, match="got 0x00"):
+            spec.integration_time  # noqa: B018 - the read is the test
+        with pytest.raises(InstrumentReportedError) as caught:
+            spec.boxcar  # noqa: B018 - resyncs first
+    assert (caught.value.instrument, caught.value.command) == (NAME, command)
+
+
+def test_a_compressed_frame_with_a_wrong_checksum_names_the_command():
+    reply = _COMPRESSED_FRAME[:-2] + b"\x00\x00"
+    with (
+        expected_protocol(Compressed, [*connect(compressed=True), (b"S", reply)]) as spec,
+        pytest.raises(ProtocolError) as caught,
+    ):
+        spec.acquire()
+    assert str(caught.value) == (
+        f"{NAME}: command 'S (acquire spectrum)': checksum mismatch: frame says 0x0000, data "
+        f"sums to 0x{_SUM:04X} (corrupted in transit); acquire again"
+    )
