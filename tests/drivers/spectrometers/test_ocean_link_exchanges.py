@@ -210,10 +210,13 @@ def test_io_logging_shows_the_acquire_command(caplog):
     assert f"{NAME} << b'S'" in caplog.messages
 
 
-def test_a_port_that_fails_under_the_driver_names_the_command(on_serial):
-    spectrometer = on_serial(OceanInsightUSB2000Plus, USB2000PlusModel(clock=ManualClock(), seed=1))
+@pytest.mark.parametrize("log_io", [False, True])
+def test_a_port_that_fails_under_the_driver_names_the_command(on_serial, log_io):
+    device = USB2000PlusModel(clock=ManualClock(), seed=1)
+    spectrometer = on_serial(OceanInsightUSB2000Plus, device)
+    spectrometer.session.log_io = log_io  # the write then goes through the session's log
     spectrometer.session.transport.port.close()  # the adapter unplugged
-    with pytest.raises(ConnectionFailed) as caught:
+    with pytest.raises(ConnectionFailed, match="connection lost: write failed") as caught:
         spectrometer.acquire()
     assert (caught.value.command, caught.value.instrument) == (
         "S (acquire spectrum)",
@@ -230,7 +233,16 @@ def test_a_connection_lost_before_the_frame_names_the_command(on_serial):
 
 
 class Line(ProtocolTransport):
-    """Expected exchanges on a line whose unread input the driver can drop (a serial port)."""
+    """Expected exchanges on a line whose unread input the driver can drop (a serial port),
+    noting the timeout each read is given. It has no baud rate to report."""
+
+    def __init__(self, pairs) -> None:
+        super().__init__(pairs, write_termination="", read_termination="", encoding="latin-1")
+        self.read_timeouts: list[float] = []
+
+    def read_into(self, buffer: memoryview) -> None:
+        self.read_timeouts.append(self.timeout)
+        super().read_into(buffer)
 
     def reset_input(self) -> None:
         self._output.clear()
@@ -269,12 +281,7 @@ def test_a_compressed_frame_read_in_the_pieces_its_decoder_asks_for():
     ],
 )
 def test_a_compressed_frame_cut_short_times_out_naming_the_command(cut):
-    line = Line(
-        [*connect(compressed=True), (b"S", _COMPRESSED_FRAME[:cut])],
-        write_termination="",
-        read_termination="",
-        encoding="latin-1",
-    )
+    line = Line([*connect(compressed=True), (b"S", _COMPRESSED_FRAME[:cut])])
     spec = Compressed(line)
     with pytest.raises(Timeout) as caught:
         spec.acquire()
@@ -295,7 +302,8 @@ def test_a_compressed_frame_cut_short_times_out_naming_the_command(cut):
         (
             _COMPRESSED_FRAME[:13] + b"\x00\x02" + _COMPRESSED_FRAME[15:],
             ProtocolError,
-            "pixel mode 2 is set; this driver reads all pixels",
+            r"pixel mode 2 is set; this driver reads all pixels \(mode 0\): send P0 or reset the "
+            "instrument$",
         ),
         (
             b"\x02"
@@ -308,12 +316,7 @@ def test_a_compressed_frame_cut_short_times_out_naming_the_command(cut):
     ],
 )
 def test_compressed_mode_refusals_name_the_command(reply, error, message):
-    line = Line(
-        [*connect(compressed=True), (b"S", reply)],
-        write_termination="",
-        read_termination="",
-        encoding="latin-1",
-    )
+    line = Line([*connect(compressed=True), (b"S", reply)])
     spec = Compressed(line)
     with pytest.raises(error, match=f"^{NAME}: command 'S \\(acquire spectrum\\)': {message}"):
         spec.acquire()
@@ -347,3 +350,45 @@ def test_a_compressed_frame_with_a_wrong_checksum_names_the_command():
         f"{NAME}: command 'S (acquire spectrum)': checksum mismatch: frame says 0x0000, data "
         f"sums to 0x{_SUM:04X} (corrupted in transit); acquire again"
     )
+
+
+def test_without_a_baud_rate_a_frame_is_given_its_exposure_only():
+    line = Line([*connect(), (b"S", plain_frame(np.ones(2048, np.uint16)))])
+    spec = OceanInsightUSB2000Plus(line)
+    before = len(line.read_timeouts)
+    spec.acquire()
+    # STX, then the rest of the frame: the session's 1 s and the 100 ms exposure each.
+    assert line.read_timeouts[before:] == pytest.approx([1.1, 1.1], rel=1e-9)
+    assert line.timeout == 1.0
+    line.check_done()
+
+
+@pytest.mark.parametrize("cut", [0, 1 + 14 + 100, 1 + 14 + 4096 + 3])
+def test_a_plain_frame_cut_short_times_out_naming_the_command(cut):
+    line = Line([*connect(), (b"S", plain_frame(np.ones(2048, np.uint16))[:cut])])
+    spec = OceanInsightUSB2000Plus(line)
+    with pytest.raises(Timeout) as caught:
+        spec.acquire()
+    assert (caught.value.instrument, caught.value.command) == (NAME, "S (acquire spectrum)")
+    line.check_done()
+
+
+@pytest.mark.parametrize(
+    ("averages", "words", "message"),
+    [
+        (
+            1,
+            (0xFFFF, 1, 3, 100, 0, 0, 0),
+            "frame holds DWORD pixels for 3 scans, but averages is 1",
+        ),
+        (2, (0xFFFF, 0, 1, 100, 0, 0, 0), "frame holds WORD pixels for 1 scans, but averages is 2"),
+    ],
+)
+def test_a_header_that_disagrees_with_averages_is_refused(averages, words, message):
+    reply = b"\x02" + struct.pack(">7H", *words) + bytes(4 * 2048) + b"\xff\xfd\x00\x00"
+    line = Line([*connect(scans=averages), (b"S", reply)])
+    spec = OceanInsightUSB2000Plus(line)
+    with pytest.raises(ProtocolError) as caught:
+        spec.acquire()
+    assert str(caught.value) == f"{NAME}: command 'S (acquire spectrum)': {message}"
+    line.check_done()  # the rest of the frame dropped
