@@ -112,9 +112,6 @@ def test_a_frame_with_a_bad_trailer_is_refused_saying_what_was_wrong(trailer, me
 def test_frames_without_checksum_plain_and_compressed():
     """`k0`: the frame ends at 0xFFFD; a compressed one is read to its 0xFFFD and no further."""
 
-    class NoChecksum(OceanInsightUSB2000Plus):
-        checksum_frames = False
-
     counts = np.full(2048, 1000, np.uint16)
     counts[7] = 4000  # one escaped pixel, and the step back: another
     compressed = bytes.fromhex("03e8" + "00" * 6 + "800fa0" + "8003e8" + "00" * 2039)
@@ -392,3 +389,32 @@ def test_a_header_that_disagrees_with_averages_is_refused(averages, words, messa
         spec.acquire()
     assert str(caught.value) == f"{NAME}: command 'S (acquire spectrum)': {message}"
     line.check_done()  # the rest of the frame dropped
+
+
+class NoChecksum(OceanInsightUSB2000Plus):
+    checksum_frames = False
+
+
+def test_without_checksum_a_frame_not_ending_in_fffd_is_refused():
+    reply = plain_frame(np.ones(2048, np.uint16), end=b"\xff\xfe", checksum=b"")
+    pairs = [(b"bB", ACK), (b"k\x00\x00", ACK), *connect()[2:], (b"S", reply)]
+    with (
+        expected_protocol(NoChecksum, pairs) as spec,
+        pytest.raises(ProtocolError) as caught,
+    ):
+        spec.acquire()
+    assert str(caught.value) == (
+        f"{NAME}: command 'S (acquire spectrum)': frame does not end with 0xFFFD (got "
+        "0xFFFE): bytes were lost or added"
+    )
+
+
+def test_a_frame_that_counts_no_scans_is_judged_as_one_scan():
+    counts = np.full(2048, 7, dtype=np.uint16)
+    counts[3] = 65535  # full scale of one scan
+    reply = (
+        b"\x02" + struct.pack(">7H", 0xFFFF, 0, 0, 100, 0, 0, 0) + counts.astype(">u2").tobytes()
+    )
+    reply += b"\xff\xfd" + struct.pack(">H", int(counts.sum(dtype=np.int64)) & 0xFFFF)
+    with expected_protocol(OceanInsightUSB2000Plus, [*connect(), (b"S", reply)]) as spec:
+        assert spec.acquire().saturated
