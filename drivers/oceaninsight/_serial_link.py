@@ -78,17 +78,6 @@ class OceanSerialLink(Instrument):
         super().__init__(connection, name=name, log_io=log_io)
         self._lead = bytearray(1)
         self._lead_view = memoryview(self._lead)
-        # Plain frames: buffer and views made by `_plain_layout` for the frame's shape.
-        self._layout: tuple[bool, bool] | None = None
-        self._buffer = bytearray()
-        self._view = memoryview(self._buffer)
-        self._frame_lead_view = self._view
-        self._pixel_view: NDArray[Any] = np.empty(0)
-        self._native_words: NDArray[np.uint16] = np.empty(0, np.uint16)
-        self._ones: NDArray[np.float64] = np.empty(0)
-        self._data_end = 0
-        self._header_bytes = _NO_HEADER
-        self._header = wire.FrameHeader(False, 0, 0, 0, 0)
         # Serial ports return what has arrived in one call; others read STX, then the frame.
         self._read_some = getattr(self.session.transport, "read_some_into", None)
         self._baudrate: float | None = None
@@ -100,6 +89,11 @@ class OceanSerialLink(Instrument):
         self._boxcar = 0
         self._checksum = False
         self._compressed = False
+        # Plain frames: the buffer and its views, remade by `_plain_layout` when averaging
+        # or the checksum changes the frame's shape; the last header parsed.
+        self._ones = np.ones(self.pixels)
+        self._header = wire.FrameHeader(False, 0, 0, 0, 0)  # read only once one is parsed
+        self._plain_layout(False)
 
     # -- getting back in step (decision 0009)
     def _after_resync(self) -> None:
@@ -331,8 +325,6 @@ class OceanSerialLink(Instrument):
         # The WORD pixels read in native order: wrong values, but 0xFFFF (the 16-bit full
         # scale) is the same in either order and stays the largest (see `_read_frame`).
         self._native_words = np.frombuffer(self._buffer, "=u2", self.pixels, _PIXELS_AT)
-        if self._ones.shape[0] != self.pixels:
-            self._ones = np.ones(self.pixels)
         self._layout = (dword, self._checksum)
         # The next header is parsed and checked against the new WORD/DWORD choice.
         self._header_bytes = _NO_HEADER

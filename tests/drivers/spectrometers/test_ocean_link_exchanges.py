@@ -418,3 +418,36 @@ def test_a_frame_that_counts_no_scans_is_judged_as_one_scan():
     reply += b"\xff\xfd" + struct.pack(">H", int(counts.sum(dtype=np.int64)) & 0xFFFF)
     with expected_protocol(OceanInsightUSB2000Plus, [*connect(), (b"S", reply)]) as spec:
         assert spec.acquire().saturated
+
+
+class UnpluggedAt(Line):
+    """The port fails, as a serial write does when the adapter is pulled, at `command`."""
+
+    def __init__(self, pairs, command: bytes) -> None:
+        super().__init__(pairs)
+        self.command = command
+
+    def write(self, data: bytes) -> None:
+        if data == self.command:
+            raise ConnectionError("write failed: port gone")
+        super().write(data)
+
+
+@pytest.mark.parametrize(
+    ("step", "reply", "error", "command"),
+    [
+        (3, ACK + b"USB4", Timeout, "?x 0 (read EEPROM slot)"),  # 4 of 16 text bytes
+        (8, ACK + b"\x00", Timeout, "?I"),  # half the word
+        (5, None, ConnectionFailed, "?x 2 (read EEPROM slot)"),
+        (9, None, ConnectionFailed, "?A"),
+    ],
+)
+def test_connect_queries_cut_short_or_unsent_name_their_command(step, reply, error, command):
+    pairs = connect()
+    sent = pairs[step][0]
+    line = (
+        UnpluggedAt(pairs[:step], sent) if reply is None else Line([*pairs[:step], (sent, reply)])
+    )
+    with pytest.raises(error) as caught:
+        OceanInsightUSB2000Plus(line)
+    assert (caught.value.instrument, caught.value.command) == (NAME, command)
