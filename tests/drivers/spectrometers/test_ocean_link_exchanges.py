@@ -436,6 +436,8 @@ class UnpluggedAt(Line):
 @pytest.mark.parametrize(
     ("step", "reply", "error", "command"),
     [
+        (0, b"", Timeout, "bB (binary mode)"),  # no ACK
+        (1, None, ConnectionFailed, "k (checksum mode)"),
         (3, ACK + b"USB4", Timeout, "?x 0 (read EEPROM slot)"),  # 4 of 16 text bytes
         (8, ACK + b"\x00", Timeout, "?I"),  # half the word
         (5, None, ConnectionFailed, "?x 2 (read EEPROM slot)"),
