@@ -136,3 +136,17 @@ def test_random_spectra_match_the_data_sheet_rule(seed):
     values, consumed, decoded_sum = wire.decompress(sent + b"\xff\xfd", counts.shape[0])
     assert values.tolist() == expected
     assert (consumed, decoded_sum) == (used, summed)
+
+
+@pytest.mark.parametrize(
+    ("counts", "sent"),
+    [
+        ([0x1234], "1234"),  # one pixel: the plain word alone
+        ([1000, 5000, 5001], "03e8 801388 01"),  # an escape, then a difference byte last
+    ],
+)
+def test_the_bytes_used_end_after_the_last_pixel(counts, sent):
+    data = bytes.fromhex(sent)
+    values, used, _ = wire.decompress(data + b"\xff\xfd", len(counts))
+    assert values.tolist() == counts
+    assert used == len(data)
