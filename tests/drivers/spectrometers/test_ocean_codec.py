@@ -36,4 +36,5 @@ def test_eeprom_text_is_cut_at_the_first_nul_and_stripped():
 def test_eeprom_text_that_is_not_ascii_is_kept_with_a_replacement_mark():
     # A garbled byte must not stop the connect; the calibration slots are then checked
     # as numbers, and a serial number shows where it was garbled.
-    assert wire.parse_eeprom_text(b"USB\xe9C01\x00" + b"\x00" * 8) == "USB\ufffdC01"
+    # Read as ASCII, not UTF-8: each byte above 0x7F is one mark (0xC3 0xA9 would be é).
+    assert wire.parse_eeprom_text(b"USB\xc3\xa9C01\x00" + b"\x00" * 7) == "USB\ufffd\ufffdC01"
