@@ -125,6 +125,9 @@ MODULES: dict[str, list[str]] = {
         "tests/drivers/sensors/test_unknown_tokens_in_run_files.py",
     ],
     "drivers/oceaninsight/_serial_spectrometer.py": ["tests/drivers/spectrometers"],
+    # The Ocean byte layer under it: command bytes, frames, compression, handshakes.
+    "drivers/oceaninsight/_serial_protocol.py": ["tests/drivers/spectrometers"],
+    "drivers/oceaninsight/_serial_link.py": ["tests/drivers/spectrometers"],
     "drivers/keithley/smu2400.py": ["tests/drivers/sources"],
     "drivers/keithley/_smu.py": ["tests/drivers/sources"],
 }

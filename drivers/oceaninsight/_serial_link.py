@@ -78,17 +78,6 @@ class OceanSerialLink(Instrument):
         super().__init__(connection, name=name, log_io=log_io)
         self._lead = bytearray(1)
         self._lead_view = memoryview(self._lead)
-        # Plain frames: buffer and views made by `_plain_layout` for the frame's shape.
-        self._layout: tuple[bool, bool] | None = None
-        self._buffer = bytearray()
-        self._view = memoryview(self._buffer)
-        self._frame_lead_view = self._view
-        self._pixel_view: NDArray[Any] = np.empty(0)
-        self._native_words: NDArray[np.uint16] = np.empty(0, np.uint16)
-        self._ones: NDArray[np.float64] = np.empty(0)
-        self._data_end = 0
-        self._header_bytes = _NO_HEADER
-        self._header = wire.FrameHeader(False, 0, 0, 0, 0)
         # Serial ports return what has arrived in one call; others read STX, then the frame.
         self._read_some = getattr(self.session.transport, "read_some_into", None)
         self._baudrate: float | None = None
@@ -100,6 +89,11 @@ class OceanSerialLink(Instrument):
         self._boxcar = 0
         self._checksum = False
         self._compressed = False
+        # Plain frames: the buffer and its views, remade by `_plain_layout` when averaging
+        # or the checksum changes the frame's shape; the last header parsed.
+        self._ones = np.ones(self.pixels)
+        self._header = wire.FrameHeader(False, 0, 0, 0, 0)  # read only once one is parsed
+        self._plain_layout(False)
 
     # -- getting back in step (decision 0009)
     def _after_resync(self) -> None:
@@ -120,8 +114,11 @@ class OceanSerialLink(Instrument):
             reset()
 
     def _protocol_error(self, message: str, command: str) -> ProtocolError:
+        """A reply that broke the framing: the rest of it may still be on the line (a frame
+        takes seconds at 9600 baud), so the session is out of step and its next exchange
+        first drains the line until it is quiet and sends the frame options again."""
         self._discard_input()
-        return ProtocolError(message, instrument=self.name, command=command)
+        return self.session.out_of_step(message, command=command)  # names this instrument
 
     def _expect_ack(self, command: str) -> None:
         reply = self.session.read_bytes(1, command=command)[0]
@@ -305,7 +302,7 @@ class OceanSerialLink(Instrument):
         session.read_raw_into(self._lead_view, command=command)
         self._check_lead(self._lead[0], command)
         head = session.read_bytes(wire.HEADER_BYTES, command=command)
-        header = self._read_header(head, command)
+        header = self._read_header(head, False, command)  # DWORD data is never compressed
         values, checksum = self._read_compressed(command)
         out[:] = values
         trailer = session.read_bytes(4 if self._checksum else 2, command=command)
@@ -328,31 +325,30 @@ class OceanSerialLink(Instrument):
         # The WORD pixels read in native order: wrong values, but 0xFFFF (the 16-bit full
         # scale) is the same in either order and stays the largest (see `_read_frame`).
         self._native_words = np.frombuffer(self._buffer, "=u2", self.pixels, _PIXELS_AT)
-        if self._ones.shape[0] != self.pixels:
-            self._ones = np.ones(self.pixels)
         self._layout = (dword, self._checksum)
         # The next header is parsed and checked against the new WORD/DWORD choice.
         self._header_bytes = _NO_HEADER
 
     def _new_header(self, dword: bool, command: str) -> wire.FrameHeader:
-        """Parse and keep a header unlike the last one; it must agree on WORD/DWORD."""
+        """Parse and keep a header unlike the last one."""
         buffer = self._buffer
-        header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], command)
+        header = self._read_header(buffer[_STX_AT + 1 : _PIXELS_AT], dword, command)
+        self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
+        self._header = header
+        return header
+
+    def _read_header(self, data: bytes | bytearray, dword: bool, command: str) -> wire.FrameHeader:
+        """The header, which must agree with the settings on WORD/DWORD pixels."""
+        try:
+            header = wire.parse_header(data)
+        except ValueError as error:
+            raise self._protocol_error(f"garbled frame header: {error}", command) from None
         if header.dword_pixels != dword:
             raise self._protocol_error(
                 f"frame holds {'DWORD' if header.dword_pixels else 'WORD'} pixels for "
                 f"{header.scans} scans, but averages is {self._scans}",
                 command,
             )
-        self._header_bytes = bytes(buffer[_STX_AT:_PIXELS_AT])
-        self._header = header
-        return header
-
-    def _read_header(self, data: bytes | bytearray, command: str) -> wire.FrameHeader:
-        try:
-            header = wire.parse_header(data)
-        except ValueError as error:
-            raise self._protocol_error(f"garbled frame header: {error}", command) from None
         if header.pixel_mode != 0:
             raise self._protocol_error(
                 f"pixel mode {header.pixel_mode} is set; this driver reads all pixels "

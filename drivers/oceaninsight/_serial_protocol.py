@@ -89,18 +89,14 @@ class FrameHeader(NamedTuple):
     baseline: int
     pixel_mode: int
 
-    def data_bytes(self, pixels: int) -> int:
-        """Length of uncompressed pixel data."""
-        return pixels * (4 if self.dword_pixels else 2)
-
 
 _HEADER = struct.Struct(f">{HEADER_WORDS}H")
 _BIG_ENDIAN = {False: np.dtype(">u2"), True: np.dtype(">u4")}
 
 
-def parse_header(data: bytes | bytearray | memoryview, offset: int = 0) -> FrameHeader:
-    """Decode the 14 header bytes at `offset`; ValueError says what is wrong with them."""
-    words = _HEADER.unpack_from(data, offset)
+def parse_header(data: bytes | bytearray | memoryview) -> FrameHeader:
+    """Decode the 14 header bytes; ValueError says what is wrong with them."""
+    words = _HEADER.unpack_from(data)
     start, size_flag, scans, integration_ms, baseline_msw, baseline_lsw, pixel_mode = words
     if start != FRAME_START:
         raise ValueError(f"frame starts with 0x{start:04X}, not 0xFFFF")
@@ -112,9 +108,10 @@ def parse_header(data: bytes | bytearray | memoryview, offset: int = 0) -> Frame
 
 
 def parse_pixels(
-    data: bytes | bytearray | memoryview, dword: bool, count: int = -1, offset: int = 0
+    data: bytes | bytearray | memoryview, dword: bool, count: int, offset: int
 ) -> NDArray[np.uint32]:
-    """Uncompressed big-endian pixel words (or dwords), a view of `data` (no copy)."""
+    """`count` uncompressed big-endian pixel words (or dwords) from `offset` on, a view of
+    `data` (no copy)."""
     return np.frombuffer(data, dtype=_BIG_ENDIAN[dword], count=count, offset=offset)
 
 

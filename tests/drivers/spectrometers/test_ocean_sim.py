@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -20,27 +18,14 @@ from instrumentkit.drivers.oceaninsight.usb4000_sim import (
 )
 from instrumentkit.errors import ConnectionFailed, InstrumentReportedError, ProtocolError, Timeout
 from instrumentkit.interfaces import Spectrometer
-from instrumentkit.sim import ManualClock, attach, detach
+from instrumentkit.sim import ManualClock
 from instrumentkit.testing import check_driver
-
-_names = itertools.count()
 
 
 @pytest.fixture
-def lab():
-    """Attach a model on a manual clock and open a driver on it; everything closed after."""
-    opened = []
-
-    def open_on(driver, model, **options):
-        name = f"ocean-{next(_names)}"
-        attach(name, model)
-        opened.append((name, driver.open(f"iksim://{name}", **options)))
-        return opened[-1][1]
-
-    yield open_on
-    for name, instrument in opened:
-        instrument.close()
-        detach(name)
+def lab(on_serial):
+    """open_on(driver, model, **options), everything closed after (conftest.py)."""
+    return on_serial
 
 
 def model(kind=USB4000Model, **options):

@@ -37,24 +37,43 @@ class ThreePixels(USB2000PlusModel):
         return counts * self.scans
 
 
+class FarBaseline(ThreePixels):
+    """A baseline above 16 bits (0x12345): the header's MSW and LSW both in use."""
+
+    bias = 0x12345
+
+
 @pytest.fixture
-def port():
-    """Plain pyserial on a fresh ThreePixels model (bias 1000 counts: baseline 0x03E8)."""
-    name = f"ocean-wire-{next(_names)}"
-    model = ThreePixels(clock=ManualClock())
-    attach(name, model)
-    link = serial.serial_for_url(f"iksim://{name}", timeout=2)
+def open_port():
+    """Plain pyserial on a fresh model of the kind given (ThreePixels: bias 1000 counts,
+    baseline 0x03E8); `send(command, reply_bytes)` writes and reads back."""
+    opened = []
 
-    def send(command: bytes, reply_bytes: int) -> bytes:
-        link.write(command)
-        model.clock.advance(10.0)  # the frame leaves after scans x integration time
-        reply = link.read(reply_bytes)
-        assert link.in_waiting == 0  # and nothing after it
-        return reply
+    def open_on(kind=ThreePixels):
+        name = f"ocean-wire-{next(_names)}"
+        model = kind(clock=ManualClock())
+        attach(name, model)
+        link = serial.serial_for_url(f"iksim://{name}", timeout=2)
+        opened.append((name, link))
 
-    yield send
-    link.close()
-    detach(name)
+        def send(command: bytes, reply_bytes: int) -> bytes:
+            link.write(command)
+            model.clock.advance(10.0)  # the frame leaves after scans x integration time
+            reply = link.read(reply_bytes)
+            assert link.in_waiting == 0  # and nothing after it
+            return reply
+
+        return send
+
+    yield open_on
+    for name, link in opened:
+        link.close()
+        detach(name)
+
+
+@pytest.fixture
+def port(open_port):
+    return open_port()
 
 
 def setup(send, *commands: bytes) -> None:
@@ -71,13 +90,20 @@ def test_word_frame_with_checksum(port):
     assert port(b"S", len(expected)) == expected
 
 
-def test_accumulated_scans_are_dwords_most_significant_word_first(port):
-    setup(port, b"A\x00\x03")
-    header = "02 ffff 0001 0003 00fa 0000 03e8 0000"  # DWORD, 3 scans
-    # 3 x 0x0102 = 0x306, 3 x 0xFFFE = 0x2FFFA, 3 x 7 = 0x15
-    pixels = "00000306 0002fffa 00000015" + " 00000000" * (PIXELS - 3)
-    checksum = "0315"  # 0x306 + 0x2FFFA + 0x15 = 0x30315, modulo 2**16
-    expected = bytes.fromhex(f"{header} {pixels} fffd {checksum}")
+@pytest.mark.parametrize(
+    ("scans", "pixels", "checksum"),
+    [
+        # 2 x 0x0102 = 0x204, 2 x 0xFFFE = 0x1FFFC, 2 x 7 = 0xE; sum 0x2020E
+        (2, "00000204 0001fffc 0000000e", "020e"),
+        # 3 x 0x0102 = 0x306, 3 x 0xFFFE = 0x2FFFA, 3 x 7 = 0x15; sum 0x30315
+        (3, "00000306 0002fffa 00000015", "0315"),
+    ],
+)
+def test_accumulated_scans_are_dwords_most_significant_word_first(port, scans, pixels, checksum):
+    setup(port, b"A\x00" + bytes([scans]))
+    header = f"02 ffff 0001 000{scans} 00fa 0000 03e8 0000"  # DWORD from 2 scans on
+    pixels += " 00000000" * (PIXELS - 3)
+    expected = bytes.fromhex(f"{header} {pixels} fffd {checksum}")  # checksum modulo 2**16
     assert port(b"S", len(expected)) == expected
 
 
@@ -92,3 +118,19 @@ def test_compressed_frame_escapes_big_steps_and_sums_the_bytes_sent(port):
     checksum = "0300"
     expected = bytes.fromhex(f"{header} {pixels} fffd {checksum}")
     assert port(b"S", len(expected)) == expected
+
+
+def test_a_baseline_above_16_bits_is_split_msw_first(open_port):
+    port = open_port(FarBaseline)
+    setup(port)
+    header = "02 ffff 0000 0001 00fa 0001 2345 0000"  # baseline MSW 0x0001, LSW 0x2345
+    pixels = "0102 fffe 0007" + " 0000" * (PIXELS - 3)
+    expected = bytes.fromhex(f"{header} {pixels} fffd 0107")
+    assert port(b"S", len(expected)) == expected
+
+
+def test_eeprom_slots_are_16_ascii_bytes_padded_with_nul(port):
+    # ?x and the slot word: 0 is the serial number, 1..4 the wavelength coefficients.
+    assert port(b"?x\x00\x00", 17) == b"\x06USB2+F00001" + b"\x00" * 5
+    assert port(b"?x\x00\x02", 17) == b"\x06" + b"0.37" + b"\x00" * 12
+    assert port(b"?x\x00\x05", 1) == b"\x15"  # no such slot: NAK
