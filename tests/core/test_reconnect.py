@@ -95,6 +95,16 @@ def test_the_exchange_after_a_dropped_connection_reconnects(kind: str, reset: bo
     assert instrument.received == [b"MEAS?\n", b"*IDN?\n"]  # nothing else on the new link
 
 
+def reconnect_refused(session: Session, match: str) -> ConnectionFailed:
+    """The link drops on one query; the next one's reconnect fails saying `match`."""
+    with pytest.raises(ConnectionFailed):
+        session.query("MEAS?")
+    with pytest.raises(ConnectionFailed, match=match) as caught:
+        session.query("*IDN?")
+    assert caught.value.command == "(reconnect)"
+    return caught.value
+
+
 def test_an_instrument_still_down_fails_the_reconnect_by_name() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -106,12 +116,7 @@ def test_an_instrument_still_down_fails_the_reconnect_by_name() -> None:
     accepted[0].close()  # the instrument goes away and does not come back
     listener.close()
     try:
-        with pytest.raises(ConnectionFailed):
-            session.query("MEAS?")
-        with pytest.raises(ConnectionFailed, match="cannot connect") as caught:
-            session.query("MEAS?")
-        assert caught.value.command == "(reconnect)"
-        assert caught.value.instrument == "meter"
+        assert reconnect_refused(session, "cannot connect").instrument == "meter"
         assert session.link_lost  # the next exchange tries again
         assert not session.in_step
     finally:
@@ -126,11 +131,7 @@ def test_a_visa_resource_opened_by_its_caller_is_not_reopened_behind_its_back() 
     resource = manager.open_resource(f"TCPIP::127.0.0.1::{instrument.port}::SOCKET")
     session = Session(VisaTransport(resource, timeout=2.0), name="meter")  # type: ignore[arg-type]
     try:
-        with pytest.raises(ConnectionFailed):
-            session.query("MEAS?")
-        with pytest.raises(ConnectionFailed, match="opened by its caller") as caught:
-            session.query("*IDN?")
-        assert caught.value.command == "(reconnect)"
+        reconnect_refused(session, "opened by its caller")
     finally:
         resource.close()
         manager.close()
