@@ -126,8 +126,9 @@ def _scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         text = repr(value)
-        # YAML 1.1 readers take `1e-05` for a string: give the mantissa a dot.
-        if "e" in text and "." not in text.split("e")[0]:
+        # YAML 1.1 readers take `1e-05` for a string: give the mantissa a dot (repr's
+        # exponent never has one).
+        if "e" in text and "." not in text:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}.0e{exponent}"
         return text

@@ -97,7 +97,8 @@ def write(tmp_path, text: str) -> str:
 
 def test_loading_gives_the_header_without_format_and_exchanges_and_each_entrys_line(tmp_path):
     text = (
-        OPENING
+        "\n"  # a blank first line: line numbers still count it
+        + OPENING
         + 'name: "dmm"\nnotes:\n- a list at column 0 in the header\nconnection: {timeout: 2}\n'
         + "exchanges:\n"
         + entry_text(b"A?\n", b"1\n", 0.5, 0.25)
@@ -114,7 +115,7 @@ def test_loading_gives_the_header_without_format_and_exchanges_and_each_entrys_l
     assert (recording.name, recording.connection) == ("dmm", {"timeout": 2})
     lines = text.splitlines()
     assert [e.line for e in recording.exchanges] == [
-        n for n, line in enumerate(lines, 1) if line.startswith("- ") and n > 8
+        n for n, line in enumerate(lines, 1) if line.startswith("- ") and n > 9
     ]
     assert [(e.write, e.reply, e.at, e.took) for e in recording.exchanges] == [
         (b"A?\n", b"1\n", 0.5, 0.25),
@@ -132,6 +133,10 @@ def test_a_hand_formatted_file_loads_without_line_numbers(tmp_path):
         (None, b"", 0),
     ]
     assert (recording.name, recording.connection) == (recording.path, {})
+    bad = write(tmp_path, OPENING + "exchanges:\n  - {write: 'A?'}\n  - 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_recording(bad)
+    assert str(caught.value) == f"{bad}: exchange 2 is not a mapping"
 
 
 def test_an_empty_recording_has_no_exchanges(tmp_path):
@@ -147,17 +152,21 @@ def test_an_empty_recording_has_no_exchanges(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("exchanges: {a: 1}\n", "'exchanges' must be a list"),
+        ("exchanges: {a: 1}\n", r"yaml: 'exchanges' must be a list$"),
         ("exchanges:\n- 5\n", r": exchange 1 \(line 5\) is not a mapping$"),
         ("exchanges:\n- at: 1.0\n", r"exchange 1 \(line 5\) has neither 'write' nor 'unasked"),
         ("exchanges:\n- unasked: false\n", r"exchange 1 \(line 5\) has neither 'write'"),
         ("exchanges:\n- write: 5\n", r"exchange 1 \(line 5\): write must be text, not 5$"),
         ("exchanges:\n- write: [a, 5]\n", r"exchange 1 \(line 5\): write must be text, not \["),
         (
-            'exchanges:\n- write: "A"\n- write: "B"\n  reply_base64: "gA=!"\n',
+            # valid once the "!" is dropped, as a lax decoder would
+            'exchanges:\n- write: "A"\n- write: "B"\n  reply_base64: "gA==!"\n',
             r"exchange 2 \(line 6\): reply_base64 is not base64: ",
         ),
-        ("exchanges:\n- write_base64: [gA, 5]\n", r"write_base64 must be text, not \["),
+        (
+            "exchanges:\n- write_base64: [gA, 5]\n",
+            r"1 \(line 5\): write_base64 must be text, not \[",
+        ),
         ("exchanges:\n- write_base64: 5\n", r"write_base64 must be text, not 5$"),
         (
             'exchanges:\n- write: "\\u20ac"\n',
@@ -179,8 +188,24 @@ def test_a_malformed_recording_is_a_config_error_naming_the_file_and_the_entry(
 @pytest.mark.parametrize("text", ["[1, 2]\n", "format: instrumentkit-recording/2\n", "a: 1\n"])
 def test_a_file_that_is_not_a_recording_is_refused(tmp_path, text):
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError, match=r"not an instrumentkit recording \(no 'format: "):
+    with pytest.raises(ConfigError) as caught:
         load_recording(path)
+    assert str(caught.value) == (
+        f"{path}: not an instrumentkit recording (no 'format: instrumentkit-recording/1')"
+    )
+
+
+def test_a_recording_that_is_not_yaml_names_the_file_and_the_line(tmp_path):
+    path = write(tmp_path, OPENING + "exchanges:\n- write: [\n")
+    with pytest.raises(
+        ConfigError, match=r"^\S+hand.rec.yaml: not valid YAML \(line 6, column 1\)"
+    ):
+        load_recording(path)
+
+
+def test_a_recording_without_an_exchanges_key_has_none(tmp_path):
+    recording = load_recording(write(tmp_path, OPENING + 'name: "x"\n'))
+    assert (recording.header, recording.exchanges) == ({"name": "x"}, [])
 
 
 def test_a_missing_recording_says_how_to_record_one(tmp_path):
