@@ -316,3 +316,27 @@ def test_without_a_write_terminator_every_exchange_is_left_to_replay():
         "#   exchange 2: write b'Y 1' (no write terminator or binary)",
         "#   exchange 3: write b'Y?' (no write terminator or binary)",
     ]
+
+
+def test_a_value_holding_spaces_is_one_setting_and_a_matching_read_back_has_no_remark():
+    exchanges = [
+        E(b'DISP:TEXT "A B"\n', b""),
+        E(b"DISP:TEXT?\n", b'"A B"\n'),
+        E(b"MODE FAST\n", b""),
+        E(b"MODE?\n", b"FAST\n"),
+    ]
+    text = to_sim(Recording("x.rec.yaml", {}, exchanges))
+    device = yaml.safe_load(text)["devices"]["recorded"]
+    assert device["dialogues"] == []
+    assert device["properties"]["disp_text"]["default"] == '"A B"'
+    assert device["properties"]["disp_text"]["setter"] == {"q": "DISP:TEXT {}"}
+    assert '#   DISP:TEXT: set "A B"\n#   MODE: set FAST\n' in text
+
+
+def test_a_reply_without_the_read_terminator_and_a_long_binary_write_are_left_to_replay():
+    frame = bytes(range(0x80, 0xA0))  # 32 bytes: the note shows the first 24
+    exchanges = [E(b"N?\n", b"12"), E(frame, b"")]
+    text = to_sim(Recording("x.rec.yaml", {}, exchanges))
+    assert yaml.safe_load(text)["devices"]["recorded"]["dialogues"] == []
+    assert "#   exchange 1: 'N?' answered 2 bytes, not one text\n" in text
+    assert f"#   exchange 2: write {frame[:24]!r} (no write terminator or binary)\n" in text
