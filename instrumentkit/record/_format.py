@@ -126,8 +126,9 @@ def _scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         text = repr(value)
-        # YAML 1.1 readers take `1e-05` for a string: give the mantissa a dot.
-        if "e" in text and "." not in text.split("e")[0]:
+        # YAML 1.1 readers take `1e-05` for a string: give the mantissa a dot (repr's
+        # exponent never has one).
+        if "e" in text and "." not in text:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}.0e{exponent}"
         return text
@@ -151,21 +152,41 @@ def header_text(header: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bytes_of(entry: dict[str, Any], key: str, where: str) -> bytes | None:
+def _text_of(value: Any, key: str, where: str, path: str) -> str:
+    """A scalar or a list of pieces (long values), as one string."""
+    if isinstance(value, list) and all(isinstance(piece, str) for piece in value):
+        value = "".join(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be text, not {value!r}", source=path)
+    return value
+
+
+def _bytes_of(entry: dict[str, Any], key: str, where: str, path: str) -> bytes | None:
     if key in entry:
-        value = entry[key]
-        text = "".join(value) if isinstance(value, list) else value
-        if not isinstance(text, str):
-            raise ConfigError(f"{where}: {key} must be text, not {text!r}")
-        return text.encode("latin-1")
+        text = _text_of(entry[key], key, where, path)
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError as error:
+            raise ConfigError(
+                f"{where}: {key} holds {error.object[error.start]!a}, which is not one "
+                f"byte: bytes beyond \\xff go in {key}_base64",
+                source=path,
+            ) from None
     encoded = entry.get(f"{key}_base64")
     if encoded is None:
         return None
-    text = "".join(encoded) if isinstance(encoded, list) else str(encoded)
+    text = _text_of(encoded, f"{key}_base64", where, path)
     try:
         return base64.b64decode(text, validate=True)
     except ValueError as error:
-        raise ConfigError(f"{where}: {key}_base64 is not base64: {error}") from None
+        raise ConfigError(f"{where}: {key}_base64 is not base64: {error}", source=path) from None
+
+
+def _seconds(entry: dict[str, Any], key: str, where: str, path: str) -> float:
+    value = entry.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: {key} must be seconds, not {value!r}", source=path)
+    return float(value)
 
 
 _ENTRY_START = re.compile(r"^- ", re.MULTILINE)
@@ -199,15 +220,15 @@ def load_recording(path: str) -> Recording:
         where = f"exchange {index}" + (f" (line {line})" if line else "")
         if not isinstance(entry, dict):
             raise ConfigError(f"{where} is not a mapping", source=path)
-        write = _bytes_of(entry, "write", where)
+        write = _bytes_of(entry, "write", where, path)
         if write is None and not entry.get("unasked"):
             raise ConfigError(f"{where} has neither 'write' nor 'unasked: true'", source=path)
         exchanges.append(
             Exchange(
                 write=write,
-                reply=_bytes_of(entry, "reply", where) or b"",
-                at=float(entry.get("at", 0.0)),
-                took=float(entry.get("took", 0.0)),
+                reply=_bytes_of(entry, "reply", where, path) or b"",
+                at=_seconds(entry, "at", where, path),
+                took=_seconds(entry, "took", where, path),
                 line=line,
             )
         )

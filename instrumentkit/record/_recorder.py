@@ -61,7 +61,6 @@ class RecordingTransport(TransportBase):
         self._file.flush()
         self._lock = threading.Lock()
         self._start = time.perf_counter()
-        self._last_flush = self._start
         self._flush_at = self._start + flush_interval
         self._finished: list[Any] = []
         self._writes: dict[bytes | None, str] = {}
@@ -91,12 +90,11 @@ class RecordingTransport(TransportBase):
 
     # -- the exchange in progress
     def _text(self, cache: dict[Any, str], data: Any, render: Any) -> str:
-        text = cache.get(data)
-        if text is None:
-            text = render(data)
-            if (data is None or len(data) <= _CACHED_BYTES) and len(cache) < _CACHE_ENTRIES:
-                cache[data] = text
-        return text  # type: ignore[no-any-return]
+        """Format a message not in `cache`; keep the text of short ones for next time."""
+        text: str = render(data)
+        if (data is None or len(data) <= _CACHED_BYTES) and len(cache) < _CACHE_ENTRIES:
+            cache[data] = text
+        return text
 
     def _keep(self) -> None:
         """Keep the exchange in progress for the next batch."""
@@ -129,7 +127,6 @@ class RecordingTransport(TransportBase):
             if self._file is not None and entries:
                 self._write_whole(self._file, "".join(entries))
             del finished[:count]
-            self._last_flush = now
             self._flush_at = now + self.flush_interval
 
     @staticmethod

@@ -92,7 +92,7 @@ def _survey(recording: Recording, write_term: bytes, read_term: bytes) -> _Surve
         if write is None:
             survey.left.append(f"{where}: {len(reply)} bytes sent unasked")
             continue
-        if not (_is_text(write) and write.endswith(write_term) and write.isascii()):
+        if not (write_term and _is_text(write) and write.endswith(write_term)):
             survey.left.append(f"{where}: write {write[:24]!r} (no write terminator or binary)")
             continue
         command = write[: -len(write_term)].decode("ascii").strip()

@@ -213,7 +213,32 @@ def test_ctrl_c_inside_a_flush_loses_no_exchange_and_writes_none_twice(
     ]
 
 
-def test_a_write_that_fails_half_way_is_taken_back_and_written_whole_later(tmp_path):
+def test_ctrl_c_while_closing_then_the_exit_hook_writes_each_exchange_once(tmp_path, monkeypatch):
+    from instrumentkit.record import _recorder
+
+    path = tmp_path / "a.rec.yaml"
+    recorder = RecordingTransport(ProtocolTransport([("A?", "1"), ("B?", "2")]), str(path), {})
+    session = Session(recorder)
+    session.query("A?")
+    session.query("B?")  # in progress until close() keeps it
+    monkeypatch.setattr(_recorder, "write_lines", _InterruptOnce(_recorder.write_lines))
+    with pytest.raises(KeyboardInterrupt):
+        recorder.close()
+    _recorder._finish_all()
+    exchanges = load_recording(str(path)).exchanges
+    assert [(e.write, e.reply) for e in exchanges] == [(b"A?\n", b"1\n"), (b"B?\n", b"2\n")]
+
+
+@pytest.mark.parametrize(
+    ("share", "cleanup_error"),
+    [(0.5, None), (0.0, OSError("disk gone")), (0.0, ValueError("closed file"))],
+    ids=["half-written", "seek-fails", "file-closed"],
+)
+def test_a_write_that_fails_half_way_is_taken_back_and_written_whole_later(
+    tmp_path, share, cleanup_error
+):
+    """Taking back fails too when the disk or the file is gone (nothing was written
+    then): the error that stopped the write is the one raised."""
     path = tmp_path / "half.rec.yaml"
     pairs = [("A?", "1"), ("B?", "2"), ("C?", "3")]
     recorder = RecordingTransport(ProtocolTransport(pairs), str(path), {"name": "fake"})
@@ -229,8 +254,13 @@ def test_a_write_that_fails_half_way_is_taken_back_and_written_whole_later(tmp_p
             return getattr(real_file, name)
 
         def write(self, text):
-            real_file.write(text[: len(text) // 2])
+            real_file.write(text[: int(len(text) * share)])
             raise KeyboardInterrupt
+
+        def seek(self, position):
+            if cleanup_error is not None:
+                raise cleanup_error
+            return real_file.seek(position)
 
     recorder._file = HalfWrite()
     recorder._flush_at = 0.0
