@@ -8,9 +8,9 @@ import pytest
 import pyvisa
 from pyvisa_py.protocols import hislip
 
-from instrumentkit.share import ShareServer
+from instrumentkit.share import InstrumentRules, ShareServer
 
-from .conftest import block_payload, wait_until
+from .conftest import MakeShare, block_payload, wait_until
 
 
 @pytest.fixture
@@ -37,8 +37,11 @@ def test_hislip0_is_the_first_instrument(share: ShareServer, rm: pyvisa.Resource
     assert float(first.query(":LEV?")) != 7.0  # another instrument, another connection
 
 
-def test_binary_block_passes_untouched(share: ShareServer, rm: pyvisa.ResourceManager) -> None:
-    bench = rm.open_resource(share.resource("bench"))
+def test_binary_block_passes_untouched(make_share: MakeShare, rm: pyvisa.ResourceManager) -> None:
+    # 10 MB on a loaded 2-core machine: timeouts (share and client) sized for the load,
+    # since what is checked is the bytes, not how fast they come.
+    share = make_share(rules={"bench": InstrumentRules(timeout=60.0)})
+    bench = rm.open_resource(share.resource("bench"), timeout=60_000)
     size = 10_000_000
     bench.write(f":BLOC? {size}")
     raw = bench.read_raw()  # the whole reply, every byte as the instrument sent it
