@@ -6,6 +6,7 @@ pyserial URL) and VISA resources (pyvisa-py)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import threading
@@ -77,7 +78,10 @@ OPENERS: dict[str, Callable[[int], Transport]] = {
     # tried with the reset a rebooting instrument's stack sends.
     [("socket", False), ("socket", True), ("serial", False), ("serial", True), ("visa", True)],
 )
-def test_the_exchange_after_a_dropped_connection_reconnects(kind: str, reset: bool) -> None:
+def test_the_exchange_after_a_dropped_connection_reconnects(
+    kind: str, reset: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="instrumentkit.io")
     instrument = DropsFirstConnection(reset=reset)
     session = Session(OPENERS[kind](instrument.port), name="meter")
     try:
@@ -89,6 +93,7 @@ def test_the_exchange_after_a_dropped_connection_reconnects(kind: str, reset: bo
         assert session.query("*IDN?") == "Acme,REBOOTED,1,1.0"
         assert not session.link_lost
         assert session.in_step
+        assert "meter: connection opened again" in caplog.messages
     finally:
         session.close()
         instrument.join()
@@ -105,18 +110,21 @@ def reconnect_refused(session: Session, match: str) -> ConnectionFailed:
     return caught.value
 
 
-def test_an_instrument_still_down_fails_the_reconnect_by_name() -> None:
+@pytest.mark.parametrize("kind", ["socket", "serial"])
+def test_an_instrument_still_down_fails_the_reconnect_by_name(kind: str) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     accepted: list[socket.socket] = []
     thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]))
     thread.start()
-    session = Session(SocketTransport("127.0.0.1", port, timeout=2.0), name="meter")
+    session = Session(OPENERS[kind](port), name="meter")
     thread.join(10)
     accepted[0].close()  # the instrument goes away and does not come back
     listener.close()
+    says = {"socket": f"cannot connect to 127.0.0.1:{port}",
+            "serial": f"cannot open socket://127.0.0.1:{port} again"}  # fmt: skip
     try:
-        assert reconnect_refused(session, "cannot connect").instrument == "meter"
+        assert reconnect_refused(session, says[kind]).instrument == "meter"
         assert session.link_lost  # the next exchange tries again
         assert not session.in_step
     finally:
