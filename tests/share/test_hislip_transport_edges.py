@@ -1,0 +1,321 @@
+"""HislipTransport's reads and writes at their edges, on the scripted servers of
+`test_hislip_foreign_servers.py`: a block's payload received straight into the caller's
+buffer (timed out, reset, ended by its DataEnd), late replies too large for one `recv`,
+Data parts of 64 KiB and more, and how the channels end."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from instrumentkit.hislip_transport import HislipTransport
+from instrumentkit.share._protocol import MessageType, encode_header
+
+from .test_hislip_foreign_servers import (
+    ANY,
+    FIRST,
+    REAL_ASYNC_INITIALIZE_RESPONSE,
+    REAL_INITIALIZE_RESPONSE,
+    Message,
+    Start,
+    maximum_size,
+    message,
+    receive,
+    receive_program,
+)
+from .test_hislip_foreign_servers import serve as serve  # the fixture
+
+
+def transport_of(start: Start, script: object, **options: tuple[bytes, ...]) -> HislipTransport:
+    _, session = start(script, **options)
+    transport = session.transport
+    assert isinstance(transport, HislipTransport)
+    return transport
+
+
+# -- a block's payload straight into the caller's buffer
+
+
+def block_in_two(go: threading.Event, after: threading.Event, then: str) -> object:
+    """Once `go` is set, a DataEnd of 70000 bytes whose first 1000 come at once; once
+    `after` is set the server goes `then`: "silent" or "reset" (RST, SO_LINGER 0)."""
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        go.wait(5)
+        sync.sendall(encode_header(MessageType.DATA_END, 0, message_id, 70000) + bytes(1000))
+        after.wait(5)
+        if then == "reset":
+            sync.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sync.close()
+        else:
+            sync.settimeout(5.0)
+            with contextlib.suppress(OSError):
+                sync.recv(1)  # until the client closes
+
+    return script
+
+
+def test_a_block_that_stalls_says_how_much_arrived(serve: Start) -> None:
+    go, after = threading.Event(), threading.Event()
+    transport = transport_of(serve, block_in_two(go, after, "silent"))
+    transport.timeout = 0.2
+    transport.write(b"CURV?\n")
+    # Nothing received yet: the wait is for a message's header.
+    with pytest.raises(TimeoutError, match=r"^0 of 500 bytes arrived$"):
+        transport.read_into(memoryview(bytearray(500)))
+    go.set()
+    transport.timeout = 2.0
+    transport.read_into(memoryview(bytearray(1000)))
+    after.set()
+    transport.timeout = 0.2
+    # The rest of the payload is next on the socket: the wait is inside it.
+    with pytest.raises(TimeoutError, match=r"^0 of 69000 bytes arrived$"):
+        transport.read_into(memoryview(bytearray(69000)))
+
+
+def test_a_block_cut_by_a_reset_says_how_much_arrived(serve: Start) -> None:
+    go, after = threading.Event(), threading.Event()
+    transport = transport_of(serve, block_in_two(go, after, "reset"))
+    transport.write(b"CURV?\n")
+    go.set()
+    transport.read_into(memoryview(bytearray(1000)))
+    after.set()
+    with pytest.raises(ConnectionError, match=r"^read failed after 0 of 69000 bytes arrived: "):
+        transport.read_into(memoryview(bytearray(69000)))
+
+
+def test_a_block_read_to_its_data_end_is_delivered(serve: Start) -> None:
+    block = bytes(range(256)) * 400  # 102400 bytes, the whole reply: no terminator
+    sent: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"#6102400" + block))
+        sent.append(receive(sync))
+
+    server, session = serve(script)
+    transport = session.transport
+    transport.write(b"CURV?\n")
+    assert transport.read_exact(8) == b"#6102400"
+    received = bytearray(len(block))
+    transport.read_into(memoryview(received))
+    assert received == block
+    transport.write(b"*CLS\n")
+    server.join()
+    assert sent == [(MessageType.DATA_END, 1, FIRST + 2, b"*CLS\n")]  # RMT-delivered
+
+
+def test_a_late_reply_larger_than_a_recv_is_dropped_while_reading_a_block(
+    serve: Start,
+) -> None:
+    late = b"\xaa" * 200_000
+    block = bytes(range(256)) * 300
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)  # A?: its reply comes late
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, FIRST, late) + message(
+            MessageType.DATA_END, message_id, block
+        ))  # fmt: skip
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    transport.write(b"CURV?\n")
+    received = bytearray(len(block))
+    transport.read_into(memoryview(received))
+    assert received == block
+
+
+def test_the_rest_of_a_forgotten_reply_is_dropped_as_it_arrives(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, first_id, _ = receive(sync)
+        rest = b"x" * 99 + b"\n"
+        sync.sendall(encode_header(MessageType.DATA_END, 0, first_id, 6 + len(rest)) + b"first\n")
+        _, _, second_id, _ = receive(sync)  # sent with the rest of A's reply still to come
+        sync.sendall(rest + message(MessageType.DATA_END, second_id, b"second\n"))
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    assert transport.read_until(b"\n") == b"first"
+    transport.write(b"B?\n")
+    assert transport.read_until(b"\n") == b"second"
+
+
+# -- Data parts of 64 KiB and more go out as a header and the payload itself
+
+
+def test_data_parts_of_64_kib_and_more_arrive_whole(serve: Start) -> None:
+    parts: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        parts.extend(receive_program(sync))
+
+    opening = (REAL_INITIALIZE_RESPONSE, REAL_ASYNC_INITIALIZE_RESPONSE,
+               maximum_size(100_000 + 16))  # fmt: skip
+    server, session = serve(script, opening=opening)
+    data = bytes(range(251)) * 700  # 175700 bytes: 100000 + 75700
+    session.transport.write(data)
+    server.join()
+    assert [(kind, parameter, len(payload)) for kind, _, parameter, payload in parts] == [
+        (MessageType.DATA, FIRST, 100_000),
+        (MessageType.DATA_END, FIRST, 75_700),
+    ]
+    assert b"".join(payload for _, _, _, payload in parts) == data
+
+
+# -- the channels' end
+
+
+def test_a_fatal_error_shuts_both_channels(serve: Start) -> None:
+    ends: list[bytes] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.sendall(message(MessageType.FATAL_ERROR, 0, b"bye", 1))
+        for sock in (sync, async_):
+            sock.settimeout(2.0)
+            ends.append(sock.recv(16))  # b"": the client shut the channel down
+
+    server, session = serve(script)
+    session.transport.write(b"READ?\n")
+    with pytest.raises(ConnectionError, match="bye"):
+        session.transport.read_until(b"\n")
+    server.join()
+    assert ends == [b"", b""]
+
+
+def test_abort_shuts_both_channels_and_may_follow_close(serve: Start) -> None:
+    ends: list[bytes] = []
+    aborted = threading.Event()
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        aborted.wait(5)
+        for sock in (sync, async_):
+            sock.settimeout(2.0)
+            ends.append(sock.recv(16))
+
+    server, session = serve(script)
+    transport = session.transport
+    transport.abort()
+    aborted.set()
+    server.join()
+    assert ends == [b"", b""]
+    transport.close()
+    transport.abort()  # a run stopping after the session closed: nothing to shut
+
+
+# -- drain: what it counts, what it keeps
+
+
+def test_drain_takes_in_the_servers_error_but_ends_at_its_fatal_error(serve: Start) -> None:
+    read = threading.Event()
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"12\n"))
+        read.wait(5)
+        sync.sendall(
+            message(MessageType.ERROR, 0, b"not counted", 2)
+            + message(MessageType.DATA_END, message_id, b"3456\n")
+        )
+        receive(sync)
+        sync.sendall(message(MessageType.FATAL_ERROR, 0, b"gone", 0))
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    assert transport.read_until(b"\n") == b"12"
+    read.set()
+    assert transport.drain(0.5, 2.0) == 5  # the payloads of Data messages, not the Error's
+    transport.write(b"B?\n")
+    with pytest.raises(ConnectionError, match=r"fatal error 0 \(unidentified error\): gone"):
+        transport.drain(0.5, 2.0)
+
+
+def test_drain_counts_only_its_own_drops(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)  # A?: answered late
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(
+            message(MessageType.DATA_END, FIRST, b"late reply\n")
+            + message(MessageType.DATA_END, message_id, b"B\n")
+        )
+        receive(sync)
+        sync.sendall(message(MessageType.DATA_END, FIRST + 4, b"xyz\n"))
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    transport.write(b"B?\n")
+    assert transport.read_until(b"\n") == b"B"  # A's late reply was dropped on the way
+    transport.write(b"C?\n")
+    assert transport.drain(0.2, 2.0) == 4
+
+
+def test_drain_counts_a_reply_tagged_with_any_message_id(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.sendall(message(MessageType.DATA_END, ANY, b"12345\n"))
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    assert transport.drain(0.2, 2.0) == 6
+
+
+def test_after_a_drain_the_last_message_is_still_the_last(serve: Start) -> None:
+    sent: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"1\n"))
+        sent.append(receive(async_))  # the lock release
+        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
+        sent.append(receive(sync))
+
+    server, session = serve(script)
+    transport = session.transport
+    assert session.query("*OPC?") == "1"
+    assert transport.drain(0.05, 2.0) == 0
+    assert transport.async_lock_release() == "success"
+    transport.write(b"*CLS\n")
+    server.join()
+    assert sent == [
+        (MessageType.ASYNC_LOCK, 0, FIRST, b""),  # released after the last message sent
+        (MessageType.DATA_END, 1, FIRST + 2, b"*CLS\n"),  # the reply read before: delivered
+    ]
+
+
+def test_drain_of_a_server_that_keeps_sending_says_so(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"a\nbcd\n"))
+        with contextlib.suppress(OSError):  # until the client closes
+            while True:
+                sync.sendall(message(MessageType.DATA_END, message_id, b"0.5\n"))
+                time.sleep(0.02)
+
+    transport = transport_of(serve, script)
+    transport.write(b"READ?\n")
+    assert transport.read_until(b"\n") == b"a"  # "bcd\n" still pending
+    assert transport.drain(0.5, 0.3) == -1
+
+
+def test_drain_counts_the_rest_of_a_reply_it_met_half_received(serve: Start) -> None:
+    read = threading.Event()
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        rest = b"x" * 99 + b"\n"
+        sync.sendall(encode_header(MessageType.DATA_END, 0, message_id, 6 + len(rest)) + b"first\n")
+        read.wait(5)
+        sync.sendall(rest)
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    assert transport.read_until(b"\n") == b"first"
+    read.set()
+    assert transport.drain(0.5, 2.0) == 100
