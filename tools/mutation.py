@@ -45,6 +45,7 @@ _HISLIP_TESTS = [
     "tests/share/test_hislip_transport_wire.py",
     "tests/share/test_hislip_foreign_servers.py",
     "tests/share/test_hislip_server_corners.py",
+    "tests/share/test_hislip_transport_edges.py",
     "tests/share/test_hislip_pyvisa.py",
 ]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,13 @@ from typing import Any
 import pytest
 
 from instrumentkit.connect import open_transport
-from instrumentkit.errors import ConfigError, ConnectionFailed, InstrumentError, ProtocolError
+from instrumentkit.errors import (
+    ConfigError,
+    ConnectionFailed,
+    InstrumentError,
+    ProtocolError,
+    Timeout,
+)
 from instrumentkit.session import Session
 from instrumentkit.share._protocol import MessageType
 
@@ -195,3 +202,82 @@ def test_locks_under_pyvisa_py_need_a_hislip_resource(lab: Any) -> None:
             pytest.fail("the block ran without the lock")
     finally:
         session.close()
+
+
+# -- Interrupted (IVI-6.1 3.1.2 rule 4) whose AsyncInterrupted never comes
+
+
+def test_interrupted_without_async_interrupted_times_out_the_next_message(serve: Start) -> None:
+    sent: list[bytes] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)  # A?
+        _, _, message_id, _ = receive(sync)  # B?, before A's reply was read
+        sync.sendall(
+            message(MessageType.INTERRUPTED, message_id)
+            + message(MessageType.DATA_END, message_id, b"B\n")
+        )
+        sync.settimeout(0.6)  # past the client's timeout: it gave up, sending nothing
+        with contextlib.suppress(TimeoutError):
+            sent.append(sync.recv(64))
+
+    server, session = serve(script)
+    session.transport.timeout = 0.3
+    session.write("A?")
+    session.write("B?")
+    assert session.read() == "B"
+    with pytest.raises(Timeout) as caught:
+        session.write("C")
+    assert caught.value.instrument == server.resource
+    assert caught.value.command == "C"
+    assert "the server sent Interrupted but no AsyncInterrupted within 0.3 s" in str(caught.value)
+    server.join()
+    assert sent == []
+
+
+# -- AsyncLockResponse codes IVI-6.1 does not define are errors
+
+
+def test_a_lock_request_answered_with_an_unknown_code_is_refused(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)
+        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=7))
+
+    server, session = serve(script)
+    with pytest.raises(InstrumentError) as caught, session.lock_instrument(timeout=0.5):
+        pytest.fail("the block ran without the lock")
+    assert caught.value.instrument == server.resource
+    assert "the server refused the exclusive lock (error)" in str(caught.value)
+
+
+def test_a_release_answered_with_an_unknown_code_says_the_lock_was_not_held(
+    serve: Start,
+) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)
+        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
+        receive(async_)
+        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=9))
+
+    _, session = serve(script)
+    with (
+        pytest.raises(InstrumentError, match="held no lock when releasing"),
+        session.lock_instrument(timeout=0.5),
+    ):
+        pass
+
+
+def test_after_a_fatal_error_a_lock_request_says_why_the_session_ended(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.sendall(message(MessageType.FATAL_ERROR, 0, b"firmware fault", 129))
+
+    server, session = serve(script)
+    with pytest.raises(ConnectionFailed):
+        session.query("READ?")
+    with pytest.raises(ConnectionFailed) as caught, session.lock_instrument(timeout=0.5):
+        pytest.fail("the block ran without the lock")
+    assert caught.value.instrument == server.resource
+    assert "ended the session with fatal error 129 (device-defined): firmware fault" in str(
+        caught.value
+    )
