@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +23,12 @@ from instrumentkit.session import Session
 from instrumentkit.share._protocol import MessageType
 
 from .test_hislip_foreign_servers import (
+    ANY,
+    FIRST,
     REAL_ASYNC_INITIALIZE_RESPONSE,
     REAL_MAXIMUM_SIZE_RESPONSE,
     ForeignServer,
+    Message,
     Start,
     answer_idn,
     initialize_response,
@@ -257,3 +261,86 @@ def test_after_a_fatal_error_a_lock_request_says_why_the_session_ended(serve: St
     assert "ended the session with fatal error 129 (device-defined): firmware fault" in str(
         caught.value
     )
+
+
+# -- where a reply ends, and RMT-delivered, when it does not come as one lone segment
+
+
+def test_rmt_delivered_follows_replies_read_in_pieces(serve: Start) -> None:
+    sent: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        replies = [
+            message(MessageType.DATA_END, FIRST, b"a\nb\n"),  # two reads: delivered
+            message(MessageType.DATA_END, FIRST + 2, b"x\ny"),  # "y" left unread
+            None,
+            # no terminator, in two parts: the DataEnd ends the reply
+            message(MessageType.DATA, FIRST + 6, b"no ")
+            + message(MessageType.DATA_END, FIRST + 6, b"terminator"),
+            # a reply without terminator, then one tagged "any message" in the same segment
+            message(MessageType.DATA_END, FIRST + 8, b"abc")
+            + message(MessageType.DATA_END, ANY, b"def\n"),
+            None,
+        ]
+        for reply in replies:
+            sent.append(receive(sync))
+            if reply is not None:
+                sync.sendall(reply)
+
+    server, session = serve(script)
+    session.write("A?")
+    assert [session.read(), session.read()] == ["a", "b"]
+    session.write("B?")
+    assert session.read() == "x"
+    session.write("C")
+    assert session.query("D?") == "no terminator"
+    session.write("E?")
+    assert [session.read(), session.read()] == ["abc", "def"]
+    session.write("F")
+    server.join()
+    assert [control for _, control, _, _ in sent] == [0, 1, 0, 0, 1, 1]
+
+
+def test_a_reply_after_the_servers_error_is_read_in_pieces(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.sendall(message(MessageType.ERROR, 0, b"bad", 2))
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(
+            message(MessageType.DATA, message_id, b"1,")
+            + message(MessageType.DATA_END, message_id, b"2\n")
+        )
+
+    _, session = serve(script)
+    with pytest.raises(ProtocolError, match="bad"):
+        session.query("A?")
+    assert session.query("B?") == "1,2"
+
+
+def test_a_reply_that_stops_half_way_times_out_without_detail(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA, message_id, b"part"))  # no DataEnd follows
+        with contextlib.suppress(OSError):
+            sync.recv(1)  # until the client closes
+
+    _, session = serve(script)
+    session.transport.timeout = 0.3
+    with pytest.raises(Timeout) as caught:
+        session.query("READ?")
+    assert caught.value.command == "READ?"
+    assert "no complete reply within 0.3 s; check the command is a query" in str(caught.value)
+
+
+def test_a_fatal_error_after_the_sync_channel_was_reset_still_says_why(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)  # the lock request
+        sync.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sync.close()  # reset: shutting it down fails on the client's side
+        async_.sendall(message(MessageType.FATAL_ERROR, 0, b"crashed", 0))
+
+    server, session = serve(script)
+    with pytest.raises(ConnectionFailed) as caught, session.lock_instrument(timeout=0.5):
+        pytest.fail("the block ran without the lock")
+    assert caught.value.instrument == server.resource
+    assert "ended the session with fatal error 0 (unidentified error): crashed" in str(caught.value)
