@@ -272,20 +272,26 @@ def test_after_a_drain_the_last_message_is_still_the_last(serve: Start) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
         _, _, message_id, _ = receive(sync)
         sync.sendall(message(MessageType.DATA_END, message_id, b"1\n"))
+        sent.append(receive(sync))
         sent.append(receive(async_))  # the lock release
         async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
-        sent.append(receive(sync))
+        sync.sendall(
+            message(MessageType.DATA, sent[0][2], b"after ")
+            + message(MessageType.DATA_END, sent[0][2], b"the drain\n")
+        )
 
     server, session = serve(script)
     transport = session.transport
     assert session.query("*OPC?") == "1"
     assert transport.drain(0.05, 2.0) == 0
+    transport.write(b"*ESR?\n")
     assert transport.async_lock_release() == "success"
-    transport.write(b"*CLS\n")
+    # A reply to the last message that comes once the drain is over is read.
+    assert transport.read_until(b"\n") == b"after the drain"
     server.join()
     assert sent == [
-        (MessageType.ASYNC_LOCK, 0, FIRST, b""),  # released after the last message sent
-        (MessageType.DATA_END, 1, FIRST + 2, b"*CLS\n"),  # the reply read before: delivered
+        (MessageType.DATA_END, 1, FIRST + 2, b"*ESR?\n"),  # the reply read before: delivered
+        (MessageType.ASYNC_LOCK, 0, FIRST + 2, b""),  # released after the last message sent
     ]
 
 
