@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -271,7 +272,7 @@ def test_rmt_delivered_follows_replies_read_in_pieces(serve: Start) -> None:
 
     def script(sync: socket.socket, async_: socket.socket) -> None:
         replies = [
-            message(MessageType.DATA_END, FIRST, b"a\nb\n"),  # two reads: delivered
+            message(MessageType.DATA_END, FIRST, b"a\n\nb\n"),  # three reads: delivered
             message(MessageType.DATA_END, FIRST + 2, b"x\ny"),  # "y" left unread
             None,
             # no terminator, in two parts: the DataEnd ends the reply
@@ -289,7 +290,7 @@ def test_rmt_delivered_follows_replies_read_in_pieces(serve: Start) -> None:
 
     server, session = serve(script)
     session.write("A?")
-    assert [session.read(), session.read()] == ["a", "b"]
+    assert [session.read(), session.read(), session.read()] == ["a", "", "b"]
     session.write("B?")
     assert session.read() == "x"
     session.write("C")
@@ -317,10 +318,11 @@ def test_a_reply_after_the_servers_error_is_read_in_pieces(serve: Start) -> None
     assert session.query("B?") == "1,2"
 
 
-def test_a_reply_that_stops_half_way_times_out_without_detail(serve: Start) -> None:
+@pytest.mark.parametrize("sent", [b"", message(MessageType.DATA, FIRST, b"part")])
+def test_a_reply_that_stops_times_out_without_detail(serve: Start, sent: bytes) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(message(MessageType.DATA, message_id, b"part"))  # no DataEnd follows
+        receive(sync)
+        sync.sendall(sent)  # nothing, or a Data part no DataEnd follows
         with contextlib.suppress(OSError):
             sync.recv(1)  # until the client closes
 
@@ -330,6 +332,57 @@ def test_a_reply_that_stops_half_way_times_out_without_detail(serve: Start) -> N
         session.query("READ?")
     assert caught.value.command == "READ?"
     assert "no complete reply within 0.3 s; check the command is a query" in str(caught.value)
+
+
+def test_a_binary_reply_ended_by_its_data_end_keeps_its_last_byte(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, message_id, b"abc\x10"))
+
+    _, session = serve(script)
+    session.transport.write(b"DATA?\n")
+    assert session.transport.read_until(b"\n") == b"abc\x10"
+
+
+def test_a_stream_out_of_step_is_a_lost_connection_by_name(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.sendall(b"HX" + bytes(14))
+
+    server, session = serve(script)
+    with pytest.raises(ConnectionFailed) as caught:
+        session.query("READ?")
+    assert caught.value.instrument == server.resource
+    assert f"{server.resource}: HiSLIP stream out of step (no 'HS')" in str(caught.value)
+
+
+def test_interrupted_after_a_late_reply_was_dropped_restarts_the_search(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, late_id, _ = receive(sync)  # A?: its reply comes too late
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(
+            message(MessageType.DATA, ANY, b"the first part of A's ")
+            + message(MessageType.DATA_END, late_id, b"late reply\n")
+            + message(MessageType.DATA_END, message_id, b"B\n")
+        )
+        receive(sync)  # C?
+        _, _, message_id, _ = receive(sync)  # D?, before C's reply was read
+        sync.sendall(message(MessageType.DATA, ANY, b"part of C's reply"))
+        time.sleep(0.2)  # the client has searched that part for the terminator, mostly
+        sync.sendall(
+            message(MessageType.INTERRUPTED, message_id)
+            + message(MessageType.DATA, message_id, b"D's reply\nX")
+        )
+        time.sleep(0.2)  # the client finds D's terminator before its DataEnd, mostly
+        sync.sendall(message(MessageType.DATA_END, message_id, b"Y"))
+        async_.sendall(message(MessageType.ASYNC_INTERRUPTED, message_id))
+
+    _, session = serve(script)
+    session.write("A?")
+    assert session.query("B?") == "B"  # A's reply dropped on the way
+    session.write("C?")
+    session.write("D?")
+    assert session.read() == "D's reply"
 
 
 def test_a_fatal_error_after_the_sync_channel_was_reset_still_says_why(serve: Start) -> None:
