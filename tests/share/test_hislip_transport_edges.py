@@ -325,3 +325,42 @@ def test_drain_counts_the_rest_of_a_reply_it_met_half_received(serve: Start) -> 
     assert transport.read_until(b"\n") == b"first"
     read.set()
     assert transport.drain(0.5, 2.0) == 100
+
+
+# -- read_until's search across parts that arrive apart
+
+
+def test_a_terminator_is_found_wherever_a_part_puts_it(serve: Start) -> None:
+    """Each reply comes in segments a pause apart, so the client searches what it has before
+    the rest arrives, mostly: a terminator at the very start of the next part, one cut in
+    two across parts, one right after a dropped late reply, and a DataEnd followed by an
+    any-ID reply; the rest of each reply ("X", "Y") is never read."""
+    rounds: list[tuple[bytes, ...]] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        for parts in rounds:
+            _, _, message_id, _ = receive(sync)
+            for part in parts:
+                sync.sendall(part.replace(b"<id>", message_id.to_bytes(4, "big")))
+                time.sleep(0.1)
+
+    def data(kind: int, payload: bytes) -> bytes:
+        return b"HS" + bytes([kind, 0]) + b"<id>" + len(payload).to_bytes(8, "big") + payload
+
+    late = message(MessageType.DATA_END, FIRST - 2, b"late\n")
+    rounds.extend([
+        (late, data(MessageType.DATA, b"\nX"), data(MessageType.DATA_END, b"Y")),
+        (message(MessageType.DATA, ANY, b"stale"), late + data(MessageType.DATA, b"\nX"),
+         data(MessageType.DATA_END, b"Y")),
+        (data(MessageType.DATA, b"abc\r"), data(MessageType.DATA, b"\nX"),
+         data(MessageType.DATA_END, b"Y")),
+        (data(MessageType.DATA, b"ab"),
+         data(MessageType.DATA_END, b"c") + message(MessageType.DATA_END, ANY, b"def\n")),
+    ])  # fmt: skip
+    transport = transport_of(serve, script)
+    read: list[bytes] = []
+    for terminator in (b"\n", b"\n", b"\r\n", b"\n"):
+        transport.write(b"Q?\n")
+        read.append(transport.read_until(terminator))
+    read.append(transport.read_until(b"\n"))
+    assert read == [b"", b"", b"abc", b"abc", b"def"]
