@@ -346,8 +346,9 @@ def test_a_binary_reply_ended_by_its_data_end_keeps_its_last_byte(serve: Start) 
 
 def test_a_stream_out_of_step_is_a_lost_connection_by_name(serve: Start) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
-        receive(sync)
-        sync.sendall(b"HX" + bytes(14))
+        _, _, message_id, _ = receive(sync)
+        # A whole DataEnd answering READ? in all but its prologue.
+        sync.sendall(b"HX" + message(MessageType.DATA_END, message_id, b"1.0\n")[2:])
 
     server, session = serve(script)
     with pytest.raises(ConnectionFailed) as caught:

@@ -364,3 +364,16 @@ def test_a_terminator_is_found_wherever_a_part_puts_it(serve: Start) -> None:
         read.append(transport.read_until(terminator))
     read.append(transport.read_until(b"\n"))
     assert read == [b"", b"", b"abc", b"abc", b"def"]
+
+
+def test_a_payload_that_looks_like_a_hislip_message_is_payload(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        inner = message(MessageType.DATA_END, message_id, b"fake\n")  # e.g. captured traffic
+        sync.sendall(encode_header(MessageType.DATA_END, 0, message_id, len(inner)))
+        time.sleep(0.1)  # the client takes the header in before the payload comes, mostly
+        sync.sendall(inner)
+
+    transport = transport_of(serve, script)
+    transport.write(b"CAPTURE?\n")
+    assert transport.read_until(b"\n") == message(MessageType.DATA_END, FIRST, b"fake\n")[:-1]
