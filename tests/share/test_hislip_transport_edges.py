@@ -132,6 +132,25 @@ def test_a_late_reply_larger_than_a_recv_is_dropped_while_reading_a_block(
     assert received == block
 
 
+def test_a_reply_that_timed_out_half_way_is_forgotten_at_the_next_message(
+    serve: Start,
+) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, first_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA, first_id, b"stale "))  # its DataEnd never comes
+        _, _, second_id, _ = receive(sync)
+        sync.sendall(message(MessageType.DATA_END, second_id, b"fresh\n"))
+
+    transport = transport_of(serve, script)
+    transport.timeout = 0.3
+    transport.write(b"A?\n")
+    with pytest.raises(TimeoutError):
+        transport.read_until(b"\n")
+    transport.timeout = 2.0
+    transport.write(b"B?\n")
+    assert transport.read_until(b"\n") == b"fresh"
+
+
 def test_the_rest_of_a_forgotten_reply_is_dropped_as_it_arrives(serve: Start) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
         _, _, first_id, _ = receive(sync)
@@ -188,6 +207,8 @@ def test_a_fatal_error_shuts_both_channels(serve: Start) -> None:
         session.transport.read_until(b"\n")
     server.join()
     assert ends == [b"", b""]
+    with pytest.raises(ConnectionError, match=r"fatal error 1 \(poorly formed message header\)"):
+        session.transport.write(b"*IDN?\n")  # at once, saying why
 
 
 def test_abort_shuts_both_channels_and_may_follow_close(serve: Start) -> None:
