@@ -282,6 +282,8 @@ class HislipTransport(AsyncChannel, SocketTransport):
             self._ended = f"the HiSLIP server ended the session with {described}"
             self._close_channels()
             raise ConnectionError(self._ended)
+        if self._clearing:  # about a message the clear abandons: dropped with its reply
+            return
         raise PeerReportedError(f"the HiSLIP server reported {described}")
 
     def _consumed(self, count: int) -> None:

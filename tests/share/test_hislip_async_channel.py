@@ -1,0 +1,88 @@
+"""HislipTransport's asynchronous channel against scripted servers (`test_hislip_foreign_servers`):
+device clear when the server errs or never acknowledges, and lock requests left unanswered."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from instrumentkit.hislip_transport import HislipTransport
+from instrumentkit.share._protocol import MessageType
+
+from .test_hislip_foreign_servers import FIRST, Message, Start, message, receive
+from .test_hislip_foreign_servers import serve as serve  # the fixture
+
+
+def transport_of(start: Start, script: object) -> HislipTransport:
+    _, session = start(script)
+    transport = session.transport
+    assert isinstance(transport, HislipTransport)
+    return transport
+
+
+def test_an_error_during_device_clear_is_dropped_with_what_the_clear_ends(serve: Start) -> None:
+    """IVI-6.1: the server may still report an error for a message the clear abandons; the
+    clear completes anyway (message IDs start again), the error is not raised later."""
+    seen: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)  # A?
+        seen.append(receive(async_))  # AsyncDeviceClear
+        async_.sendall(message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        sync.sendall(message(MessageType.ERROR, 0, b"query interrupted", 0))
+        seen.append(receive(sync))  # DeviceClearComplete
+        sync.sendall(message(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        seen.append(receive(sync))
+        sync.sendall(message(MessageType.DATA_END, FIRST, b"1\n"))
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    transport.clear()
+    transport.write(b"*OPC?\n")
+    assert transport.read_until(b"\n") == b"1"
+    assert seen == [
+        (MessageType.ASYNC_DEVICE_CLEAR, 0, 0, b""),
+        (MessageType.DEVICE_CLEAR_COMPLETE, 0, 0, b""),
+        (MessageType.DATA_END, 0, FIRST, b"*OPC?\n"),  # numbered from the start again
+    ]
+
+
+def test_a_fatal_error_during_device_clear_ends_the_session(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)
+        async_.sendall(message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        sync.sendall(message(MessageType.FATAL_ERROR, 0, b"clear failed", 0))
+
+    transport = transport_of(serve, script)
+    with pytest.raises(ConnectionError, match="ended the session with fatal error 0"):
+        transport.clear()
+    with pytest.raises(ConnectionError, match="clear failed"):
+        transport.write(b"*IDN?\n")
+
+
+def test_a_device_clear_never_acknowledged_says_what_it_waited_for(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)
+        async_.sendall(message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        receive(sync)  # DeviceClearComplete, never acknowledged
+        sync.settimeout(2.0)
+        sync.recv(1)  # until the client closes
+
+    transport = transport_of(serve, script)
+    transport.timeout = 0.2
+    with pytest.raises(TimeoutError, match=r"^waiting for DeviceClearAcknowledge$"):
+        transport.clear()
+
+
+def test_a_lock_request_never_answered_times_out_after_its_wait(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(async_)  # the request, never answered
+        async_.settimeout(2.0)
+        async_.recv(1)  # until the client closes
+
+    transport = transport_of(serve, script)
+    transport.timeout = 0.2
+    with pytest.raises(TimeoutError):
+        transport.async_lock_request(0.1)  # the answer may take 0.1 s, plus the timeout
+    assert transport.timeout == 0.2
