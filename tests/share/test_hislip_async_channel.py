@@ -10,7 +10,7 @@ import pytest
 from instrumentkit.hislip_transport import HislipTransport
 from instrumentkit.share._protocol import MessageType
 
-from .test_hislip_foreign_servers import FIRST, Message, Start, message, receive
+from .test_hislip_foreign_servers import FIRST, ForeignServer, Message, Start, message, receive
 from .test_hislip_foreign_servers import serve as serve  # the fixture
 
 
@@ -86,3 +86,33 @@ def test_a_lock_request_never_answered_times_out_after_its_wait(serve: Start) ->
     with pytest.raises(TimeoutError):
         transport.async_lock_request(0.1)  # the answer may take 0.1 s, plus the timeout
     assert transport.timeout == 0.2
+
+
+def test_a_lock_released_before_any_message_names_the_id_before_the_first(
+    serve: Start,
+) -> None:
+    seen: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        for _ in range(2):
+            seen.append(receive(async_))
+            async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
+
+    transport = transport_of(serve, script)
+    assert transport.async_lock_request(0.5) == "success"
+    assert transport.async_lock_release() == "success"
+    # Message IDs go up by 2 from 0xffffff00: "none sent yet" is the one before it.
+    assert seen[1] == (MessageType.ASYNC_LOCK, 0, FIRST - 2, b"")
+
+
+def test_the_defaults_name_hislip0_and_wait_5_s() -> None:
+    server = ForeignServer(lambda sync, async_: None)
+    transport = HislipTransport("127.0.0.1", server.port)
+    try:
+        assert transport.timeout == 5.0
+        assert transport.resource == f"TCPIP::127.0.0.1::hislip0,{server.port}::INSTR"
+        assert transport.drain(0.05, 1.0) == 0  # nothing sent, nothing to drop
+    finally:
+        transport.close()
+        server.join()
+    assert server.opening[0][3] == b"hislip0"
