@@ -46,6 +46,8 @@ _HISLIP_TESTS = [
     "tests/share/test_hislip_foreign_servers.py",
     "tests/share/test_hislip_server_corners.py",
     "tests/share/test_hislip_transport_edges.py",
+    "tests/share/test_hislip_reply_reading.py",
+    "tests/share/test_hislip_drain.py",
     "tests/share/test_hislip_async_channel.py",
     "tests/share/test_hislip_pyvisa.py",
 ]

@@ -10,15 +10,16 @@ import pytest
 from instrumentkit.hislip_transport import HislipTransport
 from instrumentkit.share._protocol import MessageType
 
-from .test_hislip_foreign_servers import FIRST, ForeignServer, Message, Start, message, receive
+from .test_hislip_foreign_servers import (
+    FIRST,
+    ForeignServer,
+    Message,
+    Start,
+    message,
+    receive,
+    transport_of,
+)
 from .test_hislip_foreign_servers import serve as serve  # the fixture
-
-
-def transport_of(start: Start, script: object) -> HislipTransport:
-    _, session = start(script)
-    transport = session.transport
-    assert isinstance(transport, HislipTransport)
-    return transport
 
 
 def test_an_error_during_device_clear_is_dropped_with_what_the_clear_ends(serve: Start) -> None:

@@ -145,6 +145,14 @@ def serve() -> Iterator[Start]:
         server.join()
 
 
+def transport_of(start: Start, script: Script, **options: tuple[bytes, ...]) -> HislipTransport:
+    """The HislipTransport of a Session that `start` opened on `script`'s server."""
+    _, session = start(script, **options)
+    transport = session.transport
+    assert isinstance(transport, HislipTransport)
+    return transport
+
+
 def receive(sock: socket.socket) -> Message:
     return RawClient.receive(sock)
 

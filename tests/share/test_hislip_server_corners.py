@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +23,9 @@ from instrumentkit.session import Session
 from instrumentkit.share._protocol import MessageType
 
 from .test_hislip_foreign_servers import (
-    ANY,
-    FIRST,
     REAL_ASYNC_INITIALIZE_RESPONSE,
     REAL_MAXIMUM_SIZE_RESPONSE,
     ForeignServer,
-    Message,
     Start,
     answer_idn,
     initialize_response,
@@ -264,128 +260,6 @@ def test_after_a_fatal_error_a_lock_request_says_why_the_session_ended(serve: St
     )
 
 
-# -- where a reply ends, and RMT-delivered, when it does not come as one lone segment
-
-
-def test_rmt_delivered_follows_replies_read_in_pieces(serve: Start) -> None:
-    sent: list[Message] = []
-
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        replies = [
-            message(MessageType.DATA_END, FIRST, b"a\n\nb\n"),  # three reads: delivered
-            message(MessageType.DATA_END, FIRST + 2, b"x\ny"),  # "y" left unread
-            None,
-            # no terminator, in two parts: the DataEnd ends the reply
-            message(MessageType.DATA, FIRST + 6, b"no ")
-            + message(MessageType.DATA_END, FIRST + 6, b"terminator"),
-            # a reply without terminator, then one tagged "any message" in the same segment
-            message(MessageType.DATA_END, FIRST + 8, b"abc")
-            + message(MessageType.DATA_END, ANY, b"def\n"),
-            None,
-        ]
-        for reply in replies:
-            sent.append(receive(sync))
-            if reply is not None:
-                sync.sendall(reply)
-
-    server, session = serve(script)
-    session.write("A?")
-    assert [session.read(), session.read(), session.read()] == ["a", "", "b"]
-    session.write("B?")
-    assert session.read() == "x"
-    session.write("C")
-    assert session.query("D?") == "no terminator"
-    session.write("E?")
-    assert [session.read(), session.read()] == ["abc", "def"]
-    session.write("F")
-    server.join()
-    assert [control for _, control, _, _ in sent] == [0, 1, 0, 0, 1, 1]
-
-
-def test_a_reply_after_the_servers_error_is_read_in_pieces(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        receive(sync)
-        sync.sendall(message(MessageType.ERROR, 0, b"bad", 2))
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(
-            message(MessageType.DATA, message_id, b"1,")
-            + message(MessageType.DATA_END, message_id, b"2\n")
-        )
-
-    _, session = serve(script)
-    with pytest.raises(ProtocolError, match="bad"):
-        session.query("A?")
-    assert session.query("B?") == "1,2"
-
-
-@pytest.mark.parametrize("sent", [b"", message(MessageType.DATA, FIRST, b"part")])
-def test_a_reply_that_stops_times_out_without_detail(serve: Start, sent: bytes) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        receive(sync)
-        sync.sendall(sent)  # nothing, or a Data part no DataEnd follows
-        with contextlib.suppress(OSError):
-            sync.recv(1)  # until the client closes
-
-    _, session = serve(script)
-    session.transport.timeout = 0.3
-    with pytest.raises(Timeout) as caught:
-        session.query("READ?")
-    assert caught.value.command == "READ?"
-    assert "no complete reply within 0.3 s; check the command is a query" in str(caught.value)
-
-
-def test_a_binary_reply_ended_by_its_data_end_keeps_its_last_byte(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(message(MessageType.DATA_END, message_id, b"abc\x10"))
-
-    _, session = serve(script)
-    session.transport.write(b"DATA?\n")
-    assert session.transport.read_until(b"\n") == b"abc\x10"
-
-
-def test_a_stream_out_of_step_is_a_lost_connection_by_name(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        # A whole DataEnd answering READ? in all but its prologue.
-        sync.sendall(b"HX" + message(MessageType.DATA_END, message_id, b"1.0\n")[2:])
-
-    server, session = serve(script)
-    with pytest.raises(ConnectionFailed) as caught:
-        session.query("READ?")
-    assert caught.value.instrument == server.resource
-    assert f"{server.resource}: HiSLIP stream out of step (no 'HS')" in str(caught.value)
-
-
-def test_interrupted_after_a_late_reply_was_dropped_restarts_the_search(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, late_id, _ = receive(sync)  # A?: its reply comes too late
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(
-            message(MessageType.DATA, ANY, b"the first part of A's ")
-            + message(MessageType.DATA_END, late_id, b"late reply\n")
-            + message(MessageType.DATA_END, message_id, b"B\n")
-        )
-        receive(sync)  # C?
-        _, _, message_id, _ = receive(sync)  # D?, before C's reply was read
-        sync.sendall(message(MessageType.DATA, ANY, b"part of C's reply"))
-        time.sleep(0.2)  # the client has searched that part for the terminator, mostly
-        sync.sendall(
-            message(MessageType.INTERRUPTED, message_id)
-            + message(MessageType.DATA, message_id, b"D's reply\nX")
-        )
-        time.sleep(0.2)  # the client finds D's terminator before its DataEnd, mostly
-        sync.sendall(message(MessageType.DATA_END, message_id, b"Y"))
-        async_.sendall(message(MessageType.ASYNC_INTERRUPTED, message_id))
-
-    _, session = serve(script)
-    session.write("A?")
-    assert session.query("B?") == "B"  # A's reply dropped on the way
-    session.write("C?")
-    session.write("D?")
-    assert session.read() == "D's reply"
-
-
 def test_a_fatal_error_after_the_sync_channel_was_reset_still_says_why(serve: Start) -> None:
     def script(sync: socket.socket, async_: socket.socket) -> None:
         receive(async_)  # the lock request
@@ -398,3 +272,8 @@ def test_a_fatal_error_after_the_sync_channel_was_reset_still_says_why(serve: St
         pytest.fail("the block ran without the lock")
     assert caught.value.instrument == server.resource
     assert "ended the session with fatal error 0 (unidentified error): crashed" in str(caught.value)
+
+
+def test_a_port_that_does_not_speak_hislip_is_named() -> None:
+    server, error = open_refused((b"HTTP/1.1 400 Bad Request\r\n\r\n",))
+    assert f"{server.resource} does not speak HiSLIP (no 'HS' prologue)" in str(error)

@@ -9,15 +9,12 @@ import contextlib
 import socket
 import struct
 import threading
-import time
 
 import pytest
 
-from instrumentkit.hislip_transport import HislipTransport
 from instrumentkit.share._protocol import MessageType, encode_header
 
 from .test_hislip_foreign_servers import (
-    ANY,
     FIRST,
     REAL_ASYNC_INITIALIZE_RESPONSE,
     REAL_INITIALIZE_RESPONSE,
@@ -27,16 +24,9 @@ from .test_hislip_foreign_servers import (
     message,
     receive,
     receive_program,
+    transport_of,
 )
 from .test_hislip_foreign_servers import serve as serve  # the fixture
-
-
-def transport_of(start: Start, script: object, **options: tuple[bytes, ...]) -> HislipTransport:
-    _, session = start(script, **options)
-    transport = session.transport
-    assert isinstance(transport, HislipTransport)
-    return transport
-
 
 # -- a block's payload straight into the caller's buffer
 
@@ -229,172 +219,3 @@ def test_abort_shuts_both_channels_and_may_follow_close(serve: Start) -> None:
     assert ends == [b"", b""]
     transport.close()
     transport.abort()  # a run stopping after the session closed: nothing to shut
-
-
-# -- drain: what it counts, what it keeps
-
-
-def test_drain_takes_in_the_servers_error_but_ends_at_its_fatal_error(serve: Start) -> None:
-    read = threading.Event()
-
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(message(MessageType.DATA_END, message_id, b"12\n"))
-        read.wait(5)
-        sync.sendall(
-            message(MessageType.ERROR, 0, b"not counted", 2)
-            + message(MessageType.DATA_END, message_id, b"3456\n")
-        )
-        receive(sync)
-        sync.sendall(message(MessageType.FATAL_ERROR, 0, b"gone", 0))
-
-    transport = transport_of(serve, script)
-    transport.write(b"A?\n")
-    assert transport.read_until(b"\n") == b"12"
-    read.set()
-    assert transport.drain(0.5, 2.0) == 5  # the payloads of Data messages, not the Error's
-    transport.write(b"B?\n")
-    with pytest.raises(ConnectionError, match=r"fatal error 0 \(unidentified error\): gone"):
-        transport.drain(0.5, 2.0)
-
-
-def test_drain_counts_only_its_own_drops(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        receive(sync)  # A?: answered late
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(
-            message(MessageType.DATA_END, FIRST, b"late reply\n")
-            + message(MessageType.DATA_END, message_id, b"B\n")
-        )
-        receive(sync)
-        sync.sendall(message(MessageType.DATA_END, FIRST + 4, b"xyz\n"))
-
-    transport = transport_of(serve, script)
-    transport.write(b"A?\n")
-    transport.write(b"B?\n")
-    assert transport.read_until(b"\n") == b"B"  # A's late reply was dropped on the way
-    transport.write(b"C?\n")
-    assert transport.drain(0.2, 2.0) == 4
-
-
-def test_drain_counts_a_reply_tagged_with_any_message_id(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        receive(sync)
-        sync.sendall(message(MessageType.DATA_END, ANY, b"12345\n"))
-
-    transport = transport_of(serve, script)
-    transport.write(b"A?\n")
-    assert transport.drain(0.2, 2.0) == 6
-
-
-def test_after_a_drain_the_last_message_is_still_the_last(serve: Start) -> None:
-    sent: list[Message] = []
-
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(message(MessageType.DATA_END, message_id, b"1\n"))
-        sent.append(receive(sync))
-        sent.append(receive(async_))  # the lock release
-        async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
-        sync.sendall(
-            message(MessageType.DATA, sent[0][2], b"after ")
-            + message(MessageType.DATA_END, sent[0][2], b"the drain\n")
-        )
-
-    server, session = serve(script)
-    transport = session.transport
-    assert session.query("*OPC?") == "1"
-    assert transport.drain(0.05, 2.0) == 0
-    transport.write(b"*ESR?\n")
-    assert transport.async_lock_release() == "success"
-    # A reply to the last message that comes once the drain is over is read.
-    assert transport.read_until(b"\n") == b"after the drain"
-    server.join()
-    assert sent == [
-        (MessageType.DATA_END, 1, FIRST + 2, b"*ESR?\n"),  # the reply read before: delivered
-        (MessageType.ASYNC_LOCK, 0, FIRST + 2, b""),  # released after the last message sent
-    ]
-
-
-def test_drain_of_a_server_that_keeps_sending_says_so(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        sync.sendall(message(MessageType.DATA_END, message_id, b"a\nbcd\n"))
-        with contextlib.suppress(OSError):  # until the client closes
-            while True:
-                sync.sendall(message(MessageType.DATA_END, message_id, b"0.5\n"))
-                time.sleep(0.02)
-
-    transport = transport_of(serve, script)
-    transport.write(b"READ?\n")
-    assert transport.read_until(b"\n") == b"a"  # "bcd\n" still pending
-    assert transport.drain(0.5, 0.3) == -1
-
-
-def test_drain_counts_the_rest_of_a_reply_it_met_half_received(serve: Start) -> None:
-    read = threading.Event()
-
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        rest = b"x" * 99 + b"\n"
-        sync.sendall(encode_header(MessageType.DATA_END, 0, message_id, 6 + len(rest)) + b"first\n")
-        read.wait(5)
-        sync.sendall(rest)
-
-    transport = transport_of(serve, script)
-    transport.write(b"A?\n")
-    assert transport.read_until(b"\n") == b"first"
-    read.set()
-    assert transport.drain(0.5, 2.0) == 100
-
-
-# -- read_until's search across parts that arrive apart
-
-
-def test_a_terminator_is_found_wherever_a_part_puts_it(serve: Start) -> None:
-    """Each reply comes in segments a pause apart, so the client searches what it has before
-    the rest arrives, mostly: a terminator at the very start of the next part, one cut in
-    two across parts, one right after a dropped late reply, and a DataEnd followed by an
-    any-ID reply; the rest of each reply ("X", "Y") is never read."""
-    rounds: list[tuple[bytes, ...]] = []
-
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        for parts in rounds:
-            _, _, message_id, _ = receive(sync)
-            for part in parts:
-                sync.sendall(part.replace(b"<id>", message_id.to_bytes(4, "big")))
-                time.sleep(0.1)
-
-    def data(kind: int, payload: bytes) -> bytes:
-        return b"HS" + bytes([kind, 0]) + b"<id>" + len(payload).to_bytes(8, "big") + payload
-
-    late = message(MessageType.DATA_END, FIRST - 2, b"late\n")
-    rounds.extend([
-        (late, data(MessageType.DATA, b"\nX"), data(MessageType.DATA_END, b"Y")),
-        (message(MessageType.DATA, ANY, b"stale"), late + data(MessageType.DATA, b"\nX"),
-         data(MessageType.DATA_END, b"Y")),
-        (data(MessageType.DATA, b"abc\r"), data(MessageType.DATA, b"\nX"),
-         data(MessageType.DATA_END, b"Y")),
-        (data(MessageType.DATA, b"ab"),
-         data(MessageType.DATA_END, b"c") + message(MessageType.DATA_END, ANY, b"def\n")),
-    ])  # fmt: skip
-    transport = transport_of(serve, script)
-    read: list[bytes] = []
-    for terminator in (b"\n", b"\n", b"\r\n", b"\n"):
-        transport.write(b"Q?\n")
-        read.append(transport.read_until(terminator))
-    read.append(transport.read_until(b"\n"))
-    assert read == [b"", b"", b"abc", b"abc", b"def"]
-
-
-def test_a_payload_that_looks_like_a_hislip_message_is_payload(serve: Start) -> None:
-    def script(sync: socket.socket, async_: socket.socket) -> None:
-        _, _, message_id, _ = receive(sync)
-        inner = message(MessageType.DATA_END, message_id, b"fake\n")  # e.g. captured traffic
-        sync.sendall(encode_header(MessageType.DATA_END, 0, message_id, len(inner)))
-        time.sleep(0.1)  # the client takes the header in before the payload comes, mostly
-        sync.sendall(inner)
-
-    transport = transport_of(serve, script)
-    transport.write(b"CAPTURE?\n")
-    assert transport.read_until(b"\n") == message(MessageType.DATA_END, FIRST, b"fake\n")[:-1]
