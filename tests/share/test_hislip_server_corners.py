@@ -106,9 +106,10 @@ def test_initialize_answered_with_another_message_names_what_came(answer: bytes,
 def test_a_server_below_version_1_is_asked_whether_it_is_hislip() -> None:
     opening = (initialize_response(version=0x0009), REAL_ASYNC_INITIALIZE_RESPONSE,
                REAL_MAXIMUM_SIZE_RESPONSE)  # fmt: skip
-    _, error = open_refused(opening)
+    server, error = open_refused(opening)
     assert (
-        "the server answered Initialize with protocol version 0.9; HiSLIP servers speak 1.0 "
+        f"{server.resource}: the server answered Initialize with protocol version 0.9; "
+        "HiSLIP servers speak 1.0 "
         "or later: is this port a HiSLIP server?"
     ) in str(error)
 
@@ -116,7 +117,8 @@ def test_a_server_below_version_1_is_asked_whether_it_is_hislip() -> None:
 def test_a_server_requiring_encryption_is_told_how_to_turn_it_off() -> None:
     opening = (initialize_response(control=0b110, version=0x0200),
                REAL_ASYNC_INITIALIZE_RESPONSE, REAL_MAXIMUM_SIZE_RESPONSE)  # fmt: skip
-    _, error = open_refused(opening)
+    server, error = open_refused(opening)
+    assert f"{server.resource}: the HiSLIP server requires an encrypted" in str(error)
     assert "InitializeResponse control code 0b110" in str(error)
     assert "or turn the instrument's HiSLIP encryption off" in str(error)
 
