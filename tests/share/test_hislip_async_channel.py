@@ -40,6 +40,7 @@ def test_an_error_during_device_clear_is_dropped_with_what_the_clear_ends(serve:
     transport = transport_of(serve, script)
     transport.write(b"A?\n")
     transport.clear()
+    assert transport.drain(0.05, 1.0) == 0  # nothing of the error left behind
     transport.write(b"*OPC?\n")
     assert transport.read_until(b"\n") == b"1"
     assert seen == [
@@ -74,6 +75,7 @@ def test_a_device_clear_never_acknowledged_says_what_it_waited_for(serve: Start)
     transport.timeout = 0.2
     with pytest.raises(TimeoutError, match=r"^waiting for DeviceClearAcknowledge$"):
         transport.clear()
+    assert transport.drain(0.05, 1.0) == 0  # a resync may go on from here
 
 
 def test_a_lock_request_never_answered_times_out_after_its_wait(serve: Start) -> None:
@@ -94,16 +96,31 @@ def test_a_lock_released_before_any_message_names_the_id_before_the_first(
 ) -> None:
     seen: list[Message] = []
 
-    def script(sync: socket.socket, async_: socket.socket) -> None:
+    def locks(async_: socket.socket) -> None:
         for _ in range(2):
             seen.append(receive(async_))
             async_.sendall(message(MessageType.ASYNC_LOCK_RESPONSE, 0, control=1))
 
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        locks(async_)
+        receive(sync)  # *CLS
+        receive(async_)  # AsyncDeviceClear: message IDs start again
+        async_.sendall(message(MessageType.ASYNC_DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        receive(sync)
+        sync.sendall(message(MessageType.DEVICE_CLEAR_ACKNOWLEDGE, 0))
+        locks(async_)
+
     transport = transport_of(serve, script)
-    assert transport.async_lock_request(0.5) == "success"
-    assert transport.async_lock_release() == "success"
+    for cleared in (False, True):
+        assert transport.async_lock_request(1.5) == "success"
+        assert transport.async_lock_release() == "success"
+        if not cleared:
+            transport.write(b"*CLS\n")
+            transport.clear()
     # Message IDs go up by 2 from 0xffffff00: "none sent yet" is the one before it.
-    assert seen[1] == (MessageType.ASYNC_LOCK, 0, FIRST - 2, b"")
+    request = (MessageType.ASYNC_LOCK, 1, 1500, b"")  # the wait in ms; exclusive: no key
+    release = (MessageType.ASYNC_LOCK, 0, FIRST - 2, b"")
+    assert seen == [request, release, request, release]
 
 
 def test_the_defaults_name_hislip0_and_wait_5_s() -> None:

@@ -331,6 +331,7 @@ def test_a_server_that_keeps_overlapped_mode_is_refused_clearly() -> None:
     finally:
         server.join()
     assert caught.value.instrument == server.resource
+    assert f"{server.resource}: the HiSLIP server keeps overlapped mode" in str(caught.value)
     assert "backend=" in str(caught.value)
 
 
