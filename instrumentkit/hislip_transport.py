@@ -411,6 +411,7 @@ class HislipTransport(AsyncChannel, SocketTransport):
     def close(self) -> None:
         if self._async is not None:
             self._async.close()
+            self._async = None  # a later lock or clear says the channel is closed
         super().close()
 
 

@@ -134,3 +134,12 @@ def test_the_defaults_name_hislip0_and_wait_5_s() -> None:
         transport.close()
         server.join()
     assert server.opening[0][3] == b"hislip0"
+
+
+def test_after_close_the_asynchronous_channel_says_it_is_closed(serve: Start) -> None:
+    transport = transport_of(serve, lambda sync, async_: None)
+    transport.close()
+    with pytest.raises(ConnectionError, match=r"^the HiSLIP asynchronous channel is closed$"):
+        transport.async_lock_request(0.5)
+    with pytest.raises(ConnectionError, match=r"^the HiSLIP asynchronous channel is closed$"):
+        transport.clear()
