@@ -223,6 +223,7 @@ def test_interrupted_without_async_interrupted_times_out_the_next_message(serve:
         sync.settimeout(0.6)  # past the client's timeout: it gave up, sending nothing
         with contextlib.suppress(TimeoutError):
             sent.append(sync.recv(64))
+        async_.close()  # a client that would wait for ever reads the end instead
 
     server, session = serve(script)
     session.transport.timeout = 0.3
