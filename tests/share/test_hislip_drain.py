@@ -98,6 +98,7 @@ def test_after_a_drain_the_last_message_is_still_the_last(serve: Start) -> None:
     transport = session.transport
     assert session.query("*OPC?") == "1"
     assert transport.drain(0.05, 2.0) == 0
+    assert transport.drain(0.05, 2.0) == 0  # and again: a resync may drain twice
     transport.write(b"*ESR?\n")
     assert transport.async_lock_release() == "success"
     # A reply to the last message that comes once the drain is over is read.

@@ -199,6 +199,7 @@ def test_a_fatal_error_shuts_both_channels(serve: Start) -> None:
     assert ends == [b"", b""]
     with pytest.raises(ConnectionError, match=r"fatal error 1 \(poorly formed message header\)"):
         session.transport.write(b"*IDN?\n")  # at once, saying why
+    session.transport.abort()  # a run stopping now: the channels are shut already
 
 
 def test_abort_shuts_both_channels_and_may_follow_close(serve: Start) -> None:
