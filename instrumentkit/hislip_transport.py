@@ -280,6 +280,8 @@ class HislipTransport(AsyncChannel, SocketTransport):
         described = describe_error(kind, code, text)
         if kind == MessageType.FATAL_ERROR:  # the server closes both channels after it
             self._ended = f"the HiSLIP server ended the session with {described}"
+            self._pending.clear()  # nothing is read after it: every later call says why
+            self._end = None
             self._close_channels()
             raise ConnectionError(self._ended)
         if self._clearing:  # about a message the clear abandons: dropped with its reply

@@ -220,3 +220,18 @@ def test_abort_shuts_both_channels_and_may_follow_close(serve: Start) -> None:
     assert ends == [b"", b""]
     transport.close()
     transport.abort()  # a run stopping after the session closed: nothing to shut
+
+
+def test_after_a_fatal_error_nothing_buffered_is_read(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(
+            message(MessageType.DATA_END, message_id, b"a\nb\n")
+            + message(MessageType.FATAL_ERROR, 0, b"bye", 0)
+        )
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    for read in (lambda: transport.read_until(b"\n"), lambda: transport.read_exact(2)) * 2:
+        with pytest.raises(ConnectionError, match="ended the session with fatal error 0"):
+            read()
