@@ -235,3 +235,37 @@ def test_after_a_fatal_error_nothing_buffered_is_read(serve: Start) -> None:
     for read in (lambda: transport.read_until(b"\n"), lambda: transport.read_exact(2)) * 2:
         with pytest.raises(ConnectionError, match="ended the session with fatal error 0"):
             read()
+
+
+def test_a_message_of_twice_the_maximum_goes_in_two_full_parts(serve: Start) -> None:
+    parts: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        parts.extend(receive_program(sync))
+
+    opening = (REAL_INITIALIZE_RESPONSE, REAL_ASYNC_INITIALIZE_RESPONSE, maximum_size(256))
+    server, session = serve(script, opening=opening)
+    session.transport.write(bytes(480))  # 2 x 240, the payload a 256-byte message holds
+    server.join()
+    assert [(kind, len(payload)) for kind, _, _, payload in parts] == [
+        (MessageType.DATA, 240),
+        (MessageType.DATA_END, 240),
+    ]
+
+
+def test_a_write_to_a_reset_connection_says_it_failed(serve: Start) -> None:
+    reset = threading.Event()
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        sync.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sync.close()
+        reset.set()
+
+    def write_until_refused() -> None:
+        for _ in range(3):  # the first send may still be taken before the reset is seen
+            transport.write(b"*IDN?\n")
+
+    transport = transport_of(serve, script)
+    reset.wait(5)
+    with pytest.raises(ConnectionError, match=r"^write failed: \[Errno"):
+        write_until_refused()
