@@ -197,3 +197,17 @@ def test_a_payload_that_looks_like_a_hislip_message_is_payload(serve: Start) -> 
     transport = transport_of(serve, script)
     transport.write(b"CAPTURE?\n")
     assert transport.read_until(b"\n") == message(MessageType.DATA_END, FIRST, b"fake\n")[:-1]
+
+
+def test_an_empty_reply_is_empty_even_with_another_in_its_segment(serve: Start) -> None:
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        _, _, message_id, _ = receive(sync)
+        sync.sendall(
+            message(MessageType.DATA_END, message_id, b"")
+            + message(MessageType.DATA_END, ANY, b"x\n")
+        )
+
+    transport = transport_of(serve, script)
+    transport.write(b"A?\n")
+    assert transport.read_until(b"\n") == b""
+    assert transport.read_until(b"\n") == b"x"

@@ -269,3 +269,26 @@ def test_a_write_to_a_reset_connection_says_it_failed(serve: Start) -> None:
     reset.wait(5)
     with pytest.raises(ConnectionError, match=r"^write failed: \[Errno"):
         write_until_refused()
+
+
+@pytest.mark.parametrize(
+    ("answer", "parts"),
+    [
+        (struct.pack("!Q", 17), [b"a", b"b", b"\n"]),  # room for 1 byte: the least there is
+        (struct.pack("!Q", 18) + b"\xff", [b"ab", b"\n"]),  # 8 bytes are the size, IVI-6.1
+    ],
+)
+def test_the_servers_maximum_size_is_read_from_its_8_bytes(
+    serve: Start, answer: bytes, parts: list[bytes]
+) -> None:
+    received: list[Message] = []
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        received.extend(receive_program(sync))
+
+    size_answer = message(MessageType.ASYNC_MAXIMUM_MESSAGE_SIZE_RESPONSE, 0, answer)
+    opening = (REAL_INITIALIZE_RESPONSE, REAL_ASYNC_INITIALIZE_RESPONSE, size_answer)
+    server, session = serve(script, opening=opening)
+    session.transport.write(b"ab\n")
+    server.join()
+    assert [payload for _, _, _, payload in received] == parts
