@@ -79,6 +79,7 @@ class HislipTransport(AsyncChannel, SocketTransport):
         self._drops = 0  # times buffered reply bytes were thrown away (a read searches anew)
         self._clear_features: int | None = None  # DeviceClearAcknowledge's, once it came
         self._clearing = False
+        self._draining = False  # every reply arriving is dropped and counted, even "any ID"
         self._rmt_delivered = False  # a reply was read whole since the last message sent
         self._discarding = False  # AsyncInterrupted came first: replies go until Interrupted
         self._awaiting_async_interrupted = False  # Interrupted came first: send nothing yet
@@ -234,8 +235,8 @@ class HislipTransport(AsyncChannel, SocketTransport):
         self._kind, self._left = kind, length
         self._sink = None
         if kind in _DATA_KINDS:
-            if self._clearing or self._discarding:
-                pass  # dropped: the server is clearing, or interrupted this reply
+            if self._clearing or self._discarding or self._draining:
+                pass  # dropped: the server is clearing or interrupted this reply, or a drain
             elif parameter == self._last_id or parameter == ANY_MESSAGE_ID:
                 self._sink = self._pending
             else:  # an earlier message's reply: it and its parts buffered before go
@@ -279,8 +280,12 @@ class HislipTransport(AsyncChannel, SocketTransport):
         described = describe_error(kind, code, text)
         if kind == MessageType.FATAL_ERROR:  # the server closes both channels after it
             self._ended = f"the HiSLIP server ended the session with {described}"
+            self._pending.clear()  # nothing is read after it: every later call says why
+            self._end = None
             self._close_channels()
             raise ConnectionError(self._ended)
+        if self._clearing:  # about a message the clear abandons: dropped with its reply
+            return
         raise PeerReportedError(f"the HiSLIP server reported {described}")
 
     def _consumed(self, count: int) -> None:
@@ -362,17 +367,18 @@ class HislipTransport(AsyncChannel, SocketTransport):
         """Drop the reply pending and every message arriving until `quiet` s pass silent."""
         if self._ended is not None:
             raise ConnectionError(self._ended)
-        wanted = self._last_id
-        self._last_id = -1  # nothing arriving now answers a message still wanted
+        self._draining = True  # nothing arriving now answers a message still wanted
         pending = len(self._pending)
         delivered = self._rmt_delivered
         self._consumed(pending)
         self._rmt_delivered = delivered  # dropped, not delivered
+        if self._sink is self._pending:  # the rest of a reply half received: dropped, counted
+            self._sink = None
         try:
             dropped = super().drain(quiet, limit)
             return dropped if dropped < 0 else dropped + pending
         finally:
-            self._last_id = wanted
+            self._draining = False
             self._pending.clear()
             self._end = None
 
@@ -407,6 +413,7 @@ class HislipTransport(AsyncChannel, SocketTransport):
     def close(self) -> None:
         if self._async is not None:
             self._async.close()
+            self._async = None  # a later lock or clear says the channel is closed
         super().close()
 
 

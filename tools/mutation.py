@@ -38,6 +38,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The HiSLIP client's tests: its own, the wire-level ones, scripted servers playing a real
+# instrument's bytes and IVI-6.1's corners, and pyvisa-py's clients on the share.
+_HISLIP_TESTS = [
+    "tests/share/test_hislip_transport.py",
+    "tests/share/test_hislip_transport_wire.py",
+    "tests/share/test_hislip_foreign_servers.py",
+    "tests/share/test_hislip_server_corners.py",
+    "tests/share/test_hislip_transport_edges.py",
+    "tests/share/test_hislip_reply_reading.py",
+    "tests/share/test_hislip_drain.py",
+    "tests/share/test_hislip_async_channel.py",
+    "tests/share/test_hislip_pyvisa.py",
+]
+
 # module -> the pytest selection that scores it: its own tests, nothing else. The random
 # SIGKILL trials of test_crash.py (seconds each, all in writer subprocesses that mutmut does
 # not trace) are left out of _room's selection.
@@ -90,6 +104,11 @@ MODULES: dict[str, list[str]] = {
     # The share's message rules: which program messages expect a reply, where a reply ends.
     "instrumentkit/share/_messages.py": ["tests/share/test_messages.py"],
     "instrumentkit/share/_locks.py": ["tests/share/test_locks.py"],
+    # The HiSLIP client, each of its modules against the same fast tests (the soak is left out).
+    "instrumentkit/hislip_transport.py": _HISLIP_TESTS,
+    "instrumentkit/_hislip_async.py": _HISLIP_TESTS,
+    "instrumentkit/_hislip_codes.py": _HISLIP_TESTS,
+    "instrumentkit/_hislip_lock.py": _HISLIP_TESTS,
     # The acquisition modules of issue 17, each with the test files that exercise it.
     "acquisition/_config.py": [
         "tests/acquisition/test_config.py",
