@@ -139,7 +139,10 @@ def test_a_visa_resource_opened_by_its_caller_is_not_reopened_behind_its_back() 
     resource = manager.open_resource(f"TCPIP::127.0.0.1::{instrument.port}::SOCKET")
     session = Session(VisaTransport(resource, timeout=2.0), name="meter")  # type: ignore[arg-type]
     try:
-        reconnect_refused(session, "opened by its caller")
+        refused = reconnect_refused(session, "opened by its caller")
+        assert refused.detail.endswith(
+            "the VISA resource was opened by its caller: reopen it there"
+        )
     finally:
         resource.close()
         manager.close()
