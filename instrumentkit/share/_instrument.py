@@ -60,6 +60,7 @@ class SharedInstrument:
     def __post_init__(self) -> None:
         self._io = threading.Lock()
         self._stale = False  # a reply may still be on its way after a timeout
+        self._lost = False  # the connection dropped: the next exchange opens it again
         self._identity: bytes | None = None  # the *IDN? reply, once asked
         self.clients = 0
         self.transport.timeout = self.rules.timeout
@@ -84,18 +85,35 @@ class SharedInstrument:
 
         Raises TimeoutError / ConnectionError from the transport. After a timeout the reply
         may still come, and must not become the answer to the next message: the next
-        exchange first resynchronizes (see `_resync`).
+        exchange first resynchronizes (see `_resync`). After a dropped connection the next
+        exchange first opens it again (`reopen()`, decision 0010): an instrument that
+        rebooted is shared again without restarting the share.
         """
         with self._io:
-            if self._identity is None and self.rules.protocol == "scpi":
-                self._learn_identity()
-            if self._stale:
-                self._resync()
+            if self._lost:
+                self._reopen()
             try:
-                return self._exchange(message)
-            except TimeoutError:
-                self._stale = True
+                if self._identity is None and self.rules.protocol == "scpi":
+                    self._learn_identity()
+                if self._stale:
+                    self._resync()
+                try:
+                    return self._exchange(message)
+                except TimeoutError:
+                    self._stale = True
+                    raise
+            except ConnectionError:
+                self._lost = True
                 raise
+
+    def _reopen(self) -> None:
+        reopen = getattr(self.transport, "reopen", None)
+        if not callable(reopen):
+            return  # the exchange fails on the dead connection again, as it says
+        reopen()  # ConnectionError while the instrument is still away: asked again next time
+        self._lost = False
+        self._stale = False  # a new connection holds no late reply
+        log.info("%s: connection to %s opened again", self.name, self.resource)
 
     def _learn_identity(self) -> None:
         """Keep the instrument's answer to `_MARKER`: what ends a resynchronization."""
