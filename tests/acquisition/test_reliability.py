@@ -142,9 +142,12 @@ def test_a_dropped_connection_stops_the_run(tmp_path: Path) -> None:
     assert error in ("ConnectionFailed", "Timeout")
 
 
-def test_skipping_a_lost_connection_ends_at_the_error_limit(tmp_path: Path) -> None:
+def test_skipping_a_connection_lost_again_and_again_ends_at_the_error_limit(
+    tmp_path: Path,
+) -> None:
+    """Each poll opens the connection again (decision 0010) and loses it again."""
     result = run_with_fault(tmp_path, "dmm", "drop", {"action": "skip", "max_errors": 3},
-                            on="READ?", keep=0.3)  # fmt: skip
+                            on="READ?", keep=0.3, count=None)  # fmt: skip
     assert result.status == "aborted"
     assert "dmm: more than 3 errors (on_error max_errors)" in result.reason
     actions = [action for _, _, action in logged(result.path)]

@@ -257,11 +257,11 @@ def test_a_source_that_cannot_be_made_safe_makes_the_run_say_so(
 
 
 def test_a_source_whose_link_dropped_is_reported_not_safe(tmp_path: Path) -> None:
-    """The SMU itself hangs up mid-sweep: it cannot be reached to turn it off, and the run
-    says so; the supply, still reachable, is off."""
+    """The SMU hangs up mid-sweep and on every command after: it cannot be reached to turn
+    it off, and the run says so; the supply, still reachable, is off."""
 
     def inject(devices: dict[str, Any]) -> None:
-        devices["smu"].faults.inject("drop", on="READ?")
+        devices["smu"].faults.inject("drop", on=None, count=None)
 
     result, devices = run_with_fault(tmp_path, inject)
     assert result.status == "aborted"
@@ -273,6 +273,22 @@ def test_a_source_whose_link_dropped_is_reported_not_safe(tmp_path: Path) -> Non
         psu = run.instruments["psu"].settings_end
     assert psu is not None
     assert [psu["channels"][ch]["output"]["value"] for ch in "123"] == [False] * 3
+
+
+def test_a_source_whose_link_dropped_once_is_reached_again_and_made_safe(
+    tmp_path: Path,
+) -> None:
+    """The SMU hangs up once mid-sweep (decision 0010): the sweep stops on the error, and
+    making the sources safe opens the SMU's connection again and turns it off."""
+
+    def inject(devices: dict[str, Any]) -> None:
+        devices["smu"].faults.inject("drop", on="READ?")
+
+    result, devices = run_with_fault(tmp_path, inject)
+    assert result.status == "aborted"
+    assert "ConnectionFailed" in result.reason
+    assert "NOT MADE SAFE" not in result.reason
+    assert_devices_off(devices)
 
 
 def test_a_script_run_whose_source_cannot_be_made_safe_raises(
