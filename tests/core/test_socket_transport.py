@@ -68,6 +68,13 @@ def test_an_empty_reply_is_a_message(connect: Connect) -> None:
     assert transport.read_until(b"\n") == b""
 
 
+def test_an_empty_reply_already_buffered_is_taken_without_waiting(connect: Connect) -> None:
+    transport, peer = connect(timeout=2.0)
+    peer.sendall(b"A\n\n")  # one segment: "A", then an empty reply, nothing after
+    assert transport.read_until(b"\n") == b"A"
+    assert transport.read_until(b"\n") == b""  # from the buffer: no wait for more bytes
+
+
 def test_a_two_byte_terminator_split_across_reads(connect: Connect) -> None:
     transport, peer = connect()
     peer.sendall(b"x\r\nab\r")  # one segment: "ab\r" waits in the buffer
