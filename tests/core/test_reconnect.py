@@ -184,3 +184,21 @@ def test_a_timeout_resyncs_on_the_same_connection() -> None:
         session.close()
         thread.join(10)
     assert connections == [b"MEAS?\n*IDN?\n"]
+
+
+@pytest.mark.timeout(30)  # a socket left without its timeout would block here for good
+def test_a_reopened_socket_keeps_the_timeout_for_writes() -> None:
+    """After a reconnect a write the instrument does not take in still times out (the new
+    socket carries the transport's timeout, not none)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        transport = SocketTransport("127.0.0.1", listener.getsockname()[1], timeout=0.5)
+        listener.accept()[0].close()
+        transport.reopen()
+        peer, _ = listener.accept()  # never reads
+        try:
+            data = bytes(32 << 20)  # more than the kernel buffers of both ends
+            with pytest.raises(TimeoutError, match=rf"^write of {len(data)} bytes"):
+                transport.write(data)
+        finally:
+            peer.close()
+            transport.close()
