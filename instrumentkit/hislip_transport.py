@@ -404,6 +404,15 @@ class HislipTransport(AsyncChannel, SocketTransport):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
+    def reopen(self) -> None:
+        """Not for HiSLIP yet (decision 0010): a new session needs both channels opened and
+        negotiated again, which SocketTransport's reconnect of one socket is not."""
+        ended = f"{self._ended}; " if self._ended else ""
+        raise ConnectionError(
+            f"{ended}a HiSLIP session is not reopened after its connection was lost: open "
+            "the instrument again"
+        )
+
     def abort(self) -> None:
         if self._async is not None:
             with contextlib.suppress(OSError):

@@ -776,3 +776,21 @@ def test_a_server_without_locks_under_pyvisa_py_is_our_error_too() -> None:
     finally:
         session.close()
         server.join()
+
+
+def test_a_lost_hislip_session_is_not_reopened_as_a_bare_socket(serve: Start) -> None:
+    """Decision 0010: raw sockets reconnect, a HiSLIP session does not (yet): the exchange
+    after the loss says so, and nothing reaches the server without an Initialize."""
+
+    def script(sync: socket.socket, async_: socket.socket) -> None:
+        receive(sync)
+        sync.close()  # the instrument goes away mid-query
+
+    server, session = serve(script)
+    with pytest.raises(ConnectionFailed):
+        session.query("READ?")
+    assert session.link_lost
+    with pytest.raises(ConnectionFailed, match="HiSLIP session is not reopened") as caught:
+        session.query("*IDN?")
+    assert caught.value.command == "(reconnect)"
+    assert caught.value.instrument == server.resource
