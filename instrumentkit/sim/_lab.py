@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from instrumentkit._fields import field_path
 from instrumentkit._yaml import load_yaml, read_user_text
@@ -80,6 +80,8 @@ class LabSpec(BaseModel):
     devices: list[DeviceSpec] = Field(default_factory=list)
     duts: list[DutSpec] = Field(default_factory=list)
     wiring: list[WireSpec] = Field(default_factory=list)
+    _source: str | None = PrivateAttr(default=None)
+    """The lab file it was read from, named by errors found when the lab starts."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> LabSpec:
@@ -111,6 +113,7 @@ def parse_lab(data: Any, *, source: str = "lab", check_models: bool = True) -> L
                     field=f"devices[{index}].model",
                     source=source,
                 )
+    spec._source = source
     return spec
 
 
@@ -174,7 +177,9 @@ class Lab:
         try:
             return create(device.model, **params)
         except ConfigError as error:
-            raise ConfigError(error.detail, field=f"devices[{index}].{error.field}") from error
+            raise ConfigError(
+                error.detail, field=f"devices[{index}].{error.field}", source=self.spec._source
+            ) from error
 
     def _ports(self, served: dict[str, Device]) -> dict[str, int]:
         """The file's pinned ports, and `base_port + n` for the n-th other served device."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from instrumentkit.errors import (
@@ -75,6 +77,20 @@ def test_a_model_parameter_the_lab_file_misspells_is_named_once() -> None:
         pass
     assert str(caught.value) == (
         "field 'devices[0].params': model 'keysight-34461a' has no parameter 'bogus'"
+    )
+
+
+def test_a_lab_file_whose_model_parameter_is_wrong_is_named(tmp_path: Path) -> None:
+    """Found when the lab starts, after the file was read: the error still names the file."""
+    from instrumentkit.sim import Lab, load_lab
+
+    path = tmp_path / "lab.yaml"
+    path.write_text("devices:\n  - {name: a, model: keysight-34461a, params: {bogus: 1}}\n")
+    with pytest.raises(ConfigError) as caught, Lab(load_lab(path)):
+        pass
+    assert caught.value.source == str(path)
+    assert str(caught.value) == (
+        f"{path} field 'devices[0].params': model 'keysight-34461a' has no parameter 'bogus'"
     )
 
 
