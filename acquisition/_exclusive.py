@@ -36,6 +36,11 @@ _HELD_ELSEWHERE = (errno.EAGAIN, errno.EACCES)
 _FLOCK = "hhqqi"  # struct flock: type, whence, start, length (0: to the end), pid
 
 
+def _write_lock_on_the_whole_file() -> bytes:
+    """A `struct flock` asking for (or asking about) a write lock on the whole file."""
+    return struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+
+
 def _in_use(path: Path) -> FileExistsError:
     return FileExistsError(
         f"run file {path} is being written by another run (in this or another process); "
@@ -63,9 +68,8 @@ class WriterLock:
         except OSError:
             lock.created = False
             return lock  # creating the file will fail and say why
-        whole_file = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
         try:
-            fcntl.fcntl(fd, _SET_LOCK, whole_file)
+            fcntl.fcntl(fd, _SET_LOCK, _write_lock_on_the_whole_file())
         except OSError as error:
             os.close(fd)
             if error.errno not in _HELD_ELSEWHERE:
@@ -84,8 +88,7 @@ class WriterLock:
         except OSError:
             return  # unreadable: creating it will say why
         try:
-            asked = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
-            answer = fcntl.fcntl(fd, _GET_LOCK, asked)
+            answer = fcntl.fcntl(fd, _GET_LOCK, _write_lock_on_the_whole_file())
         except OSError:
             return
         finally:
