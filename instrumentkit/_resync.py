@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from instrumentkit.errors import ProtocolError, show_bytes
-from instrumentkit.transport import Transport
+from instrumentkit.transport import Transport, reopen
 
 __all__ = ["Resync"]
 
@@ -111,11 +111,9 @@ class Resync:
                 self._resyncing = False
 
     def _reconnect(self) -> None:
-        reopen = getattr(self.transport, "reopen", None)
-        if not callable(reopen):
-            return  # the drain that follows raises the lost connection's error again
         try:
-            reopen()
+            if not reopen(self.transport):
+                return  # the drain that follows raises the lost connection's error again
         except OSError as error:
             raise self.translate_error(error, "(reconnect)") from error
         self.link_lost = False

@@ -13,12 +13,23 @@ from typing import Protocol, runtime_checkable
 
 from instrumentkit.errors import show_bytes
 
-__all__ = ["PeerReportedError", "Transport", "TransportBase", "unterminated"]
+__all__ = ["PeerReportedError", "Transport", "TransportBase", "reopen", "unterminated"]
 
 
 class PeerReportedError(OSError):
     """The far end reported an error about a message and carries on (a HiSLIP server's
     non-fatal Error): the exchange failed, the link is still in step."""
+
+
+def reopen(transport: object) -> bool:
+    """Open a lost connection again if the transport can (`reopen()`: raw sockets, serial
+    ports, VISA resources it opened; decision 0010); False if it has no way to.
+    Raises the transport's ConnectionError while the instrument is still away."""
+    again = getattr(transport, "reopen", None)
+    if not callable(again):
+        return False
+    again()
+    return True
 
 
 def unterminated(pending: bytes | bytearray, terminator: bytes) -> TimeoutError:

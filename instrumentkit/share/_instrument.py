@@ -16,7 +16,7 @@ from typing import Literal
 
 from instrumentkit.share._locks import LockTable
 from instrumentkit.share._messages import query_units, read_reply
-from instrumentkit.transport import Transport
+from instrumentkit.transport import Transport, reopen
 
 __all__ = ["InstrumentRules", "SharedInstrument"]
 
@@ -107,10 +107,9 @@ class SharedInstrument:
                 raise
 
     def _reopen(self) -> None:
-        reopen = getattr(self.transport, "reopen", None)
-        if not callable(reopen):
+        # A ConnectionError while the instrument is still away: asked again next time.
+        if not reopen(self.transport):
             return  # the exchange fails on the dead connection again, as it says
-        reopen()  # ConnectionError while the instrument is still away: asked again next time
         self._lost = False
         self._stale = False  # a new connection holds no late reply
         log.info("%s: connection to %s opened again", self.name, self.resource)
